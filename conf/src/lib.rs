@@ -1,0 +1,14 @@
+//! Configuration model shared by rvsd, rvsadm and the data path.
+//!
+//! Everything an operator can say about the director lives here as plain
+//! data: the YAML file is parsed into [`Config`], and rvsadm commands edit
+//! the same [`ServiceConf`]/[`DestConf`] types, so that both front ends act on
+//! one model (reload and `rvsadm -R` both end in [`Config::validate`]).
+
+pub mod model;
+pub mod sched;
+pub mod yaml;
+
+pub use model::*;
+pub use sched::{SchedFlags, SchedKind};
+pub use yaml::{load_file, load_str, ConfError};

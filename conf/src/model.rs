@@ -1,0 +1,516 @@
+//! The configuration model: what the YAML file says and what rvsadm edits.
+
+use crate::sched::{SchedFlags, SchedKind};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+/// The whole file. Unknown keys are errors: a typo must not be ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub dpdk: DpdkConf,
+    pub interfaces: Vec<InterfaceConf>,
+    #[serde(default)]
+    pub workers: WorkersConf,
+    #[serde(default)]
+    pub routes: Vec<RouteConf>,
+    #[serde(default)]
+    pub services: Vec<ServiceConf>,
+    #[serde(default)]
+    pub conn: ConnConf,
+    #[serde(default)]
+    pub control: ControlConf,
+}
+
+/// EAL settings. Defaults suit a machine without hugepages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpdkConf {
+    /// EAL `--lcores` value, e.g. "0-1" or "0@0,1@1". Empty: main + workers.
+    pub lcores: Option<String>,
+    /// Memory in MiB (`-m`).
+    pub memory_mb: u32,
+    /// Run without hugepages (`--no-huge`).
+    pub no_huge: bool,
+    /// `--file-prefix`; default `rvs-<pid>` so parallel instances never clash.
+    pub file_prefix: Option<String>,
+    /// Mbufs in the packet pool (per socket).
+    pub mbufs: u32,
+    /// Extra EAL arguments, passed verbatim.
+    pub extra_args: Vec<String>,
+}
+
+impl Default for DpdkConf {
+    fn default() -> Self {
+        DpdkConf {
+            lcores: None,
+            memory_mb: 512,
+            no_huge: true,
+            file_prefix: None,
+            mbufs: 16383,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceConf {
+    /// Name used in routes and logs.
+    pub name: String,
+    /// A vdev string (`net_tap0,iface=rvs0`) or a PCI address (`0000:03:00.0`).
+    pub device: String,
+    /// Director addresses with prefix length; each adds a connected route.
+    #[serde(default)]
+    pub addresses: Vec<IpNet>,
+    #[serde(default = "default_mtu")]
+    pub mtu: u16,
+}
+
+fn default_mtu() -> u16 {
+    1500
+}
+
+/// Which lcores run the data path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConf {
+    /// Worker count; lcores 1..=count are used (lcore 0 is Control).
+    pub count: u16,
+    /// Spin without back-off (a dedicated core per worker).
+    pub busy_poll: bool,
+    /// Empty polls before the worker starts to back off.
+    pub idle_polls: u32,
+    /// Longest sleep of the back-off, microseconds.
+    pub max_sleep_us: u32,
+    /// Burst size for rx (at most 64).
+    pub burst: u16,
+}
+
+impl Default for WorkersConf {
+    fn default() -> Self {
+        WorkersConf {
+            count: 1,
+            busy_poll: false,
+            idle_polls: 256,
+            max_sleep_us: 200,
+            burst: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConf {
+    pub prefix: IpNet,
+    #[serde(default)]
+    pub via: Option<IpAddr>,
+    /// Interface name.
+    pub dev: String,
+}
+
+/// Connection table and IPVS-style timeouts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnConf {
+    /// Capacity of each worker's connection table.
+    pub table_size: u32,
+    /// `--set tcp tcpfin udp` in seconds (0 keeps the built-in default).
+    pub tcp_timeout: u32,
+    pub tcpfin_timeout: u32,
+    pub udp_timeout: u32,
+    /// IPVS `conn_reuse_mode`: 1 = a SYN on a TIME_WAIT/closed entry reschedules.
+    pub conn_reuse_mode: u8,
+    /// IPVS `expire_nodest_conn`: drop packets of conns whose dest was deleted.
+    pub expire_nodest_conn: bool,
+    /// IPVS `expire_quiescent_template`: templates to weight-0 dests expire.
+    pub expire_quiescent_template: bool,
+}
+
+impl Default for ConnConf {
+    fn default() -> Self {
+        ConnConf {
+            table_size: 1 << 16,
+            tcp_timeout: 900,
+            tcpfin_timeout: 120,
+            udp_timeout: 300,
+            conn_reuse_mode: 1,
+            expire_nodest_conn: false,
+            expire_quiescent_template: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConf {
+    pub socket: String,
+}
+
+impl Default for ControlConf {
+    fn default() -> Self {
+        ControlConf {
+            socket: "/run/rvs/rvsd.sock".into(),
+        }
+    }
+}
+
+/// Transport protocol of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+}
+
+/// How a service is addressed: ipvsadm's `-t`/`-u` (addr:port) or `-f` (mark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ServiceKey {
+    Inet { proto: Proto, addr: IpAddr, port: u16 },
+    Fwmark(u32),
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Inet { proto, addr, port } => match addr {
+                IpAddr::V4(a) => write!(f, "{} {a}:{port}", proto.name()),
+                IpAddr::V6(a) => write!(f, "{} [{a}]:{port}", proto.name()),
+            },
+            ServiceKey::Fwmark(m) => write!(f, "FWM {m}"),
+        }
+    }
+}
+
+/// Forwarding method of a dest (`-m`, `-g`, `-i`, `--fullnat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FwdMethod {
+    #[default]
+    Nat,
+    Dr,
+    Tun,
+    FullNat,
+}
+
+impl FwdMethod {
+    /// The word `ipvsadm -L` prints in the Forward column.
+    pub fn ipvs_name(self) -> &'static str {
+        match self {
+            FwdMethod::Nat => "Masq",
+            FwdMethod::Dr => "Route",
+            FwdMethod::Tun => "Tunnel",
+            FwdMethod::FullNat => "FullNat",
+        }
+    }
+}
+
+impl FromStr for FwdMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "nat" | "masq" | "masquerading" | "m" => FwdMethod::Nat,
+            "dr" | "route" | "gatewaying" | "direct" | "g" => FwdMethod::Dr,
+            "tun" | "tunnel" | "ipip" | "i" => FwdMethod::Tun,
+            "fullnat" | "fnat" => FwdMethod::FullNat,
+            _ => return Err(format!("unknown forwarding method '{s}' (valid: nat, dr, tun, fullnat)")),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for FwdMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Tunnel encapsulation for TUN dests (`--tun-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunType {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+/// One real server of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestConf {
+    pub addr: IpAddr,
+    /// Real-server port; 0 or absent means the service port (DR/TUN must keep it).
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default = "one")]
+    pub weight: u32,
+    #[serde(default)]
+    pub fwd: FwdMethod,
+    /// `-x`: connection upper threshold (0 = none).
+    #[serde(default)]
+    pub upper: u32,
+    /// `-y`: connection lower threshold (0 = none).
+    #[serde(default)]
+    pub lower: u32,
+    #[serde(default)]
+    pub tun_type: TunType,
+    #[serde(default)]
+    pub tun_port: u16,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl DestConf {
+    pub fn new(addr: IpAddr, port: u16, fwd: FwdMethod, weight: u32) -> Self {
+        DestConf {
+            addr,
+            port,
+            weight,
+            fwd,
+            upper: 0,
+            lower: 0,
+            tun_type: TunType::Ipip,
+            tun_port: 0,
+        }
+    }
+}
+
+/// The packets a fwmark service takes: in LVS an iptables rule marks them;
+/// rvs has no iptables in the data path, so the match is part of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FwmarkMatch {
+    pub proto: Proto,
+    pub vip: IpAddr,
+    /// Destination ports in the group; empty = every port of the VIP.
+    #[serde(default)]
+    pub ports: Vec<u16>,
+}
+
+/// A virtual service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawService")]
+pub struct ServiceConf {
+    pub key: ServiceKey,
+    pub scheduler: SchedKind,
+    pub sched_flags: SchedFlags,
+    /// `-p`: persistence timeout in seconds (None = not persistent).
+    pub persistent: Option<u32>,
+    /// `-M`: persistence netmask (IPv4 mask or IPv6 prefix length).
+    pub netmask: IpAddr,
+    /// Fwmark services: the packets that carry this mark.
+    pub matches: Vec<FwmarkMatch>,
+    /// FULLNAT local addresses (LIPs) of this service.
+    pub laddrs: Vec<IpAddr>,
+    /// Maglev bounded-load factor for `mhb` (load bound = c × mean).
+    pub mhb_c: f64,
+    pub dests: Vec<DestConf>,
+}
+
+impl ServiceConf {
+    pub fn new(key: ServiceKey) -> Self {
+        ServiceConf {
+            key,
+            scheduler: SchedKind::Wlc,
+            sched_flags: SchedFlags::default(),
+            persistent: None,
+            netmask: IpAddr::V4(Ipv4Addr::BROADCAST),
+            matches: Vec::new(),
+            laddrs: Vec::new(),
+            mhb_c: 1.25,
+            dests: Vec::new(),
+        }
+    }
+
+    /// Real-server port of a dest: 0 means "same as the service port".
+    pub fn dest_port(&self, d: &DestConf) -> u16 {
+        match (d.port, self.key) {
+            (0, ServiceKey::Inet { port, .. }) => port,
+            (p, _) => p,
+        }
+    }
+
+    /// Rules that hold whatever the front end (YAML, rvsadm) was.
+    pub fn validate(&self) -> Result<(), String> {
+        if let ServiceKey::Inet { port: 0, .. } = self.key {
+            if self.persistent.is_none() {
+                return Err("a port-0 (all ports) service must be persistent (-p)".into());
+            }
+        }
+        if let ServiceKey::Fwmark(0) = self.key {
+            return Err("fwmark must be non-zero".into());
+        }
+        if !(self.mhb_c.is_finite() && self.mhb_c >= 1.0) {
+            return Err(format!("mhb_c must be a number >= 1.0, got {}", self.mhb_c));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for d in &self.dests {
+            let port = self.dest_port(d);
+            if !seen.insert((d.addr, port)) {
+                return Err(format!("dest {}:{} is listed twice", d.addr, port));
+            }
+            if d.weight > i32::MAX as u32 {
+                return Err(format!("weight {} of dest {} is out of range", d.weight, d.addr));
+            }
+            if d.lower > d.upper && d.upper != 0 {
+                return Err(format!(
+                    "dest {}: lower threshold {} is above upper threshold {}",
+                    d.addr, d.lower, d.upper
+                ));
+            }
+            if let (FwdMethod::Dr | FwdMethod::Tun, ServiceKey::Inet { port: sp, .. }) =
+                (d.fwd, self.key)
+            {
+                if d.port != 0 && d.port != sp {
+                    return Err(format!(
+                        "dest {}: {} cannot map ports ({} -> {}); use nat or fullnat",
+                        d.addr,
+                        d.fwd.ipvs_name(),
+                        sp,
+                        d.port
+                    ));
+                }
+            }
+            if d.fwd == FwdMethod::FullNat && self.laddrs.is_empty() {
+                return Err(format!(
+                    "dest {} uses fullnat but the service has no laddrs (local addresses)",
+                    d.addr
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The YAML spelling of a service; converted (and validated) into ServiceConf.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    #[serde(default)]
+    proto: Option<Proto>,
+    #[serde(default)]
+    vip: Option<IpAddr>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    fwmark: Option<u32>,
+    #[serde(default, rename = "match")]
+    matches: Vec<FwmarkMatch>,
+    #[serde(default)]
+    scheduler: Option<String>,
+    #[serde(default)]
+    sched_flags: Option<String>,
+    #[serde(default)]
+    persistent: Option<u32>,
+    #[serde(default)]
+    netmask: Option<IpAddr>,
+    #[serde(default)]
+    laddrs: Vec<IpAddr>,
+    #[serde(default)]
+    mhb_c: Option<f64>,
+    #[serde(default)]
+    dests: Vec<DestConf>,
+}
+
+impl TryFrom<RawService> for ServiceConf {
+    type Error = String;
+    fn try_from(r: RawService) -> Result<Self, String> {
+        let key = match (r.fwmark, r.vip) {
+            (Some(_), Some(_)) => return Err("a service has either vip/port or fwmark, not both".into()),
+            (Some(m), None) => {
+                if r.matches.is_empty() {
+                    return Err(format!("fwmark service {m} needs a 'match' list (proto, vip, ports)"));
+                }
+                ServiceKey::Fwmark(m)
+            }
+            (None, Some(addr)) => {
+                if !r.matches.is_empty() {
+                    return Err("'match' belongs to fwmark services only".into());
+                }
+                ServiceKey::Inet {
+                    proto: r.proto.unwrap_or(Proto::Tcp),
+                    addr,
+                    port: r.port.ok_or("a vip service needs 'port' (0 = all ports, persistent)")?,
+                }
+            }
+            (None, None) => return Err("a service needs 'vip' and 'port', or 'fwmark'".into()),
+        };
+        let mut s = ServiceConf::new(key);
+        if let Some(name) = r.scheduler {
+            s.scheduler = name.parse()?;
+        }
+        if let Some(f) = r.sched_flags {
+            s.sched_flags = SchedFlags::parse(&f)?;
+        }
+        s.persistent = r.persistent;
+        if let Some(m) = r.netmask {
+            s.netmask = m;
+        }
+        s.matches = r.matches;
+        s.laddrs = r.laddrs;
+        if let Some(c) = r.mhb_c {
+            s.mhb_c = c;
+        }
+        s.dests = r.dests;
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+impl Config {
+    /// Whole-file rules (each service was already checked on its own).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.interfaces.is_empty() {
+            return Err("at least one interface is needed".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for i in &self.interfaces {
+            if !names.insert(i.name.as_str()) {
+                return Err(format!("interface '{}' is defined twice", i.name));
+            }
+            if i.mtu < 576 || i.mtu > 9000 {
+                return Err(format!("interface '{}': mtu {} out of range 576..9000", i.name, i.mtu));
+            }
+        }
+        for r in &self.routes {
+            if !names.contains(r.dev.as_str()) {
+                return Err(format!("route {}: unknown interface '{}'", r.prefix, r.dev));
+            }
+        }
+        if self.workers.count == 0 || self.workers.count > 64 {
+            return Err(format!("workers.count {} out of range 1..64", self.workers.count));
+        }
+        if self.workers.burst == 0 || self.workers.burst > 64 {
+            return Err(format!("workers.burst {} out of range 1..64", self.workers.burst));
+        }
+        let mut keys = std::collections::HashSet::new();
+        for s in &self.services {
+            if !keys.insert(s.key) {
+                return Err(format!("service {} is defined twice", s.key));
+            }
+        }
+        Ok(())
+    }
+}

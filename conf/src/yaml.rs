@@ -1,0 +1,156 @@
+//! Loading the YAML file with errors that point at file:line:column.
+
+use crate::model::Config;
+use std::fmt;
+use std::path::Path;
+
+/// A configuration error, printed as `file:line:column: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ConfError {}
+
+/// Parse and validate a configuration file.
+pub fn load_file(path: &Path) -> Result<Config, ConfError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    load_str(&name, &text)
+}
+
+/// Parse and validate configuration text; `name` is used in errors.
+pub fn load_str(name: &str, text: &str) -> Result<Config, ConfError> {
+    let cfg: Config = serde_yaml_ng::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        ConfError {
+            file: name.to_string(),
+            line,
+            column,
+            message: strip_location(&e.to_string()),
+        }
+    })?;
+    cfg.validate().map_err(|message| ConfError {
+        file: name.to_string(),
+        line: 1,
+        column: 1,
+        message,
+    })?;
+    Ok(cfg)
+}
+
+/// serde_yaml appends " at line L column C"; we print it in front instead.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    const GOOD: &str = r#"
+dpdk:
+  memory_mb: 256
+interfaces:
+  - name: client
+    device: net_tap0,iface=rvs-c
+    addresses: [172.25.254.100/24]
+  - name: server
+    device: net_tap1,iface=rvs-s
+    addresses: [192.168.0.100/24]
+routes:
+  - prefix: 10.0.0.0/8
+    via: 192.168.0.1
+    dev: server
+services:
+  - vip: 172.25.254.100
+    port: 80
+    scheduler: rr
+    dests:
+      - { addr: 192.168.0.10, fwd: nat }
+      - { addr: 192.168.0.20, port: 8080, weight: 3 }
+  - fwmark: 66
+    scheduler: sh
+    sched_flags: sh-port
+    persistent: 300
+    match: [{ proto: tcp, vip: 192.168.0.200, ports: [80, 443] }]
+    dests:
+      - { addr: 192.168.0.10, fwd: dr }
+"#;
+
+    #[test]
+    fn good_file_loads() {
+        let c = load_str("good.yaml", GOOD).unwrap();
+        assert_eq!(c.interfaces.len(), 2);
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.services[0].scheduler, crate::SchedKind::Rr);
+        assert_eq!(c.services[0].dests[1].port, 8080);
+        assert_eq!(c.services[1].key, ServiceKey::Fwmark(66));
+        assert_eq!(c.services[1].persistent, Some(300));
+        assert!(c.dpdk.no_huge);
+    }
+
+    #[test]
+    fn syntax_error_has_location() {
+        let e = load_str("bad.yaml", "interfaces:\n  - name: a\n    device: [\n").unwrap_err();
+        assert_eq!(e.file, "bad.yaml");
+        assert!(e.line >= 3, "{e}");
+        assert!(e.to_string().starts_with("bad.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_and_bad_address_are_located() {
+        let e = load_str("x.yaml", "interfaces:\n  - name: a\n    devize: b\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 5), "{e}");
+        assert!(e.message.contains("devize"), "{e}");
+        let e = load_str(
+            "x.yaml",
+            "interfaces:\n  - name: a\n    device: b\n    addresses: [300.1.1.1/24]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn unknown_scheduler_lists_valid_ones() {
+        let text = GOOD.replace("scheduler: rr", "scheduler: foo");
+        let e = load_str("x.yaml", &text).unwrap_err();
+        assert!(e.message.contains("unknown scheduler 'foo'"), "{e}");
+        assert!(e.message.contains("wlc"), "{e}");
+        assert!(e.line > 15, "{e}");
+    }
+
+    #[test]
+    fn dr_port_mapping_rejected() {
+        let text = GOOD.replace("{ addr: 192.168.0.10, fwd: nat }", "{ addr: 192.168.0.10, port: 81, fwd: dr }");
+        let e = load_str("x.yaml", &text).unwrap_err();
+        assert!(e.message.contains("cannot map ports"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_service_rejected() {
+        let text = format!(
+            "{GOOD}  - vip: 172.25.254.100\n    port: 80\n    dests: []\n"
+        );
+        let e = load_str("x.yaml", &text).unwrap_err();
+        assert!(e.message.contains("defined twice"), "{e}");
+    }
+}
