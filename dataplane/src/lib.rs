@@ -1,10 +1,19 @@
 //! The rvs packet path.
 //!
-//! Everything above `worker` is sans-IO: it reads and rewrites byte buffers
+//! Everything but `worker` is sans-IO: it reads and rewrites byte buffers
 //! through [`packet::PacketBuf`] and never touches DPDK, so each rewrite,
 //! scheduler and state machine is unit-tested on plain `Vec<u8>` frames.
 //! `worker` (feature `dpdk`) drives that logic from per-lcore poll loops.
 
+pub mod conn;
+pub mod drop;
+pub mod l3;
+pub mod packet;
 pub mod sched;
 pub mod stats;
 pub mod svc;
+pub mod engine;
+pub mod service_path;
+pub mod snapshot;
+#[cfg(feature = "dpdk")]
+pub mod worker;

@@ -4,6 +4,7 @@
 //! relaxed load and store (no locked read-modify-write, no cache line shared
 //! between writers). Readers sum the cells of all workers.
 
+use crate::drop::DropReason;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A counter with a single writer.
@@ -30,8 +31,85 @@ impl Counter {
     pub fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }
+    /// Overwrite (gauges such as the mempool free count).
+    #[inline(always)]
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Relaxed);
+    }
     /// Reset (`rvsadm -Z`); racy by design, like IPVS's zeroing.
     pub fn reset(&self) {
         self.0.store(0, Relaxed);
+    }
+}
+
+/// Everything one worker counts. Control reads these for `rvsadm
+/// --workers`, the final counters at shutdown, and the benchmark harness.
+#[derive(Debug)]
+pub struct WorkerStats {
+    pub rx_pkts: Counter,
+    pub rx_bytes: Counter,
+    pub tx_pkts: Counter,
+    pub tx_bytes: Counter,
+    /// Packets handed to another worker (flow owner or ARP owner).
+    pub redirect_out: Counter,
+    /// Packets received from other workers' redirects.
+    pub redirect_in: Counter,
+    pub arp_replies: Counter,
+    pub arp_requests: Counter,
+    pub icmp_echo: Counter,
+    pub conns_created: Counter,
+    pub conns_expired: Counter,
+    pub conns: Counter,
+    pub polls: Counter,
+    pub idle_polls: Counter,
+    /// TSC cycles spent processing packets (not idle polling).
+    pub busy_cycles: Counter,
+    /// Control generation this worker runs.
+    pub generation: Counter,
+    drops: [Counter; DropReason::COUNT],
+}
+
+impl Default for WorkerStats {
+    fn default() -> Self {
+        WorkerStats {
+            rx_pkts: Counter::default(),
+            rx_bytes: Counter::default(),
+            tx_pkts: Counter::default(),
+            tx_bytes: Counter::default(),
+            redirect_out: Counter::default(),
+            redirect_in: Counter::default(),
+            arp_replies: Counter::default(),
+            arp_requests: Counter::default(),
+            icmp_echo: Counter::default(),
+            conns_created: Counter::default(),
+            conns_expired: Counter::default(),
+            conns: Counter::default(),
+            polls: Counter::default(),
+            idle_polls: Counter::default(),
+            busy_cycles: Counter::default(),
+            generation: Counter::default(),
+            drops: std::array::from_fn(|_| Counter::default()),
+        }
+    }
+}
+
+impl WorkerStats {
+    #[inline(always)]
+    pub fn count_drop(&self, r: DropReason) {
+        self.drops[r as usize].inc();
+    }
+    pub fn drops(&self, r: DropReason) -> u64 {
+        self.drops[r as usize].get()
+    }
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().map(Counter::get).sum()
+    }
+    /// (name, value) of every non-zero drop counter.
+    pub fn drop_list(&self) -> Vec<(&'static str, u64)> {
+        DropReason::ALL
+            .iter()
+            .map(|r| (r.name(), self.drops(*r)))
+            .filter(|(_, v)| *v > 0)
+            .collect()
     }
 }

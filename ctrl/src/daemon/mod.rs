@@ -1,0 +1,176 @@
+//! rvsd: boot from YAML, run the workers, serve Control, shut down cleanly.
+
+pub mod eal_args;
+pub mod publish;
+
+use arc_swap::ArcSwap;
+use clap::Parser;
+use crossbeam_queue::ArrayQueue;
+use rvs_conf::Config;
+use rvs_dataplane::l3::neigh::NeighSnapshot;
+use rvs_dataplane::service_path::ServicePath;
+use rvs_dataplane::stats::WorkerStats;
+use rvs_dataplane::worker::{self, LoopConf, Shared};
+use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "rvsd", version, about = "rvs director daemon (DPDK userspace IPVS)")]
+pub struct Args {
+    /// Configuration file (YAML).
+    #[arg(short, long, default_value = "/etc/rvs/rvsd.yaml")]
+    pub config: PathBuf,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn main() -> i32 {
+    let args = Args::parse();
+    let cfg = match rvs_conf::load_file(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rvsd: {e}");
+            return 1;
+        }
+    };
+    if args.check {
+        println!(
+            "rvsd: {}: configuration OK ({} interfaces, {} services, {} workers)",
+            args.config.display(),
+            cfg.interfaces.len(),
+            cfg.services.len(),
+            cfg.workers.count
+        );
+        return 0;
+    }
+    match run(args, cfg) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("rvsd: {e}");
+            1
+        }
+    }
+}
+
+fn run(args: Args, cfg: Config) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+    }
+    let eal_args = eal_args::build(&cfg, std::process::id());
+    println!("rvsd: EAL {}", eal_args.join(" "));
+    let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
+    let workers = cfg.workers.count as usize;
+    let lcores = rvs_ffi::worker_lcores();
+    if lcores.len() < workers {
+        return Err(format!("{} workers configured but EAL has {} worker lcores", workers, lcores.len()));
+    }
+    let pool = Mempool::new("rvs_pkt", cfg.dpdk.mbufs, 256).map_err(|e| e.to_string())?;
+    let mut ports = Vec::new();
+    for i in &cfg.interfaces {
+        let mut p = Port::by_name(eal_args::port_name(&i.device))?;
+        let pc = PortConf { rx_queues: workers as u16, tx_queues: workers as u16, mtu: i.mtu, ..Default::default() };
+        p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
+        println!("rvsd: interface {} = port {} ({}) mac {}", i.name, p.id(), i.device, rvs_dataplane::packet::eth::fmt_mac(&p.mac()));
+        ports.push(p);
+    }
+    let port_ids: Vec<u16> = ports.iter().map(Port::id).collect();
+    let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
+    let ifaces = publish::ifaces(&cfg, &port_ids, &macs);
+    let snap = publish::build(1, &cfg, &cfg.services, ifaces, None);
+
+    let rings = (0..workers)
+        .map(|w| Ring::new(&format!("rvs_redir{w}"), 4096))
+        .collect::<Result<Vec<_>, _>>()?;
+    let shared = Arc::new(Shared {
+        snap: ArcSwap::from_pointee(snap),
+        neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
+        rings,
+        neigh_q: ArrayQueue::new(1024),
+        stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
+        pool,
+        stop: AtomicBool::new(false),
+        port_ids,
+    });
+    // Baseline: what is free once the rx rings are filled.
+    std::thread::sleep(Duration::from_millis(50));
+    let baseline = shared.pool.avail();
+    let lc = LoopConf {
+        burst: cfg.workers.burst as usize,
+        busy_poll: cfg.workers.busy_poll,
+        idle_polls: cfg.workers.idle_polls,
+        max_sleep_us: cfg.workers.max_sleep_us,
+    };
+    for (w, &lcore) in lcores.iter().take(workers).enumerate() {
+        let sh = shared.clone();
+        rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, ServicePath::default()))?;
+    }
+    println!("rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)", workers, ports.len(), baseline, shared.pool.size());
+
+    let mut last_report = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            last_report = std::time::Instant::now();
+        }
+    }
+    println!("rvsd: stopping");
+    shared.stop.store(true, Ordering::Relaxed);
+    for &lcore in lcores.iter().take(workers) {
+        rvs_ffi::wait_lcore(lcore);
+    }
+    // Drain redirect rings (packets in flight between workers).
+    for r in &shared.rings {
+        while let Some(m) = r.dequeue() {
+            drop(m);
+        }
+    }
+    print_final(&shared, &ports, baseline);
+    for p in ports.iter_mut() {
+        p.stop();
+    }
+    drop(ports);
+    let _ = args;
+    drop(shared);
+    drop(eal);
+    Ok(())
+}
+
+fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
+    println!("rvsd: final counters");
+    for (w, s) in shared.stats.iter().enumerate() {
+        println!(
+            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} icmp_echo {} conns_created {} drops {}",
+            s.rx_pkts.get(),
+            s.tx_pkts.get(),
+            s.redirect_in.get(),
+            s.redirect_out.get(),
+            s.arp_replies.get(),
+            s.arp_requests.get(),
+            s.icmp_echo.get(),
+            s.conns_created.get(),
+            s.total_drops()
+        );
+        for (name, v) in s.drop_list() {
+            println!("    drop {name}: {v}");
+        }
+    }
+    for p in ports {
+        let st = p.stats();
+        println!(
+            "  port {} ({}): ipackets {} opackets {} imissed {} rx_nombuf {} oerrors {}",
+            p.id(),
+            p.name(),
+            st.ipackets,
+            st.opackets,
+            st.imissed,
+            st.rx_nombuf,
+            st.oerrors
+        );
+    }
+    println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
+}

@@ -1,0 +1,70 @@
+//! Why a packet was dropped. Every drop in the data path names one of
+//! these, and each worker counts them; nothing is lost silently.
+
+macro_rules! reasons {
+    ($($name:ident => $text:literal, $doc:literal;)*) => {
+        /// A named drop counter.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum DropReason { $(#[doc = $doc] $name,)* }
+
+        impl DropReason {
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$name,)*];
+            pub const COUNT: usize = Self::ALL.len();
+            /// The counter's name in rvsadm, logs and JSON.
+            pub fn name(self) -> &'static str {
+                match self { $(DropReason::$name => $text,)* }
+            }
+        }
+    };
+}
+
+reasons! {
+    EthTruncated => "eth_truncated", "Frame shorter than an Ethernet header.";
+    EthUnknownType => "eth_unknown_type", "Ethertype we do not handle (not IPv4/ARP).";
+    EthNotForUs => "eth_not_for_us", "Unicast frame addressed to another MAC.";
+    Ipv6Unsupported => "ipv6_unsupported", "IPv6 is not forwarded yet.";
+    ArpMalformed => "arp_malformed", "ARP packet too short or not Ethernet/IPv4.";
+    ArpNotForUs => "arp_not_for_us", "ARP request for an address we do not own.";
+    IpTruncated => "ip_truncated", "Shorter than a minimal IPv4 header.";
+    IpBadVersion => "ip_bad_version", "IP version field is not 4.";
+    IpBadIhl => "ip_bad_ihl", "IHL below 5 or beyond the packet.";
+    IpBadLen => "ip_bad_len", "Total length inconsistent with the frame.";
+    IpBadCsum => "ip_bad_csum", "IPv4 header checksum mismatch.";
+    IpTtlExceeded => "ip_ttl_exceeded", "TTL expired on a packet we would forward.";
+    IpFragment => "ip_fragment", "Fragment of a service packet (no reassembly).";
+    IpOptions => "ip_options", "IPv4 options on service traffic.";
+    IpNotForUs => "ip_not_for_us", "Transit traffic: forwarding is not enabled.";
+    IcmpUnhandled => "icmp_unhandled", "ICMP to us other than echo request.";
+    L4Truncated => "l4_truncated", "TCP/UDP header cut short.";
+    L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/ICMP to a VIP.";
+    NoRoute => "no_route", "No route to the destination.";
+    NeighPendingFull => "neigh_pending_full", "Too many packets waiting for ARP.";
+    NeighFailed => "neigh_failed", "Next hop did not answer ARP.";
+    NoService => "no_service", "To a VIP port with no service.";
+    NoDest => "no_dest", "Scheduler found no available dest.";
+    ConnTableFull => "conn_table_full", "New connection refused: table full.";
+    ConnNoSyn => "conn_no_syn", "TCP packet without SYN and no connection.";
+    ConnNoDest => "conn_nodest", "Connection whose dest was deleted (expire_nodest_conn).";
+    LportExhausted => "lport_exhausted", "No free FULLNAT local port.";
+    RedirectFull => "redirect_full", "Owner worker's redirect ring full.";
+    TooBig => "too_big", "Would exceed the MTU with DF set (ICMP sent).";
+    NoHeadroom => "no_headroom", "No room to encapsulate.";
+    TxFull => "tx_full", "NIC tx queue full.";
+    NoMbuf => "no_mbuf", "Mempool empty when building a packet.";
+    MultiSeg => "multi_seg", "Multi-segment frame that could not be linearized.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        assert_eq!(DropReason::ALL[DropReason::IpBadCsum as usize], DropReason::IpBadCsum);
+    }
+}

@@ -1,0 +1,277 @@
+//! One worker's packet processing, sans-IO.
+//!
+//! [`Engine::handle`] takes ownership of a received packet and disposes of
+//! it through [`Io`]: transmitted, redirected to the worker that owns its
+//! flow, queued for ARP resolution, or dropped with a named counter. The
+//! DPDK worker loop implements `Io` over mbufs and tx batches; tests
+//! implement it over `Vec<u8>`.
+
+use crate::drop::DropReason;
+use crate::l3::neigh::{Action, NeighSnapshot, NeighTable};
+use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
+use crate::snapshot::Snapshot;
+use crate::stats::WorkerStats;
+use std::sync::Arc;
+
+/// What the engine needs from its surroundings.
+pub trait Io<P> {
+    /// A fresh, empty packet buffer (for ARP probes, ICMP errors).
+    fn alloc(&mut self) -> Option<P>;
+    /// Queue for transmission on a DPDK port id.
+    fn tx(&mut self, port_id: u16, pkt: P);
+    /// Hand to another worker's redirect ring (full: the packet comes back).
+    fn redirect(&mut self, worker: usize, pkt: P) -> Result<(), P>;
+    /// Hand a routed packet whose next hop is unresolved to the neighbour
+    /// owner (worker 0).
+    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: P) -> Result<(), P>;
+}
+
+/// Worker-local processing state.
+pub struct Engine<P> {
+    pub id: usize,
+    pub stats: Arc<WorkerStats>,
+    /// Authoritative neighbour table: only on worker 0.
+    pub neigh: Option<NeighTable<P>>,
+    pub svc: crate::service_path::ServicePath,
+}
+
+/// Where a packet goes after rewriting: out of `port_idx` to `nexthop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub port_idx: u16,
+    pub nexthop: u32,
+}
+
+impl<P: PacketBuf> Engine<P> {
+    pub fn new(id: usize, stats: Arc<WorkerStats>, svc: crate::service_path::ServicePath) -> Self {
+        Engine { id, stats, neigh: (id == 0).then(NeighTable::default), svc }
+    }
+
+    #[inline(always)]
+    fn drop(&self, r: DropReason, pkt: P) {
+        self.stats.count_drop(r);
+        drop(pkt);
+    }
+
+    /// Process one received packet from interface index `port_idx`.
+    pub fn handle(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
+        let d = pkt.data();
+        if d.len() < eth::HDR_LEN {
+            return self.drop(DropReason::EthTruncated, pkt);
+        }
+        let Some(ifc) = snap.ifaces.get(port_idx as usize) else {
+            return self.drop(DropReason::EthNotForUs, pkt);
+        };
+        let dmac = eth::dst(d);
+        if dmac[0] & 1 == 0 && dmac != ifc.mac {
+            return self.drop(DropReason::EthNotForUs, pkt);
+        }
+        match eth::ethertype(d) {
+            eth::TYPE_IPV4 => self.ipv4(snap, neigh, io, pkt, port_idx, now),
+            eth::TYPE_ARP => {
+                if self.neigh.is_none() {
+                    // ARP state lives on worker 0.
+                    return self.redirect(io, 0, pkt);
+                }
+                self.arp(snap, io, pkt, port_idx, now)
+            }
+            eth::TYPE_IPV6 => self.drop(DropReason::Ipv6Unsupported, pkt),
+            _ => self.drop(DropReason::EthUnknownType, pkt),
+        }
+    }
+
+    pub(crate) fn redirect(&mut self, io: &mut impl Io<P>, worker: usize, pkt: P) {
+        match io.redirect(worker, pkt) {
+            Ok(()) => self.stats.redirect_out.inc(),
+            Err(p) => self.drop(DropReason::RedirectFull, p),
+        }
+    }
+
+    fn arp(&mut self, snap: &Snapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
+        let a = match arp::parse(pkt.data()) {
+            Ok(a) => a,
+            Err(r) => return self.drop(r, pkt),
+        };
+        let ifc = &snap.ifaces[port_idx as usize];
+        let for_us = snap.answers_arp_for(port_idx, a.tpa);
+        // Learn the sender when the frame concerns us (RFC 826 merge rule,
+        // limited to our own addresses so we do not cache the whole LAN).
+        if a.spa != 0 && (for_us || a.op == arp::OP_REPLY) {
+            let waiting = self.neigh.as_mut().expect("worker 0").learn(port_idx, a.spa, a.sha, now);
+            for p in waiting {
+                self.emit(snap, io, p, port_idx, a.sha);
+            }
+        }
+        if a.op == arp::OP_REQUEST {
+            if !for_us {
+                return self.drop(DropReason::ArpNotForUs, pkt);
+            }
+            if !pkt.set_len(arp::FRAME_LEN) {
+                return self.drop(DropReason::ArpMalformed, pkt);
+            }
+            arp::make_reply(pkt.data_mut(), &a, ifc.mac);
+            self.stats.arp_replies.inc();
+            io.tx(ifc.port_id, pkt);
+        }
+        // Replies were consumed by learning.
+    }
+
+    fn ipv4(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
+        let info = match ipv4::validate(pkt.data(), eth::HDR_LEN) {
+            Ok(i) => i,
+            Err(r) => return self.drop(r, pkt),
+        };
+        // Drop Ethernet padding so lengths below are the IP lengths.
+        let frame_len = eth::HDR_LEN + info.total_len;
+        if pkt.len() > frame_len {
+            pkt.set_len(frame_len);
+        }
+        match info.proto {
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP => {
+                crate::service_path::handle(self, snap, neigh, io, pkt, &info, port_idx, now)
+            }
+            ipv4::PROTO_ICMP => self.icmp(snap, neigh, io, pkt, &info, port_idx, now),
+            _ => {
+                if snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) {
+                    self.drop(DropReason::L4Unsupported, pkt)
+                } else {
+                    self.drop(DropReason::IpNotForUs, pkt)
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn icmp(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, info: &ipv4::Ipv4Info, port_idx: u16, now: u64) {
+        let ours = snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
+        let l4 = eth::HDR_LEN + info.hdr_len;
+        let ty = pkt.data().get(l4).copied();
+        if !ours {
+            // ICMP errors about a tracked connection (e.g. from a real
+            // server to a client) are handled by the service path.
+            if ty.is_some_and(icmp::is_error) {
+                return crate::service_path::icmp_error(self, snap, neigh, io, pkt, info, port_idx, now);
+            }
+            return self.drop(DropReason::IpNotForUs, pkt);
+        }
+        match ty {
+            Some(icmp::ECHO_REQUEST) if !info.fragment => {
+                if !icmp::echo_reply_in_place(pkt.data_mut(), eth::HDR_LEN, info) {
+                    return self.drop(DropReason::IcmpUnhandled, pkt);
+                }
+                self.stats.icmp_echo.inc();
+                self.route_out(snap, neigh, io, pkt, info.src, now);
+            }
+            Some(t) if icmp::is_error(t) => {
+                crate::service_path::icmp_error(self, snap, neigh, io, pkt, info, port_idx, now)
+            }
+            _ => self.drop(DropReason::IcmpUnhandled, pkt),
+        }
+    }
+
+    /// Route an IPv4 packet (Ethernet header present, to be filled) to
+    /// `dst` and send it.
+    pub fn route_out(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, dst: u32, now: u64) {
+        match snap.routes.lookup(dst) {
+            Some((port_idx, nh)) => self.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: nh }, now),
+            None => self.drop(DropReason::NoRoute, pkt),
+        }
+    }
+
+    /// Resolve the next hop's MAC and transmit, or queue for resolution.
+    pub fn xmit(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
+        let mac = match &self.neigh {
+            Some(t) => t.get(nh.port_idx, nh.nexthop),
+            None => neigh.get(nh.port_idx, nh.nexthop),
+        };
+        if let Some(mac) = mac {
+            return self.emit(snap, io, pkt, nh.port_idx, mac);
+        }
+        if self.neigh.is_none() {
+            if let Err(p) = io.to_neigh_owner(nh.port_idx, nh.nexthop, pkt) {
+                self.drop(DropReason::NeighPendingFull, p);
+            } else {
+                self.stats.redirect_out.inc();
+            }
+            return;
+        }
+        self.resolve_later(snap, io, pkt, nh, now);
+    }
+
+    /// Worker 0: queue a packet for an unresolved next hop.
+    pub fn resolve_later(&mut self, snap: &Snapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
+        let table = self.neigh.as_mut().expect("worker 0");
+        // Resolved meanwhile (a packet handed over by another worker)?
+        if let Some(mac) = table.get(nh.port_idx, nh.nexthop) {
+            return self.emit(snap, io, pkt, nh.port_idx, mac);
+        }
+        let (res, action) = table.enqueue(nh.port_idx, nh.nexthop, pkt, now);
+        if let Err(p) = res {
+            self.drop(DropReason::NeighPendingFull, p);
+        }
+        if let Some(a) = action {
+            self.probe(snap, io, a);
+        }
+    }
+
+    fn emit(&mut self, snap: &Snapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, mac: eth::Mac) {
+        let ifc = &snap.ifaces[port_idx as usize];
+        let b = pkt.data_mut();
+        b[0..6].copy_from_slice(&mac);
+        b[6..12].copy_from_slice(&ifc.mac);
+        io.tx(ifc.port_id, pkt);
+    }
+
+    fn probe(&mut self, snap: &Snapshot, io: &mut impl Io<P>, a: Action) {
+        let Action::Probe(port_idx, target) = a;
+        let Some(ifc) = snap.ifaces.get(port_idx as usize) else { return };
+        let Some(src) = ifc.source_for(target) else { return };
+        let Some(mut p) = io.alloc() else {
+            self.stats.count_drop(DropReason::NoMbuf);
+            return;
+        };
+        if !p.set_len(arp::FRAME_LEN) {
+            return self.drop(DropReason::NoMbuf, p);
+        }
+        arp::make_request(p.data_mut(), ifc.mac, src, target);
+        self.stats.arp_requests.inc();
+        io.tx(ifc.port_id, p);
+    }
+
+    /// Millisecond work of the service path (connection expiry).
+    pub fn service_tick(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, now_ms: u64) {
+        crate::service_path::tick(self, snap, neigh, io, now_ms);
+    }
+
+    /// Periodic work (about once a second): neighbour aging and probes.
+    pub fn tick(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
+        if let Some(t) = self.neigh.as_mut() {
+            let (actions, failed) = t.tick(now);
+            for p in failed {
+                self.drop(DropReason::NeighFailed, p);
+            }
+            for a in actions {
+                self.probe(snap, io, a);
+            }
+        }
+    }
+
+    /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its source.
+    pub fn send_icmp_error(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, orig: &[u8], ty: u8, code: u8, mtu: u16, now: u64) {
+        let src_of_orig = crate::packet::get32(orig, 12);
+        let Some((port_idx, _)) = snap.routes.lookup(src_of_orig) else { return };
+        let Some(from) = snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };
+        let Some(mut p) = io.alloc() else {
+            self.stats.count_drop(DropReason::NoMbuf);
+            return;
+        };
+        let need = eth::HDR_LEN + ipv4::MIN_HDR + 8 + orig.len().min(icmp::MAX_QUOTE);
+        if !p.set_len(need) {
+            return self.drop(DropReason::NoMbuf, p);
+        }
+        let n = icmp::build_error(p.data_mut(), from, orig, ty, code, mtu);
+        p.set_len(n);
+        crate::packet::put16(p.data_mut(), 12, eth::TYPE_IPV4);
+        self.route_out(snap, neigh, io, p, src_of_orig, now);
+    }
+}

@@ -1,0 +1,225 @@
+//! The neighbour (ARP) table.
+//!
+//! Worker 0 owns it: every ARP frame is handed to worker 0, which learns,
+//! resolves, ages entries and queues packets waiting for resolution. The
+//! other workers read an immutable copy that worker 0 republishes when an
+//! entry appears or goes (rare), so lookups need no lock.
+
+use crate::packet::eth::Mac;
+use hashbrown::HashMap;
+
+/// Seconds an entry lives without being confirmed.
+pub const REACHABLE_SECS: u64 = 300;
+/// Re-ARP this long before an entry expires, so traffic never stalls.
+pub const REFRESH_SECS: u64 = 30;
+/// Resolution attempts before pending packets are dropped.
+pub const MAX_PROBES: u8 = 3;
+/// Packets queued per unresolved neighbour (the rest are dropped).
+pub const MAX_PENDING: usize = 16;
+
+/// Key: (port index, IPv4 next hop).
+pub type NeighKey = (u16, u32);
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub mac: Mac,
+    pub confirmed: u64,
+}
+
+/// Read-only view published to workers.
+#[derive(Debug, Clone, Default)]
+pub struct NeighSnapshot {
+    map: HashMap<NeighKey, Mac>,
+}
+
+impl NeighSnapshot {
+    #[inline]
+    pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
+        self.map.get(&(port, ip)).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// An unresolved neighbour and the packets waiting for it.
+#[derive(Debug)]
+pub struct Pending<P> {
+    pub pkts: Vec<P>,
+    pub probes: u8,
+    pub last_probe: u64,
+}
+
+/// What to do after a table event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send an ARP request for (port, ip).
+    Probe(u16, u32),
+}
+
+/// The authoritative table, owned by worker 0.
+#[derive(Debug)]
+pub struct NeighTable<P> {
+    entries: HashMap<NeighKey, Entry>,
+    pending: HashMap<NeighKey, Pending<P>>,
+    dirty: bool,
+}
+
+impl<P> Default for NeighTable<P> {
+    fn default() -> Self {
+        NeighTable { entries: HashMap::new(), pending: HashMap::new(), dirty: false }
+    }
+}
+
+impl<P> NeighTable<P> {
+    pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
+        self.entries.get(&(port, ip)).map(|e| e.mac)
+    }
+
+    /// Learn or confirm a mapping (from an ARP request or reply). Returns
+    /// the packets that were waiting for it, to be sent now.
+    pub fn learn(&mut self, port: u16, ip: u32, mac: Mac, now: u64) -> Vec<P> {
+        match self.entries.get_mut(&(port, ip)) {
+            Some(e) if e.mac == mac => e.confirmed = now,
+            _ => {
+                self.entries.insert((port, ip), Entry { mac, confirmed: now });
+                self.dirty = true;
+            }
+        }
+        self.pending.remove(&(port, ip)).map(|p| p.pkts).unwrap_or_default()
+    }
+
+    /// Queue a packet for an unresolved neighbour. Returns the packet back
+    /// when the queue is full, and whether a probe should go out now.
+    pub fn enqueue(&mut self, port: u16, ip: u32, pkt: P, now: u64) -> (Result<(), P>, Option<Action>) {
+        let p = self.pending.entry((port, ip)).or_insert(Pending { pkts: Vec::new(), probes: 0, last_probe: 0 });
+        let probe = if p.probes == 0 {
+            p.probes = 1;
+            p.last_probe = now;
+            Some(Action::Probe(port, ip))
+        } else {
+            None
+        };
+        if p.pkts.len() >= MAX_PENDING {
+            return (Err(pkt), probe);
+        }
+        p.pkts.push(pkt);
+        (Ok(()), probe)
+    }
+
+    /// Once a second: re-probe pending neighbours, give up after
+    /// MAX_PROBES (returning the dropped packets), refresh entries close to
+    /// expiry and remove expired ones.
+    pub fn tick(&mut self, now: u64) -> (Vec<Action>, Vec<P>) {
+        let mut actions = Vec::new();
+        let mut failed = Vec::new();
+        self.pending.retain(|&(port, ip), p| {
+            if now < p.last_probe + 1 {
+                return true;
+            }
+            if p.probes >= MAX_PROBES {
+                failed.append(&mut p.pkts);
+                return false;
+            }
+            p.probes += 1;
+            p.last_probe = now;
+            actions.push(Action::Probe(port, ip));
+            true
+        });
+        let before = self.entries.len();
+        self.entries.retain(|&(port, ip), e| {
+            let age = now.saturating_sub(e.confirmed);
+            if age >= REACHABLE_SECS {
+                return false;
+            }
+            if age >= REACHABLE_SECS - REFRESH_SECS {
+                actions.push(Action::Probe(port, ip));
+            }
+            true
+        });
+        if self.entries.len() != before {
+            self.dirty = true;
+        }
+        (actions, failed)
+    }
+
+    /// A new snapshot if the table changed since the last call.
+    pub fn take_snapshot(&mut self) -> Option<NeighSnapshot> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        Some(NeighSnapshot { map: self.entries.iter().map(|(k, e)| (*k, e.mac)).collect() })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Packets waiting for resolution (all neighbours).
+    pub fn pending_len(&self) -> usize {
+        self.pending.values().map(|p| p.pkts.len()).sum()
+    }
+
+    /// Take every queued packet (shutdown).
+    pub fn drain_pending(&mut self) -> Vec<P> {
+        self.pending.drain().flat_map(|(_, p)| p.pkts).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_flushes_pending() {
+        let mut t: NeighTable<u32> = NeighTable::default();
+        let (r, a) = t.enqueue(0, 7, 100, 0);
+        assert!(r.is_ok());
+        assert_eq!(a, Some(Action::Probe(0, 7)));
+        let (_, a) = t.enqueue(0, 7, 101, 0);
+        assert_eq!(a, None, "one probe per resolution round");
+        let out = t.learn(0, 7, [1; 6], 0);
+        assert_eq!(out, vec![100, 101]);
+        assert_eq!(t.get(0, 7), Some([1; 6]));
+        assert!(t.take_snapshot().unwrap().get(0, 7).is_some());
+        assert!(t.take_snapshot().is_none(), "unchanged table publishes nothing");
+    }
+
+    #[test]
+    fn pending_is_bounded_and_fails_after_probes() {
+        let mut t: NeighTable<usize> = NeighTable::default();
+        for i in 0..MAX_PENDING {
+            assert!(t.enqueue(1, 9, i, 0).0.is_ok());
+        }
+        assert_eq!(t.enqueue(1, 9, 99, 0).0, Err(99));
+        let mut now = 0;
+        let mut failed = Vec::new();
+        while failed.is_empty() && now < 10 {
+            now += 1;
+            failed = t.tick(now).1;
+        }
+        assert_eq!(failed.len(), MAX_PENDING);
+        assert_eq!(t.pending_len(), 0);
+    }
+
+    #[test]
+    fn entries_refresh_then_age_out() {
+        let mut t: NeighTable<u8> = NeighTable::default();
+        t.learn(0, 1, [2; 6], 0);
+        let _ = t.take_snapshot();
+        let (a, _) = t.tick(REACHABLE_SECS - REFRESH_SECS);
+        assert_eq!(a, vec![Action::Probe(0, 1)]);
+        assert!(t.get(0, 1).is_some());
+        t.tick(REACHABLE_SECS);
+        assert!(t.get(0, 1).is_none());
+        assert!(t.take_snapshot().is_some());
+    }
+}

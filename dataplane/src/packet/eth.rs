@@ -1,0 +1,37 @@
+//! Ethernet II header.
+
+pub const HDR_LEN: usize = 14;
+pub const TYPE_IPV4: u16 = 0x0800;
+pub const TYPE_ARP: u16 = 0x0806;
+pub const TYPE_IPV6: u16 = 0x86dd;
+pub const TYPE_VLAN: u16 = 0x8100;
+
+pub type Mac = [u8; 6];
+pub const BROADCAST: Mac = [0xff; 6];
+
+#[inline(always)]
+pub fn dst(b: &[u8]) -> Mac {
+    b[0..6].try_into().unwrap()
+}
+
+#[inline(always)]
+pub fn src(b: &[u8]) -> Mac {
+    b[6..12].try_into().unwrap()
+}
+
+#[inline(always)]
+pub fn ethertype(b: &[u8]) -> u16 {
+    super::get16(b, 12)
+}
+
+/// Write destination, source and type.
+#[inline(always)]
+pub fn write(b: &mut [u8], dst: Mac, src: Mac, ty: u16) {
+    b[0..6].copy_from_slice(&dst);
+    b[6..12].copy_from_slice(&src);
+    super::put16(b, 12, ty);
+}
+
+pub fn fmt_mac(m: &Mac) -> String {
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+}

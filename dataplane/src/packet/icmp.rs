@@ -1,0 +1,129 @@
+//! ICMPv4: echo replies and the errors the director originates.
+
+use super::{csum, eth, get16, ipv4, put16};
+
+pub const ECHO_REPLY: u8 = 0;
+pub const DEST_UNREACH: u8 = 3;
+pub const ECHO_REQUEST: u8 = 8;
+pub const TIME_EXCEEDED: u8 = 11;
+/// Code of DEST_UNREACH: fragmentation needed and DF set.
+pub const CODE_FRAG_NEEDED: u8 = 4;
+pub const CODE_PORT_UNREACH: u8 = 3;
+
+pub fn is_error(ty: u8) -> bool {
+    matches!(ty, DEST_UNREACH | TIME_EXCEEDED | 4 | 5 | 12)
+}
+
+/// Turn an echo request (IPv4 header at `l3`, header length `ihl`) into
+/// the reply in place: swap addresses, type 0, fix checksums. Ethernet
+/// addresses are left to the output path. Returns false if the ICMP
+/// checksum of the request is wrong.
+pub fn echo_reply_in_place(b: &mut [u8], l3: usize, info: &ipv4::Ipv4Info) -> bool {
+    let l4 = l3 + info.hdr_len;
+    let end = l3 + info.total_len;
+    if end - l4 < 8 || csum::fold(csum::sum(&b[l4..end], 0)) != 0xffff {
+        return false;
+    }
+    // Type 8 -> 0 changes the first 16-bit word (type, code).
+    let old = get16(b, l4);
+    b[l4] = ECHO_REPLY;
+    let c = csum::update16(get16(b, l4 + 2), old, get16(b, l4));
+    put16(b, l4 + 2, c);
+    // Swap addresses; the header checksum is unchanged by a swap.
+    let (s, d) = (l3 + 12, l3 + 16);
+    for i in 0..4 {
+        b.swap(s + i, d + i);
+    }
+    b[l3 + 8] = 64;
+    ipv4::set_checksum(b, l3, info.hdr_len);
+    true
+}
+
+/// Bytes of the offending packet quoted in an ICMP error (RFC 792: header
+/// + 8 bytes; we quote up to 548 bytes like Linux, for better diagnosis).
+pub const MAX_QUOTE: usize = 548;
+
+/// Build an ICMP error into `out` (Ethernet left blank, IPv4 at 14) about
+/// `orig` (the offending IPv4 packet, from its IP header on). `src` is the
+/// director address the error comes from. `mtu` goes in bytes 6..8 for
+/// frag-needed. Returns the frame length.
+pub fn build_error(out: &mut [u8], src: u32, orig: &[u8], ty: u8, code: u8, mtu: u16) -> usize {
+    let quote = orig.len().min(MAX_QUOTE);
+    let dst = super::get32(orig, 12);
+    let l3 = eth::HDR_LEN;
+    let l4 = l3 + ipv4::MIN_HDR;
+    let total = ipv4::MIN_HDR + 8 + quote;
+    let frame = l3 + total;
+    out[..frame].fill(0);
+    out[l4] = ty;
+    out[l4 + 1] = code;
+    put16(out, l4 + 6, mtu);
+    out[l4 + 8..l4 + 8 + quote].copy_from_slice(&orig[..quote]);
+    let c = csum::checksum(&out[l4..frame]);
+    put16(out, l4 + 2, c);
+    ipv4::write_header(out, l3, total as u16, 0, false, 64, ipv4::PROTO_ICMP, src, dst);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{Icmpv4Type, PacketBuilder, SlicedPacket, TransportSlice};
+
+    #[test]
+    fn echo_request_becomes_reply() {
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 1)
+            .icmpv4_echo_request(7, 9)
+            .write(&mut b, b"hello ping")
+            .unwrap();
+        let info = ipv4::validate(&b, 14).unwrap();
+        assert!(echo_reply_in_place(&mut b, 14, &info));
+        let p = SlicedPacket::from_ethernet(&b).unwrap();
+        let Some(etherparse::NetSlice::Ipv4(ip)) = &p.net else { panic!() };
+        assert_eq!(ip.header().source(), [10, 0, 0, 1]);
+        assert_eq!(ip.header().destination(), [10, 0, 0, 2]);
+        let Some(TransportSlice::Icmpv4(ic)) = p.transport else { panic!() };
+        match ic.icmp_type() {
+            Icmpv4Type::EchoReply(h) => assert_eq!((h.id, h.seq), (7, 9)),
+            t => panic!("{t:?}"),
+        }
+        assert_eq!(ic.payload(), b"hello ping");
+        // Independent checksum verification.
+        let ip_hdr = ip.header().to_header();
+        assert_eq!(ip_hdr.header_checksum, ip_hdr.calc_header_checksum());
+        assert_eq!(ic.checksum(), ic.header().icmp_type.calc_checksum(ic.payload()));
+    }
+
+    #[test]
+    fn bad_icmp_checksum_refused() {
+        let mut b = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 1)
+            .icmpv4_echo_request(7, 9)
+            .write(&mut b, b"x")
+            .unwrap();
+        let n = b.len();
+        b[n - 1] ^= 0xff;
+        let info = ipv4::validate(&b, 14).unwrap();
+        assert!(!echo_reply_in_place(&mut b, 14, &info));
+    }
+
+    #[test]
+    fn frag_needed_quotes_the_packet() {
+        let mut orig = Vec::new();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 64).udp(5, 6).write(&mut orig, &[0u8; 100]).unwrap();
+        let mut out = vec![0u8; 1600];
+        let n = build_error(&mut out, 0x02020202, &orig, DEST_UNREACH, CODE_FRAG_NEEDED, 1480);
+        let p = SlicedPacket::from_ethernet(&out[..n]).unwrap();
+        let Some(TransportSlice::Icmpv4(ic)) = p.transport else { panic!() };
+        match ic.icmp_type() {
+            Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu }) => {
+                assert_eq!(next_hop_mtu, 1480)
+            }
+            t => panic!("{t:?}"),
+        }
+        assert_eq!(ic.checksum(), ic.header().icmp_type.calc_checksum(ic.payload()));
+    }
+}

@@ -1,0 +1,76 @@
+//! Sans-IO packet access: a buffer trait and header helpers.
+//!
+//! Everything here works on byte slices at fixed offsets, so the same code
+//! runs on DPDK mbufs in the worker and on `Vec<u8>` frames in tests.
+
+pub mod arp;
+pub mod csum;
+pub mod eth;
+pub mod icmp;
+pub mod ipv4;
+pub mod l4;
+
+/// A packet the data path can read and rewrite in place, grow at the front
+/// (encapsulation) and resize at the end.
+pub trait PacketBuf {
+    fn data(&self) -> &[u8];
+    fn data_mut(&mut self) -> &mut [u8];
+    /// Grow by `n` bytes at the front. False when there is no headroom.
+    fn prepend(&mut self, n: usize) -> bool;
+    /// Remove `n` bytes at the front.
+    fn adj(&mut self, n: usize) -> bool;
+    /// Make the packet exactly `n` bytes long (new bytes are zero).
+    fn set_len(&mut self, n: usize) -> bool;
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.data().len()
+    }
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl PacketBuf for Vec<u8> {
+    fn data(&self) -> &[u8] {
+        self
+    }
+    fn data_mut(&mut self) -> &mut [u8] {
+        self
+    }
+    fn prepend(&mut self, n: usize) -> bool {
+        self.splice(0..0, std::iter::repeat_n(0u8, n));
+        true
+    }
+    fn adj(&mut self, n: usize) -> bool {
+        if n > self.len() {
+            return false;
+        }
+        self.drain(..n);
+        true
+    }
+    fn set_len(&mut self, n: usize) -> bool {
+        self.resize(n, 0);
+        true
+    }
+}
+
+#[inline(always)]
+pub fn get16(b: &[u8], off: usize) -> u16 {
+    u16::from_be_bytes([b[off], b[off + 1]])
+}
+
+#[inline(always)]
+pub fn put16(b: &mut [u8], off: usize, v: u16) {
+    b[off..off + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+#[inline(always)]
+pub fn get32(b: &[u8], off: usize) -> u32 {
+    u32::from_be_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+#[inline(always)]
+pub fn put32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_be_bytes());
+}

@@ -1,0 +1,229 @@
+//! The DPDK poll loop of one worker lcore.
+//!
+//! Each iteration: drain the redirect ring (packets whose flow this worker
+//! owns, handed over by others), on worker 0 also the queue of packets
+//! waiting for ARP, then `rx_burst` each port's queue, process, flush the
+//! tx batches, run timers once per tick, and back off when idle so an idle
+//! director does not burn its cores.
+
+use crate::engine::{Engine, Io};
+use crate::l3::neigh::NeighSnapshot;
+use crate::packet::PacketBuf;
+use crate::snapshot::Snapshot;
+use crate::stats::WorkerStats;
+use arc_swap::ArcSwap;
+use crossbeam_queue::ArrayQueue;
+use rvs_ffi::{Burst, Mbuf, Mempool, Ring, TxBatch};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+impl PacketBuf for Mbuf {
+    #[inline(always)]
+    fn data(&self) -> &[u8] {
+        Mbuf::data(self)
+    }
+    #[inline(always)]
+    fn data_mut(&mut self) -> &mut [u8] {
+        Mbuf::data_mut(self)
+    }
+    #[inline(always)]
+    fn prepend(&mut self, n: usize) -> bool {
+        Mbuf::prepend(self, n)
+    }
+    #[inline(always)]
+    fn adj(&mut self, n: usize) -> bool {
+        Mbuf::adj(self, n)
+    }
+    #[inline(always)]
+    fn set_len(&mut self, n: usize) -> bool {
+        Mbuf::set_len(self, n)
+    }
+}
+
+/// A packet waiting for ARP, handed to worker 0: (port index, next hop).
+pub type NeighItem = (Mbuf, u16, u32);
+
+/// What the workers share with each other and with Control.
+pub struct Shared {
+    pub snap: ArcSwap<Snapshot>,
+    pub neigh: ArcSwap<NeighSnapshot>,
+    /// One redirect ring per worker (multi-producer, single consumer).
+    pub rings: Vec<Ring<Mbuf>>,
+    /// Packets for worker 0 to resolve.
+    pub neigh_q: ArrayQueue<NeighItem>,
+    pub stats: Vec<Arc<WorkerStats>>,
+    pub pool: Mempool,
+    pub stop: AtomicBool,
+    /// DPDK port ids, by interface index.
+    pub port_ids: Vec<u16>,
+}
+
+/// Idle back-off and burst settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopConf {
+    pub burst: usize,
+    pub busy_poll: bool,
+    pub idle_polls: u32,
+    pub max_sleep_us: u32,
+}
+
+struct WorkerIo<'a> {
+    id: usize,
+    shared: &'a Shared,
+    /// Tx batches by interface index.
+    tx: Vec<TxBatch>,
+    /// Interface index by DPDK port id.
+    idx_of: [u16; 64],
+}
+
+impl WorkerIo<'_> {
+    fn flush(&mut self) {
+        let st = &self.shared.stats[self.id];
+        for (i, b) in self.tx.iter_mut().enumerate() {
+            if b.is_empty() {
+                continue;
+            }
+            let (sent, dropped) = b.flush(self.shared.port_ids[i], self.id as u16);
+            st.tx_pkts.add(sent as u64);
+            if dropped > 0 {
+                for _ in 0..dropped {
+                    st.count_drop(crate::drop::DropReason::TxFull);
+                }
+            }
+        }
+    }
+}
+
+impl Io<Mbuf> for WorkerIo<'_> {
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.shared.pool.alloc()
+    }
+    #[inline]
+    fn tx(&mut self, port_id: u16, pkt: Mbuf) {
+        let i = self.idx_of[port_id as usize & 63] as usize;
+        self.shared.stats[self.id].tx_bytes.add(pkt.len() as u64);
+        if self.tx[i].is_full() {
+            let (sent, dropped) = self.tx[i].flush(port_id, self.id as u16);
+            let st = &self.shared.stats[self.id];
+            st.tx_pkts.add(sent as u64);
+            for _ in 0..dropped {
+                st.count_drop(crate::drop::DropReason::TxFull);
+            }
+        }
+        self.tx[i].push(pkt);
+    }
+    #[inline]
+    fn redirect(&mut self, worker: usize, pkt: Mbuf) -> Result<(), Mbuf> {
+        self.shared.rings[worker].enqueue(pkt)
+    }
+    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: Mbuf) -> Result<(), Mbuf> {
+        self.shared.neigh_q.push((pkt, port_idx, nexthop)).map_err(|(m, _, _)| m)
+    }
+}
+
+/// Run worker `id` until `shared.stop` is set. Returns 0.
+pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_path::ServicePath) -> i32 {
+    let stats = shared.stats[id].clone();
+    let mut engine: Engine<Mbuf> = Engine::new(id, stats.clone(), svc);
+    let mut idx_of = [0u16; 64];
+    for (i, p) in shared.port_ids.iter().enumerate() {
+        idx_of[*p as usize & 63] = i as u16;
+    }
+    let mut io = WorkerIo { id, shared: &shared, tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(), idx_of };
+    let hz = rvs_ffi::tsc_hz().max(1);
+    let start = rvs_ffi::rdtsc();
+    let mut last_tick = 0u64;
+    let mut last_sec = 0u64;
+    let mut idle = 0u32;
+    let mut burst = Burst::default();
+    let nports = shared.port_ids.len();
+
+    while !shared.stop.load(Ordering::Relaxed) {
+        let t0 = rvs_ffi::rdtsc();
+        let now_ms = (t0 - start) / (hz / 1000).max(1);
+        let now = now_ms / 1000;
+        let snap = shared.snap.load();
+        let neigh = shared.neigh.load();
+        stats.generation.set(snap.generation);
+        let mut work = 0usize;
+
+        let n = burst.from_ring(&shared.rings[id], conf.burst);
+        if n > 0 {
+            stats.redirect_in.add(n as u64);
+            work += n;
+            while let Some(m) = burst.next() {
+                let pi = io.idx_of[m.port() as usize & 63];
+                engine.handle(&snap, &neigh, &mut io, m, pi, now);
+            }
+        }
+        if id == 0 {
+            for _ in 0..conf.burst {
+                let Some((m, port_idx, nh)) = shared.neigh_q.pop() else { break };
+                work += 1;
+                engine.resolve_later(&snap, &mut io, m, crate::engine::NextHop { port_idx, nexthop: nh }, now);
+            }
+        }
+        for pi in 0..nports {
+            let n = burst.rx(shared.port_ids[pi], id as u16, conf.burst);
+            if n == 0 {
+                continue;
+            }
+            work += n;
+            stats.rx_pkts.add(n as u64);
+            while let Some(mut m) = burst.next() {
+                burst.prefetch(1);
+                stats.rx_bytes.add(m.pkt_len() as u64);
+                if m.nb_segs() > 1 && !m.linearize() {
+                    stats.count_drop(crate::drop::DropReason::MultiSeg);
+                    continue;
+                }
+                engine.handle(&snap, &neigh, &mut io, m, pi as u16, now);
+            }
+        }
+        io.flush();
+
+        if now_ms != last_tick {
+            last_tick = now_ms;
+            engine.service_tick(&snap, &neigh, &mut io, now_ms);
+            if now != last_sec {
+                last_sec = now;
+                engine.tick(&snap, &mut io, now);
+            }
+            if let Some(t) = engine.neigh.as_mut() {
+                if let Some(s) = t.take_snapshot() {
+                    shared.neigh.store(Arc::new(s));
+                }
+            }
+            io.flush();
+        }
+
+        stats.polls.inc();
+        if work > 0 {
+            stats.busy_cycles.add(rvs_ffi::rdtsc() - t0);
+            idle = 0;
+        } else {
+            stats.idle_polls.inc();
+            idle = idle.saturating_add(1);
+            if !conf.busy_poll && idle > conf.idle_polls {
+                // Back off: pause first, then sleep longer the longer we idle.
+                let over = idle - conf.idle_polls;
+                if over < 64 {
+                    rvs_ffi::pause();
+                } else {
+                    let us = ((over - 64) as u64).min(conf.max_sleep_us as u64).max(1);
+                    std::thread::sleep(std::time::Duration::from_micros(us));
+                }
+            }
+        }
+    }
+    // Shutdown: release every packet we still hold.
+    if let Some(t) = engine.neigh.as_mut() {
+        drop(t.drain_pending());
+    }
+    while let Some(item) = shared.neigh_q.pop() {
+        drop(item);
+    }
+    io.flush();
+    drop(burst);
+    0
+}

@@ -1,0 +1,28 @@
+#include "shim.h"
+
+uint16_t rvs_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{ return rte_eth_rx_burst(port, queue, pkts, n); }
+uint16_t rvs_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{ return rte_eth_tx_burst(port, queue, pkts, n); }
+struct rte_mbuf *rvs_pktmbuf_alloc(struct rte_mempool *mp) { return rte_pktmbuf_alloc(mp); }
+int rvs_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, unsigned n)
+{ return rte_pktmbuf_alloc_bulk(mp, mbufs, n); }
+void rvs_pktmbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
+void rvs_pktmbuf_free_bulk(struct rte_mbuf **mbufs, unsigned n) { rte_pktmbuf_free_bulk(mbufs, n); }
+char *rvs_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_prepend(m, len); }
+char *rvs_pktmbuf_append(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_append(m, len); }
+char *rvs_pktmbuf_adj(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_adj(m, len); }
+int rvs_pktmbuf_trim(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_trim(m, len); }
+uint16_t rvs_pktmbuf_headroom(const struct rte_mbuf *m) { return rte_pktmbuf_headroom(m); }
+uint16_t rvs_pktmbuf_tailroom(const struct rte_mbuf *m) { return rte_pktmbuf_tailroom(m); }
+int rvs_pktmbuf_linearize(struct rte_mbuf *m) { return rte_pktmbuf_linearize(m); }
+unsigned rvs_ring_enqueue_burst(struct rte_ring *r, void *const *objs, unsigned n)
+{ return rte_ring_enqueue_burst(r, objs, n, NULL); }
+unsigned rvs_ring_dequeue_burst(struct rte_ring *r, void **objs, unsigned n)
+{ return rte_ring_dequeue_burst(r, objs, n, NULL); }
+unsigned rvs_ring_count(const struct rte_ring *r) { return rte_ring_count(r); }
+unsigned rvs_lcore_id(void) { return rte_lcore_id(); }
+uint64_t rvs_rdtsc(void) { return rte_rdtsc(); }
+void rvs_pause(void) { rte_pause(); }
+int rvs_errno(void) { return rte_errno; }
+unsigned rvs_mempool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# rvs lab: network namespaces around a DPDK rvsd, like the seed's LVS labs.
+#
+#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun] [--workers N] [--services FILE|none]
+#   scripts/lab.sh down [--id ID]
+#   scripts/lab.sh status [--id ID]
+#   scripts/lab.sh exec [--id ID] NS-SUFFIX CMD...    (e.g. exec cli curl -s 172.25.254.100)
+#
+# Topologies (every address lives only inside namespaces this script makes):
+#   nat / fullnat  cli(172.25.254.200) ==tap== [dir: rvsd 172.25.254.100 | 192.168.0.100] ==tap== lan bridge
+#                  lan bridge -- rs1 192.168.0.10, rs2 192.168.0.20 (nat: gateway .100; fullnat: no route to the client)
+#   dr / tun       cli(172.25.254.200) -- rtr(172.25.254.100 | 192.168.0.100) -- lan bridge
+#                  lan bridge -- rs1, rs2 (VIP 192.168.0.200 on lo, arp_ignore=1/arp_announce=2, gateway .100)
+#                  lan bridge ==tap== [dir: rvsd 192.168.0.50, VIP 192.168.0.200]
+#                  tun: rs1/rs2 run the userspace IPIP decapsulator (no ipip module on this kernel).
+# rvsd runs in the dir namespace; its net_tap devices are moved to the peers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+
+cmd=${1:-}; shift || true
+ID=0; MODE=nat; WORKERS=1; SERVICES=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --id) ID=$2; shift 2;;
+    --mode) MODE=$2; shift 2;;
+    --workers) WORKERS=$2; shift 2;;
+    --services) SERVICES=$2; shift 2;;
+    *) break;;
+  esac
+done
+
+P="rvs${ID}"
+STATE="/tmp/rvs-lab-${ID}"
+RVSD=${RVSD:-$root/target/release/rvsd}
+NS_DIR=$P-dir NS_CLI=$P-cli NS_LAN=$P-lan NS_RS1=$P-rs1 NS_RS2=$P-rs2 NS_RTR=$P-rtr
+TAP_C="t${ID}c" TAP_S="t${ID}s"
+VIP_DR=192.168.0.200
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || { echo "lab.sh: must run as root (network namespaces)" >&2; exit 1; }
+  [ -c /dev/net/tun ] || { echo "lab.sh: /dev/net/tun missing: net_tap cannot work" >&2; exit 1; }
+}
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+wait_for() { # wait_for SECONDS CMD...
+  local t=$1; shift
+  for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+write_config() {
+  local cfg=$STATE/rvsd.yaml
+  {
+    echo "dpdk: { memory_mb: 256, mbufs: 8191, file_prefix: ${P} }"
+    echo "workers: { count: ${WORKERS} }"
+    echo "control: { socket: ${STATE}/rvsd.sock }"
+    echo "interfaces:"
+    case $MODE in
+      nat|fullnat)
+        echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24] }"
+        echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24] }"
+        ;;
+      dr|tun)
+        echo "  - { name: lan, device: 'net_tap0,iface=${TAP_S}', addresses: [192.168.0.50/24] }"
+        echo "routes:"
+        echo "  - { prefix: 0.0.0.0/0, via: 192.168.0.100, dev: lan }"
+        ;;
+      *) echo "lab.sh: unknown mode $MODE" >&2; exit 1;;
+    esac
+    if [ "$SERVICES" = "none" ]; then
+      :
+    elif [ -n "$SERVICES" ]; then
+      cat "$SERVICES"
+    else
+      echo "services:"
+      case $MODE in
+        nat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }";;
+        fullnat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, laddrs: [192.168.0.101, 192.168.0.102], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }";;
+        dr) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: dr }, { addr: 192.168.0.20, fwd: dr } ] }";;
+        tun) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: tun }, { addr: 192.168.0.20, fwd: tun } ] }";;
+      esac
+    fi
+  } > "$cfg"
+}
+
+start_rs() { # start_rs NS NAME ADDR
+  local ns=$1 name=$2 addr=$3
+  nsx "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 80 > "$STATE/$name.log" 2>&1 &
+  echo $! >> "$STATE/pids"
+  nsx "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 443 > "$STATE/$name-443.log" 2>&1 &
+  echo $! >> "$STATE/pids"
+  if [ "$MODE" = tun ]; then
+    nsx "$ns" python3 "$here/lab/ipip_decap.py" > "$STATE/$name-decap.log" 2>&1 &
+    echo $! >> "$STATE/pids"
+  fi
+}
+
+lab_up() {
+  need_root
+  lab_down >/dev/null 2>&1 || true
+  mkdir -p "$STATE"; : > "$STATE/pids"
+  echo "$MODE" > "$STATE/mode"
+  [ -x "$RVSD" ] || { echo "lab.sh: $RVSD not built (cargo build --release)" >&2; exit 1; }
+  for ns in $NS_DIR $NS_CLI $NS_LAN $NS_RS1 $NS_RS2; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
+  [ "$MODE" = dr ] || [ "$MODE" = tun ] && { ip netns add "$NS_RTR"; nsx "$NS_RTR" ip link set lo up; }
+  write_config
+
+  # The LAN: a bridge in its own namespace, one veth per real server.
+  nsx "$NS_LAN" ip link add br0 type bridge
+  nsx "$NS_LAN" ip link set br0 up
+  local i=1
+  for ns in $NS_RS1 $NS_RS2; do
+    ip link add "v${ID}r$i" netns "$NS_LAN" type veth peer name eth0 netns "$ns"
+    nsx "$NS_LAN" ip link set "v${ID}r$i" master br0 up
+    nsx "$ns" ip link set eth0 up
+    nsx "$ns" ip addr add "192.168.0.${i}0/24" dev eth0
+    i=$((i + 1))
+  done
+
+  # rvsd in the director namespace; its taps appear there.
+  nsx "$NS_DIR" "$RVSD" --config "$STATE/rvsd.yaml" > "$STATE/rvsd.log" 2>&1 &
+  echo $! > "$STATE/rvsd.pid"
+  if ! wait_for 30 grep -q "rvsd: ready" "$STATE/rvsd.log"; then
+    echo "lab.sh: rvsd did not become ready:" >&2; cat "$STATE/rvsd.log" >&2; exit 1
+  fi
+
+  case $MODE in
+    nat|fullnat)
+      ip -n "$NS_DIR" link set "$TAP_C" netns "$NS_CLI"
+      # net_tap gives the kernel side the port's own MAC: change it, or a
+      # bridge would treat frames to the director as its own.
+      nsx "$NS_CLI" ip link set "$TAP_C" address "$(kmac 1)"
+      nsx "$NS_CLI" ip addr add 172.25.254.200/24 dev "$TAP_C"
+      nsx "$NS_CLI" ip link set "$TAP_C" up
+      nsx "$NS_CLI" ip route add default via 172.25.254.100
+      ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
+      nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"
+      nsx "$NS_LAN" ip link set "$TAP_S" master br0 up
+      if [ "$MODE" = nat ]; then
+        for ns in $NS_RS1 $NS_RS2; do nsx "$ns" ip route add default via 192.168.0.100; done
+      fi
+      ;;
+    dr|tun)
+      ip link add "v${ID}c" netns "$NS_CLI" type veth peer name eth0 netns "$NS_RTR"
+      nsx "$NS_CLI" ip addr add 172.25.254.200/24 dev "v${ID}c"
+      nsx "$NS_CLI" ip link set "v${ID}c" up
+      nsx "$NS_CLI" ip route add default via 172.25.254.100
+      nsx "$NS_RTR" ip addr add 172.25.254.100/24 dev eth0
+      nsx "$NS_RTR" ip link set eth0 up
+      ip link add "v${ID}l" netns "$NS_LAN" type veth peer name eth1 netns "$NS_RTR"
+      nsx "$NS_LAN" ip link set "v${ID}l" master br0 up
+      nsx "$NS_RTR" ip addr add 192.168.0.100/24 dev eth1
+      nsx "$NS_RTR" ip link set eth1 up
+      nsx "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1
+      ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
+      nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"
+      nsx "$NS_LAN" ip link set "$TAP_S" master br0 up
+      for ns in $NS_RS1 $NS_RS2; do
+        nsx "$ns" ip route add default via 192.168.0.100
+        nsx "$ns" ip addr add $VIP_DR/32 dev lo
+        nsx "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+        nsx "$ns" sysctl -qw net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+        # Replies leave with the VIP as source towards the client: no rp_filter drops.
+        nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+      done
+      ;;
+  esac
+  start_rs "$NS_RS1" webserver1 192.168.0.10
+  start_rs "$NS_RS2" webserver2 192.168.0.20
+  for ns in $NS_RS1 $NS_RS2; do
+    wait_for 10 nsx "$ns" python3 -c "import socket; socket.create_connection(('127.0.0.1', 80), 1)" \
+      || { echo "lab.sh: http server in $ns did not start" >&2; exit 1; }
+  done
+  echo "lab.sh: lab $ID up (mode $MODE, $WORKERS workers); rvsd pid $(cat "$STATE/rvsd.pid"), log $STATE/rvsd.log"
+}
+
+kmac() { printf '02:72:76:%02x:%02x:%02x\n' $(( $(printf '%d' "'${ID:0:1}") & 255 )) "${#ID}" "$1"; }
+
+kill_pid() { # kill_pid PID: TERM, wait, KILL — only processes this lab started
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+lab_down() {
+  # rvsd first (it prints its final counters on SIGTERM), then the rest.
+  if [ -f "$STATE/rvsd.pid" ]; then kill_pid "$(cat "$STATE/rvsd.pid")"; rm -f "$STATE/rvsd.pid"; fi
+  if [ -f "$STATE/pids" ]; then
+    while read -r pid; do [ -n "$pid" ] && kill_pid "$pid"; done < "$STATE/pids"
+    rm -f "$STATE/pids"
+  fi
+  for ns in $NS_DIR $NS_CLI $NS_LAN $NS_RS1 $NS_RS2 $NS_RTR; do
+    if ip netns list | grep -qw "^$ns"; then
+      # Anything still running inside our namespaces was started by this lab.
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill_pid "$pid"; done
+      ip netns del "$ns" 2>/dev/null || true
+    fi
+  done
+  rm -f "/dev/shm/${P}"* 2>/dev/null || true
+  rm -rf "/var/run/dpdk/${P}" 2>/dev/null || true
+  echo "lab.sh: lab $ID down"
+}
+
+lab_status() {
+  ip netns list | grep "^$P-" || echo "no namespaces for lab $ID"
+  [ -f "$STATE/rvsd.pid" ] && { kill -0 "$(cat "$STATE/rvsd.pid")" 2>/dev/null && echo "rvsd running (pid $(cat "$STATE/rvsd.pid"))" || echo "rvsd not running"; }
+  return 0
+}
+
+case "$cmd" in
+  up) lab_up;;
+  down) lab_down;;
+  status) lab_status;;
+  exec) ns=$1; shift; nsx "$P-$ns" "$@";;
+  *) sed -n '2,20p' "$0"; exit 2;;
+esac
