@@ -1,1 +1,4 @@
 //! placeholder
+pub mod daemon;
+
+pub mod adm;

@@ -44,6 +44,7 @@ reasons! {
     NoService => "no_service", "To a VIP port with no service.";
     NoDest => "no_dest", "Scheduler found no available dest.";
     ConnTableFull => "conn_table_full", "New connection refused: table full.";
+    ConnExists => "conn_tuple_in_use", "New connection whose reply tuple is taken.";
     ConnNoSyn => "conn_no_syn", "TCP packet without SYN and no connection.";
     ConnNoDest => "conn_nodest", "Connection whose dest was deleted (expire_nodest_conn).";
     LportExhausted => "lport_exhausted", "No free FULLNAT local port.";

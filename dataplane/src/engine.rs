@@ -26,7 +26,8 @@ pub trait Io<P> {
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: P) -> Result<(), P>;
 }
 
-/// Worker-local processing state.
+/// Worker-local processing state. Times passed to it are ticks of
+/// [`crate::conn::HZ`] per second.
 pub struct Engine<P> {
     pub id: usize,
     pub stats: Arc<WorkerStats>,
@@ -48,23 +49,23 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     #[inline(always)]
-    fn drop(&self, r: DropReason, pkt: P) {
+    pub(crate) fn drop_pkt(&self, r: DropReason, pkt: P) {
         self.stats.count_drop(r);
         drop(pkt);
     }
 
     /// Process one received packet from interface index `port_idx`.
-    pub fn handle(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
+    pub fn handle(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, port_idx: u16, now: u64) {
         let d = pkt.data();
         if d.len() < eth::HDR_LEN {
-            return self.drop(DropReason::EthTruncated, pkt);
+            return self.drop_pkt(DropReason::EthTruncated, pkt);
         }
         let Some(ifc) = snap.ifaces.get(port_idx as usize) else {
-            return self.drop(DropReason::EthNotForUs, pkt);
+            return self.drop_pkt(DropReason::EthNotForUs, pkt);
         };
         let dmac = eth::dst(d);
         if dmac[0] & 1 == 0 && dmac != ifc.mac {
-            return self.drop(DropReason::EthNotForUs, pkt);
+            return self.drop_pkt(DropReason::EthNotForUs, pkt);
         }
         match eth::ethertype(d) {
             eth::TYPE_IPV4 => self.ipv4(snap, neigh, io, pkt, port_idx, now),
@@ -75,39 +76,39 @@ impl<P: PacketBuf> Engine<P> {
                 }
                 self.arp(snap, io, pkt, port_idx, now)
             }
-            eth::TYPE_IPV6 => self.drop(DropReason::Ipv6Unsupported, pkt),
-            _ => self.drop(DropReason::EthUnknownType, pkt),
+            eth::TYPE_IPV6 => self.drop_pkt(DropReason::Ipv6Unsupported, pkt),
+            _ => self.drop_pkt(DropReason::EthUnknownType, pkt),
         }
     }
 
     pub(crate) fn redirect(&mut self, io: &mut impl Io<P>, worker: usize, pkt: P) {
         match io.redirect(worker, pkt) {
             Ok(()) => self.stats.redirect_out.inc(),
-            Err(p) => self.drop(DropReason::RedirectFull, p),
+            Err(p) => self.drop_pkt(DropReason::RedirectFull, p),
         }
     }
 
     fn arp(&mut self, snap: &Snapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
         let a = match arp::parse(pkt.data()) {
             Ok(a) => a,
-            Err(r) => return self.drop(r, pkt),
+            Err(r) => return self.drop_pkt(r, pkt),
         };
         let ifc = &snap.ifaces[port_idx as usize];
         let for_us = snap.answers_arp_for(port_idx, a.tpa);
         // Learn the sender when the frame concerns us (RFC 826 merge rule,
         // limited to our own addresses so we do not cache the whole LAN).
         if a.spa != 0 && (for_us || a.op == arp::OP_REPLY) {
-            let waiting = self.neigh.as_mut().expect("worker 0").learn(port_idx, a.spa, a.sha, now);
+            let waiting = self.neigh.as_mut().expect("worker 0").learn(port_idx, a.spa, a.sha, now / crate::conn::HZ);
             for p in waiting {
                 self.emit(snap, io, p, port_idx, a.sha);
             }
         }
         if a.op == arp::OP_REQUEST {
             if !for_us {
-                return self.drop(DropReason::ArpNotForUs, pkt);
+                return self.drop_pkt(DropReason::ArpNotForUs, pkt);
             }
             if !pkt.set_len(arp::FRAME_LEN) {
-                return self.drop(DropReason::ArpMalformed, pkt);
+                return self.drop_pkt(DropReason::ArpMalformed, pkt);
             }
             arp::make_reply(pkt.data_mut(), &a, ifc.mac);
             self.stats.arp_replies.inc();
@@ -119,7 +120,7 @@ impl<P: PacketBuf> Engine<P> {
     fn ipv4(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
         let info = match ipv4::validate(pkt.data(), eth::HDR_LEN) {
             Ok(i) => i,
-            Err(r) => return self.drop(r, pkt),
+            Err(r) => return self.drop_pkt(r, pkt),
         };
         // Drop Ethernet padding so lengths below are the IP lengths.
         let frame_len = eth::HDR_LEN + info.total_len;
@@ -133,9 +134,9 @@ impl<P: PacketBuf> Engine<P> {
             ipv4::PROTO_ICMP => self.icmp(snap, neigh, io, pkt, &info, port_idx, now),
             _ => {
                 if snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) {
-                    self.drop(DropReason::L4Unsupported, pkt)
+                    self.drop_pkt(DropReason::L4Unsupported, pkt)
                 } else {
-                    self.drop(DropReason::IpNotForUs, pkt)
+                    self.drop_pkt(DropReason::IpNotForUs, pkt)
                 }
             }
         }
@@ -152,12 +153,12 @@ impl<P: PacketBuf> Engine<P> {
             if ty.is_some_and(icmp::is_error) {
                 return crate::service_path::icmp_error(self, snap, neigh, io, pkt, info, port_idx, now);
             }
-            return self.drop(DropReason::IpNotForUs, pkt);
+            return self.drop_pkt(DropReason::IpNotForUs, pkt);
         }
         match ty {
             Some(icmp::ECHO_REQUEST) if !info.fragment => {
                 if !icmp::echo_reply_in_place(pkt.data_mut(), eth::HDR_LEN, info) {
-                    return self.drop(DropReason::IcmpUnhandled, pkt);
+                    return self.drop_pkt(DropReason::IcmpUnhandled, pkt);
                 }
                 self.stats.icmp_echo.inc();
                 self.route_out(snap, neigh, io, pkt, info.src, now);
@@ -165,7 +166,7 @@ impl<P: PacketBuf> Engine<P> {
             Some(t) if icmp::is_error(t) => {
                 crate::service_path::icmp_error(self, snap, neigh, io, pkt, info, port_idx, now)
             }
-            _ => self.drop(DropReason::IcmpUnhandled, pkt),
+            _ => self.drop_pkt(DropReason::IcmpUnhandled, pkt),
         }
     }
 
@@ -174,7 +175,7 @@ impl<P: PacketBuf> Engine<P> {
     pub fn route_out(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, dst: u32, now: u64) {
         match snap.routes.lookup(dst) {
             Some((port_idx, nh)) => self.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: nh }, now),
-            None => self.drop(DropReason::NoRoute, pkt),
+            None => self.drop_pkt(DropReason::NoRoute, pkt),
         }
     }
 
@@ -189,7 +190,7 @@ impl<P: PacketBuf> Engine<P> {
         }
         if self.neigh.is_none() {
             if let Err(p) = io.to_neigh_owner(nh.port_idx, nh.nexthop, pkt) {
-                self.drop(DropReason::NeighPendingFull, p);
+                self.drop_pkt(DropReason::NeighPendingFull, p);
             } else {
                 self.stats.redirect_out.inc();
             }
@@ -205,9 +206,9 @@ impl<P: PacketBuf> Engine<P> {
         if let Some(mac) = table.get(nh.port_idx, nh.nexthop) {
             return self.emit(snap, io, pkt, nh.port_idx, mac);
         }
-        let (res, action) = table.enqueue(nh.port_idx, nh.nexthop, pkt, now);
+        let (res, action) = table.enqueue(nh.port_idx, nh.nexthop, pkt, now / crate::conn::HZ);
         if let Err(p) = res {
-            self.drop(DropReason::NeighPendingFull, p);
+            self.drop_pkt(DropReason::NeighPendingFull, p);
         }
         if let Some(a) = action {
             self.probe(snap, io, a);
@@ -231,24 +232,24 @@ impl<P: PacketBuf> Engine<P> {
             return;
         };
         if !p.set_len(arp::FRAME_LEN) {
-            return self.drop(DropReason::NoMbuf, p);
+            return self.drop_pkt(DropReason::NoMbuf, p);
         }
         arp::make_request(p.data_mut(), ifc.mac, src, target);
         self.stats.arp_requests.inc();
         io.tx(ifc.port_id, p);
     }
 
-    /// Millisecond work of the service path (connection expiry).
-    pub fn service_tick(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, now_ms: u64) {
-        crate::service_path::tick(self, snap, neigh, io, now_ms);
+    /// Per-tick work of the service path (connection expiry).
+    pub fn service_tick(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, now: u64) {
+        crate::service_path::tick(self, snap, neigh, io, now);
     }
 
-    /// Periodic work (about once a second): neighbour aging and probes.
+    /// Periodic work (once a second; `now` in ticks): neighbour aging and probes.
     pub fn tick(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
         if let Some(t) = self.neigh.as_mut() {
-            let (actions, failed) = t.tick(now);
+            let (actions, failed) = t.tick(now / crate::conn::HZ);
             for p in failed {
-                self.drop(DropReason::NeighFailed, p);
+                self.drop_pkt(DropReason::NeighFailed, p);
             }
             for a in actions {
                 self.probe(snap, io, a);
@@ -267,7 +268,7 @@ impl<P: PacketBuf> Engine<P> {
         };
         let need = eth::HDR_LEN + ipv4::MIN_HDR + 8 + orig.len().min(icmp::MAX_QUOTE);
         if !p.set_len(need) {
-            return self.drop(DropReason::NoMbuf, p);
+            return self.drop_pkt(DropReason::NoMbuf, p);
         }
         let n = icmp::build_error(p.data_mut(), from, orig, ty, code, mtu);
         p.set_len(n);

@@ -8,6 +8,7 @@
 pub mod conn;
 pub mod drop;
 pub mod l3;
+pub mod modes;
 pub mod packet;
 pub mod sched;
 pub mod stats;

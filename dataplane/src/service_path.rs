@@ -1,35 +1,467 @@
 //! Service traffic: flow ownership, connection lookup and creation,
 //! scheduling, and the hand-off to a forwarding mode.
+//!
+//! Times here are ticks of [`crate::conn::HZ`] per second.
 
+use crate::conn::{self, flow_hash, Conn, ConnId, ConnKey, ConnTable, Dir, InsertError, TemplateKey, TemplateTable, Timeouts, NO_TMPL};
 use crate::drop::DropReason;
-use crate::engine::{Engine, Io};
+use crate::engine::{Engine, Io, NextHop};
 use crate::l3::neigh::NeighSnapshot;
-use crate::packet::{ipv4::Ipv4Info, PacketBuf};
-use crate::snapshot::Snapshot;
+use crate::modes::{self, tun::EncapError, L4At};
+use crate::packet::{eth, icmp, ipv4, l4, PacketBuf};
+use crate::sched::PickCtx;
+use crate::snapshot::{Service, Snapshot};
+use hashbrown::HashMap;
+use parking_lot::Mutex;
+use rvs_conf::{FwdMethod, ServiceKey};
+use std::sync::Arc;
+
+/// Conn flag (caller bits): the TOA option was already added (FULLNAT).
+const F_TOA_DONE: u16 = 1 << 8;
+/// Expired entries handled per tick at most (bounded work per loop).
+const EXPIRE_BUDGET: usize = 512;
+
+/// Persistence templates, shared by all workers: a client's connections
+/// hash to different workers (by port), yet must find one template. The
+/// lock is taken only when a connection of a persistent service is
+/// created or ends, never per packet.
+pub type SharedTemplates = Arc<Mutex<TemplateTable>>;
+
+/// A template table for `capacity` templates, clock at tick 0 (the
+/// workers' shared epoch).
+pub fn new_templates(capacity: usize) -> SharedTemplates {
+    Arc::new(Mutex::new(TemplateTable::with_clock(capacity, 0)))
+}
 
 /// Per-worker state of the service path.
-#[derive(Default)]
-pub struct ServicePath {}
+pub struct ServicePath {
+    id: usize,
+    workers: usize,
+    pub conns: ConnTable,
+    templates: SharedTemplates,
+    /// FULLNAT local ports this worker owns, per LIP (p % workers == id).
+    lports: HashMap<u32, Vec<u16>>,
+    timeouts: (u32, u32, u32),
+    rng: u64,
+}
+
+impl ServicePath {
+    pub fn new(id: usize, workers: usize, capacity: usize, templates: SharedTemplates, now: u64) -> Self {
+        ServicePath {
+            id,
+            workers: workers.max(1),
+            conns: ConnTable::with_timeouts(capacity, &Timeouts::default(), now),
+            templates,
+            lports: HashMap::new(),
+            timeouts: (0, 0, 0),
+            rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1),
+        }
+    }
+
+    fn rand(&mut self) -> u64 {
+        // xorshift64*: cheap, per worker, good enough for twos.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn alloc_lport(&mut self, lip: u32) -> Option<u16> {
+        let (id, n) = (self.id, self.workers);
+        self.lports
+            .entry(lip)
+            .or_insert_with(|| (1024u32..=65535).rev().filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
+            .pop()
+    }
+
+    fn free_lport(&mut self, lip: u32, port: u16) {
+        if let Some(v) = self.lports.get_mut(&lip) {
+            v.push(port);
+        }
+    }
+
+    fn sync_timeouts(&mut self, snap: &Snapshot) {
+        let t = (snap.timeouts.tcp, snap.timeouts.tcpfin, snap.timeouts.udp);
+        if t != self.timeouts {
+            self.timeouts = t;
+            let mut to = Timeouts::default();
+            to.set_ipvsadm(t.0, t.1, t.2);
+            self.conns.set_timeouts(&to);
+        }
+    }
+}
+
+/// Owner of a packet's flow (see DESIGN: flow ownership).
+#[inline(always)]
+pub fn owner(snap: &Snapshot, workers: usize, src: u32, sport: u16, dst: u32, dport: u16) -> usize {
+    if workers <= 1 {
+        return 0;
+    }
+    if snap.services.is_lip(dst) {
+        dport as usize % workers
+    } else if snap.services.is_vip(dst) {
+        flow_hash(src, sport) as usize % workers
+    } else {
+        flow_hash(dst, dport) as usize % workers
+    }
+}
+
+/// Stable identity of a service for templates.
+fn svc_ident(k: &ServiceKey) -> u32 {
+    match *k {
+        ServiceKey::Fwmark(m) => m | 0x8000_0000,
+        ServiceKey::Inet { proto, addr, port } => {
+            let a = match addr {
+                std::net::IpAddr::V4(a) => u32::from(a),
+                std::net::IpAddr::V6(a) => a.octets().iter().fold(0u32, |h, b| h.rotate_left(5) ^ *b as u32),
+            };
+            flow_hash(a, port) ^ proto.number() as u32
+        }
+    }
+}
+
+/// Find the snapshot indices (service, dest) of a connection, cheaply when
+/// the snapshot is the one the connection was created or last seen under.
+fn resolve(snap: &Snapshot, c: &mut Conn) -> Option<(usize, usize)> {
+    if c.user == snap.generation {
+        return Some((c.svc as usize, c.dest as usize));
+    }
+    let si = snap.services.lookup(c.proto, c.vaddr, c.vport)? as usize;
+    let s = &snap.services.list[si];
+    let di = s.dests.iter().position(|d| d.addr == std::net::IpAddr::V4(c.daddr.into()) && (d.port == c.dport || d.port == 0))?;
+    c.svc = si as u32;
+    c.dest = di as u32;
+    c.user = snap.generation;
+    Some((si, di))
+}
 
 #[allow(clippy::too_many_arguments)]
 pub fn handle<P: PacketBuf>(
     e: &mut Engine<P>,
     snap: &Snapshot,
-    _neigh: &NeighSnapshot,
-    _io: &mut impl Io<P>,
+    neigh: &NeighSnapshot,
+    io: &mut impl Io<P>,
     pkt: P,
-    info: &Ipv4Info,
+    info: &ipv4::Ipv4Info,
     _port_idx: u16,
-    _now: u64,
+    now: u64,
 ) {
-    if snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) {
-        e.stats.count_drop(DropReason::NoService);
-    } else {
-        e.stats.count_drop(DropReason::IpNotForUs);
+    let l4o = eth::HDR_LEN + info.hdr_len;
+    let proto = info.proto;
+    let ours = snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
+    if info.fragment {
+        let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
+        return e.drop_pkt(r, pkt);
     }
-    drop(pkt);
+    let b = pkt.data();
+    if b.len() < l4o + l4::min_len(proto) {
+        return e.drop_pkt(DropReason::L4Truncated, pkt);
+    }
+    let (sport, dport) = (l4::sport(b, l4o), l4::dport(b, l4o));
+    let flags = if proto == ipv4::PROTO_TCP { l4::tcp_flags(b, l4o) } else { 0 };
+    let workers = e.svc.workers;
+    let own = owner(snap, workers, info.src, sport, info.dst, dport);
+    if own != e.id {
+        return e.redirect(io, own, pkt);
+    }
+    e.svc.sync_timeouts(snap);
+    let key = ConnKey::new(proto, info.src, sport, info.dst, dport);
+    let at = L4At { l3: eth::HDR_LEN, l4: l4o, proto };
+    if let Some((cid, dir)) = e.svc.conns.lookup(&key) {
+        let c = e.svc.conns.get(cid);
+        let input_only = c.flags & conn::table::flags::NO_OUTPUT != 0;
+        let reuse = dir == Dir::Input
+            && conn::state::is_syn(flags)
+            && flags & l4::TCP_ACK == 0
+            && c.tmpl == NO_TMPL
+            && conn::state::syn_reuses_with(c.state, snap.conn_reuse_mode, input_only);
+        if !reuse {
+            return established(e, snap, neigh, io, pkt, info, at, cid, dir, flags, now);
+        }
+        // IPVS conn_reuse_mode: a new SYN on a finished entry starts over.
+        let old = e.svc.conns.remove(cid);
+        settle_removed(e, snap, old);
+    }
+    if !snap.services.is_vip(info.dst) {
+        let r = if snap.local.contains_key(&info.dst) || snap.services.is_lip(info.dst) {
+            DropReason::NoService
+        } else if info.ttl <= 1 {
+            DropReason::IpTtlExceeded
+        } else {
+            DropReason::IpNotForUs
+        };
+        return e.drop_pkt(r, pkt);
+    }
+    let Some(si) = snap.services.lookup(proto, info.dst, dport) else {
+        return e.drop_pkt(DropReason::NoService, pkt);
+    };
+    if proto == ipv4::PROTO_TCP && (flags & l4::TCP_SYN == 0 || flags & (l4::TCP_ACK | l4::TCP_RST) != 0) {
+        // IPVS schedules TCP only on a SYN; anything else is stray.
+        return e.drop_pkt(DropReason::ConnNoSyn, pkt);
+    }
+    match create(e, snap, si as usize, proto, info.src, sport, info.dst, dport, now) {
+        Ok(cid) => established(e, snap, neigh, io, pkt, info, at, cid, Dir::Input, flags, now),
+        Err(r) => e.drop_pkt(r, pkt),
+    }
 }
 
+/// Schedule and insert a new connection.
+#[allow(clippy::too_many_arguments)]
+fn create<P>(e: &mut Engine<P>, snap: &Snapshot, si: usize, proto: u8, cip: u32, cport: u16, vip: u32, vport: u16, now: u64) -> Result<ConnId, DropReason> {
+    let s: &Service = &snap.services.list[si];
+    if e.svc.conns.is_full() {
+        return Err(DropReason::ConnTableFull);
+    }
+    let ctx = PickCtx {
+        caddr: std::net::IpAddr::V4(cip.into()),
+        cport,
+        vaddr: std::net::IpAddr::V4(vip.into()),
+        vport,
+        rand: e.svc.rand(),
+        now: now / conn::HZ,
+    };
+    let (di, tmpl) = match s.conf.persistent {
+        Some(timeout) => persist_pick(e, snap, s, &ctx, cip, now, timeout)?,
+        None => (s.sched.pick(&ctx, &s.dests).ok_or(DropReason::NoDest)?, NO_TMPL),
+    };
+    let d = &s.dests[di];
+    let std::net::IpAddr::V4(rip) = d.addr else {
+        release_tmpl(e, tmpl);
+        return Err(DropReason::NoDest);
+    };
+    let rip = u32::from(rip);
+    let rport = if d.port == 0 { vport } else { d.port };
+    let mut c = Conn::new(proto, d.fwd, cip, cport, vip, vport, rip, rport);
+    if d.fwd == FwdMethod::FullNat {
+        if s.laddrs.is_empty() {
+            release_tmpl(e, tmpl);
+            return Err(DropReason::LportExhausted);
+        }
+        let lip = s.laddrs[flow_hash(cip, cport) as usize % s.laddrs.len()];
+        let Some(lport) = e.svc.alloc_lport(lip) else {
+            release_tmpl(e, tmpl);
+            return Err(DropReason::LportExhausted);
+        };
+        c = c.with_local(lip, lport);
+    }
+    c.svc = si as u32;
+    c.dest = di as u32;
+    c.user = snap.generation;
+    c.tmpl = tmpl;
+    match e.svc.conns.insert(c, now) {
+        Ok(cid) => {
+            let cell = d.rt.cell(e.id);
+            if conn::is_active(c.state) {
+                cell.active.inc();
+            } else {
+                cell.inactive.inc();
+            }
+            cell.conns.inc();
+            s.rt.cell(e.id).conns.inc();
+            d.update_overload();
+            e.stats.conns_created.inc();
+            e.stats.conns.inc();
+            Ok(cid)
+        }
+        Err(err) => {
+            if c.fwd == FwdMethod::FullNat {
+                e.svc.free_lport(c.laddr, c.lport);
+            }
+            release_tmpl(e, tmpl);
+            Err(match err {
+                InsertError::Full => DropReason::ConnTableFull,
+                InsertError::Exists => DropReason::ConnExists,
+            })
+        }
+    }
+}
+
+fn release_tmpl<P>(e: &mut Engine<P>, tmpl: u32) {
+    if tmpl != NO_TMPL {
+        e.svc.templates.lock().release(tmpl);
+    }
+}
+
+/// IPVS persistence: reuse the client network's template when its dest is
+/// still usable, else schedule and remember the choice.
+#[allow(clippy::too_many_arguments)]
+fn persist_pick<P>(e: &mut Engine<P>, snap: &Snapshot, s: &Service, ctx: &PickCtx, cip: u32, now: u64, timeout: u32) -> Result<(usize, u32), DropReason> {
+    let key = TemplateKey { svc: svc_ident(&s.conf.key), client: cip & s.netmask };
+    let mut t = e.svc.templates.lock();
+    if let Some(tid) = t.lookup(&key) {
+        let rip = t.get(tid).dest;
+        let usable = s.dests.iter().position(|d| {
+            d.addr == std::net::IpAddr::V4(rip.into()) && (d.weight > 0 || !snap.expire_quiescent_template)
+        });
+        match usable {
+            Some(di) => {
+                t.touch(tid, now);
+                t.hold(tid);
+                return Ok((di, tid));
+            }
+            None => t.unhash(tid, now),
+        }
+    }
+    let di = s.sched.pick(ctx, &s.dests).ok_or(DropReason::NoDest)?;
+    let std::net::IpAddr::V4(rip) = s.dests[di].addr else { return Err(DropReason::NoDest) };
+    match t.insert(key, rip.into(), timeout, now) {
+        Ok(tid) => {
+            t.hold(tid);
+            s.dests[di].rt.cell(e.id).persist.inc();
+            Ok((di, tid))
+        }
+        // No room for a template: still serve the client, unpinned.
+        Err(_) => Ok((di, NO_TMPL)),
+    }
+}
+
+/// Undo the accounting of a connection that left the table.
+fn settle_removed<P>(e: &mut Engine<P>, snap: &Snapshot, mut c: Conn) {
+    if let Some((si, di)) = resolve(snap, &mut c) {
+        let d = &snap.services.list[si].dests[di];
+        let cell = d.rt.cell(e.id);
+        if conn::is_active(c.state) {
+            cell.active.dec();
+        } else {
+            cell.inactive.dec();
+        }
+        d.update_overload();
+    }
+    if c.fwd == FwdMethod::FullNat {
+        e.svc.free_lport(c.laddr, c.lport);
+    }
+    release_tmpl(e, c.tmpl);
+    e.stats.conns.dec();
+}
+
+/// A packet of a known connection: state, counters, rewrite, send.
+#[allow(clippy::too_many_arguments)]
+fn established<P: PacketBuf>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    neigh: &NeighSnapshot,
+    io: &mut impl Io<P>,
+    mut pkt: P,
+    info: &ipv4::Ipv4Info,
+    at: L4At,
+    cid: ConnId,
+    dir: Dir,
+    flags: u8,
+    now: u64,
+) {
+    let tr = e.svc.conns.on_packet(cid, dir, flags, now);
+    let mut c = *e.svc.conns.get(cid);
+    let resolved = resolve(snap, &mut c);
+    {
+        let m = e.svc.conns.get_mut(cid);
+        m.svc = c.svc;
+        m.dest = c.dest;
+        m.user = c.user;
+    }
+    let bytes = pkt.len() as u64;
+    match resolved {
+        Some((si, di)) => {
+            let s = &snap.services.list[si];
+            let d = &s.dests[di];
+            let (sc, dc) = (s.rt.cell(e.id), d.rt.cell(e.id));
+            if dir == Dir::Output {
+                sc.out_pkts.inc();
+                sc.out_bytes.add(bytes);
+                dc.out_pkts.inc();
+                dc.out_bytes.add(bytes);
+            } else {
+                sc.in_pkts.inc();
+                sc.in_bytes.add(bytes);
+                dc.in_pkts.inc();
+                dc.in_bytes.add(bytes);
+            }
+            match tr.active_delta() {
+                1 => {
+                    dc.active.inc();
+                    dc.inactive.dec();
+                }
+                -1 => {
+                    dc.active.dec();
+                    dc.inactive.inc();
+                }
+                _ => {}
+            }
+        }
+        None if snap.expire_nodest_conn => {
+            let old = e.svc.conns.remove(cid);
+            settle_removed(e, snap, old);
+            return e.drop_pkt(DropReason::ConnNoDest, pkt);
+        }
+        None => {}
+    }
+    if info.ttl <= 1 {
+        return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
+    }
+    ipv4::dec_ttl(pkt.data_mut(), at.l3);
+    match (c.fwd, dir) {
+        (FwdMethod::Nat, Dir::Output) => {
+            modes::nat::reply(pkt.data_mut(), at, c.vaddr, c.vport);
+            e.route_out(snap, neigh, io, pkt, c.caddr, now);
+        }
+        (FwdMethod::Nat, _) => {
+            modes::nat::request(pkt.data_mut(), at, c.daddr, c.dport);
+            e.route_out(snap, neigh, io, pkt, c.daddr, now);
+        }
+        (FwdMethod::FullNat, Dir::Output) => {
+            modes::fullnat::reply(pkt.data_mut(), at, c.vaddr, c.vport, c.caddr, c.cport);
+            e.route_out(snap, neigh, io, pkt, c.caddr, now);
+        }
+        (FwdMethod::FullNat, _) => {
+            if at.proto == ipv4::PROTO_TCP && c.flags & F_TOA_DONE == 0 && flags & l4::TCP_ACK != 0 && flags & l4::TCP_SYN == 0 {
+                // Carry the client address to the real server on the
+                // handshake's final ACK (where TOA readers look for it).
+                let mtu = out_mtu(snap, c.daddr);
+                if modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
+                    e.svc.conns.get_mut(cid).flags |= F_TOA_DONE;
+                }
+            }
+            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport);
+            e.route_out(snap, neigh, io, pkt, c.daddr, now);
+        }
+        (FwdMethod::Dr, _) => match snap.routes.lookup(c.daddr) {
+            Some((port_idx, nh)) if modes::dr::on_link(nh, c.daddr) => {
+                e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(c.daddr) }, now)
+            }
+            _ => e.drop_pkt(DropReason::NoRoute, pkt),
+        },
+        (FwdMethod::Tun, _) => {
+            let Some((port_idx, _)) = snap.routes.lookup(c.daddr) else {
+                return e.drop_pkt(DropReason::NoRoute, pkt);
+            };
+            let ifc = &snap.ifaces[port_idx as usize];
+            let dip = ifc.source_for(c.daddr).unwrap_or(0);
+            let (tt, tp) = resolved
+                .map(|(si, di)| {
+                    let d = &snap.services.list[si].dests[di];
+                    (d.tun_type, d.tun_port)
+                })
+                .unwrap_or_default();
+            match modes::tun::encap(&mut pkt, tt, tp, dip, c.daddr, ifc.mtu) {
+                Ok(()) => e.route_out(snap, neigh, io, pkt, c.daddr, now),
+                Err(EncapError::TooBig { mtu }) => {
+                    // Tell the client (RFC 1191) with its original packet.
+                    let mut orig = pkt.data()[eth::HDR_LEN..].to_vec();
+                    orig[8] = orig[8].wrapping_add(1);
+                    ipv4::set_checksum(&mut orig, 0, info.hdr_len);
+                    e.send_icmp_error(snap, neigh, io, &orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
+                    e.drop_pkt(DropReason::TooBig, pkt)
+                }
+                Err(EncapError::NoHeadroom) => e.drop_pkt(DropReason::NoHeadroom, pkt),
+            }
+        }
+    }
+}
+
+fn out_mtu(snap: &Snapshot, dst: u32) -> u16 {
+    snap.routes.lookup(dst).map(|(p, _)| snap.ifaces[p as usize].mtu).unwrap_or(1500)
+}
+
+/// ICMP errors about a tracked connection are not translated yet: counted.
 #[allow(clippy::too_many_arguments)]
 pub fn icmp_error<P: PacketBuf>(
     e: &mut Engine<P>,
@@ -37,12 +469,32 @@ pub fn icmp_error<P: PacketBuf>(
     _neigh: &NeighSnapshot,
     _io: &mut impl Io<P>,
     pkt: P,
-    _info: &Ipv4Info,
+    _info: &ipv4::Ipv4Info,
     _port_idx: u16,
     _now: u64,
 ) {
-    e.stats.count_drop(DropReason::IcmpUnhandled);
-    drop(pkt);
+    e.drop_pkt(DropReason::IcmpUnhandled, pkt);
 }
 
-pub fn tick<P: PacketBuf>(_e: &mut Engine<P>, _snap: &Snapshot, _neigh: &NeighSnapshot, _io: &mut impl Io<P>, _now_ms: u64) {}
+/// Per-tick work: expire idle connections (bounded), and on worker 0 the
+/// shared persistence templates.
+pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, _neigh: &NeighSnapshot, _io: &mut impl Io<P>, now: u64) {
+    let mut expired: [Conn; 64] = [Conn::default(); 64];
+    loop {
+        let mut n = 0;
+        e.svc.conns.expire(now, EXPIRE_BUDGET.min(64), |c| {
+            expired[n] = c;
+            n += 1;
+        });
+        for c in &expired[..n] {
+            settle_removed(e, snap, *c);
+            e.stats.conns_expired.inc();
+        }
+        if n < 64 {
+            break;
+        }
+    }
+    if e.id == 0 {
+        e.svc.templates.lock().expire(now, EXPIRE_BUDGET, |_| {});
+    }
+}

@@ -54,6 +54,8 @@ pub struct Shared {
     pub stats: Vec<Arc<WorkerStats>>,
     pub pool: Mempool,
     pub stop: AtomicBool,
+    /// TSC at startup: the common time origin of all workers.
+    pub epoch_tsc: u64,
     /// DPDK port ids, by interface index.
     pub port_ids: Vec<u16>,
 }
@@ -131,7 +133,6 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
     }
     let mut io = WorkerIo { id, shared: &shared, tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(), idx_of };
     let hz = rvs_ffi::tsc_hz().max(1);
-    let start = rvs_ffi::rdtsc();
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;
     let mut idle = 0u32;
@@ -140,8 +141,8 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
 
     while !shared.stop.load(Ordering::Relaxed) {
         let t0 = rvs_ffi::rdtsc();
-        let now_ms = (t0 - start) / (hz / 1000).max(1);
-        let now = now_ms / 1000;
+        // Ticks of conn::HZ since the shared epoch (all workers agree).
+        let now = (t0.saturating_sub(shared.epoch_tsc) as u128 * crate::conn::HZ as u128 / hz as u128) as u64;
         let snap = shared.snap.load();
         let neigh = shared.neigh.load();
         stats.generation.set(snap.generation);
@@ -182,11 +183,11 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
         }
         io.flush();
 
-        if now_ms != last_tick {
-            last_tick = now_ms;
-            engine.service_tick(&snap, &neigh, &mut io, now_ms);
-            if now != last_sec {
-                last_sec = now;
+        if now != last_tick {
+            last_tick = now;
+            engine.service_tick(&snap, &neigh, &mut io, now);
+            if now / crate::conn::HZ != last_sec {
+                last_sec = now / crate::conn::HZ;
                 engine.tick(&snap, &mut io, now);
             }
             if let Some(t) = engine.neigh.as_mut() {

@@ -1,1 +1,30 @@
-//! placeholder
+//! Helpers for rvs' integration tests: pcap files, running rvsd, the lab.
+
+pub mod lab;
+pub mod pcap;
+pub mod rvsd;
+
+use std::path::PathBuf;
+
+/// The workspace root (tests run from their crate directory).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Fail loudly (never skip) when the environment cannot run the test.
+pub fn require_root() {
+    // SAFETY-free: geteuid via libc is a plain syscall wrapper.
+    let uid = unsafe_free_geteuid();
+    assert_eq!(uid, 0, "this test needs root (network namespaces, /dev/net/tun, DPDK): run ./scripts/test.sh as root");
+    assert!(std::path::Path::new("/dev/net/tun").exists(), "/dev/net/tun is missing: net_tap cannot work here");
+}
+
+fn unsafe_free_geteuid() -> u32 {
+    // /proc/self/status has the effective uid without any unsafe call.
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u32::MAX)
+}

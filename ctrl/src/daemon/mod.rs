@@ -8,7 +8,7 @@ use clap::Parser;
 use crossbeam_queue::ArrayQueue;
 use rvs_conf::Config;
 use rvs_dataplane::l3::neigh::NeighSnapshot;
-use rvs_dataplane::service_path::ServicePath;
+use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::worker::{self, LoopConf, Shared};
 use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring};
@@ -94,6 +94,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
         pool,
         stop: AtomicBool::new(false),
+        epoch_tsc: rvs_ffi::rdtsc(),
         port_ids,
     });
     // Baseline: what is free once the rx rings are filled.
@@ -105,9 +106,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         idle_polls: cfg.workers.idle_polls,
         max_sleep_us: cfg.workers.max_sleep_us,
     };
+    let templates = service_path::new_templates(cfg.conn.table_size as usize);
     for (w, &lcore) in lcores.iter().take(workers).enumerate() {
         let sh = shared.clone();
-        rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, ServicePath::default()))?;
+        // The conn table is allocated here, before the worker starts, so
+        // its memory is counted at boot and never grows.
+        let sp = ServicePath::new(w, workers, cfg.conn.table_size as usize, templates.clone(), 0);
+        rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, sp))?;
     }
     println!("rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)", workers, ports.len(), baseline, shared.pool.size());
 

@@ -1,0 +1,615 @@
+//! Output in ipvsadm 1.31's exact formats, from the [`view`] structs.
+//!
+//! Column widths, headers, number scaling and sort order follow
+//! ipvsadm.c's printf formats, so tools that parse `ipvsadm -Ln` output
+//! (keepalived checks, monitoring scripts) parse ours. `FullNat` appears
+//! in the Forward column for rvs's FULLNAT method (as in DPVS).
+//!
+//! Names are never resolved: `-L` without `-n` prints the same numeric
+//! output as `-L -n` (and `-S` as `-S -n`). ipvsadm would look up host
+//! and service names; a load balancer's control CLI that waits on DNS is
+//! not worth the fidelity, and numeric output is what scripts use.
+//!
+//! Two deliberate differences from ipvsadm:
+//! - services are sorted by (fwmark, family, protocol, address, port)
+//!   numerically; ipvsadm's comparator subtracts addresses as `int`, which
+//!   overflows and puts e.g. 10.0.0.0/8 after 192.168.0.0/16;
+//! - `-S` also writes `-x`/`-y` when thresholds are set (ipvsadm loses
+//!   them), and the rvs extensions (`--fullnat`, `--laddr`, `--match`,
+//!   `--mhb-c`) when used, so that `-S | -R` gives back the same table.
+//!   A table that uses no extension is saved exactly as ipvsadm saves it.
+
+pub use crate::adm::view::{ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts};
+
+use crate::adm::cmd::{ListOpts, ListTarget, SaveOpts};
+use crate::adm::error::AdmError;
+use crate::adm::values;
+use crate::adm::wire::ServiceWire;
+use rvs_conf::{DestConf, FwdMethod, Proto, ServiceConf, ServiceKey, TunType};
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+/// The IPVS version ipvsadm prints in its header; rvs implements the
+/// same user-visible model, so it reports the same one.
+pub const IPVS_VERSION: &str = "1.2.1";
+
+/// Which per-dest columns a listing shows, in ipvsadm's precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Plain,
+    Stats,
+    Rate,
+    Thresholds,
+    PersistentConn,
+    TunInfo,
+}
+
+fn detail(o: &ListOpts) -> Detail {
+    if o.stats {
+        Detail::Stats
+    } else if o.rate {
+        Detail::Rate
+    } else if o.thresholds {
+        Detail::Thresholds
+    } else if o.persistent_conn {
+        Detail::PersistentConn
+    } else if o.tun_info {
+        Detail::TunInfo
+    } else {
+        Detail::Plain
+    }
+}
+
+/// `-L`: the whole table (with the `IP Virtual Server version` header),
+/// one service (`-L -t ...`: no header, like ipvsadm; "No such service"
+/// if absent) or, for `--daemon`, nothing (rvs has no sync daemon).
+/// `-c` and `--timeout` have their own data: see [`connections`] and
+/// [`timeouts`]. With `--json`, the (sorted, possibly filtered) view as
+/// JSON.
+pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
+    let mut services: Vec<&ServiceView> = match opts.target {
+        ListTarget::Daemon => return Ok(String::new()),
+        ListTarget::Service(k) => vec![view
+            .services
+            .iter()
+            .find(|s| s.conf.key == k)
+            .ok_or(AdmError::NoSuchService)?],
+        ListTarget::All | ListTarget::Connections | ListTarget::Timeout => {
+            view.services.iter().collect()
+        }
+    };
+    if !opts.nosort {
+        services.sort_by(|a, b| cmp_services(&a.conf, &b.conf));
+    }
+    let nosort = opts.nosort;
+    fn sorted_dests(s: &ServiceView, nosort: bool) -> Vec<&DestView> {
+        let mut d: Vec<&DestView> = s.dests.iter().collect();
+        if !nosort {
+            d.sort_by(|a, b| cmp_dests(&a.conf, &b.conf));
+        }
+        d
+    }
+    if opts.json {
+        let v = TableView {
+            size: view.size,
+            services: services
+                .iter()
+                .map(|s| ServiceView {
+                    dests: sorted_dests(s, nosort).into_iter().cloned().collect(),
+                    ..(*s).clone()
+                })
+                .collect(),
+        };
+        return Ok(json(&v));
+    }
+    let mut out = String::new();
+    if matches!(opts.target, ListTarget::All) {
+        let _ = writeln!(
+            out,
+            "IP Virtual Server version {IPVS_VERSION} (size={})",
+            view.size
+        );
+    }
+    let d = detail(opts);
+    out.push_str(title(d));
+    for s in services {
+        service_line(&mut out, s, d, opts.exact);
+        for dv in sorted_dests(s, nosort) {
+            dest_line(&mut out, dv, d, opts.exact);
+        }
+    }
+    Ok(out)
+}
+
+fn title(d: Detail) -> &'static str {
+    match d {
+        Detail::Stats => concat!(
+            "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n",
+            "  -> RemoteAddress:Port\n"
+        ),
+        Detail::Rate => concat!(
+            "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n",
+            "  -> RemoteAddress:Port\n"
+        ),
+        Detail::Thresholds => concat!(
+            "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n",
+            "  -> RemoteAddress:Port\n"
+        ),
+        Detail::PersistentConn => concat!(
+            "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n",
+            "  -> RemoteAddress:Port\n"
+        ),
+        Detail::TunInfo => concat!(
+            "Prot LocalAddress:Port Scheduler Flags\n",
+            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+        ),
+        Detail::Plain => concat!(
+            "Prot LocalAddress:Port Scheduler Flags\n",
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+        ),
+    }
+}
+
+/// `addr:port`, IPv6 in brackets (ipvsadm's numeric addrport_to_anyname).
+fn addrport(a: IpAddr, port: u16) -> String {
+    match a {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The service column of listings: `TCP  1.2.3.4:80`, `FWM  66`.
+fn list_name(s: &ServiceConf) -> String {
+    let v6 = values::service_is_v6(s);
+    match s.key {
+        ServiceKey::Fwmark(m) if v6 => format!("FWM  {m} IPv6"),
+        ServiceKey::Fwmark(m) => format!("FWM  {m}"),
+        ServiceKey::Inet { proto, addr, port } => {
+            let mut n = format!("{:<4} {}", proto.name(), addrport(addr, port));
+            if !v6 {
+                n.truncate(33);
+            }
+            n
+        }
+    }
+}
+
+/// The service arguments of `-S` lines: `-t 1.2.3.4:80`, `-f 66 -6`.
+fn rule_name(s: &ServiceConf) -> String {
+    match s.key {
+        ServiceKey::Fwmark(m) if values::service_is_v6(s) => format!("-f {m} -6"),
+        ServiceKey::Fwmark(m) => format!("-f {m}"),
+        ServiceKey::Inet { proto, addr, port } => {
+            let flag = match proto {
+                Proto::Tcp => "-t",
+                Proto::Udp => "-u",
+            };
+            format!("{flag} {}", addrport(addr, port))
+        }
+    }
+}
+
+/// Scheduler flags spelled for the scheduler (`sh-port`, `flag-1`, ...).
+/// ipvsadm omits flag-3 for sh/mh (and prints an empty `()`); we name it.
+fn flags(s: &ServiceConf) -> Option<String> {
+    (s.sched_flags.0 & 7 != 0).then(|| s.sched_flags.names(s.scheduler).join(","))
+}
+
+/// The persistence netmask as ipvsadm prints it, or None when it is the
+/// family's full mask (then nothing is printed).
+fn mask(s: &ServiceConf) -> Option<String> {
+    let v6 = values::service_is_v6(s);
+    if values::is_full_mask(v6, s.netmask) {
+        None
+    } else if v6 {
+        Some(values::v6_prefix(s.netmask).to_string())
+    } else {
+        Some(s.netmask.to_string())
+    }
+}
+
+fn service_line(out: &mut String, sv: &ServiceView, d: Detail, exact: bool) {
+    let s = &sv.conf;
+    let name = list_name(s);
+    match d {
+        Detail::Stats => {
+            let _ = write!(out, "{name:<33}");
+            let t = &sv.stats;
+            for n in [t.conns, t.inpkts, t.outpkts, t.inbytes, t.outbytes] {
+                largenum(out, n, exact);
+            }
+        }
+        Detail::Rate => {
+            let _ = write!(out, "{name:<33}");
+            let r = &sv.rate;
+            for n in [r.cps, r.inpps, r.outpps, r.inbps, r.outbps] {
+                largenum(out, n, exact);
+            }
+        }
+        _ => {
+            let _ = write!(out, "{name} {}", s.scheduler);
+            if let Some(f) = flags(s) {
+                let _ = write!(out, " ({f})");
+            }
+            if let Some(t) = s.persistent {
+                let _ = write!(out, " persistent {t}");
+                if let Some(m) = mask(s) {
+                    let _ = write!(out, " mask {m}");
+                }
+            }
+        }
+    }
+    out.push('\n');
+}
+
+fn dest_line(out: &mut String, dv: &DestView, d: Detail, exact: bool) {
+    let c = &dv.conf;
+    let mut name = addrport(c.addr, c.port);
+    if c.addr.is_ipv4() {
+        name.truncate(28);
+    }
+    let fwd = c.fwd.ipvs_name();
+    let _ = match d {
+        Detail::Stats => {
+            let _ = write!(out, "  -> {name:<28}");
+            let t = &dv.stats;
+            for n in [t.conns, t.inpkts, t.outpkts, t.inbytes, t.outbytes] {
+                largenum(out, n, exact);
+            }
+            writeln!(out)
+        }
+        Detail::Rate => {
+            // ipvsadm scales only the byte rates of real servers.
+            let r = &dv.rate;
+            let _ = write!(
+                out,
+                "  -> {name:<28} {:>8} {:>8} {:>8}",
+                r.cps, r.inpps, r.outpps
+            );
+            largenum(out, r.inbps, exact);
+            largenum(out, r.outbps, exact);
+            writeln!(out)
+        }
+        Detail::Thresholds => writeln!(
+            out,
+            "  -> {name:<28} {:<10} {:<10} {:<10} {:<10}",
+            c.upper, c.lower, dv.active, dv.inactive
+        ),
+        Detail::PersistentConn => writeln!(
+            out,
+            "  -> {name:<28} {:<9} {:<11} {:<10} {:<10}",
+            c.weight, dv.persist, dv.active, dv.inactive
+        ),
+        Detail::TunInfo => writeln!(
+            out,
+            "  -> {name:<28} {fwd:<7} {:<13} {:<6} {:<10} {:<10}",
+            tun_info(c).unwrap_or_else(|| "n/a".into()),
+            c.weight,
+            dv.active,
+            dv.inactive
+        ),
+        Detail::Plain => writeln!(
+            out,
+            "  -> {name:<28} {fwd:<7} {:<6} {:<10} {:<10}",
+            c.weight, dv.active, dv.inactive
+        ),
+    };
+}
+
+/// `--tun-info` column: `ipip`, `gue:PORT:-c`, `gre:-c` (rvs tunnels
+/// carry no checksum, ipvsadm's `-c`).
+fn tun_info(c: &DestConf) -> Option<String> {
+    (c.fwd == FwdMethod::Tun).then(|| match c.tun_type {
+        TunType::Ipip => "ipip".to_string(),
+        TunType::Gue => format!("gue:{}:-c", c.tun_port),
+        TunType::Gre => "gre:-c".to_string(),
+    })
+}
+
+/// ipvsadm's `print_largenum`: 9 columns, scaled to K/M/G/T (by powers of
+/// 1000) when the number does not fit, unless `--exact`.
+fn largenum(out: &mut String, i: u64, exact: bool) {
+    let _ = if exact {
+        let len = i.to_string().len();
+        let w = if len <= 8 { 9 } else { len + 1 };
+        write!(out, "{i:>w$}")
+    } else if i < 100_000_000 {
+        write!(out, "{i:>9}")
+    } else if i < 1_000_000_000 {
+        write!(out, "{:>8}K", i / 1_000)
+    } else if i < 100_000_000_000 {
+        write!(out, "{:>8}M", i / 1_000_000)
+    } else if i < 100_000_000_000_000 {
+        write!(out, "{:>8}G", i / 1_000_000_000)
+    } else {
+        write!(out, "{:>8}T", i / 1_000_000_000_000)
+    };
+}
+
+fn family_rank(a: IpAddr) -> u8 {
+    if a.is_ipv4() {
+        0
+    } else {
+        1
+    }
+}
+
+fn addr_bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// ipvsadm's service order: address services (fwmark 0) first, then by
+/// mark; then family, protocol number, address, port.
+fn cmp_services(a: &ServiceConf, b: &ServiceConf) -> Ordering {
+    let key = |s: &ServiceConf| match s.key {
+        ServiceKey::Fwmark(m) => (m, u8::from(values::service_is_v6(s)), 0u8, 0u128, 0u16),
+        ServiceKey::Inet { proto, addr, port } => {
+            (0, family_rank(addr), proto.number(), addr_bits(addr), port)
+        }
+    };
+    key(a).cmp(&key(b))
+}
+
+/// ipvsadm's real-server order: address, then port.
+fn cmp_dests(a: &DestConf, b: &DestConf) -> Ordering {
+    let key = |d: &DestConf| (family_rank(d.addr), addr_bits(d.addr), d.port);
+    key(a).cmp(&key(b))
+}
+
+/// `-S`: the table as `-R` input, one command per line, sorted like `-L`.
+/// With `--yaml`, the `services:` section of rvsd's configuration file
+/// instead.
+pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmError> {
+    if opts.yaml {
+        return save_yaml(services);
+    }
+    let mut sorted: Vec<&ServiceConf> = services.iter().collect();
+    sorted.sort_by(|a, b| cmp_services(a, b));
+    let mut out = String::new();
+    for s in sorted {
+        let name = rule_name(s);
+        let _ = write!(out, "-A {name} -s {}", s.scheduler);
+        if let Some(t) = s.persistent {
+            let _ = write!(out, " -p {t}");
+            if let Some(m) = mask(s) {
+                let _ = write!(out, " -M {m}");
+            }
+        }
+        if let Some(f) = flags(s) {
+            let _ = write!(out, " -b {f}");
+        }
+        for a in &s.laddrs {
+            let _ = write!(out, " --laddr {a}");
+        }
+        for m in &s.matches {
+            let _ = write!(out, " --match {}", values::match_to_string(m));
+        }
+        if s.mhb_c != ServiceConf::new(s.key).mhb_c {
+            let _ = write!(out, " --mhb-c {}", s.mhb_c);
+        }
+        out.push('\n');
+        let mut dests: Vec<DestConf> = s
+            .dests
+            .iter()
+            .map(|d| DestConf {
+                port: s.dest_port(d),
+                ..d.clone()
+            })
+            .collect();
+        dests.sort_by(cmp_dests);
+        for d in &dests {
+            let switch = match d.fwd {
+                FwdMethod::Nat => "-m",
+                FwdMethod::Dr => "-g",
+                FwdMethod::Tun => "-i",
+                FwdMethod::FullNat => "--fullnat",
+            };
+            let _ = write!(
+                out,
+                "-a {name} -r {} {switch} -w {}",
+                addrport(d.addr, d.port),
+                d.weight
+            );
+            if d.fwd == FwdMethod::Tun {
+                let _ = match d.tun_type {
+                    TunType::Ipip => write!(out, " --tun-type ipip"),
+                    TunType::Gue => write!(
+                        out,
+                        " --tun-type gue --tun-port {} --tun-nocsum",
+                        d.tun_port
+                    ),
+                    TunType::Gre => write!(out, " --tun-type gre --tun-nocsum"),
+                };
+            }
+            if d.upper != 0 {
+                let _ = write!(out, " -x {}", d.upper);
+            }
+            if d.lower != 0 {
+                let _ = write!(out, " -y {}", d.lower);
+            }
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct YamlDoc {
+    services: Vec<ServiceWire>,
+}
+
+/// `-S --yaml`: the `services:` section of rvsd's file, in the loader's
+/// spelling (dest ports resolved, defaults left out).
+fn save_yaml(services: &[ServiceConf]) -> Result<String, AdmError> {
+    let mut sorted: Vec<&ServiceConf> = services.iter().collect();
+    sorted.sort_by(|a, b| cmp_services(a, b));
+    let doc = YamlDoc {
+        services: sorted
+            .into_iter()
+            .map(|s| {
+                let mut w = ServiceWire::from(s);
+                for (wd, d) in w.dests.iter_mut().zip(&s.dests) {
+                    wd.port = s.dest_port(d);
+                }
+                w
+            })
+            .collect(),
+    };
+    serde_yaml_ng::to_string(&doc).map_err(|e| AdmError::Invalid(format!("cannot write YAML: {e}")))
+}
+
+/// `-c`: the connection entries (`--persistent-conn` adds ipvsadm's pe
+/// columns to the header; rvs has no persistence engine, so entries never
+/// fill them). With `--json`, the entries as JSON.
+pub fn connections(conns: &[ConnView], opts: &ListOpts) -> String {
+    if opts.json {
+        return json(&conns);
+    }
+    let mut out = String::from("IPVS connection entries\n");
+    // ipvsadm: "pro expire %-11s %-18s %-18s %s" (+ " %-18s %-16s %s"
+    // for the pe columns), filled with the column names.
+    out.push_str(if opts.persistent_conn {
+        "pro expire state       source             virtual            destination        pe name          pe_data\n"
+    } else {
+        "pro expire state       source             virtual            destination\n"
+    });
+    for c in conns {
+        let proto = match c.proto {
+            Some(p) => p.name(),
+            None => "IP",
+        };
+        let expire = format!("{:02}:{:02}", c.expire_secs / 60, c.expire_secs % 60);
+        let _ = writeln!(
+            out,
+            "{proto:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
+            c.state,
+            addrport(c.caddr, c.cport),
+            addrport(c.vaddr, c.vport),
+            addrport(c.daddr, c.dport)
+        );
+    }
+    out
+}
+
+/// `--timeout`.
+pub fn timeouts(t: &Timeouts, opts: &ListOpts) -> String {
+    if opts.json {
+        return json(t);
+    }
+    format!(
+        "Timeout (tcp tcpfin udp): {} {} {}\n",
+        t.tcp, t.tcpfin, t.udp
+    )
+}
+
+/// Pretty JSON with a final newline (`--json`).
+pub fn json<T: Serialize + ?Sized>(v: &T) -> String {
+    let mut s =
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(i: u64, exact: bool) -> String {
+        let mut s = String::new();
+        largenum(&mut s, i, exact);
+        s
+    }
+
+    #[test]
+    fn largenum_scaling() {
+        assert_eq!(num(0, false), "        0");
+        assert_eq!(num(99_999_999, false), " 99999999");
+        assert_eq!(num(100_000_000, false), "  100000K");
+        assert_eq!(num(999_999_999, false), "  999999K");
+        assert_eq!(num(1_000_000_000, false), "    1000M");
+        assert_eq!(num(99_999_999_999, false), "   99999M");
+        assert_eq!(num(100_000_000_000, false), "     100G");
+        assert_eq!(num(100_000_000_000_000, false), "     100T");
+        assert_eq!(num(12_345_678_901, true), " 12345678901");
+        assert_eq!(num(12, true), "       12");
+    }
+
+    fn opts() -> ListOpts {
+        ListOpts::default()
+    }
+
+    #[test]
+    fn ipv6_services() {
+        let mut f = ServiceConf::new(ServiceKey::Fwmark(66));
+        f.netmask = values::v6_mask(64);
+        f.persistent = Some(300);
+        let mut t = ServiceConf::new(ServiceKey::Inet {
+            proto: Proto::Udp,
+            addr: "2001:db8::1".parse().unwrap(),
+            port: 53,
+        });
+        // The model's default netmask (IPv4 /32) means /128 for IPv6.
+        t.persistent = Some(60);
+        t.dests.push(DestConf::new(
+            "2001:db8::10".parse().unwrap(),
+            0,
+            FwdMethod::Nat,
+            1,
+        ));
+        let v = TableView::from_model(1, &[f.clone(), t.clone()]);
+        let out = list(&v, &opts()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[3], "UDP  [2001:db8::1]:53 wlc persistent 60");
+        assert_eq!(
+            lines[4],
+            "  -> [2001:db8::10]:53            Masq    1      0          0         "
+        );
+        assert_eq!(lines[5], "FWM  66 IPv6 wlc persistent 300 mask 64");
+        let saved = save(&[f, t], &SaveOpts::default()).unwrap();
+        assert_eq!(
+            saved,
+            "-A -u [2001:db8::1]:53 -s wlc -p 60\n\
+             -a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m -w 1\n\
+             -A -f 66 -6 -s wlc -p 300 -M 64\n"
+        );
+    }
+
+    #[test]
+    fn daemon_lists_nothing() {
+        let o = ListOpts {
+            target: ListTarget::Daemon,
+            ..opts()
+        };
+        assert_eq!(list(&TableView::from_model(1, &[]), &o).unwrap(), "");
+    }
+
+    #[test]
+    fn titles_have_ipvsadm_widths() {
+        // The literal titles equal ipvsadm's printf("%-33s %8s ...").
+        let stats = format!(
+            "{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes"
+        );
+        assert_eq!(title(Detail::Stats), stats);
+        let rate = format!(
+            "{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS"
+        );
+        assert_eq!(title(Detail::Rate), rate);
+        let thr = format!(
+            "{:<33} {:<10} {:<10} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
+        );
+        assert_eq!(title(Detail::Thresholds), thr);
+        let pc = format!(
+            "{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn"
+        );
+        assert_eq!(title(Detail::PersistentConn), pc);
+    }
+}

@@ -1,0 +1,1073 @@
+//! `parse_args`: an rvsadm/ipvsadm command line → [`AdmCommand`].
+//!
+//! Hand-written over the option table in `options.rs` rather than clap:
+//! ipvsadm's grammar (popt) has a command that is itself an option, short
+//! options clustered with their command (`-Ln`, `-At 1.2.3.4:80`), `-p`
+//! with an *optional* value that is taken from the next word only when it
+//! does not start with '-', positional values only for `--set`, and
+//! specific messages for every kind of mistake. Reproducing that on top
+//! of clap would take more code than the parser itself.
+//!
+//! Behaviour kept from ipvsadm 1.31:
+//! - every option once ("multiple 'weight' options specified"), except
+//!   the repeatable extensions `--laddr` and `--match`;
+//! - one command ("multiple commands specified"); `-h`/`-v` as the first
+//!   command print help/version whatever follows;
+//! - the legality table and its messages ("Illegal 'real-server' option
+//!   with the 'add-service' command", "You need to supply ...");
+//! - value checks with ipvsadm's wording ("illegal weight specified"),
+//!   followed by what exactly is wrong;
+//! - defaults: scheduler `wlc`, `-p` alone = 300 s, weight 1, gatewaying;
+//! - the real-server port defaults to the service port, and is forced to
+//!   it for `-g`/`-i` on non-fwmark services (DR and TUN cannot map ports);
+//! - zero-port services must be persistent.
+//!
+//! Decided differently:
+//! - the command may come after other options (`-n -L`); ipvsadm wants it
+//!   first but accepting more is harmless;
+//! - `-r`, `-M` and `-b` are resolved after all options are read, so
+//!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
+//!   service as parsed so far and would take port 0);
+//! - names are not resolved: hosts and ports must be numeric;
+//! - options rvs cannot honour (`--ops`, `--pe`, `--sctp-service`, the
+//!   sync daemon) are recognised and refused with a clear message.
+
+use crate::adm::cmd::{
+    AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts,
+    TunCsum,
+};
+use crate::adm::error::AdmError;
+use crate::adm::options::{self, Arg, Cmd, Opt, OptSet, Spec, SvcKind, Tag};
+use crate::adm::values;
+use crate::adm::view::Timeouts;
+use rvs_conf::{
+    DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceKey, TunType,
+};
+use std::net::IpAddr;
+
+/// IPVS_SVC_PERSISTENT_TIMEOUT: what a bare `-p` means.
+pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 300;
+/// ipvsadm's MAX_TIMEOUT: 31 days.
+pub const MAX_TIMEOUT: u32 = 86400 * 31;
+
+/// Parse a command line; `argv` excludes the program name. No arguments
+/// at all lists the table, like a bare `ipvsadm`.
+pub fn parse_args(argv: &[String]) -> Result<AdmCommand, AdmError> {
+    if argv.is_empty() {
+        return Ok(AdmCommand::List(ListOpts::default()));
+    }
+    let mut p = Parsed::default();
+    if let Some(early) = p.read(argv)? {
+        return Ok(early);
+    }
+    p.build().map_err(AdmError::Usage)
+}
+
+/// A service option's value, checked.
+#[derive(Debug, Clone, Copy)]
+enum SvcArg {
+    Inet(Proto, IpAddr, Option<u16>),
+    Mark(u32),
+}
+
+#[derive(Default)]
+struct Parsed {
+    cmd: Option<Cmd>,
+    given: OptSet,
+    svc: Option<SvcArg>,
+    sctp: bool,
+    fwd: Option<FwdMethod>,
+    scheduler: Option<String>,
+    persistent: Option<u32>,
+    netmask: Option<String>,
+    server: Option<(IpAddr, Option<u16>)>,
+    weight: Option<u32>,
+    upper: Option<u32>,
+    lower: Option<u32>,
+    sched_flags: Option<String>,
+    tun_type: Option<TunType>,
+    tun_port: Option<u16>,
+    laddrs: Vec<IpAddr>,
+    matches: Vec<FwmarkMatch>,
+    mhb_c: Option<f64>,
+    positional: Vec<String>,
+}
+
+fn illegal(what: &str, why: impl std::fmt::Display) -> String {
+    format!("illegal {what} specified: {why}")
+}
+
+fn num_arg(v: &str, min: i64, max: i64, what: &str) -> Result<u32, String> {
+    values::number(v, min, max)
+        .map(|n| n as u32)
+        .ok_or_else(|| illegal(what, format_args!("'{v}' is not a number in {min}..{max}")))
+}
+
+impl Parsed {
+    /// Read the words. Returns `Some` for `-h`/`-v`, which end parsing.
+    fn read(&mut self, argv: &[String]) -> Result<Option<AdmCommand>, AdmError> {
+        let mut i = 0;
+        let mut only_positional = false;
+        while i < argv.len() {
+            let w = &argv[i];
+            i += 1;
+            if only_positional || w == "-" || !w.starts_with('-') {
+                self.positional.push(w.clone());
+                continue;
+            }
+            if w == "--" {
+                only_positional = true;
+                continue;
+            }
+            if let Some(long) = w.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (long, None),
+                };
+                let spec = options::by_long(name)
+                    .ok_or_else(|| AdmError::usage(format!("{w}: unknown option")))?;
+                let value = match spec.arg {
+                    Arg::None => {
+                        if inline.is_some() {
+                            return Err(AdmError::usage(format!(
+                                "--{name}: option does not take an argument"
+                            )));
+                        }
+                        None
+                    }
+                    Arg::Required => match inline {
+                        Some(v) => Some(v),
+                        None => Some(
+                            take_next(argv, &mut i, false)
+                                .ok_or_else(|| AdmError::usage(format!("{w}: missing argument")))?,
+                        ),
+                    },
+                    Arg::Optional => match inline {
+                        Some(v) => Some(v),
+                        None => take_next(argv, &mut i, true),
+                    },
+                };
+                if let Some(done) = self.on(spec, value)? {
+                    return Ok(Some(done));
+                }
+                continue;
+            }
+            let chars: Vec<char> = w[1..].chars().collect();
+            let mut j = 0;
+            while j < chars.len() {
+                let c = chars[j];
+                j += 1;
+                let spec = options::by_short(c)
+                    .ok_or_else(|| AdmError::usage(format!("-{c}: unknown option")))?;
+                let rest: String = chars[j..].iter().collect();
+                let flag = format!("-{c}");
+                let value = match spec.arg {
+                    Arg::None => None,
+                    Arg::Required | Arg::Optional if !rest.is_empty() => {
+                        j = chars.len();
+                        Some(rest)
+                    }
+                    Arg::Required => Some(
+                        take_next(argv, &mut i, false)
+                            .ok_or_else(|| AdmError::usage(format!("{flag}: missing argument")))?,
+                    ),
+                    Arg::Optional => take_next(argv, &mut i, true),
+                };
+                if let Some(done) = self.on(spec, value)? {
+                    return Ok(Some(done));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn set(&mut self, opt: Opt) -> Result<(), AdmError> {
+        if self.given.has(opt) && !opt.repeatable() {
+            return Err(AdmError::usage(format!(
+                "multiple '{}' options specified",
+                opt.name()
+            )));
+        }
+        self.given.insert(opt);
+        Ok(())
+    }
+
+    /// One option with its value (checked here when the check needs no
+    /// other option, so that errors come in argv order like ipvsadm's).
+    fn on(&mut self, spec: &Spec, value: Option<String>) -> Result<Option<AdmCommand>, AdmError> {
+        let v = value.unwrap_or_default();
+        let e = AdmError::Usage;
+        match spec.tag {
+            Tag::Cmd(c) => {
+                if self.cmd.is_none() && matches!(c, Cmd::Help | Cmd::Version) {
+                    return Ok(Some(if c == Cmd::Help {
+                        AdmCommand::Help
+                    } else {
+                        AdmCommand::Version
+                    }));
+                }
+                if self.cmd.is_some() {
+                    return Err(AdmError::usage("multiple commands specified"));
+                }
+                self.cmd = Some(c);
+            }
+            Tag::Service(kind) => {
+                self.set(Opt::Service)?;
+                self.svc = Some(match kind {
+                    SvcKind::Fwmark => SvcArg::Mark(
+                        values::number(&v, 1, i64::from(u32::MAX))
+                            .map(|n| n as u32)
+                            .ok_or_else(|| {
+                                AdmError::usage(format!("invalid fwmark value `{v}' specified"))
+                            })?,
+                    ),
+                    SvcKind::Tcp | SvcKind::Udp | SvcKind::Sctp => {
+                        let (a, p) = values::addr_port(&v)
+                            .map_err(|why| e(illegal("virtual server address[:port]", why)))?;
+                        self.sctp = kind == SvcKind::Sctp;
+                        let proto = if kind == SvcKind::Udp {
+                            Proto::Udp
+                        } else {
+                            Proto::Tcp
+                        };
+                        SvcArg::Inet(proto, a, p)
+                    }
+                });
+            }
+            Tag::Fwd(m) => {
+                self.set(Opt::Forward)?;
+                self.fwd = Some(m);
+            }
+            Tag::Sort => {}
+            Tag::Opt(opt) => {
+                self.set(opt)?;
+                match opt {
+                    Opt::Scheduler => self.scheduler = Some(v),
+                    Opt::Persistent => {
+                        self.persistent = Some(if v.is_empty() {
+                            DEFAULT_PERSISTENT_TIMEOUT
+                        } else {
+                            timeout(&v, 1)?
+                        })
+                    }
+                    Opt::Netmask => self.netmask = Some(v),
+                    Opt::Server => {
+                        self.server = Some(
+                            values::addr_port(&v)
+                                .map_err(|why| e(illegal("real server address[:port]", why)))?,
+                        )
+                    }
+                    Opt::Weight => self.weight = Some(num_arg(&v, 0, 65535, "weight").map_err(e)?),
+                    Opt::UThreshold => {
+                        self.upper =
+                            Some(num_arg(&v, 0, i64::from(i32::MAX), "u_threshold").map_err(e)?)
+                    }
+                    Opt::LThreshold => {
+                        self.lower =
+                            Some(num_arg(&v, 0, i64::from(i32::MAX), "l_threshold").map_err(e)?)
+                    }
+                    Opt::SchedFlags => self.sched_flags = Some(v),
+                    Opt::TunType => {
+                        self.tun_type = Some(match v.as_str() {
+                            "ipip" => TunType::Ipip,
+                            "gue" => TunType::Gue,
+                            "gre" => TunType::Gre,
+                            _ => {
+                                return Err(e(illegal(
+                                    "tunnel type",
+                                    format_args!("'{v}' (valid: ipip, gue, gre)"),
+                                )))
+                            }
+                        })
+                    }
+                    Opt::TunPort => {
+                        self.tun_port =
+                            Some(num_arg(&v, 1, 65535, "tunnel port").map_err(e)? as u16)
+                    }
+                    Opt::Laddr => {
+                        let a: IpAddr = v.parse().map_err(|_| {
+                            e(illegal(
+                                "local address",
+                                format_args!("'{v}' is not an IP address"),
+                            ))
+                        })?;
+                        if self.laddrs.contains(&a) {
+                            return Err(e(format!("--laddr {a} is given twice")));
+                        }
+                        self.laddrs.push(a);
+                    }
+                    Opt::Match => {
+                        let m = values::fwmark_match(&v)
+                            .map_err(|why| e(illegal("fwmark match", why)))?;
+                        self.matches.push(m);
+                    }
+                    Opt::MhbC => {
+                        let c: f64 = v
+                            .parse()
+                            .ok()
+                            .filter(|c: &f64| c.is_finite() && *c >= 1.0)
+                            .ok_or_else(|| {
+                                e(illegal(
+                                    "mhb-c",
+                                    format_args!("'{v}' is not a number >= 1.0"),
+                                ))
+                            })?;
+                        self.mhb_c = Some(c);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn svc_is_v6(&self) -> bool {
+        match self.svc {
+            Some(SvcArg::Inet(_, a, _)) => a.is_ipv6(),
+            Some(SvcArg::Mark(_)) => self.given.has(Opt::Ipv6),
+            None => false,
+        }
+    }
+
+    fn key(&self) -> Option<ServiceKey> {
+        self.svc.map(|s| match s {
+            SvcArg::Inet(proto, addr, port) => ServiceKey::Inet {
+                proto,
+                addr,
+                port: port.unwrap_or(0),
+            },
+            SvcArg::Mark(m) => ServiceKey::Fwmark(m),
+        })
+    }
+
+    fn has(&self, o: Opt) -> bool {
+        self.given.has(o)
+    }
+
+    fn build(self) -> Result<AdmCommand, String> {
+        let Some(cmd) = self.cmd else {
+            return Err(
+                "no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into(),
+            );
+        };
+        let v6 = self.svc_is_v6();
+        let netmask = match &self.netmask {
+            None => values::full_mask(v6),
+            Some(m) if v6 => match values::number(m, 1, 128) {
+                Some(n) => values::v6_mask(n as u8),
+                None => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
+            },
+            Some(m) => match m.parse::<std::net::Ipv4Addr>() {
+                Ok(a) => IpAddr::V4(a),
+                Err(_) => {
+                    return Err(illegal(
+                        "virtual server persistent mask",
+                        format_args!("'{m}' is not a dotted IPv4 mask"),
+                    ))
+                }
+            },
+        };
+        let mut positional = self.positional.iter();
+        let mut timeouts = Timeouts::default();
+        if cmd == Cmd::SetTimeout {
+            match (positional.next(), positional.next(), positional.next()) {
+                (Some(a), Some(b), Some(c)) => {
+                    timeouts = Timeouts {
+                        tcp: timeout(a, 0).map_err(|e| e.to_string())?,
+                        tcpfin: timeout(b, 0).map_err(|e| e.to_string())?,
+                        udp: timeout(c, 0).map_err(|e| e.to_string())?,
+                    }
+                }
+                _ => return Err("--set option requires 3 timeout values".into()),
+            }
+        }
+        if let Some(extra) = positional.next() {
+            return Err(format!("unexpected argument {extra}"));
+        }
+        let scheduler = match &self.scheduler {
+            Some(s) => Some(s.parse::<SchedKind>()?),
+            None => None,
+        };
+        let sched_flags = match &self.sched_flags {
+            Some(f) => sched_flags(scheduler.unwrap_or(SchedKind::Wlc), f)?,
+            None => SchedFlags::default(),
+        };
+        options::check(cmd, self.given)?;
+
+        if self.sctp {
+            return Err("SCTP services are not supported by rvs (tcp and udp only)".into());
+        }
+        if self.has(Opt::Ipv6) && !matches!(self.svc, Some(SvcArg::Mark(_))) {
+            return Err("-6 is only valid with a fwmark service (-f)".into());
+        }
+        if self.has(Opt::Ops) {
+            return Err("--ops (one-packet scheduling) is not supported by rvs".into());
+        }
+        if self.has(Opt::Pe) {
+            return Err("--pe (persistence engines) is not supported by rvs".into());
+        }
+
+        let key = self.key();
+        Ok(match cmd {
+            Cmd::Add | Cmd::Edit => {
+                let key = key.expect("checked: service required");
+                if let ServiceKey::Inet { port: 0, .. } = key {
+                    if self.persistent.is_none() {
+                        return Err("Zero port specified for non-persistent service".into());
+                    }
+                }
+                let matches = if self.has(Opt::Match) {
+                    if !matches!(key, ServiceKey::Fwmark(_)) {
+                        return Err("--match is only valid with a fwmark service (-f)".into());
+                    }
+                    for m in &self.matches {
+                        if m.vip.is_ipv6() != v6 {
+                            return Err(format!(
+                                "--match address {} is {} but fwmark service {} is {}{}",
+                                m.vip,
+                                if m.vip.is_ipv6() { "IPv6" } else { "IPv4" },
+                                key_mark(key),
+                                if v6 { "IPv6" } else { "IPv4" },
+                                if v6 { "" } else { " (add -6)" }
+                            ));
+                        }
+                    }
+                    Some(self.matches.clone())
+                } else {
+                    None
+                };
+                let o = ServiceOpts {
+                    key,
+                    scheduler: scheduler.unwrap_or(SchedKind::Wlc),
+                    sched_flags,
+                    persistent: self.persistent,
+                    netmask,
+                    laddrs: self.has(Opt::Laddr).then(|| self.laddrs.clone()),
+                    matches,
+                    mhb_c: self.mhb_c,
+                };
+                if cmd == Cmd::Add {
+                    AdmCommand::AddService(o)
+                } else {
+                    AdmCommand::EditService(o)
+                }
+            }
+            Cmd::Del => AdmCommand::DelService(key.expect("checked: service required")),
+            Cmd::Flush => AdmCommand::Clear,
+            Cmd::AddDest | Cmd::EditDest => {
+                let key = key.expect("checked: service required");
+                let o = self.dest(key, v6)?;
+                if cmd == Cmd::AddDest {
+                    AdmCommand::AddDest(o)
+                } else {
+                    AdmCommand::EditDest(o)
+                }
+            }
+            Cmd::DelDest => {
+                let key = key.expect("checked: service required");
+                let (addr, port) = self.server.expect("checked: real server required");
+                AdmCommand::DelDest(DestRef {
+                    service: key,
+                    addr,
+                    port: port.unwrap_or(svc_port(key)),
+                })
+            }
+            Cmd::Zero => AdmCommand::Zero(key),
+            Cmd::SetTimeout => AdmCommand::SetTimeouts(timeouts),
+            Cmd::List => {
+                let h = |o| self.has(o);
+                if ((h(Opt::Connection) || h(Opt::Timeout) || h(Opt::Daemon))
+                    && (h(Opt::Stats) || h(Opt::Rate) || h(Opt::Thresholds)))
+                    || ((h(Opt::Timeout) || h(Opt::Daemon)) && h(Opt::PersistentConn))
+                {
+                    return Err("options conflicts in the list command".into());
+                }
+                let target = if h(Opt::Connection) {
+                    ListTarget::Connections
+                } else if let Some(k) = key {
+                    ListTarget::Service(k)
+                } else if h(Opt::Timeout) {
+                    ListTarget::Timeout
+                } else if h(Opt::Daemon) {
+                    ListTarget::Daemon
+                } else {
+                    ListTarget::All
+                };
+                AdmCommand::List(ListOpts {
+                    target,
+                    numeric: h(Opt::Numeric),
+                    stats: h(Opt::Stats),
+                    rate: h(Opt::Rate),
+                    thresholds: h(Opt::Thresholds),
+                    persistent_conn: h(Opt::PersistentConn),
+                    tun_info: h(Opt::TunInfo),
+                    exact: h(Opt::Exact),
+                    nosort: h(Opt::NoSort),
+                    json: h(Opt::Json),
+                })
+            }
+            Cmd::Save => AdmCommand::Save(SaveOpts {
+                numeric: self.has(Opt::Numeric),
+                yaml: self.has(Opt::Yaml),
+            }),
+            Cmd::Restore => AdmCommand::Restore(RestoreOpts {
+                dry_run: self.has(Opt::DryRun),
+            }),
+            Cmd::StartDaemon | Cmd::StopDaemon => {
+                return Err("connection synchronization daemons are not supported by rvs".into())
+            }
+            Cmd::Help => AdmCommand::Help,
+            Cmd::Version => AdmCommand::Version,
+        })
+    }
+
+    /// `-a`/`-e`: ipvsadm's resolution of the real server.
+    fn dest(&self, key: ServiceKey, svc_v6: bool) -> Result<DestOpts, String> {
+        let (addr, rport) = self.server.expect("checked: real server required");
+        let fwd = self.fwd.unwrap_or(FwdMethod::Dr);
+        let sport = svc_port(key);
+        let mut port = rport.unwrap_or(sport);
+        // DR and TUN cannot change the port: ipvsadm silently uses the
+        // service's (fwmark services have none, so theirs is kept).
+        if matches!(key, ServiceKey::Inet { .. }) && matches!(fwd, FwdMethod::Dr | FwdMethod::Tun) {
+            port = sport;
+        }
+        // ipvsadm allows a different family for tunnels only; FULLNAT
+        // translates the source too, so it can cross families (NAT64) as
+        // DPVS's does.
+        if addr.is_ipv6() != svc_v6 && !matches!(fwd, FwdMethod::Tun | FwdMethod::FullNat) {
+            return Err(
+                "Different address family is allowed only for tunneling and fullnat servers".into(),
+            );
+        }
+        let tun_opts = [
+            Opt::TunType,
+            Opt::TunPort,
+            Opt::TunNoCsum,
+            Opt::TunCsum,
+            Opt::TunRemCsum,
+        ];
+        if tun_opts.iter().any(|&o| self.has(o)) && fwd != FwdMethod::Tun {
+            return Err("Tunnel options conflict with forward method".into());
+        }
+        let tun_type = self.tun_type.unwrap_or(TunType::Ipip);
+        self.check_tunnel(tun_type)?;
+        let tun_csum = if self.has(Opt::TunCsum) {
+            TunCsum::Csum
+        } else if self.has(Opt::TunRemCsum) {
+            TunCsum::RemCsum
+        } else {
+            TunCsum::NoCsum
+        };
+        Ok(DestOpts {
+            service: key,
+            dest: DestConf {
+                addr,
+                port,
+                weight: self.weight.unwrap_or(1),
+                fwd,
+                upper: self.upper.unwrap_or(0),
+                lower: self.lower.unwrap_or(0),
+                tun_type,
+                tun_port: self.tun_port.unwrap_or(0),
+            },
+            tun_csum,
+        })
+    }
+
+    /// Which tunnel options each encapsulation takes (ipvsadm's
+    /// `tunnel_types_v_options`): GUE needs a port and takes one checksum
+    /// option; GRE takes `--tun-nocsum` or `--tun-csum`; IPIP none.
+    fn check_tunnel(&self, t: TunType) -> Result<(), String> {
+        use options::Rule::{self, *};
+        let name = match t {
+            TunType::Ipip => "ipip",
+            TunType::Gue => "gue",
+            TunType::Gre => "gre",
+        };
+        let rules: [(Opt, Rule); 4] = match t {
+            TunType::Ipip => [
+                (Opt::TunPort, Illegal),
+                (Opt::TunNoCsum, Illegal),
+                (Opt::TunCsum, Illegal),
+                (Opt::TunRemCsum, Illegal),
+            ],
+            TunType::Gue => [
+                (Opt::TunPort, Required),
+                (Opt::TunNoCsum, Exclusive),
+                (Opt::TunCsum, Exclusive),
+                (Opt::TunRemCsum, Exclusive),
+            ],
+            TunType::Gre => [
+                (Opt::TunPort, Illegal),
+                (Opt::TunNoCsum, Exclusive),
+                (Opt::TunCsum, Exclusive),
+                (Opt::TunRemCsum, Illegal),
+            ],
+        };
+        let mut first: Option<Opt> = None;
+        for (o, r) in rules {
+            if !self.has(o) {
+                if r == Required {
+                    return Err(format!(
+                        "You need to supply the '{}' option for the '{name}' tunnel type",
+                        o.name()
+                    ));
+                }
+                continue;
+            }
+            match r {
+                Illegal => {
+                    return Err(format!(
+                        "Illegal '{}' option with the '{name}' tunnel type",
+                        o.name()
+                    ))
+                }
+                Exclusive => match first {
+                    None => first = Some(o),
+                    Some(f) => {
+                        return Err(format!(
+                            "The option '{}' conflicts with the '{}' option in the '{name}' tunnel type",
+                            o.name(),
+                            f.name()
+                        ))
+                    }
+                },
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn key_mark(k: ServiceKey) -> u32 {
+    match k {
+        ServiceKey::Fwmark(m) => m,
+        ServiceKey::Inet { .. } => 0,
+    }
+}
+
+fn svc_port(k: ServiceKey) -> u16 {
+    match k {
+        ServiceKey::Inet { port, .. } => port,
+        ServiceKey::Fwmark(_) => 0,
+    }
+}
+
+/// The next word as an option value. For optional values, a word that
+/// starts with '-' is the next option, not a value.
+fn take_next(argv: &[String], i: &mut usize, optional: bool) -> Option<String> {
+    match argv.get(*i) {
+        Some(w) if optional && w.starts_with('-') => None,
+        Some(w) => {
+            *i += 1;
+            Some(w.clone())
+        }
+        None => None,
+    }
+}
+
+/// ipvsadm's `parse_timeout`.
+fn timeout(v: &str, min: i64) -> Result<u32, AdmError> {
+    values::number(v, min, i64::from(MAX_TIMEOUT))
+        .map(|n| n as u32)
+        .ok_or_else(|| {
+            AdmError::usage(format!(
+                "invalid timeout value `{v}' specified ({min}..{MAX_TIMEOUT} seconds)"
+            ))
+        })
+}
+
+/// `-b`: a comma list of flags. The named flags belong to their scheduler
+/// (ipvsadm: "incompatible scheduler flag"); `mhb` (rvs's bounded-load
+/// Maglev) takes `mh-*` like `mh`.
+fn sched_flags(sched: SchedKind, list: &str) -> Result<SchedFlags, String> {
+    let mut v = 0;
+    let words: Vec<&str> = list.split(',').filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        return Err(format!("invalid scheduler flag `{list}'"));
+    }
+    for w in words {
+        let (bit, owner): (u32, &[SchedKind]) = match w {
+            "flag-1" => (SchedFlags::FLAG1, &[]),
+            "flag-2" => (SchedFlags::FLAG2, &[]),
+            "flag-3" => (SchedFlags::FLAG3, &[]),
+            "sh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Sh]),
+            "sh-port" => (SchedFlags::FLAG2, &[SchedKind::Sh]),
+            "mh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Mh, SchedKind::Mhb]),
+            "mh-port" => (SchedFlags::FLAG2, &[SchedKind::Mh, SchedKind::Mhb]),
+            _ => {
+                return Err(format!(
+                    "invalid scheduler flag `{w}' (valid: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port)"
+                ))
+            }
+        };
+        if !owner.is_empty() && !owner.contains(&sched) {
+            return Err(format!(
+                "incompatible scheduler flag `{w}' (for scheduler {}, not {sched})",
+                owner[0]
+            ));
+        }
+        v |= bit;
+    }
+    Ok(SchedFlags(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn p(line: &str) -> Result<AdmCommand, AdmError> {
+        let v: Vec<String> = line.split_whitespace().map(String::from).collect();
+        parse_args(&v)
+    }
+
+    fn err(line: &str) -> String {
+        match p(line) {
+            Ok(c) => panic!("{line}: parsed as {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn tcp(a: &str, port: u16) -> ServiceKey {
+        ServiceKey::Inet {
+            proto: Proto::Tcp,
+            addr: a.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn empty_lists() {
+        assert_eq!(
+            parse_args(&[]).unwrap(),
+            AdmCommand::List(ListOpts::default())
+        );
+    }
+
+    #[test]
+    fn add_service_defaults() {
+        let AdmCommand::AddService(o) = p("-A -t 192.168.1.100:80").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.key, tcp("192.168.1.100", 80));
+        assert_eq!(o.scheduler, SchedKind::Wlc);
+        assert_eq!(o.persistent, None);
+        assert_eq!(o.netmask, IpAddr::V4(Ipv4Addr::BROADCAST));
+        assert_eq!(o.laddrs, None);
+    }
+
+    #[test]
+    fn persistent_optional_value() {
+        let get = |l: &str| match p(l).unwrap() {
+            AdmCommand::AddService(o) | AdmCommand::EditService(o) => o.persistent,
+            c => panic!("{c:?}"),
+        };
+        assert_eq!(get("-A -t 1.1.1.1:80 -p"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p -s rr"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p 600 -s rr"), Some(600));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p600"), Some(600));
+        assert_eq!(get("-A -t 1.1.1.1:80 --persistent=60"), Some(60));
+        assert_eq!(get("-A -t 1.1.1.1:80 --persistent"), Some(300));
+        assert_eq!(get("-E -p -t 1.1.1.1:0"), Some(300));
+        assert!(err("-A -t 1.1.1.1:80 -p rr").starts_with("invalid timeout value `rr' specified"));
+        assert!(err("-A -t 1.1.1.1:80 -p 0").contains("invalid timeout value"));
+    }
+
+    #[test]
+    fn clustered_and_long_list() {
+        for l in [
+            "-Ln",
+            "-ln",
+            "--list --numeric",
+            "-L -n",
+            "-nL",
+            "-l --numeric",
+        ] {
+            let AdmCommand::List(o) = p(l).unwrap() else {
+                panic!("{l}")
+            };
+            assert!(o.numeric && o.target == ListTarget::All, "{l}");
+        }
+        let AdmCommand::List(o) = p("-Lnc").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.target, ListTarget::Connections);
+        let AdmCommand::List(o) = p("-L --timeout").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.target, ListTarget::Timeout);
+        let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.target, ListTarget::Service(tcp("10.0.0.1", 80)));
+        assert!(o.stats && o.exact);
+        let AdmCommand::AddService(o) = p("-At 1.2.3.4:80 -s rr").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.scheduler, SchedKind::Rr);
+        let AdmCommand::AddService(o) = p("-At1.2.3.4:80").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.key, tcp("1.2.3.4", 80));
+        let AdmCommand::AddService(o) =
+            p("--add-service --tcp-service=1.2.3.4:80 --scheduler=sh -b sh-port").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(o.sched_flags, SchedFlags(SchedFlags::FLAG2));
+    }
+
+    #[test]
+    fn add_dest_defaults_and_port_rules() {
+        let AdmCommand::AddDest(o) = p("-a -t 192.168.1.100:80 -r 192.168.1.200").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dest.fwd, FwdMethod::Dr, "ipvsadm's default is gatewaying");
+        assert_eq!(o.dest.weight, 1);
+        assert_eq!(o.dest.port, 80);
+        // DR cannot map ports: ipvsadm forces the service port.
+        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -g").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dest.port, 80);
+        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -m -w 3").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (o.dest.port, o.dest.fwd, o.dest.weight),
+            (8080, FwdMethod::Nat, 3)
+        );
+        // Options in any order, even the command last.
+        let AdmCommand::AddDest(o) = p("-r 2.2.2.2 -t 1.1.1.1:80 --fullnat -a").unwrap() else {
+            panic!()
+        };
+        assert_eq!((o.dest.port, o.dest.fwd), (80, FwdMethod::FullNat));
+        // fwmark services keep the given port (0 if none), even for DR.
+        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10 -g").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dest.port, 0);
+        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10:443 -g").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dest.port, 443);
+        let AdmCommand::AddDest(o) =
+            p("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gue --tun-port 6080 --tun-nocsum")
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((o.dest.tun_type, o.dest.tun_port), (TunType::Gue, 6080));
+    }
+
+    #[test]
+    fn bad_weight() {
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 65536").starts_with("illegal weight specified"));
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w x").starts_with("illegal weight specified"));
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w -1").starts_with("illegal weight specified"));
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -x -5").starts_with("illegal u_threshold"));
+    }
+
+    #[test]
+    fn unknown_scheduler_lists_valid_ones() {
+        let e = err("-A -t 1.1.1.1:80 -s fastest");
+        assert!(e.contains("fastest"), "{e}");
+        assert!(e.contains(&SchedKind::valid_list()), "{e}");
+    }
+
+    #[test]
+    fn missing_service_and_server() {
+        assert_eq!(
+            err("-A -s rr"),
+            "You need to supply the 'service-address' option for the 'add-service' command"
+        );
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -m"),
+            "You need to supply the 'real-server' option for the 'add-server' command"
+        );
+        assert_eq!(
+            err("-A -t 1.1.1.1:80 -r 2.2.2.2"),
+            "Illegal 'real-server' option with the 'add-service' command"
+        );
+        assert_eq!(
+            err("-L -c -t 1.1.1.1:80"),
+            "The option 'service-address' conflicts with the 'connection' option in the 'list' command"
+        );
+        assert_eq!(
+            err("-L -c --stats"),
+            "options conflicts in the list command"
+        );
+    }
+
+    #[test]
+    fn port_out_of_range_and_names() {
+        let e = err("-A -t 1.1.1.1:70000");
+        assert!(
+            e.starts_with("illegal virtual server address[:port] specified"),
+            "{e}"
+        );
+        assert!(e.contains("out of range"), "{e}");
+        let e = err("-a -t 1.1.1.1:80 -r 2.2.2.2:99999");
+        assert!(
+            e.starts_with("illegal real server address[:port] specified"),
+            "{e}"
+        );
+        assert!(err("-A -t www.example.com:80").contains("does not resolve host names"));
+        assert!(err("-A -t 1.1.1.1:http").contains("does not resolve service names"));
+        assert!(err("-A -t 80").starts_with("illegal virtual server"));
+    }
+
+    #[test]
+    fn zero_port_needs_persistence() {
+        assert_eq!(
+            err("-A -t 1.1.1.1"),
+            "Zero port specified for non-persistent service"
+        );
+        assert!(p("-A -t 1.1.1.1 -p").is_ok());
+        assert!(p("-A -f 1").is_ok());
+    }
+
+    #[test]
+    fn multiples_and_unknowns() {
+        assert_eq!(err("-A -D -t 1.1.1.1:80"), "multiple commands specified");
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 1 -w 2"),
+            "multiple 'weight' options specified"
+        );
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"),
+            "multiple 'forwarding-method' options specified"
+        );
+        assert_eq!(err("-L --bogus"), "--bogus: unknown option");
+        assert_eq!(err("-Lq"), "-q: unknown option");
+        assert_eq!(err("-A -t"), "-t: missing argument");
+        assert!(err("-n").starts_with("no command given"));
+        assert_eq!(err("-C extra"), "unexpected argument extra");
+    }
+
+    #[test]
+    fn set_timeouts() {
+        assert_eq!(
+            p("--set 900 120 300").unwrap(),
+            AdmCommand::SetTimeouts(Timeouts {
+                tcp: 900,
+                tcpfin: 120,
+                udp: 300
+            })
+        );
+        assert_eq!(
+            err("--set 900 120"),
+            "--set option requires 3 timeout values"
+        );
+        assert_eq!(err("--set 1 2 3 4"), "unexpected argument 4");
+        assert!(err("--set 1 2 x").starts_with("invalid timeout value `x'"));
+    }
+
+    #[test]
+    fn netmasks() {
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -p -M 255.255.255.0").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.netmask, "255.255.255.0".parse::<IpAddr>().unwrap());
+        let AdmCommand::AddService(o) = p("-A -t [2001:db8::1]:80 -p -M 64").unwrap() else {
+            panic!()
+        };
+        assert_eq!(values::v6_prefix(o.netmask), 64);
+        let AdmCommand::AddService(o) = p("-A -f 7 -6").unwrap() else {
+            panic!()
+        };
+        assert!(o.netmask.is_ipv6());
+        assert!(
+            err("-A -t 1.1.1.1:80 -p -M 24").starts_with("illegal virtual server persistent mask")
+        );
+        assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
+        assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
+    }
+
+    #[test]
+    fn sched_flag_rules() {
+        assert!(
+            err("-A -t 1.1.1.1:80 -b sh-port").starts_with("incompatible scheduler flag `sh-port'")
+        );
+        assert!(
+            err("-A -t 1.1.1.1:80 -s sh -b bogus").starts_with("invalid scheduler flag `bogus'")
+        );
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -s rr -b flag-1,flag-3").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(o.sched_flags, SchedFlags(5));
+    }
+
+    #[test]
+    fn tunnel_option_rules() {
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m --tun-type gre"),
+            "Tunnel options conflict with forward method"
+        );
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gue"),
+            "You need to supply the 'tun-port' option for the 'gue' tunnel type"
+        );
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-port 5"),
+            "Illegal 'tun-port' option with the 'ipip' tunnel type"
+        );
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gre --tun-nocsum --tun-csum"),
+            "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gre' tunnel type"
+        );
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type vxlan")
+            .starts_with("illegal tunnel type"));
+    }
+
+    #[test]
+    fn extensions() {
+        let AdmCommand::AddService(o) =
+            p("-A -t 10.0.0.1:80 -s rr --laddr 192.168.0.100 --laddr 192.168.0.101").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(o.laddrs.unwrap().len(), 2);
+        let AdmCommand::AddService(o) =
+            p("-A -f 66 -s rr --match tcp:192.168.0.200:80,443").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(o.matches.unwrap()[0].ports, vec![80, 443]);
+        assert!(err("-A -t 1.1.1.1:80 --match tcp:1.1.1.1:80").contains("only valid with a fwmark"));
+        assert!(err("-A -f 1 --match tcp:[::1]:80").contains("add -6"));
+        assert!(p("-A -f 1 -6 --match tcp:[::1]:80").is_ok());
+        assert!(err("-A -t 1.1.1.1:80 --laddr 1.1.1.2 --laddr 1.1.1.2").contains("twice"));
+        assert_eq!(
+            err("-a -t 1.1.1.1:80 -r 2.2.2.2 --json"),
+            "Illegal 'json' option with the 'add-server' command"
+        );
+        assert!(matches!(
+            p("-R --dry-run").unwrap(),
+            AdmCommand::Restore(RestoreOpts { dry_run: true })
+        ));
+        assert!(matches!(
+            p("-S -n --yaml").unwrap(),
+            AdmCommand::Save(SaveOpts {
+                yaml: true,
+                numeric: true
+            })
+        ));
+    }
+
+    #[test]
+    fn help_version_and_unsupported() {
+        assert_eq!(p("-h").unwrap(), AdmCommand::Help);
+        assert_eq!(p("--help -n").unwrap(), AdmCommand::Help);
+        assert_eq!(p("-v").unwrap(), AdmCommand::Version);
+        assert_eq!(err("-L -h"), "multiple commands specified");
+        assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
+        assert!(err("--start-daemon master").contains("not supported"));
+        assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));
+        assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));
+        assert!(p("-a -t 1.1.1.1:80 -r [::1]:80 -i").is_ok());
+    }
+}

@@ -1,0 +1,305 @@
+//! Parsers for option values (addresses, ports, numbers, masks, matches)
+//! and the address-family helpers shared by parse, apply and format.
+//!
+//! They return a short reason on failure; the caller wraps it into
+//! ipvsadm's message for the option (e.g. "illegal weight specified").
+
+use rvs_conf::{FwmarkMatch, Proto, ServiceConf, ServiceKey};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// ipvsadm's `string_to_number`: a whole base-10 integer (strtol allows
+/// leading blanks and a sign) within `min..=max`.
+pub(crate) fn number(s: &str, min: i64, max: i64) -> Option<i64> {
+    let t = s.trim_start();
+    if t.is_empty() {
+        return None;
+    }
+    let n: i64 = t.parse().ok()?;
+    (min..=max).contains(&n).then_some(n)
+}
+
+/// An address with an optional port, as `-t`, `-u` and `-r` take it:
+/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1` (no port) or `[2001:db8::1]:80`.
+///
+/// ipvsadm also resolves host and service names (gethostbyname,
+/// getservbyname); rvsadm takes numbers only and says so, because a
+/// control plane that blocks on DNS while editing the table is a hazard.
+pub(crate) fn addr_port(s: &str) -> Result<(IpAddr, Option<u16>), String> {
+    if s.is_empty() {
+        return Err("empty address".into());
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{s}' is not an address"));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (inner, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("missing ']' in '{s}'"))?;
+        let a: Ipv6Addr = inner
+            .parse()
+            .map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
+        let p = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("'{s}' needs a port after ']:'"))?;
+        return Ok((IpAddr::V6(a), Some(port(p)?)));
+    }
+    // Like ipvsadm: a whole string that is an IPv6 address has no port
+    // (write `[addr]:port` for one).
+    if let Ok(a) = s.parse::<Ipv6Addr>() {
+        return Ok((IpAddr::V6(a), None));
+    }
+    let (host, p) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    let a: Ipv4Addr = host.parse().map_err(|_| {
+        format!("'{host}' is not a numeric address (rvsadm does not resolve host names)")
+    })?;
+    Ok((IpAddr::V4(a), p.map(port).transpose()?))
+}
+
+/// A port number 0..=65535.
+pub(crate) fn port(p: &str) -> Result<u16, String> {
+    if let Some(n) = number(p, 0, 65535) {
+        return Ok(n as u16);
+    }
+    if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+        Err(format!("port {p} is out of range 0..65535"))
+    } else {
+        Err(format!(
+            "'{p}' is not a port number (rvsadm does not resolve service names)"
+        ))
+    }
+}
+
+/// The full persistence mask of a family (ipvsadm's default: /32, /128).
+pub(crate) fn full_mask(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::from(u128::MAX))
+    } else {
+        IpAddr::V4(Ipv4Addr::BROADCAST)
+    }
+}
+
+/// An IPv6 prefix length as a mask address.
+pub(crate) fn v6_mask(prefix: u8) -> IpAddr {
+    let bits = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    };
+    IpAddr::V6(Ipv6Addr::from(bits))
+}
+
+/// The prefix length IPVS stores for an IPv6 service's netmask. The
+/// model's default netmask is the IPv4 broadcast address even for IPv6
+/// services (YAML files omit it), which means /128.
+pub(crate) fn v6_prefix(mask: IpAddr) -> u32 {
+    match mask {
+        IpAddr::V6(m) => u128::from(m).leading_ones(),
+        IpAddr::V4(m) if m == Ipv4Addr::BROADCAST => 128,
+        IpAddr::V4(m) => u32::from(m).leading_ones(),
+    }
+}
+
+/// Whether a service is IPv6. A fwmark service has no address in its key;
+/// its family is recorded by its netmask (`-6` sets an IPv6 one).
+pub(crate) fn service_is_v6(s: &ServiceConf) -> bool {
+    key_is_v6(&s.key, s.netmask)
+}
+
+pub(crate) fn key_is_v6(key: &ServiceKey, netmask: IpAddr) -> bool {
+    match key {
+        ServiceKey::Inet { addr, .. } => addr.is_ipv6(),
+        ServiceKey::Fwmark(_) => netmask.is_ipv6(),
+    }
+}
+
+/// Whether a netmask is the family's full mask (then ipvsadm prints no
+/// `mask`/`-M`).
+pub(crate) fn is_full_mask(v6: bool, mask: IpAddr) -> bool {
+    if v6 {
+        v6_prefix(mask) == 128
+    } else {
+        mask == IpAddr::V4(Ipv4Addr::BROADCAST)
+    }
+}
+
+/// `--match tcp:VIP[:PORTS]` (rvs extension): PORTS is a comma list of
+/// ports and `lo-hi` ranges; no PORTS means every port of the VIP. An
+/// IPv6 VIP is written in brackets: `tcp:[2001:db8::1]:80,443`.
+pub(crate) fn fwmark_match(s: &str) -> Result<FwmarkMatch, String> {
+    let (proto, rest) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not PROTO:VIP[:PORT[,PORT...]]"))?;
+    let proto = match proto.to_ascii_lowercase().as_str() {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        _ => return Err(format!("unknown protocol '{proto}' (valid: tcp, udp)")),
+    };
+    let (vip, ports) = if let Some(r) = rest.strip_prefix('[') {
+        let (inner, after) = r
+            .split_once(']')
+            .ok_or_else(|| format!("missing ']' in '{s}'"))?;
+        let a: Ipv6Addr = inner
+            .parse()
+            .map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
+        let ports = match after {
+            "" => None,
+            a => Some(
+                a.strip_prefix(':')
+                    .ok_or_else(|| format!("expected ':' after ']' in '{s}'"))?,
+            ),
+        };
+        (IpAddr::V6(a), ports)
+    } else {
+        let (v, p) = match rest.split_once(':') {
+            Some((v, p)) => (v, Some(p)),
+            None => (rest, None),
+        };
+        let a: Ipv4Addr = v
+            .parse()
+            .map_err(|_| format!("'{v}' is not an IPv4 address (write IPv6 as [addr])"))?;
+        (IpAddr::V4(a), p)
+    };
+    let mut list = Vec::new();
+    if let Some(ports) = ports {
+        for item in ports.split(',') {
+            let (lo, hi) = match item.split_once('-') {
+                Some((a, b)) => (match_port(a)?, match_port(b)?),
+                None => {
+                    let p = match_port(item)?;
+                    (p, p)
+                }
+            };
+            if lo > hi {
+                return Err(format!("empty port range '{item}'"));
+            }
+            for p in lo..=hi {
+                if list.contains(&p) {
+                    return Err(format!("port {p} is listed twice"));
+                }
+                list.push(p);
+            }
+        }
+    }
+    Ok(FwmarkMatch {
+        proto,
+        vip,
+        ports: list,
+    })
+}
+
+fn match_port(p: &str) -> Result<u16, String> {
+    match number(p, 1, 65535) {
+        Some(n) => Ok(n as u16),
+        None => Err(format!("illegal port '{p}' (1..65535)")),
+    }
+}
+
+/// A `--match` value as `-S` writes it: consecutive ports folded into
+/// `lo-hi` ranges, so that it parses back to the same list.
+pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
+    let proto = match m.proto {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+    };
+    let vip = match m.vip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    };
+    if m.ports.is_empty() {
+        return format!("{proto}:{vip}");
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < m.ports.len() {
+        let mut j = i;
+        while j + 1 < m.ports.len()
+            && m.ports[j + 1] == m.ports[j].wrapping_add(1)
+            && m.ports[j] != u16::MAX
+        {
+            j += 1;
+        }
+        if j - i >= 2 {
+            parts.push(format!("{}-{}", m.ports[i], m.ports[j]));
+        } else {
+            for p in &m.ports[i..=j] {
+                parts.push(p.to_string());
+            }
+        }
+        i = j + 1;
+    }
+    format!("{proto}:{vip}:{}", parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_like_strtol() {
+        assert_eq!(number("5", 0, 10), Some(5));
+        assert_eq!(number(" +5", 0, 10), Some(5));
+        assert_eq!(number("11", 0, 10), None);
+        assert_eq!(number("5x", 0, 10), None);
+        assert_eq!(number("", 0, 10), None);
+        assert_eq!(number("-1", 0, 10), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            addr_port("1.2.3.4:80").unwrap(),
+            ("1.2.3.4".parse().unwrap(), Some(80))
+        );
+        assert_eq!(addr_port("1.2.3.4").unwrap().1, None);
+        assert_eq!(
+            addr_port("[2001:db8::1]:443").unwrap(),
+            ("2001:db8::1".parse().unwrap(), Some(443))
+        );
+        assert_eq!(addr_port("2001:db8::1").unwrap().1, None);
+        assert!(addr_port("80").is_err());
+        assert!(addr_port("[2001:db8::1]").is_err());
+        assert!(addr_port("1.2.3.4:65536")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(addr_port("1.2.3.4:http")
+            .unwrap_err()
+            .contains("service names"));
+        assert!(addr_port("www.example.com:80")
+            .unwrap_err()
+            .contains("host names"));
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(v6_prefix(v6_mask(64)), 64);
+        assert_eq!(v6_prefix(v6_mask(128)), 128);
+        assert_eq!(v6_prefix(full_mask(false)), 128);
+        assert!(is_full_mask(true, full_mask(false)));
+        assert!(!is_full_mask(false, "255.255.255.0".parse().unwrap()));
+    }
+
+    #[test]
+    fn matches_round_trip() {
+        for s in [
+            "tcp:192.168.0.200:80,443",
+            "udp:10.0.0.1",
+            "tcp:[2001:db8::1]:80,8000-8010",
+            "tcp:1.1.1.1:1,2,4-6,65534,65535",
+        ] {
+            let m = fwmark_match(s).unwrap();
+            assert_eq!(match_to_string(&m), s);
+            assert_eq!(fwmark_match(&match_to_string(&m)).unwrap(), m);
+        }
+        assert_eq!(
+            fwmark_match("tcp:1.1.1.1:8000-8002").unwrap().ports,
+            vec![8000, 8001, 8002]
+        );
+        assert!(fwmark_match("sctp:1.1.1.1:80").is_err());
+        assert!(fwmark_match("tcp:1.1.1.1:0").is_err());
+        assert!(fwmark_match("tcp:1.1.1.1:80,80").is_err());
+        assert!(fwmark_match("tcp:2001:db8::1:80").is_err());
+    }
+}

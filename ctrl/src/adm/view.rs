@@ -1,0 +1,138 @@
+//! What rvsd reports for a listing: the configuration plus runtime
+//! counters, in one serializable snapshot.
+//!
+//! rvsd fills these in (summing the per-worker counters) and sends them to
+//! rvsadm, which renders them with [`crate::adm::format`]; `--json` prints
+//! them as they are.
+
+use rvs_conf::{DestConf, Proto, ServiceConf};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// The whole table, as `-L` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableView {
+    /// Connection table size, printed in the `(size=N)` header.
+    pub size: u32,
+    pub services: Vec<ServiceView>,
+}
+
+/// One service with its counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceView {
+    /// In the YAML file's spelling on the wire (see [`crate::adm::wire`]).
+    #[serde(with = "crate::adm::wire::service")]
+    pub conf: ServiceConf,
+    pub stats: Stats,
+    pub rate: Rates,
+    pub dests: Vec<DestView>,
+}
+
+/// One real server with its counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestView {
+    /// The real server; `port` is already resolved (never the "0 = service
+    /// port" shorthand of the YAML file, except for fwmark services where
+    /// 0 is a real value).
+    pub conf: DestConf,
+    /// `ActiveConn`: connections in ESTABLISHED state.
+    pub active: u32,
+    /// `InActConn`: every other connection.
+    pub inactive: u32,
+    /// `PersistConn`: persistence templates pointing at this server.
+    pub persist: u32,
+    pub stats: Stats,
+    pub rate: Rates,
+}
+
+/// Totals since start or the last `-Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub conns: u64,
+    pub inpkts: u64,
+    pub outpkts: u64,
+    pub inbytes: u64,
+    pub outbytes: u64,
+}
+
+/// Rate estimates, per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Rates {
+    pub cps: u64,
+    pub inpps: u64,
+    pub outpps: u64,
+    pub inbps: u64,
+    pub outbps: u64,
+}
+
+/// One connection entry, as `-c` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnView {
+    /// `None` for a persistence template, which IPVS prints as `IP`.
+    pub proto: Option<Proto>,
+    /// Seconds until the entry expires.
+    pub expire_secs: u32,
+    /// The IPVS state name: `ESTABLISHED`, `SYN_RECV`, `FIN_WAIT`,
+    /// `TIME_WAIT`, `CLOSE`, `CLOSE_WAIT`, `LAST_ACK`, `LISTEN`,
+    /// `SYNACK`, `UDP`, `NONE` (templates) ...
+    pub state: String,
+    pub caddr: IpAddr,
+    pub cport: u16,
+    pub vaddr: IpAddr,
+    pub vport: u16,
+    pub daddr: IpAddr,
+    pub dport: u16,
+}
+
+/// Connection timeouts in seconds (`--timeout`, `--set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub tcp: u32,
+    pub tcpfin: u32,
+    pub udp: u32,
+}
+
+impl TableView {
+    /// A view of a bare model: every counter zero, dest ports resolved.
+    /// Handy for `--dry-run` output and tests.
+    pub fn from_model(size: u32, services: &[ServiceConf]) -> Self {
+        TableView {
+            size,
+            services: services.iter().map(ServiceView::from_conf).collect(),
+        }
+    }
+}
+
+impl ServiceView {
+    /// A view of one service with zero counters, dest ports resolved.
+    pub fn from_conf(conf: &ServiceConf) -> Self {
+        ServiceView {
+            dests: conf
+                .dests
+                .iter()
+                .map(|d| {
+                    let mut d2 = d.clone();
+                    d2.port = conf.dest_port(d);
+                    DestView::new(d2)
+                })
+                .collect(),
+            conf: conf.clone(),
+            stats: Stats::default(),
+            rate: Rates::default(),
+        }
+    }
+}
+
+impl DestView {
+    /// A real server with zero counters.
+    pub fn new(conf: DestConf) -> Self {
+        DestView {
+            conf,
+            active: 0,
+            inactive: 0,
+            persist: 0,
+            stats: Stats::default(),
+            rate: Rates::default(),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! TUN (`-i`, Tunnel): the request is wrapped in an outer IPv4 header
+//! DIP → RIP and sent to the real server, which unwraps it, sees CIP → VIP
+//! and replies directly. IPIP is the default; GUE (UDP) and GRE are the
+//! ipvsadm `--tun-type` options.
+
+use crate::packet::{eth, get16, ipv4, put16, PacketBuf};
+use rvs_conf::TunType;
+
+/// Bytes the encapsulation adds.
+pub fn overhead(t: TunType) -> usize {
+    match t {
+        TunType::Ipip => ipv4::MIN_HDR,
+        TunType::Gre => ipv4::MIN_HDR + 4,
+        TunType::Gue => ipv4::MIN_HDR + 8 + 4,
+    }
+}
+
+/// Why a packet could not be encapsulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncapError {
+    /// Inner packet has DF and would exceed the MTU: tell the client the
+    /// largest inner size that fits (ICMP frag-needed with this MTU).
+    TooBig { mtu: u16 },
+    NoHeadroom,
+}
+
+/// Encapsulate the IPv4 packet after the Ethernet header. `mtu` is the
+/// output interface MTU.
+pub fn encap<P: PacketBuf>(pkt: &mut P, t: TunType, tun_port: u16, dip: u32, rip: u32, mtu: u16) -> Result<(), EncapError> {
+    let inner_len = pkt.len() - eth::HDR_LEN;
+    let extra = overhead(t);
+    let b = pkt.data();
+    let df = get16(b, eth::HDR_LEN + 6) & 0x4000 != 0;
+    let ttl = b[eth::HDR_LEN + 8];
+    let id = get16(b, eth::HDR_LEN + 4);
+    if inner_len + extra > mtu as usize {
+        if df {
+            return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
+        }
+        // Without DF the outer packet may be fragmented on the way; we do
+        // not fragment in the data path, so treat it like DF (RFC 4459 §3.3).
+        return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
+    }
+    let mut ethhdr = [0u8; eth::HDR_LEN];
+    ethhdr.copy_from_slice(&b[..eth::HDR_LEN]);
+    if !pkt.prepend(extra) {
+        return Err(EncapError::NoHeadroom);
+    }
+    let b = pkt.data_mut();
+    b[..eth::HDR_LEN].copy_from_slice(&ethhdr);
+    let outer = eth::HDR_LEN;
+    let total = (inner_len + extra) as u16;
+    let proto = match t {
+        TunType::Ipip => ipv4::PROTO_IPIP,
+        TunType::Gre => ipv4::PROTO_GRE,
+        TunType::Gue => ipv4::PROTO_UDP,
+    };
+    ipv4::write_header(b, outer, total, id, df, ttl.max(2), proto, dip, rip);
+    let after = outer + ipv4::MIN_HDR;
+    match t {
+        TunType::Ipip => {}
+        TunType::Gre => {
+            // RFC 2784: no checksum, protocol type IPv4.
+            put16(b, after, 0);
+            put16(b, after + 2, eth::TYPE_IPV4);
+        }
+        TunType::Gue => {
+            // UDP with checksum 0 (allowed for tunnels, RFC 6935 rationale),
+            // source port from the inner flow for ECMP entropy, then a
+            // GUE header version 0, no options, proto IPIP.
+            let sport = 0xc000 | (id & 0x3fff);
+            put16(b, after, sport);
+            put16(b, after + 2, if tun_port == 0 { 6080 } else { tun_port });
+            put16(b, after + 4, (inner_len + 12) as u16);
+            put16(b, after + 6, 0);
+            b[after + 8] = 0;
+            b[after + 9] = ipv4::PROTO_IPIP;
+            put16(b, after + 10, 0);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testpkt::*;
+    use super::*;
+    use etherparse::{NetSlice, SlicedPacket};
+
+    const DIP: u32 = 0xc0a80032;
+    const RIP: u32 = 0xc0a8000a;
+
+    #[test]
+    fn ipip_wraps_untouched_inner() {
+        let orig = tcp([172, 25, 254, 200], 40000, [192, 168, 0, 200], 80, true, b"");
+        let mut p = orig.clone();
+        encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500).unwrap();
+        assert_eq!(p.len(), orig.len() + 20);
+        let outer = ipv4::validate(&p, 14).unwrap();
+        assert_eq!((outer.src, outer.dst, outer.proto), (DIP, RIP, ipv4::PROTO_IPIP));
+        assert_eq!(outer.total_len, orig.len() - 14 + 20);
+        // The inner packet is byte-identical, and valid per etherparse.
+        assert_eq!(&p[34..], &orig[14..]);
+        let s = SlicedPacket::from_ethernet(&p).unwrap();
+        assert!(matches!(s.net, Some(NetSlice::Ipv4(_))));
+        let mut inner = orig[..14].to_vec();
+        inner.extend_from_slice(&p[34..]);
+        check(&inner);
+    }
+
+    #[test]
+    fn gre_and_gue_headers() {
+        let orig = udp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, b"abc");
+        let mut p = orig.clone();
+        encap(&mut p, TunType::Gre, 0, DIP, RIP, 1500).unwrap();
+        assert_eq!(ipv4::validate(&p, 14).unwrap().proto, ipv4::PROTO_GRE);
+        assert_eq!(get16(&p, 36), eth::TYPE_IPV4);
+        assert_eq!(&p[38..], &orig[14..]);
+        let mut p = orig.clone();
+        encap(&mut p, TunType::Gue, 5555, DIP, RIP, 1500).unwrap();
+        assert_eq!(get16(&p, 36), 5555);
+        assert_eq!(p[43], ipv4::PROTO_IPIP);
+        assert_eq!(&p[46..], &orig[14..]);
+    }
+
+    #[test]
+    fn df_too_big_reports_inner_mtu() {
+        let mut p = tcp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, false, &[0u8; 1460]);
+        // etherparse sets DF by default? make sure it is set.
+        let f = get16(&p, 20) | 0x4000;
+        put16(&mut p, 20, f);
+        ipv4::set_checksum(&mut p, 14, 20);
+        assert_eq!(encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Err(EncapError::TooBig { mtu: 1480 }));
+        assert_eq!(p.len(), 14 + 1500, "unchanged on error");
+    }
+}

@@ -1,0 +1,101 @@
+//! The netns lab from Rust: `scripts/lab.sh` behind a guard that always
+//! tears down, plus helpers to run commands (curl, ping) in namespaces.
+
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// Labs share the machine's two cores: run one at a time per test binary.
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+pub struct Lab {
+    pub id: String,
+    down: bool,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn lab_sh() -> std::path::PathBuf {
+    crate::root().join("scripts/lab.sh")
+}
+
+impl Lab {
+    /// Bring a lab up: `mode` nat|fullnat|dr|tun, `services` a YAML file
+    /// with a `services:` section, or None for the mode's default.
+    pub fn up(id: &str, mode: &str, workers: u32, services: Option<&str>) -> Lab {
+        crate::require_root();
+        let lock = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = Command::new(lab_sh());
+        c.args(["up", "--id", id, "--mode", mode, "--workers", &workers.to_string()]);
+        if let Some(s) = services {
+            c.args(["--services", s]);
+        }
+        let lab = Lab { id: id.to_string(), down: false, _lock: lock };
+        let out = c.output().expect("run lab.sh");
+        assert!(
+            out.status.success(),
+            "lab.sh up failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lab
+    }
+
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("/tmp/rvs-lab-{}", self.id))
+    }
+
+    /// Run a command in namespace `rvs<ID>-<ns>`.
+    pub fn exec(&self, ns: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("rvs{}-{ns}", self.id)])
+            .args(args)
+            .output()
+            .expect("ip netns exec")
+    }
+
+    /// Run and return stdout, asserting success.
+    pub fn sh(&self, ns: &str, args: &[&str]) -> String {
+        let o = self.exec(ns, args);
+        assert!(
+            o.status.success(),
+            "{ns}: {args:?} failed ({}):\n{}\n{}\nrvsd log:\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+            self.rvsd_log()
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// curl from the client namespace; body as text.
+    pub fn curl(&self, url: &str) -> String {
+        self.sh("cli", &["curl", "-sS", "--max-time", "10", url])
+    }
+
+    pub fn rvsd_log(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("rvsd.log")).unwrap_or_default()
+    }
+
+    /// Tear down (stopping rvsd) and return its log with final counters.
+    pub fn down(mut self) -> String {
+        self.teardown();
+        self.rvsd_log()
+    }
+
+    fn teardown(&mut self) {
+        if self.down {
+            return;
+        }
+        self.down = true;
+        let out = Command::new(lab_sh()).args(["down", "--id", &self.id]).output().expect("lab.sh down");
+        assert!(out.status.success(), "lab.sh down failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if !self.down {
+            self.down = true;
+            let _ = Command::new(lab_sh()).args(["down", "--id", &self.id]).output();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Running rvsd as a child process and reading its final counters.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn binary(name: &str) -> PathBuf {
+    let p = crate::root().join("target/release").join(name);
+    assert!(p.exists(), "{} not built: run cargo build --release (./scripts/test.sh does)", p.display());
+    p
+}
+
+/// A running rvsd; killed (SIGKILL) if dropped without `stop`.
+pub struct Rvsd {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Rvsd {
+    /// Start rvsd with `config`, output to `log`; wait for "ready".
+    pub fn start(config: &Path, log: &Path) -> Rvsd {
+        let f = std::fs::File::create(log).unwrap();
+        let child = Command::new(binary("rvsd"))
+            .arg("--config")
+            .arg(config)
+            .stdout(Stdio::from(f.try_clone().unwrap()))
+            .stderr(Stdio::from(f))
+            .spawn()
+            .expect("spawn rvsd");
+        let mut r = Rvsd { child, log: log.to_path_buf() };
+        let t = Instant::now();
+        while !r.output().contains("rvsd: ready") {
+            if let Ok(Some(st)) = r.child.try_wait() {
+                panic!("rvsd exited early ({st}):\n{}", r.output());
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "rvsd not ready:\n{}", r.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    pub fn output(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, wait, return (exit code, output).
+    pub fn stop(mut self) -> (i32, String) {
+        // SIGTERM by PID of the child we started.
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let t = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return (st.code().unwrap_or(-1), self.output());
+            }
+            if t.elapsed() > Duration::from_secs(15) {
+                let _ = self.child.kill();
+                panic!("rvsd did not stop on SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Rvsd {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Final counters printed at shutdown, summed over workers:
+/// "drop NAME" → value, plus "rx", "tx", ... and "mempool_free"/"mempool_baseline".
+pub fn final_counters(out: &str) -> HashMap<String, u64> {
+    let mut m: HashMap<String, u64> = HashMap::new();
+    let tail = out.split("rvsd: final counters").nth(1).unwrap_or_else(|| panic!("no final counters in:\n{out}"));
+    for line in tail.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("drop ") {
+            if let Some((k, v)) = rest.split_once(": ") {
+                *m.entry(format!("drop {k}")).or_default() += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        } else if l.starts_with("worker ") {
+            let words: Vec<&str> = l.split_whitespace().skip(2).collect();
+            for kv in words.chunks(2) {
+                if let [k, v] = kv {
+                    *m.entry(k.to_string()).or_default() += v.parse::<u64>().unwrap_or(0);
+                }
+            }
+        } else if let Some(rest) = l.strip_prefix("mempool: ") {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            for kv in w.chunks(2) {
+                if let [k, v] = kv {
+                    m.insert(format!("mempool_{k}"), v.parse().unwrap_or(0));
+                }
+            }
+        }
+    }
+    m
+}
