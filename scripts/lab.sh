@@ -169,6 +169,11 @@ lab_up() {
   esac
   start_rs "$NS_RS1" webserver1 192.168.0.10
   start_rs "$NS_RS2" webserver2 192.168.0.20
+  if [ "$MODE" = tun ]; then
+    for n in webserver1 webserver2; do
+      wait_for 10 grep -q ready "$STATE/$n-decap.log" || { echo "lab.sh: decapsulator $n did not start" >&2; exit 1; }
+    done
+  fi
   for ns in $NS_RS1 $NS_RS2; do
     wait_for 10 nsx "$ns" python3 -c "import socket; socket.create_connection(('127.0.0.1', 80), 1)" \
       || { echo "lab.sh: http server in $ns did not start" >&2; exit 1; }

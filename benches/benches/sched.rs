@@ -5,10 +5,10 @@
 //! `cargo bench -p rvs-benches --bench sched`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::hint::black_box;
 use rvs_conf::{DestConf, FwdMethod, SchedFlags, SchedKind};
 use rvs_dataplane::sched::{self, maglev::MaglevTable, PickCtx};
 use rvs_dataplane::svc::{Dest, DestRt};
+use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 const WORKERS: usize = 4;

@@ -25,6 +25,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = urllib.parse.parse_qs(url.query)
             n = int(q.get("bytes", ["10485760"])[0])
             body = pattern(n)
+        elif url.path == "/whoami":
+            # The client address as this server sees it (FULLNAT: the LIP).
+            body = f"{NAME} {self.client_address[0]}\n".encode()
         else:
             body = f"{NAME} {ADDR}\n".encode()
         self.send_response(200)

@@ -53,7 +53,7 @@ pub mod flags {
 /// `tmpl` and `user` belong to the caller; `state` and `expires` are kept
 /// by [`ConnTable::on_packet`].
 #[repr(align(64))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conn {
     /// Client (CIP, cport).
     pub caddr: u32,
@@ -87,6 +87,31 @@ pub struct Conn {
 
 const _: () = assert!(std::mem::size_of::<Conn>() == 64);
 
+/// All zero, except `tmpl` = [`NO_TMPL`].
+impl Default for Conn {
+    fn default() -> Self {
+        Conn {
+            caddr: 0,
+            vaddr: 0,
+            laddr: 0,
+            daddr: 0,
+            cport: 0,
+            vport: 0,
+            lport: 0,
+            dport: 0,
+            proto: 0,
+            fwd: FwdMethod::Nat,
+            state: State::None,
+            flags: 0,
+            svc: 0,
+            dest: 0,
+            tmpl: NO_TMPL,
+            expires: 0,
+            user: 0,
+        }
+    }
+}
+
 impl Conn {
     /// A connection for `fwd` from CIP:cport to VIP:vport scheduled to
     /// RIP:rport, in its protocol's initial state. FULLNAT callers set
@@ -112,7 +137,6 @@ impl Conn {
             proto,
             fwd,
             state: State::initial(proto),
-            tmpl: NO_TMPL,
             ..Conn::default()
         }
     }
