@@ -257,6 +257,7 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its source.
     pub fn send_icmp_error(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, orig: &[u8], ty: u8, code: u8, mtu: u16, now: u64) {
         let src_of_orig = crate::packet::get32(orig, 12);

@@ -7,6 +7,7 @@
 
 pub mod conn;
 pub mod drop;
+pub mod dump;
 pub mod l3;
 pub mod modes;
 pub mod packet;
@@ -18,3 +19,5 @@ pub mod service_path;
 pub mod snapshot;
 #[cfg(feature = "dpdk")]
 pub mod worker;
+#[cfg(test)]
+mod engine_tests;

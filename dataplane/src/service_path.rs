@@ -164,6 +164,10 @@ pub fn handle<P: PacketBuf>(
     if own != e.id {
         return e.redirect(io, own, pkt);
     }
+    if info.ttl <= 1 {
+        // Everything on this path is forwarded: a router would not.
+        return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
+    }
     e.svc.sync_timeouts(snap);
     let key = ConnKey::new(proto, info.src, sport, info.dst, dport);
     let at = L4At { l3: eth::HDR_LEN, l4: l4o, proto };
@@ -185,8 +189,6 @@ pub fn handle<P: PacketBuf>(
     if !snap.services.is_vip(info.dst) {
         let r = if snap.local.contains_key(&info.dst) || snap.services.is_lip(info.dst) {
             DropReason::NoService
-        } else if info.ttl <= 1 {
-            DropReason::IpTtlExceeded
         } else {
             DropReason::IpNotForUs
         };
@@ -393,9 +395,6 @@ fn established<P: PacketBuf>(
             return e.drop_pkt(DropReason::ConnNoDest, pkt);
         }
         None => {}
-    }
-    if info.ttl <= 1 {
-        return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
     }
     ipv4::dec_ttl(pkt.data_mut(), at.l3);
     match (c.fwd, dir) {

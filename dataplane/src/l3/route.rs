@@ -35,7 +35,7 @@ impl RouteTable {
         let r = Route { prefix: prefix & mask(len), len, port, via };
         self.routes.retain(|x| !(x.prefix == r.prefix && x.len == r.len));
         self.routes.push(r);
-        self.routes.sort_by(|a, b| b.len.cmp(&a.len));
+        self.routes.sort_by_key(|r| std::cmp::Reverse(r.len));
     }
 
     /// Longest-prefix match: (output port, next-hop address).
