@@ -296,3 +296,47 @@ fn stray_and_expired_packets_are_counted() {
     assert_eq!(e.stats.drops(DropReason::ConnTableFull), 1);
     assert_eq!(run(&mut e, &snap, tcp(CIP, 2, VIP, 80, "A", 64), 0, 0).sent.len(), 1);
 }
+
+fn icmp_error_about(outer_src: [u8; 4], outer_dst: [u8; 4], quoted: &[u8], dmac: Mac) -> Vec<u8> {
+    let mut b = Vec::new();
+    PacketBuilder::ethernet2([9; 6], dmac)
+        .ipv4(outer_src, outer_dst, 64)
+        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1400 }))
+        .write(&mut b, quoted)
+        .unwrap();
+    b
+}
+
+#[test]
+fn icmp_errors_are_translated_both_ways() {
+    let snap = snapshot(1, 1, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    let mut e = engine(0, 1, 64);
+    run(&mut e, &snap, tcp(CIP, 4444, VIP, 80, "S", 64), 0, 0);
+    // A router on the server side complains about our DNATed packet.
+    let quoted = &tcp(CIP, 4444, RS1, 8080, "A", 63)[14..42];
+    let io = run(&mut e, &snap, icmp_error_about([192, 168, 0, 1], CIP, quoted, S_MAC), 1, 1);
+    assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
+    let f = &io.sent[0].1;
+    assert_eq!(io.sent[0].0, 0, "sent to the client side");
+    assert_eq!(&f[26..30], &VIP, "outer source becomes the VIP");
+    assert_eq!(&f[30..34], &CIP);
+    assert_eq!(&f[42 + 16..42 + 20], &VIP, "quoted destination is the VIP again");
+    assert_eq!(crate::packet::get16(f, 42 + 22), 80);
+    // The client complains about a reply (VIP:80 -> CIP:4444): to the RS.
+    let quoted = &tcp(VIP, 80, CIP, 4444, "A", 63)[14..42];
+    let io = run(&mut e, &snap, icmp_error_about(CIP, VIP, quoted, C_MAC), 0, 2);
+    let f = &io.sent[0].1;
+    assert_eq!(io.sent[0].0, 1);
+    assert_eq!(&f[30..34], &RS1);
+    assert_eq!(&f[42 + 12..42 + 16], &RS1, "quoted source is the RS");
+    assert_eq!(crate::packet::get16(f, 42 + 20), 8080);
+    for f in [&io.sent[0].1] {
+        assert!(crate::packet::ipv4::validate(f, 14).is_ok());
+        let n = f.len();
+        assert_eq!(crate::packet::csum::fold(crate::packet::csum::sum(&f[34..n], 0)), 0xffff, "ICMP checksum");
+    }
+    // An error about no known connection is counted.
+    let quoted = &tcp(CIP, 1, RS1, 8080, "A", 63)[14..42];
+    run(&mut e, &snap, icmp_error_about([192, 168, 0, 1], CIP, quoted, S_MAC), 1, 3);
+    assert_eq!(e.stats.drops(DropReason::IcmpUnhandled), 1);
+}

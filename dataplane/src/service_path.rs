@@ -460,19 +460,80 @@ fn out_mtu(snap: &Snapshot, dst: u32) -> u16 {
     snap.routes.lookup(dst).map(|(p, _)| snap.ifaces[p as usize].mtu).unwrap_or(1500)
 }
 
-/// ICMP errors about a tracked connection are not translated yet: counted.
+/// An ICMP error (unreachable, frag-needed, time-exceeded, ...) that
+/// quotes a packet of a tracked connection: translate outer and quoted
+/// headers like the connection's packets and send it to the other side.
 #[allow(clippy::too_many_arguments)]
 pub fn icmp_error<P: PacketBuf>(
     e: &mut Engine<P>,
-    _snap: &Snapshot,
-    _neigh: &NeighSnapshot,
-    _io: &mut impl Io<P>,
-    pkt: P,
-    _info: &ipv4::Ipv4Info,
+    snap: &Snapshot,
+    neigh: &NeighSnapshot,
+    io: &mut impl Io<P>,
+    mut pkt: P,
+    info: &ipv4::Ipv4Info,
     _port_idx: u16,
-    _now: u64,
+    now: u64,
 ) {
-    e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    use modes::icmp_err::{apply, parse, Rewrite};
+    let Some(q) = parse(pkt.data(), info.hdr_len) else {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    };
+    // The quoted packet went the other way: look up its reverse.
+    let own = owner(snap, e.svc.workers, q.dst, q.dport, q.src, q.sport);
+    if own != e.id {
+        return e.redirect(io, own, pkt);
+    }
+    let key = ConnKey::new(q.proto, q.dst, q.dport, q.src, q.sport);
+    let Some((cid, dir)) = e.svc.conns.lookup(&key) else {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    };
+    if info.ttl <= 1 {
+        return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
+    }
+    let c = *e.svc.conns.get(cid);
+    ipv4::dec_ttl(pkt.data_mut(), eth::HDR_LEN);
+    if dir == Dir::Output {
+        // From the server side, about a packet we sent to the server:
+        // becomes an error from the VIP about the client's request.
+        let rw = Rewrite {
+            outer_src: Some(c.vaddr),
+            outer_dst: Some(c.caddr),
+            inner_src: Some((c.caddr, c.cport)),
+            inner_dst: Some((c.vaddr, c.vport)),
+        };
+        apply(pkt.data_mut(), &q, &rw);
+        return e.route_out(snap, neigh, io, pkt, c.caddr, now);
+    }
+    // From the client side, about a reply the client got.
+    let rw = match c.fwd {
+        FwdMethod::Nat => Rewrite { outer_dst: Some(c.daddr), inner_src: Some((c.daddr, c.dport)), ..Default::default() },
+        FwdMethod::FullNat => Rewrite {
+            outer_src: Some(c.laddr),
+            outer_dst: Some(c.daddr),
+            inner_src: Some((c.daddr, c.dport)),
+            inner_dst: Some((c.laddr, c.lport)),
+        },
+        // DR/TUN: the real server holds the VIP; forward unchanged.
+        FwdMethod::Dr | FwdMethod::Tun => Rewrite::default(),
+    };
+    apply(pkt.data_mut(), &q, &rw);
+    match c.fwd {
+        FwdMethod::Dr | FwdMethod::Tun => match snap.routes.lookup(c.daddr) {
+            Some((port_idx, nh)) if modes::dr::on_link(nh, c.daddr) && c.fwd == FwdMethod::Dr => {
+                e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: c.daddr }, now)
+            }
+            Some((port_idx, _)) if c.fwd == FwdMethod::Tun => {
+                let ifc = &snap.ifaces[port_idx as usize];
+                let dip = ifc.source_for(c.daddr).unwrap_or(0);
+                match modes::tun::encap(&mut pkt, rvs_conf::TunType::Ipip, 0, dip, c.daddr, ifc.mtu) {
+                    Ok(()) => e.route_out(snap, neigh, io, pkt, c.daddr, now),
+                    Err(_) => e.drop_pkt(DropReason::TooBig, pkt),
+                }
+            }
+            _ => e.drop_pkt(DropReason::NoRoute, pkt),
+        },
+        _ => e.route_out(snap, neigh, io, pkt, c.daddr, now),
+    }
 }
 
 /// Per-tick work: expire idle connections (bounded), and on worker 0 the

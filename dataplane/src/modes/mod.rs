@@ -4,6 +4,7 @@
 
 pub mod dr;
 pub mod fullnat;
+pub mod icmp_err;
 pub mod nat;
 pub mod tun;
 
