@@ -76,8 +76,10 @@ write_config() {
     else
       echo "services:"
       case $MODE in
-        nat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }";;
-        fullnat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, laddrs: [192.168.0.101, 192.168.0.102], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }";;
+        nat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }"
+             echo "  - { vip: 172.25.254.100, port: 53, proto: udp, scheduler: rr, dests: [ { addr: 192.168.0.10, port: 80, fwd: nat }, { addr: 192.168.0.20, port: 80, fwd: nat } ] }";;
+        fullnat) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, laddrs: [192.168.0.101, 192.168.0.102], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }"
+                 echo "  - { vip: 172.25.254.100, port: 53, proto: udp, scheduler: rr, laddrs: [192.168.0.101], dests: [ { addr: 192.168.0.10, port: 80, fwd: fullnat }, { addr: 192.168.0.20, port: 80, fwd: fullnat } ] }";;
         dr) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: dr }, { addr: 192.168.0.20, fwd: dr } ] }";;
         tun) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: tun }, { addr: 192.168.0.20, fwd: tun } ] }";;
       esac

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A real server for the lab: answers GET / with "<name> <address>" (like
-the seed lab's httpd pages) and GET /big with a deterministic body of the
+the seed lab's httpd pages) and GET /whoami with the client address it sees, GET /big with a deterministic body of the
 requested size (?bytes=N, default 10 MB) so transfers can be checked byte
 for byte. Threaded, HTTP/1.1, plain sockets: the real Linux TCP stack."""
 import http.server
+import socket
+import threading
 import socketserver
 import sys
 import urllib.parse
@@ -45,8 +47,18 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+def udp_echo(bind: str, port: int) -> None:
+    """UDP on the same port: answers each datagram with "<name> <addr> <payload>"."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((bind, port))
+    while True:
+        data, peer = s.recvfrom(65535)
+        s.sendto(f"{NAME} {ADDR} ".encode() + data, peer)
+
+
 if __name__ == "__main__":
     NAME, ADDR = sys.argv[1], sys.argv[2]
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 80
     bind = sys.argv[4] if len(sys.argv) > 4 else "0.0.0.0"
+    threading.Thread(target=udp_echo, args=(bind, port), daemon=True).start()
     Server((bind, port), Handler).serve_forever()

@@ -50,6 +50,18 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
         "fullnat" => assert!(seen == "192.168.0.101" || seen == "192.168.0.102", "RS must see a LIP: {who}"),
         _ => assert_eq!(seen, "172.25.254.200", "RS must see the client: {who}"),
     }
+    if mode == "nat" || mode == "fullnat" {
+        // UDP with port mapping (53 -> 80): each datagram from a new
+        // source port is a new connection, rr alternates.
+        let script = "import socket\nfor i in range(4):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.settimeout(3)\n    s.sendto(b'ping%d' % i, ('172.25.254.100', 53))\n    print(s.recvfrom(2048)[0].decode())\n";
+        let out = lab.sh("cli", &["python3", "-c", script]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        for (i, l) in lines.iter().enumerate() {
+            assert!(l.ends_with(&format!("ping{i}")), "{out}");
+        }
+        assert_ne!(lines[0].split(' ').next(), lines[1].split(' ').next(), "udp rr: {out}");
+    }
     // 10 MB byte for byte.
     let file = format!("/tmp/rvs-big-{id}.bin");
     lab.sh("cli", &["curl", "-sS", "--max-time", "60", "-o", &file, &format!("http://{}/big", vip(mode))]);
