@@ -1,4 +1,5 @@
-//! placeholder
-pub mod daemon;
-
+//! rvs control plane: the rvsd daemon ([`daemon`]), its control socket
+//! and publisher ([`ctl`]), and the pure logic of the rvsadm CLI ([`adm`]).
 pub mod adm;
+pub mod ctl;
+pub mod daemon;

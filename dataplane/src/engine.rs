@@ -273,7 +273,6 @@ impl<P: PacketBuf> Engine<P> {
         }
         let n = icmp::build_error(p.data_mut(), from, orig, ty, code, mtu);
         p.set_len(n);
-        crate::packet::put16(p.data_mut(), 12, eth::TYPE_IPV4);
         self.route_out(snap, neigh, io, p, src_of_orig, now);
     }
 }

@@ -58,6 +58,9 @@ pub struct Shared {
     pub epoch_tsc: u64,
     /// DPDK port ids, by interface index.
     pub port_ids: Vec<u16>,
+    /// Control's requests for worker-owned state (`rvsadm -c`), looked at
+    /// once per tick.
+    pub dump: crate::dump::DumpHook,
 }
 
 /// Idle back-off and burst settings.
@@ -123,6 +126,16 @@ impl Io<Mbuf> for WorkerIo<'_> {
     }
 }
 
+/// Copy up to `max` connection entries for Control (`rvsadm -c`). Runs
+/// on the worker between bursts: a full scan of the table, so only on
+/// request, never on the packet path.
+#[cold]
+fn answer_dump(shared: &Shared, id: usize, engine: &Engine<Mbuf>, seq: u64, max: usize, now: u64) {
+    let t = &engine.svc.conns;
+    let conns = t.iter().take(max).map(|(_, c)| *c).collect();
+    shared.dump.answer(id, seq, crate::dump::ConnDump { now, conns, total: t.len() });
+}
+
 /// Run worker `id` until `shared.stop` is set. Returns 0.
 pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_path::ServicePath) -> i32 {
     let stats = shared.stats[id].clone();
@@ -136,6 +149,7 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;
     let mut idle = 0u32;
+    let mut dump_seen = 0u64;
     let mut burst = Burst::default();
     let nports = shared.port_ids.len();
 
@@ -194,6 +208,10 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
                 if let Some(s) = t.take_snapshot() {
                     shared.neigh.store(Arc::new(s));
                 }
+            }
+            if let Some((seq, max)) = shared.dump.pending(dump_seen) {
+                dump_seen = seq;
+                answer_dump(&shared, id, &engine, seq, max, now);
             }
             io.flush();
         }

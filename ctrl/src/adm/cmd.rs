@@ -159,6 +159,9 @@ pub enum ListTarget {
     /// `--daemon`: sync daemons. rvs has none, so this lists nothing,
     /// which is what ipvsadm prints when no daemon runs.
     Daemon,
+    /// `--workers` (rvs extension, also without `-L`): per-worker
+    /// counters, drops by reason, mempool and port statistics.
+    Workers,
 }
 
 /// `-L` options. Several display flags may be given together; the

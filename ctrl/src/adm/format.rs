@@ -70,7 +70,8 @@ fn detail(o: &ListOpts) -> Detail {
 /// JSON.
 pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
     let mut services: Vec<&ServiceView> = match opts.target {
-        ListTarget::Daemon => return Ok(String::new()),
+        // `--workers` has its own data: see [`crate::adm::workers`].
+        ListTarget::Daemon | ListTarget::Workers => return Ok(String::new()),
         ListTarget::Service(k) => vec![view
             .services
             .iter()

@@ -28,6 +28,7 @@ pub fn usage(prog: &str) -> String {
   {p} -d virtual-service -r server-address
   {p} -L|l [virtual-service] [options]
   {p} -Z [virtual-service]
+  {p} --workers [--json]
   {p} --set tcp tcpfin udp
   {p} -h
   {p} -v
@@ -93,6 +94,10 @@ rvs extensions:
   --json                        listings as JSON
   --yaml                        -S writes the services: section of rvsd's YAML file
   --dry-run                     -R checks the input and changes nothing
+  --workers                     per-worker counters, drops by reason, mempool, ports
+                                (with or without -L; --json too)
+  --socket path                 rvsd's control socket (default $RVSADM_SOCKET, else
+                                /run/rvs/rvsd.sock)
 
 Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum and the
 connection sync daemon (--start-daemon, --stop-daemon, --daemon lists none).

@@ -18,6 +18,7 @@
 //!   extensions, rendered from the [`view`] structs rvsd fills in;
 //! - [`wire`]: the symmetric (YAML-file) spelling of a service used by
 //!   `--json`, `-S --yaml` and the views on the control socket;
+//! - [`workers`]: the `--workers` listing (an rvs extension);
 //! - [`help`]: `-h` and `-v`.
 //!
 //! Where ipvsadm's behaviour is surprising (e.g. `-E`/`-e` reset the
@@ -38,6 +39,7 @@ pub mod restore;
 mod values;
 pub mod view;
 pub mod wire;
+pub mod workers;
 
 pub use apply::{apply, apply_all, apply_timeouts};
 pub use cmd::AdmCommand;

@@ -100,6 +100,7 @@ pub(crate) enum Opt {
     DryRun,
     Yaml,
     MhbC,
+    Workers,
     Ipv6,
 }
 
@@ -159,6 +160,7 @@ pub(crate) const ALL_OPTS: [Opt; N_OPT] = [
     Opt::DryRun,
     Opt::Yaml,
     Opt::MhbC,
+    Opt::Workers,
     Opt::Ipv6,
 ];
 
@@ -206,6 +208,7 @@ impl Opt {
             Opt::DryRun => "dry-run",
             Opt::Yaml => "yaml",
             Opt::MhbC => "mhb-c",
+            Opt::Workers => "workers",
             Opt::Ipv6 => "ipv6",
         }
     }
@@ -244,7 +247,7 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
             _ => Illegal,
         },
         Cmd::List => match opt {
-            Connection | Service | Timeout | Daemon => Exclusive,
+            Connection | Service | Timeout | Daemon | Workers => Exclusive,
             Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact
             | TunInfo | Json | Ipv6 => Optional,
             _ => Illegal,
@@ -536,6 +539,7 @@ pub(crate) static SPECS: &[Spec] = &[
     spec("dry-run", None, Arg::None, Tag::Opt(Opt::DryRun)),
     spec("yaml", None, Arg::None, Tag::Opt(Opt::Yaml)),
     spec("mhb-c", None, Arg::Required, Tag::Opt(Opt::MhbC)),
+    spec("workers", None, Arg::None, Tag::Opt(Opt::Workers)),
 ];
 
 pub(crate) fn by_long(name: &str) -> Option<&'static Spec> {

@@ -345,7 +345,11 @@ impl Parsed {
     }
 
     fn build(self) -> Result<AdmCommand, String> {
-        let Some(cmd) = self.cmd else {
+        // `rvsadm --workers` needs no `-L`: it is a listing of its own.
+        let cmd = self
+            .cmd
+            .or_else(|| self.has(Opt::Workers).then_some(Cmd::List));
+        let Some(cmd) = cmd else {
             return Err(
                 "no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into(),
             );
@@ -476,7 +480,7 @@ impl Parsed {
             Cmd::SetTimeout => AdmCommand::SetTimeouts(timeouts),
             Cmd::List => {
                 let h = |o| self.has(o);
-                if ((h(Opt::Connection) || h(Opt::Timeout) || h(Opt::Daemon))
+                if ((h(Opt::Connection) || h(Opt::Timeout) || h(Opt::Daemon) || h(Opt::Workers))
                     && (h(Opt::Stats) || h(Opt::Rate) || h(Opt::Thresholds)))
                     || ((h(Opt::Timeout) || h(Opt::Daemon)) && h(Opt::PersistentConn))
                 {
@@ -490,6 +494,8 @@ impl Parsed {
                     ListTarget::Timeout
                 } else if h(Opt::Daemon) {
                     ListTarget::Daemon
+                } else if h(Opt::Workers) {
+                    ListTarget::Workers
                 } else {
                     ListTarget::All
                 };
@@ -798,6 +804,15 @@ mod tests {
             panic!()
         };
         assert_eq!(o.target, ListTarget::Timeout);
+        for l in ["--workers", "-L --workers", "--workers --json"] {
+            let AdmCommand::List(o) = p(l).unwrap() else {
+                panic!("{l}")
+            };
+            assert_eq!(o.target, ListTarget::Workers, "{l}");
+            assert_eq!(o.json, l.contains("json"));
+        }
+        assert!(err("-Lc --workers").contains("conflicts"));
+        assert!(err("-A -t 1.1.1.1:80 --workers").contains("Illegal 'workers' option"));
         let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else {
             panic!()
         };

@@ -136,3 +136,67 @@ impl DestView {
         }
     }
 }
+
+/// `--workers` (rvs extension): what each worker lcore did, so an
+/// operator can see where packets went (and why some were dropped)
+/// without stopping the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WorkersView {
+    /// The generation Control published last; a worker still running an
+    /// older one has not picked up the latest change yet.
+    pub generation: u64,
+    pub workers: Vec<WorkerView>,
+    pub mempool: MempoolView,
+    /// DPDK port counters, as last sampled by the main thread.
+    pub ports: Vec<PortView>,
+}
+
+/// One worker's counters (since start; `-Z` does not touch them).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WorkerView {
+    pub id: usize,
+    /// Configuration generation this worker runs.
+    pub generation: u64,
+    pub rx_pkts: u64,
+    pub rx_bytes: u64,
+    pub tx_pkts: u64,
+    pub tx_bytes: u64,
+    pub redirect_in: u64,
+    pub redirect_out: u64,
+    pub arp_replies: u64,
+    pub arp_requests: u64,
+    pub icmp_echo: u64,
+    /// Entries in this worker's connection table now.
+    pub conns: u64,
+    pub conns_created: u64,
+    pub conns_expired: u64,
+    pub polls: u64,
+    pub idle_polls: u64,
+    pub busy_cycles: u64,
+    /// Non-zero drop counters by reason name.
+    pub drops: std::collections::BTreeMap<String, u64>,
+}
+
+/// Packet buffers: free now against the free count at boot. After
+/// traffic stops, `free` returns to `baseline` unless mbufs leak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MempoolView {
+    pub free: u64,
+    pub baseline: u64,
+    pub size: u64,
+}
+
+/// One DPDK port's counters (`rte_eth_stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PortView {
+    pub id: u16,
+    pub name: String,
+    pub ipackets: u64,
+    pub opackets: u64,
+    pub ibytes: u64,
+    pub obytes: u64,
+    pub imissed: u64,
+    pub ierrors: u64,
+    pub oerrors: u64,
+    pub rx_nombuf: u64,
+}

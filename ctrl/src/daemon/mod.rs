@@ -1,4 +1,8 @@
 //! rvsd: boot from YAML, run the workers, serve Control, shut down cleanly.
+//!
+//! The main thread (EAL's main lcore) boots, then handles signals
+//! (SIGHUP reloads), the rate estimator's timer and port sampling; the
+//! control socket is served by its own threads (see [`crate::ctl`]).
 
 pub mod eal_args;
 pub mod publish;
@@ -12,10 +16,14 @@ use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::worker::{self, LoopConf, Shared};
 use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring};
-use std::path::PathBuf;
+use crate::adm::view::PortView;
+use crate::ctl::control::{Control, ESTIMATE_EVERY};
+use crate::ctl::server::Server;
+use rvs_dataplane::dump::DumpHook;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(name = "rvsd", version, about = "rvs director daemon (DPDK userspace IPVS)")]
@@ -61,6 +69,8 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone()).map_err(|e| format!("signal handler: {e}"))?;
     let eal_args = eal_args::build(&cfg, std::process::id());
     println!("rvsd: EAL {}", eal_args.join(" "));
     let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
@@ -81,7 +91,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let port_ids: Vec<u16> = ports.iter().map(Port::id).collect();
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
     let ifaces = publish::ifaces(&cfg, &port_ids, &macs);
-    let snap = publish::build(1, &cfg, &cfg.services, ifaces, None);
+    let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
     let rings = (0..workers)
         .map(|w| Ring::new(&format!("rvs_redir{w}"), 4096))
@@ -96,6 +106,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         stop: AtomicBool::new(false),
         epoch_tsc: rvs_ffi::rdtsc(),
         port_ids,
+        dump: DumpHook::new(workers),
     });
     // Baseline: what is free once the rx rings are filled.
     std::thread::sleep(Duration::from_millis(50));
@@ -106,6 +117,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         idle_polls: cfg.workers.idle_polls,
         max_sleep_us: cfg.workers.max_sleep_us,
     };
+    // Serve the socket before the workers start, so a failure to bind
+    // it stops the boot with nothing to undo.
+    let control = Control::new(shared.clone(), cfg.clone(), ifaces, baseline, args.config.clone());
+    control.set_ports(port_views(&ports));
+    let server = Server::start(Path::new(&cfg.control.socket), control.clone())
+        .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
+    println!("rvsd: control socket {}", server.path().display());
     let templates = service_path::new_templates(cfg.conn.table_size as usize);
     for (w, &lcore) in lcores.iter().take(workers).enumerate() {
         let sh = shared.clone();
@@ -116,14 +134,12 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     }
     println!("rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)", workers, ports.len(), baseline, shared.pool.size());
 
-    let mut last_report = std::time::Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(20));
-        if last_report.elapsed() >= Duration::from_secs(10) {
-            last_report = std::time::Instant::now();
-        }
-    }
+    main_loop(&stop, &hup, &control, &ports);
+
     println!("rvsd: stopping");
+    // Control first: no request may touch the data path once it stops.
+    control.shutdown();
+    server.stop();
     shared.stop.store(true, Ordering::Relaxed);
     for &lcore in lcores.iter().take(workers) {
         rvs_ffi::wait_lcore(lcore);
@@ -139,10 +155,59 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         p.stop();
     }
     drop(ports);
-    let _ = args;
     drop(shared);
     drop(eal);
     Ok(())
+}
+
+/// The main lcore's duties while the workers run: signals, the rate
+/// estimator's 2-second timer, and sampling the ports (their counters are
+/// read where the ports are owned).
+fn main_loop(stop: &AtomicBool, hup: &AtomicBool, control: &Control, ports: &[Port]) {
+    let mut last_est = Instant::now();
+    let mut last_ports = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+        if hup.swap(false, Ordering::Relaxed) {
+            match control.reload() {
+                Ok(r) if r.published => println!(
+                    "rvsd: reload: generation {} ({} services, {} dests), on all workers: {}",
+                    r.generation, r.services, r.dests, r.synced
+                ),
+                Ok(_) => println!("rvsd: reload: no change"),
+                Err(e) => eprintln!("rvsd: reload refused, running configuration unchanged: {e}"),
+            }
+        }
+        if last_est.elapsed() >= ESTIMATE_EVERY {
+            last_est = Instant::now();
+            control.estimate();
+        }
+        if last_ports.elapsed() >= Duration::from_secs(1) {
+            last_ports = Instant::now();
+            control.set_ports(port_views(ports));
+        }
+    }
+}
+
+fn port_views(ports: &[Port]) -> Vec<PortView> {
+    ports
+        .iter()
+        .map(|p| {
+            let st = p.stats();
+            PortView {
+                id: p.id(),
+                name: p.name().to_string(),
+                ipackets: st.ipackets,
+                opackets: st.opackets,
+                ibytes: st.ibytes,
+                obytes: st.obytes,
+                imissed: st.imissed,
+                ierrors: st.ierrors,
+                oerrors: st.oerrors,
+                rx_nombuf: st.rx_nombuf,
+            }
+        })
+        .collect()
 }
 
 fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {

@@ -4,8 +4,9 @@
 //! snapshot by key, so a reload or an rvsadm edit keeps counters and
 //! connection counts of everything that did not change.
 
-use rvs_conf::{Config, ServiceConf};
+use rvs_conf::{Config, ServiceConf, ServiceKey};
 use rvs_dataplane::snapshot::{Iface, Service, ServiceTable, Snapshot, TimeoutSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// Interfaces as configured plus what the ports told us (MAC, port id).
@@ -47,10 +48,14 @@ pub fn build(generation: u64, cfg: &Config, services: &[ServiceConf], ifaces: Ve
             Some((u32::from(p), r.prefix.prefix_len(), dev, via))
         })
         .collect();
+    // By key, so that republishing n services costs O(n), not O(n²): a
+    // 10,000-service table is rebuilt on every rvsadm edit.
+    let old_by_key: HashMap<ServiceKey, &Service> =
+        prev.map(|p| p.services.list.iter().map(|o| (o.conf.key, o)).collect()).unwrap_or_default();
     let list = services
         .iter()
         .map(|s| {
-            let old = prev.and_then(|p| p.services.list.iter().find(|o| o.conf.key == s.key));
+            let old = old_by_key.get(&s.key).copied();
             Service::build(
                 s,
                 workers,

@@ -43,7 +43,8 @@ pub fn echo_reply_in_place(b: &mut [u8], l3: usize, info: &ipv4::Ipv4Info) -> bo
 /// + 8 bytes; we quote up to 548 bytes like Linux, for better diagnosis).
 pub const MAX_QUOTE: usize = 548;
 
-/// Build an ICMP error into `out` (Ethernet left blank, IPv4 at 14) about
+/// Build an ICMP error into `out` (Ethernet addresses left blank for the
+/// output path, IPv4 at 14) about
 /// `orig` (the offending IPv4 packet, from its IP header on). `src` is the
 /// director address the error comes from. `mtu` goes in bytes 6..8 for
 /// frag-needed. Returns the frame length.
@@ -62,6 +63,7 @@ pub fn build_error(out: &mut [u8], src: u32, orig: &[u8], ty: u8, code: u8, mtu:
     let c = csum::checksum(&out[l4..frame]);
     put16(out, l4 + 2, c);
     ipv4::write_header(out, l3, total as u16, 0, false, 64, ipv4::PROTO_ICMP, src, dst);
+    put16(out, 12, eth::TYPE_IPV4);
     frame
 }
 

@@ -12,7 +12,7 @@ impl Scheduler for Fo {
     fn pick(&self, _ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
         let mut best: Option<(usize, u32)> = None;
         for (i, d) in dests.iter().enumerate().filter(|(_, d)| d.available()) {
-            if best.map_or(true, |(_, w)| d.weight > w) {
+            if !matches!(best, Some((_, w)) if w >= d.weight) {
                 best = Some((i, d.weight));
             }
         }

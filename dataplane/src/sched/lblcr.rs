@@ -42,7 +42,10 @@ impl Lblcr {
             Some(Carry(Kept::Lblcr(t))) => t,
             _ => Shared::default(),
         };
-        Lblcr { table, index: DestIndex::new(dests) }
+        Lblcr {
+            table,
+            index: DestIndex::new(dests),
+        }
     }
 
     /// The member to drop when a set shrinks: a quiesced one, else the one
@@ -54,7 +57,10 @@ impl Lblcr {
             if d.weight == 0 {
                 return Some(m);
             }
-            let heavier = worst.map_or(true, |(_, w)| lighter(overhead(w), w.weight, overhead(d), d.weight));
+            let heavier = match worst {
+                None => true,
+                Some((_, w)) => lighter(overhead(w), w.weight, overhead(d), d.weight),
+            };
             if heavier {
                 worst = Some((m, d));
             }
@@ -68,7 +74,10 @@ impl Scheduler for Lblcr {
         let mut table = self.table.lock();
         let Some(set) = table.get_mut(ctx.vaddr, ctx.now) else {
             let i = weighted_least(dests, 0..dests.len(), overhead)?;
-            let set = Set { members: vec![key(&dests[i])], lastmod: ctx.now };
+            let set = Set {
+                members: vec![key(&dests[i])],
+                lastmod: ctx.now,
+            };
             table.insert(ctx.vaddr, set, ctx.now);
             return Some(i);
         };
@@ -106,7 +115,11 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn to(v: u8, now: u64) -> PickCtx {
-        PickCtx { vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)), now, ..ctx(1, 1) }
+        PickCtx {
+            vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)),
+            now,
+            ..ctx(1, 1)
+        }
     }
 
     fn members(s: &Lblcr, v: u8) -> Vec<u8> {
@@ -168,7 +181,11 @@ mod tests {
         let s = Lblcr::new(&ds, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         overload(&mut ds[0]);
-        assert_eq!(s.pick(&to(1, 1), &ds), Some(1), "no available member: wlc joins");
+        assert_eq!(
+            s.pick(&to(1, 1), &ds),
+            Some(1),
+            "no available member: wlc joins"
+        );
         assert_eq!(members(&s, 1), [1, 2]);
         let rest = ds[2..].to_vec();
         let s2 = Lblcr::new(&rest, s.carry());

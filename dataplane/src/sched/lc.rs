@@ -14,7 +14,7 @@ impl Scheduler for Lc {
         let mut best: Option<(usize, u64)> = None;
         for (i, d) in dests.iter().enumerate().filter(|(_, d)| d.available()) {
             let oh = overhead(d);
-            if best.map_or(true, |(_, b)| oh < b) {
+            if !matches!(best, Some((_, b)) if b <= oh) {
                 best = Some((i, oh));
             }
         }

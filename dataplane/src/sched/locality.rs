@@ -52,7 +52,10 @@ pub struct Table<V> {
 
 impl<V> Default for Table<V> {
     fn default() -> Self {
-        Table { map: HashMap::new(), last_sweep: 0 }
+        Table {
+            map: HashMap::new(),
+            last_sweep: 0,
+        }
     }
 }
 
@@ -60,7 +63,8 @@ impl<V> Table<V> {
     /// The live entry for `addr`, marked as used now.
     pub fn get_mut(&mut self, addr: IpAddr, now: u64) -> Option<&mut V> {
         if now.saturating_sub(self.last_sweep) >= SWEEP_EVERY {
-            self.map.retain(|_, e| now.saturating_sub(e.lastuse) <= ENTRY_EXPIRE);
+            self.map
+                .retain(|_, e| now.saturating_sub(e.lastuse) <= ENTRY_EXPIRE);
             self.last_sweep = now;
         }
         match self.map.get_mut(&addr) {

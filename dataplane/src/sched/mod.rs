@@ -112,14 +112,18 @@ pub fn build_from(
 /// Helpers for the tests of every scheduler.
 #[cfg(test)]
 pub(crate) mod testing {
-    pub use crate::svc::testutil::{dest, set_load};
     use super::PickCtx;
+    pub use crate::svc::testutil::{dest, set_load};
     use crate::svc::Dest;
     use std::net::{IpAddr, Ipv4Addr};
 
     /// Dests 10.0.0.1.. with the given weights.
     pub fn dests(weights: &[u32]) -> Vec<Dest> {
-        weights.iter().enumerate().map(|(i, &w)| dest(i as u8 + 1, w)).collect()
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| dest(i as u8 + 1, w))
+            .collect()
     }
 
     /// Set the overload flag of a dest, leaving its counts at 0 (the flag

@@ -19,7 +19,7 @@ impl Scheduler for Ovf {
             if !d.available() || d.active() > d.weight {
                 continue;
             }
-            if best.map_or(true, |(_, w)| d.weight > w) {
+            if !matches!(best, Some((_, w)) if w >= d.weight) {
                 best = Some((i, d.weight));
             }
         }

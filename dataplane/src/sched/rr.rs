@@ -31,7 +31,10 @@ impl Scheduler for Rr {
             let found = (0..n)
                 .map(|k| (start + k) % n)
                 .find(|&i| dests[i].available())?;
-            match self.next.compare_exchange_weak(start, found + 1, Relaxed, Relaxed) {
+            match self
+                .next
+                .compare_exchange_weak(start, found + 1, Relaxed, Relaxed)
+            {
                 Ok(_) => return Some(found),
                 Err(now) => start = now,
             }
@@ -66,9 +69,7 @@ mod tests {
         let ds = dests(&[1, 1, 1, 1]);
         let s = Rr::new();
         let counts: Vec<usize> = std::thread::scope(|sc| {
-            let hs: Vec<_> = (0..2)
-                .map(|_| sc.spawn(|| seq(&s, &ds, 1000)))
-                .collect();
+            let hs: Vec<_> = (0..2).map(|_| sc.spawn(|| seq(&s, &ds, 1000))).collect();
             let mut c = vec![0; 4];
             for h in hs {
                 for i in h.join().unwrap() {

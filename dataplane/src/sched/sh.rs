@@ -50,7 +50,9 @@ impl BucketTable {
             .filter(|&(_, w)| w > 0)
             .collect();
         if used.is_empty() {
-            return BucketTable { buckets: Box::new([]) };
+            return BucketTable {
+                buckets: Box::new([]),
+            };
         }
         let size = MIN_BUCKETS.max(used.len().next_power_of_two());
         let g = used.iter().fold(0, |g, &(_, w)| gcd(g, w));
@@ -74,7 +76,9 @@ impl BucketTable {
                 }
             }
         }
-        BucketTable { buckets: buckets.into() }
+        BucketTable {
+            buckets: buckets.into(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -127,7 +131,11 @@ pub struct Sh {
 
 impl Sh {
     pub fn new(dests: &[Dest], flags: SchedFlags) -> Self {
-        Sh { table: BucketTable::new(dests), fallback: flags.fallback(), port: flags.port() }
+        Sh {
+            table: BucketTable::new(dests),
+            fallback: flags.fallback(),
+            port: flags.port(),
+        }
     }
 }
 
