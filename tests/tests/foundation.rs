@@ -129,4 +129,10 @@ fn check_reports_file_line_column() {
     let out = Command::new(rvsd::binary("rvsd")).arg("--check").arg("--config").arg(&good).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).ok();
+    // Every shipped example validates.
+    for e in std::fs::read_dir(rvs_tests::root().join("conf/examples")).unwrap() {
+        let p = e.unwrap().path();
+        let out = Command::new(rvsd::binary("rvsd")).arg("--check").arg("--config").arg(&p).output().unwrap();
+        assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+    }
 }
