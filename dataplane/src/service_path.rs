@@ -422,27 +422,17 @@ fn established<P: PacketBuf>(
             modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport);
             e.route_out(snap, neigh, io, pkt, c.daddr, now);
         }
-        (FwdMethod::Dr, _) => match snap.routes.lookup(c.daddr) {
-            Some((port_idx, nh)) if modes::dr::on_link(nh, c.daddr) => {
-                e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(c.daddr) }, now)
-            }
-            _ => e.drop_pkt(DropReason::NoRoute, pkt),
-        },
+        (FwdMethod::Dr, _) => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
         (FwdMethod::Tun, _) => {
-            let Some((port_idx, _)) = snap.routes.lookup(c.daddr) else {
-                return e.drop_pkt(DropReason::NoRoute, pkt);
-            };
-            let ifc = &snap.ifaces[port_idx as usize];
-            let dip = ifc.source_for(c.daddr).unwrap_or(0);
             let (tt, tp) = resolved
                 .map(|(si, di)| {
                     let d = &snap.services.list[si].dests[di];
                     (d.tun_type, d.tun_port)
                 })
                 .unwrap_or_default();
-            match modes::tun::encap(&mut pkt, tt, tp, dip, c.daddr, ifc.mtu) {
-                Ok(()) => e.route_out(snap, neigh, io, pkt, c.daddr, now),
-                Err(EncapError::TooBig { mtu }) => {
+            match send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
+                Ok(()) => {}
+                Err((pkt, EncapError::TooBig { mtu })) => {
                     // Tell the client (RFC 1191) with its original packet.
                     let mut orig = pkt.data()[eth::HDR_LEN..].to_vec();
                     orig[8] = orig[8].wrapping_add(1);
@@ -450,9 +440,48 @@ fn established<P: PacketBuf>(
                     e.send_icmp_error(snap, neigh, io, &orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
                     e.drop_pkt(DropReason::TooBig, pkt)
                 }
-                Err(EncapError::NoHeadroom) => e.drop_pkt(DropReason::NoHeadroom, pkt),
+                Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
             }
         }
+    }
+}
+
+/// DR: hand the unchanged packet to the real server's MAC (on-link only).
+fn send_dr<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, rip: u32, now: u64) {
+    match snap.routes.lookup(rip) {
+        Some((port_idx, nh)) if modes::dr::on_link(nh, rip) => {
+            e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(rip) }, now)
+        }
+        _ => e.drop_pkt(DropReason::NoRoute, pkt),
+    }
+}
+
+/// TUN: encapsulate DIP → RIP and route; an encapsulation error gives the
+/// packet back to the caller (who may answer frag-needed).
+#[allow(clippy::too_many_arguments)]
+fn send_tun<P: PacketBuf>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    neigh: &NeighSnapshot,
+    io: &mut impl Io<P>,
+    mut pkt: P,
+    rip: u32,
+    tt: rvs_conf::TunType,
+    tp: u16,
+    now: u64,
+) -> Result<(), (P, EncapError)> {
+    let Some((port_idx, _)) = snap.routes.lookup(rip) else {
+        e.drop_pkt(DropReason::NoRoute, pkt);
+        return Ok(());
+    };
+    let ifc = &snap.ifaces[port_idx as usize];
+    let dip = ifc.source_for(rip).unwrap_or(0);
+    match modes::tun::encap(&mut pkt, tt, tp, dip, rip, ifc.mtu) {
+        Ok(()) => {
+            e.route_out(snap, neigh, io, pkt, rip, now);
+            Ok(())
+        }
+        Err(err) => Err((pkt, err)),
     }
 }
 
@@ -518,20 +547,12 @@ pub fn icmp_error<P: PacketBuf>(
     };
     apply(pkt.data_mut(), &q, &rw);
     match c.fwd {
-        FwdMethod::Dr | FwdMethod::Tun => match snap.routes.lookup(c.daddr) {
-            Some((port_idx, nh)) if modes::dr::on_link(nh, c.daddr) && c.fwd == FwdMethod::Dr => {
-                e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: c.daddr }, now)
+        FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
+        FwdMethod::Tun => {
+            if let Err((p, _)) = send_tun(e, snap, neigh, io, pkt, c.daddr, rvs_conf::TunType::Ipip, 0, now) {
+                e.drop_pkt(DropReason::TooBig, p);
             }
-            Some((port_idx, _)) if c.fwd == FwdMethod::Tun => {
-                let ifc = &snap.ifaces[port_idx as usize];
-                let dip = ifc.source_for(c.daddr).unwrap_or(0);
-                match modes::tun::encap(&mut pkt, rvs_conf::TunType::Ipip, 0, dip, c.daddr, ifc.mtu) {
-                    Ok(()) => e.route_out(snap, neigh, io, pkt, c.daddr, now),
-                    Err(_) => e.drop_pkt(DropReason::TooBig, pkt),
-                }
-            }
-            _ => e.drop_pkt(DropReason::NoRoute, pkt),
-        },
+        }
         _ => e.route_out(snap, neigh, io, pkt, c.daddr, now),
     }
 }
