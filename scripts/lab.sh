@@ -89,12 +89,12 @@ write_config() {
 
 start_rs() { # start_rs NS NAME ADDR
   local ns=$1 name=$2 addr=$3
-  nsx "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 80 > "$STATE/$name.log" 2>&1 &
+  ip netns exec "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 80 > "$STATE/$name.log" 2>&1 &
   echo $! >> "$STATE/pids"
-  nsx "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 443 > "$STATE/$name-443.log" 2>&1 &
+  ip netns exec "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 443 > "$STATE/$name-443.log" 2>&1 &
   echo $! >> "$STATE/pids"
   if [ "$MODE" = tun ]; then
-    nsx "$ns" python3 "$here/lab/ipip_decap.py" > "$STATE/$name-decap.log" 2>&1 &
+    ip netns exec "$ns" python3 "$here/lab/ipip_decap.py" > "$STATE/$name-decap.log" 2>&1 &
     echo $! >> "$STATE/pids"
   fi
 }
@@ -122,7 +122,7 @@ lab_up() {
   done
 
   # rvsd in the director namespace; its taps appear there.
-  nsx "$NS_DIR" "$RVSD" --config "$STATE/rvsd.yaml" > "$STATE/rvsd.log" 2>&1 &
+  ip netns exec "$NS_DIR" "$RVSD" --config "$STATE/rvsd.yaml" > "$STATE/rvsd.log" 2>&1 &
   echo $! > "$STATE/rvsd.pid"
   if ! wait_for 30 grep -q "rvsd: ready" "$STATE/rvsd.log"; then
     echo "lab.sh: rvsd did not become ready:" >&2; cat "$STATE/rvsd.log" >&2; exit 1

@@ -166,7 +166,7 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
         if n > 0 {
             stats.redirect_in.add(n as u64);
             work += n;
-            while let Some(m) = burst.next() {
+            for m in burst.by_ref() {
                 let pi = io.idx_of[m.port() as usize & 63];
                 engine.handle(&snap, &neigh, &mut io, m, pi, now);
             }

@@ -87,10 +87,11 @@ fn malformed_frames_are_dropped_with_named_counters() {
     std::fs::write(
         &cfg,
         format!(
-            "dpdk: {{ memory_mb: 256, mbufs: 4095, file_prefix: rvs-malformed-{pid} }}\ninterfaces:\n  - {{ name: p0, device: 'net_pcap0,rx_pcap={rx},tx_pcap={tx}', addresses: [10.0.0.1/24] }}\n",
+            "dpdk: {{ memory_mb: 256, mbufs: 4095, file_prefix: rvs-malformed-{pid} }}\ncontrol: {{ socket: {sock} }}\ninterfaces:\n  - {{ name: p0, device: 'net_pcap0,rx_pcap={rx},tx_pcap={tx}', addresses: [10.0.0.1/24] }}\n",
             pid = std::process::id(),
             rx = rx.display(),
-            tx = tx.display()
+            tx = tx.display(),
+            sock = dir.join("rvsd.sock").display()
         ),
     )
     .unwrap();

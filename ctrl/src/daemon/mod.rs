@@ -7,26 +7,30 @@
 pub mod eal_args;
 pub mod publish;
 
+use crate::adm::view::PortView;
+use crate::ctl::control::{Control, ESTIMATE_EVERY};
+use crate::ctl::server::Server;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use crossbeam_queue::ArrayQueue;
 use rvs_conf::Config;
+use rvs_dataplane::dump::DumpHook;
 use rvs_dataplane::l3::neigh::NeighSnapshot;
 use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::worker::{self, LoopConf, Shared};
 use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring};
-use crate::adm::view::PortView;
-use crate::ctl::control::{Control, ESTIMATE_EVERY};
-use crate::ctl::server::Server;
-use rvs_dataplane::dump::DumpHook;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "rvsd", version, about = "rvs director daemon (DPDK userspace IPVS)")]
+#[command(
+    name = "rvsd",
+    version,
+    about = "rvs director daemon (DPDK userspace IPVS)"
+)]
 pub struct Args {
     /// Configuration file (YAML).
     #[arg(short, long, default_value = "/etc/rvs/rvsd.yaml")]
@@ -67,25 +71,43 @@ pub fn main() -> i32 {
 fn run(args: Args, cfg: Config) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| format!("signal handler: {e}"))?;
     }
     let hup = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone()).map_err(|e| format!("signal handler: {e}"))?;
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .map_err(|e| format!("signal handler: {e}"))?;
     let eal_args = eal_args::build(&cfg, std::process::id());
     println!("rvsd: EAL {}", eal_args.join(" "));
     let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
     let workers = cfg.workers.count as usize;
     let lcores = rvs_ffi::worker_lcores();
     if lcores.len() < workers {
-        return Err(format!("{} workers configured but EAL has {} worker lcores", workers, lcores.len()));
+        return Err(format!(
+            "{} workers configured but EAL has {} worker lcores",
+            workers,
+            lcores.len()
+        ));
     }
     let pool = Mempool::new("rvs_pkt", cfg.dpdk.mbufs, 256).map_err(|e| e.to_string())?;
     let mut ports = Vec::new();
     for i in &cfg.interfaces {
         let mut p = Port::by_name(eal_args::port_name(&i.device))?;
-        let pc = PortConf { rx_queues: workers as u16, tx_queues: workers as u16, mtu: i.mtu, ..Default::default() };
-        p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
-        println!("rvsd: interface {} = port {} ({}) mac {}", i.name, p.id(), i.device, rvs_dataplane::packet::eth::fmt_mac(&p.mac()));
+        let pc = PortConf {
+            rx_queues: workers as u16,
+            tx_queues: workers as u16,
+            mtu: i.mtu,
+            ..Default::default()
+        };
+        p.configure_and_start(&pc, &pool)
+            .map_err(|e| format!("interface {}: {e}", i.name))?;
+        println!(
+            "rvsd: interface {} = port {} ({}) mac {}",
+            i.name,
+            p.id(),
+            i.device,
+            rvs_dataplane::packet::eth::fmt_mac(&p.mac())
+        );
         ports.push(p);
     }
     let port_ids: Vec<u16> = ports.iter().map(Port::id).collect();
@@ -101,7 +123,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
         rings,
         neigh_q: ArrayQueue::new(1024),
-        stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
+        stats: (0..workers)
+            .map(|_| Arc::new(WorkerStats::default()))
+            .collect(),
         pool,
         stop: AtomicBool::new(false),
         epoch_tsc: rvs_ffi::rdtsc(),
@@ -119,7 +143,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     };
     // Serve the socket before the workers start, so a failure to bind
     // it stops the boot with nothing to undo.
-    let control = Control::new(shared.clone(), cfg.clone(), ifaces, baseline, args.config.clone());
+    let control = Control::new(
+        shared.clone(),
+        cfg.clone(),
+        ifaces,
+        baseline,
+        args.config.clone(),
+    );
     control.set_ports(port_views(&ports));
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
@@ -129,10 +159,22 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let sh = shared.clone();
         // The conn table is allocated here, before the worker starts, so
         // its memory is counted at boot and never grows.
-        let sp = ServicePath::new(w, workers, cfg.conn.table_size as usize, templates.clone(), 0);
+        let sp = ServicePath::new(
+            w,
+            workers,
+            cfg.conn.table_size as usize,
+            templates.clone(),
+            0,
+        );
         rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, sp))?;
     }
-    println!("rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)", workers, ports.len(), baseline, shared.pool.size());
+    println!(
+        "rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)",
+        workers,
+        ports.len(),
+        baseline,
+        shared.pool.size()
+    );
 
     main_loop(&stop, &hup, &control, &ports);
 
@@ -182,7 +224,7 @@ fn main_loop(stop: &AtomicBool, hup: &AtomicBool, control: &Control, ports: &[Po
             last_est = Instant::now();
             control.estimate();
         }
-        if last_ports.elapsed() >= Duration::from_secs(1) {
+        if last_ports.elapsed() >= Duration::from_millis(200) {
             last_ports = Instant::now();
             control.set_ports(port_views(ports));
         }
@@ -242,5 +284,10 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             st.oerrors
         );
     }
-    println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
+    println!(
+        "  mempool: free {} baseline {} size {}",
+        shared.pool.avail(),
+        baseline,
+        shared.pool.size()
+    );
 }

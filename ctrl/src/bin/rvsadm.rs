@@ -1,0 +1,186 @@
+//! rvsadm: ipvsadm's commands, sent to rvsd over its control socket.
+//!
+//! argv is parsed here (so usage errors need no daemon); edits go to rvsd
+//! as one transaction, listings come back as data and are printed with
+//! ipvsadm's formats. The socket is `--socket PATH`, else `$RVSADM_SOCKET`,
+//! else `/run/rvs/rvsd.sock`.
+
+use rvs_ctrl::adm::cmd::{ListOpts, ListTarget};
+use rvs_ctrl::adm::{self, format, AdmCommand, AdmError};
+use rvs_ctrl::ctl::client::{self, CallError, DEFAULT_SOCKET};
+use rvs_ctrl::ctl::proto::{Reply, Request};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// How a run ends: text for stdout, or an error and its exit status.
+enum Fail {
+    Adm(AdmError),
+    Other(String),
+}
+
+impl From<AdmError> for Fail {
+    fn from(e: AdmError) -> Self {
+        Fail::Adm(e)
+    }
+}
+
+impl From<CallError> for Fail {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Daemon { adm: Some(a), .. } => Fail::Adm(a),
+            e => Fail::Other(e.to_string()),
+        }
+    }
+}
+
+fn main() {
+    let mut argv: Vec<String> = std::env::args().collect();
+    let prog = argv.remove(0);
+    let prog = prog.rsplit('/').next().unwrap_or("rvsadm").to_string();
+    let (socket, argv) = match take_socket(argv) {
+        Ok(v) => v,
+        Err(m) => exit(Fail::Other(m)),
+    };
+    match run(&prog, &socket, &argv) {
+        Ok(out) => {
+            let mut o = std::io::stdout().lock();
+            // A closed pipe (`rvsadm -Ln | head`) is not an error.
+            let _ = o.write_all(out.as_bytes());
+            let _ = o.flush();
+        }
+        Err(f) => exit(f),
+    }
+}
+
+fn exit(f: Fail) -> ! {
+    let (msg, code) = match f {
+        Fail::Adm(e) => (e.to_string(), e.exit_code()),
+        Fail::Other(m) => (m, 1),
+    };
+    eprintln!("rvsadm: {msg}");
+    std::process::exit(code);
+}
+
+/// Remove `--socket PATH` / `--socket=PATH` from argv (an rvsadm option,
+/// not part of ipvsadm's grammar) and resolve the socket path.
+fn take_socket(argv: Vec<String>) -> Result<(PathBuf, Vec<String>), String> {
+    let mut socket = None;
+    let mut rest = Vec::with_capacity(argv.len());
+    let mut it = argv.into_iter();
+    while let Some(w) = it.next() {
+        if w == "--" {
+            rest.push(w);
+            rest.extend(it.by_ref());
+            break;
+        }
+        if w == "--socket" {
+            socket = Some(it.next().ok_or("--socket: missing argument")?);
+        } else if let Some(p) = w.strip_prefix("--socket=") {
+            socket = Some(p.to_string());
+        } else {
+            rest.push(w);
+        }
+    }
+    let socket = socket
+        .or_else(|| {
+            std::env::var("RVSADM_SOCKET")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+    Ok((PathBuf::from(socket), rest))
+}
+
+fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, Fail> {
+    let cmd = adm::parse_args(argv)?;
+    let call = |req: Request| client::call(socket, &req).map_err(Fail::from);
+    match cmd {
+        AdmCommand::Help => Ok(adm::help::usage(prog)),
+        AdmCommand::Version => Ok(adm::help::version()),
+        AdmCommand::Restore(o) => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Fail::Other(format!("reading stdin: {e}")))?;
+            // Parse here first: a bad line is reported without a daemon.
+            adm::parse_restore(&text)?;
+            let r = applied(call(Request::Restore {
+                text,
+                dry_run: o.dry_run,
+            })?)?;
+            Ok(if o.dry_run {
+                format!(
+                    "dry run: {} commands OK; the table would have {} services and {} dests; nothing changed\n",
+                    r.commands, r.services, r.dests
+                )
+            } else {
+                String::new()
+            })
+        }
+        AdmCommand::List(o) => list(&o, call),
+        AdmCommand::Save(o) => {
+            let Reply::Table(t) = call(Request::Save)? else {
+                return Err(unexpected());
+            };
+            let services: Vec<_> = t.services.into_iter().map(|s| s.conf).collect();
+            Ok(format::save(&services, &o)?)
+        }
+        c if c.is_edit() => {
+            applied(call(Request::Apply {
+                cmds: vec![(0, c)],
+                dry_run: false,
+            })?)?;
+            Ok(String::new())
+        }
+        c => Err(Fail::Other(format!("'{}' is not supported", c.name()))),
+    }
+}
+
+fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<String, Fail> {
+    Ok(match o.target {
+        ListTarget::Connections => match call(Request::Conns { max: 100_000 })? {
+            Reply::Conns(c) => {
+                if !c.missing_workers.is_empty() {
+                    eprintln!(
+                        "rvsadm: workers {:?} did not answer; their connections are missing",
+                        c.missing_workers
+                    );
+                }
+                format::connections(&c.conns, o)
+            }
+            _ => return Err(unexpected()),
+        },
+        ListTarget::Timeout => match call(Request::Timeouts)? {
+            Reply::Timeouts(t) => format::timeouts(&t, o),
+            _ => return Err(unexpected()),
+        },
+        ListTarget::Workers => match call(Request::Workers)? {
+            Reply::Workers(w) => adm::workers::format(&w, o.json),
+            _ => return Err(unexpected()),
+        },
+        ListTarget::Daemon => format::list(&adm::view::TableView::from_model(0, &[]), o)?,
+        ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
+            Reply::Table(t) => format::list(&t, o)?,
+            _ => return Err(unexpected()),
+        },
+    })
+}
+
+fn applied(r: Reply) -> Result<rvs_ctrl::ctl::proto::ApplyReport, Fail> {
+    match r {
+        Reply::Applied(a) => {
+            if a.published && !a.synced {
+                eprintln!(
+                    "rvsadm: warning: generation {} published but a worker still runs {}",
+                    a.generation, a.workers_min_generation
+                );
+            }
+            Ok(a)
+        }
+        _ => Err(unexpected()),
+    }
+}
+
+fn unexpected() -> Fail {
+    Fail::Other("unexpected reply from rvsd".into())
+}

@@ -1,0 +1,291 @@
+//! Control: owner of the configuration, publisher of snapshots.
+//!
+//! Every committed change (an rvsadm transaction, a SIGHUP reload)
+//! becomes a new immutable [`Snapshot`] swapped into `Shared::snap` in one
+//! atomic store; workers pick it up at their next burst. Commits are
+//! serialized by the model lock, so generations are strictly increasing
+//! and each snapshot reuses the counters of the one before it.
+//!
+//! After the swap Control waits until every worker runs the new
+//! generation and only then drops the previous snapshot: the last
+//! reference to a snapshot is then always Control's, so freeing a large
+//! table never happens on a worker between two bursts.
+
+use crate::adm::{self, view, AdmCommand};
+use crate::ctl::estimator::{self, EstKey, Estimator};
+use crate::ctl::model::{Model, Plan};
+use crate::ctl::proto::{ApplyReport, ConnsView, Reply, ReplyError, Request};
+use crate::ctl::server::Handler;
+use crate::ctl::{views, wait};
+use crate::daemon::publish;
+use rvs_conf::{Config, ServiceKey};
+use rvs_dataplane::snapshot::{Iface, Snapshot};
+use rvs_dataplane::worker::Shared;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a commit waits for the workers before it reports them late.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `-c` waits for the workers' copies.
+const DUMP_TIMEOUT: Duration = Duration::from_secs(1);
+/// Most connection entries one `-c` returns.
+const MAX_CONNS: usize = 1_000_000;
+
+struct Rates {
+    est: Estimator,
+    last: Instant,
+}
+
+/// See the module documentation.
+pub struct Control {
+    /// `None` once the daemon shuts down: each request holds the read
+    /// lock while it touches workers or DPDK, shutdown takes the write
+    /// lock, so no request runs past the end of the data path.
+    shared: RwLock<Option<Arc<Shared>>>,
+    model: Mutex<Model>,
+    ifaces: Vec<Iface>,
+    rates: Mutex<Rates>,
+    ports: Mutex<Vec<view::PortView>>,
+    baseline: u32,
+    config_path: PathBuf,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Control {
+    /// Control over a running data path whose snapshot has generation
+    /// `generation` and was built from `cfg`.
+    pub fn new(
+        shared: Arc<Shared>,
+        cfg: Config,
+        ifaces: Vec<Iface>,
+        baseline: u32,
+        config_path: PathBuf,
+    ) -> Arc<Control> {
+        let generation = shared.snap.load().generation;
+        Arc::new(Control {
+            shared: RwLock::new(Some(shared)),
+            model: Mutex::new(Model::new(cfg, generation)),
+            ifaces,
+            rates: Mutex::new(Rates {
+                est: Estimator::default(),
+                last: Instant::now(),
+            }),
+            ports: Mutex::new(Vec::new()),
+            baseline,
+            config_path,
+        })
+    }
+
+    fn with_shared<R>(&self, f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, ReplyError> {
+        let g = self.shared.read().unwrap_or_else(|e| e.into_inner());
+        g.as_ref()
+            .map(f)
+            .ok_or_else(|| ReplyError::msg("rvsd is shutting down"))
+    }
+
+    /// Refuse further requests and wait for those in flight. After this
+    /// Control holds no reference to the data path.
+    pub fn shutdown(&self) {
+        self.shared
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+
+    /// rvsadm commands as one transaction.
+    pub fn apply(
+        &self,
+        cmds: &[(usize, AdmCommand)],
+        dry_run: bool,
+    ) -> Result<ApplyReport, ReplyError> {
+        self.with_shared(|sh| {
+            let t0 = Instant::now();
+            let m = lock(&self.model);
+            let plan = m.plan_cmds(cmds)?;
+            if dry_run {
+                return Ok(report(&plan.cfg, m.generation, cmds.len(), true));
+            }
+            Ok(self.commit(sh, m, plan, t0, cmds.len()))
+        })?
+    }
+
+    /// SIGHUP: re-read the file. On any error nothing changes.
+    pub fn reload(&self) -> Result<ApplyReport, String> {
+        let new = rvs_conf::load_file(&self.config_path).map_err(|e| e.to_string())?;
+        self.with_shared(|sh| {
+            let t0 = Instant::now();
+            let m = lock(&self.model);
+            let plan = m.plan_reload(new)?;
+            Ok(self.commit(sh, m, plan, t0, 0))
+        })
+        .map_err(|e| e.message)?
+    }
+
+    fn commit(
+        &self,
+        sh: &Arc<Shared>,
+        mut m: MutexGuard<'_, Model>,
+        plan: Plan,
+        t0: Instant,
+        commands: usize,
+    ) -> ApplyReport {
+        let mut r = report(&plan.cfg, m.generation, commands, false);
+        let mut old = None;
+        if let Some(g) = m.commit(&plan) {
+            let prev = sh.snap.load_full();
+            let snap = publish::build(g, &m.cfg, &m.cfg.services, self.ifaces.clone(), Some(&prev));
+            old = Some(sh.snap.swap(Arc::new(snap)));
+            r.generation = g;
+            r.published = true;
+        }
+        drop(m);
+        r.build_us = t0.elapsed().as_micros() as u64;
+        if !plan.zero.is_empty() {
+            self.zero(&sh.snap.load(), &plan.zero);
+        }
+        let w = wait::wait_generation(&sh.stats, r.generation, SYNC_TIMEOUT);
+        r.synced = w.reached;
+        r.workers_min_generation = w.min_generation;
+        r.sync_us = w.waited.as_micros() as u64;
+        // Every worker has moved on: this is the last reference (or, if a
+        // worker is late, it drops its own when it catches up).
+        drop(old);
+        r
+    }
+
+    /// `-Z`: counters and rates of the picked services and their dests.
+    fn zero(&self, snap: &Snapshot, keys: &[Option<ServiceKey>]) {
+        let picked = |k: &ServiceKey| keys.iter().any(|z| z.is_none() || *z == Some(*k));
+        for s in snap.services.list.iter().filter(|s| picked(&s.conf.key)) {
+            s.rt.zero();
+            for d in &s.dests {
+                d.rt.zero();
+            }
+        }
+        lock(&self.rates).est.zero(|k| match k {
+            EstKey::Service(s) | EstKey::Dest(s, _, _) => picked(s),
+        });
+    }
+
+    /// Main thread, every [`estimator::INTERVAL`]: one round of rates.
+    pub fn estimate(&self) {
+        let _ = self.with_shared(|sh| {
+            let samples = views::samples(&sh.snap.load());
+            let mut r = lock(&self.rates);
+            let elapsed = r.last.elapsed();
+            r.last = Instant::now();
+            r.est.sample(elapsed, samples);
+        });
+    }
+
+    /// Main thread: the latest DPDK port counters.
+    pub fn set_ports(&self, ports: Vec<view::PortView>) {
+        *lock(&self.ports) = ports;
+    }
+
+    fn size(&self, sh: &Shared) -> u32 {
+        let per = lock(&self.model).cfg.conn.table_size;
+        per.saturating_mul(sh.stats.len() as u32)
+    }
+
+    fn conns(&self, sh: &Shared, max: usize) -> ConnsView {
+        let max = max.min(MAX_CONNS);
+        let mut v = ConnsView::default();
+        for (w, d) in sh.dump.collect(max, DUMP_TIMEOUT).into_iter().enumerate() {
+            let Some(d) = d else {
+                v.missing_workers.push(w);
+                continue;
+            };
+            v.total += d.total;
+            let room = max - v.conns.len();
+            v.conns
+                .extend(d.conns.iter().take(room).map(|c| views::conn(c, d.now)));
+        }
+        v
+    }
+
+    fn workers(&self, sh: &Shared) -> view::WorkersView {
+        view::WorkersView {
+            generation: sh.snap.load().generation,
+            workers: sh
+                .stats
+                .iter()
+                .enumerate()
+                .map(|(i, s)| views::worker(i, s))
+                .collect(),
+            mempool: view::MempoolView {
+                free: sh.pool.avail() as u64,
+                baseline: self.baseline as u64,
+                size: sh.pool.size() as u64,
+            },
+            ports: lock(&self.ports).clone(),
+        }
+    }
+}
+
+/// A report of the table a plan leads to.
+fn report(cfg: &Config, generation: u64, commands: usize, dry_run: bool) -> ApplyReport {
+    ApplyReport {
+        generation,
+        dry_run,
+        commands,
+        services: cfg.services.len(),
+        dests: cfg.services.iter().map(|s| s.dests.len()).sum(),
+        ..ApplyReport::default()
+    }
+}
+
+impl Handler for Control {
+    fn handle(&self, req: Request) -> Result<Reply, ReplyError> {
+        match req {
+            Request::Apply { cmds, dry_run } => self.apply(&cmds, dry_run).map(Reply::Applied),
+            Request::Restore { text, dry_run } => {
+                let cmds = adm::parse_restore(&text)?;
+                let r = self.apply(&cmds, dry_run)?;
+                if r.published {
+                    println!(
+                        "rvsd: restore: {} commands, generation {} ({} services, {} dests), built in {} µs, on all workers {} µs later",
+                        r.commands, r.generation, r.services, r.dests, r.build_us, r.sync_us
+                    );
+                }
+                Ok(Reply::Applied(r))
+            }
+            Request::SetTimeouts(t) => self
+                .apply(&[(0, AdmCommand::SetTimeouts(t))], false)
+                .map(Reply::Applied),
+            Request::Zero(k) => self
+                .apply(&[(0, AdmCommand::Zero(k))], false)
+                .map(Reply::Applied),
+            Request::Get => self.with_shared(|sh| {
+                let size = self.size(sh);
+                let r = lock(&self.rates);
+                Reply::Table(views::table(&sh.snap.load(), &r.est, size))
+            }),
+            Request::Save => self.with_shared(|sh| {
+                let size = self.size(sh);
+                Reply::Table(view::TableView::from_model(
+                    size,
+                    &lock(&self.model).cfg.services,
+                ))
+            }),
+            Request::Conns { max } => self.with_shared(|sh| Reply::Conns(self.conns(sh, max))),
+            Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(
+                &lock(&self.model).cfg.conn,
+            ))),
+            Request::Workers => self.with_shared(|sh| Reply::Workers(self.workers(sh))),
+        }
+    }
+}
+
+impl From<String> for ReplyError {
+    fn from(m: String) -> Self {
+        ReplyError::msg(m)
+    }
+}
+
+/// Re-exported for the daemon's timer.
+pub const ESTIMATE_EVERY: Duration = estimator::INTERVAL;

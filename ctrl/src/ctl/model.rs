@@ -1,0 +1,210 @@
+//! The configuration Control owns, and how a change to it is planned.
+//!
+//! rvsadm edits and SIGHUP reloads act on one model: the YAML [`Config`]
+//! whose `services` list is the live table. A change is first *planned*
+//! on a copy (nothing is touched if any part of it fails), then
+//! committed, which gives it the next generation number. Publishing the
+//! snapshot is the caller's job; this module stays pure so that every
+//! rule here is unit-tested without DPDK.
+
+use crate::adm::{self, AdmCommand, AdmError};
+use rvs_conf::{Config, ServiceKey};
+
+/// The live configuration and its generation.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub cfg: Config,
+    /// Generation of the last published snapshot.
+    pub generation: u64,
+}
+
+/// A checked change, ready to commit.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The configuration after the change.
+    pub cfg: Config,
+    /// `-Z` targets, applied after the commit (`None` = everything).
+    pub zero: Vec<Option<ServiceKey>>,
+    /// Whether the data path must see a new snapshot (services, routes
+    /// or connection settings changed).
+    pub publish: bool,
+}
+
+impl Model {
+    pub fn new(cfg: Config, generation: u64) -> Self {
+        Model { cfg, generation }
+    }
+
+    /// Plan rvsadm commands as one transaction. Line 0 means a command
+    /// from argv: its error is reported without a line number.
+    pub fn plan_cmds(&self, cmds: &[(usize, AdmCommand)]) -> Result<Plan, AdmError> {
+        let services = adm::apply_all(&self.cfg.services, cmds).map_err(|(line, e)| {
+            if line == 0 {
+                e
+            } else {
+                e.at_line(line)
+            }
+        })?;
+        let mut cfg = Config {
+            services: Vec::new(),
+            ..self.cfg.clone()
+        };
+        let mut zero = Vec::new();
+        for (_, c) in cmds {
+            match c {
+                AdmCommand::SetTimeouts(t) => adm::apply::apply_timeouts(&mut cfg.conn, t),
+                AdmCommand::Zero(k) => zero.push(*k),
+                _ => {}
+            }
+        }
+        cfg.services = services;
+        let publish = cfg.services != self.cfg.services || cfg.conn != self.cfg.conn;
+        Ok(Plan { cfg, zero, publish })
+    }
+
+    /// Plan a reload of the configuration file. Only what a new snapshot
+    /// can carry changes live: services, routes and the connection
+    /// settings other than the table size. Anything else (EAL, ports,
+    /// workers, the table size, the control socket) was fixed at boot;
+    /// such a file is refused whole, so the daemon never runs half of it.
+    pub fn plan_reload(&self, new: Config) -> Result<Plan, String> {
+        let old = &self.cfg;
+        let mut fixed = Vec::new();
+        if new.dpdk != old.dpdk {
+            fixed.push("dpdk");
+        }
+        if new.interfaces != old.interfaces {
+            fixed.push("interfaces");
+        }
+        if new.workers != old.workers {
+            fixed.push("workers");
+        }
+        if new.conn.table_size != old.conn.table_size {
+            fixed.push("conn.table_size");
+        }
+        if new.control != old.control {
+            fixed.push("control");
+        }
+        if !fixed.is_empty() {
+            return Err(format!("{} changed: restart required", fixed.join(", ")));
+        }
+        let publish =
+            new.services != old.services || new.routes != old.routes || new.conn != old.conn;
+        Ok(Plan {
+            cfg: new,
+            zero: Vec::new(),
+            publish,
+        })
+    }
+
+    /// Make a plan the live configuration. Returns the generation to
+    /// publish, or `None` when the data path needs no new snapshot.
+    pub fn commit(&mut self, plan: &Plan) -> Option<u64> {
+        self.cfg = plan.cfg.clone();
+        plan.publish.then(|| {
+            self.generation += 1;
+            self.generation
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adm::{parse_args, parse_restore};
+
+    const BASE: &str = "
+workers: { count: 2 }
+interfaces:
+  - { name: a, device: net_null0, addresses: [10.0.0.1/24] }
+services:
+  - { vip: 10.0.0.100, port: 80, scheduler: rr, dests: [ { addr: 10.0.0.10, fwd: nat } ] }
+";
+
+    fn model() -> Model {
+        Model::new(rvs_conf::load_str("t", BASE).unwrap(), 1)
+    }
+
+    fn cmd(line: &str) -> (usize, AdmCommand) {
+        let v: Vec<String> = line.split_whitespace().map(String::from).collect();
+        (0, parse_args(&v).unwrap())
+    }
+
+    #[test]
+    fn commands_commit_with_the_next_generation() {
+        let mut m = model();
+        let p = m
+            .plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r 10.0.0.11 -m")])
+            .unwrap();
+        assert!(p.publish);
+        assert_eq!(m.cfg.services[0].dests.len(), 1, "planning touches nothing");
+        assert_eq!(m.commit(&p), Some(2));
+        assert_eq!(m.cfg.services[0].dests.len(), 2);
+        // -Z and a no-op --set need no snapshot.
+        let p = m.plan_cmds(&[cmd("-Z"), cmd("--set 0 0 0")]).unwrap();
+        assert!(!p.publish);
+        assert_eq!(p.zero, vec![None]);
+        assert_eq!(m.commit(&p), None);
+        assert_eq!(m.generation, 2);
+        let p = m.plan_cmds(&[cmd("--set 100 0 0")]).unwrap();
+        assert!(p.publish);
+        assert_eq!(
+            (p.cfg.conn.tcp_timeout, p.cfg.conn.tcpfin_timeout),
+            (100, 120)
+        );
+    }
+
+    #[test]
+    fn a_failing_line_applies_nothing_and_is_named() {
+        let m = model();
+        let cmds = parse_restore("-a -t 10.0.0.100:80 -r 10.0.0.12 -m\n--set 5 5 5\n-a -t 10.0.0.100:80 -r 10.0.0.10 -m\n")
+            .unwrap();
+        let e = m.plan_cmds(&cmds).unwrap_err();
+        assert_eq!(e.line(), Some(3));
+        assert_eq!(e.to_string(), "line 3: Destination already exists");
+        // From argv: no line number.
+        let e = m
+            .plan_cmds(&[cmd("-d -t 10.0.0.100:80 -r 10.0.0.99")])
+            .unwrap_err();
+        assert_eq!(e, AdmError::NoSuchDest);
+    }
+
+    #[test]
+    fn reload_applies_services_and_refuses_fixed_sections() {
+        let m = model();
+        let same = m
+            .plan_reload(rvs_conf::load_str("t", BASE).unwrap())
+            .unwrap();
+        assert!(!same.publish);
+        let more = BASE.replace(
+            "fwd: nat } ]",
+            "fwd: nat }, { addr: 10.0.0.11, fwd: nat } ]",
+        );
+        let p = m
+            .plan_reload(rvs_conf::load_str("t", &more).unwrap())
+            .unwrap();
+        assert!(p.publish);
+        assert_eq!(p.cfg.services[0].dests.len(), 2);
+        let timeouts = format!("{BASE}conn: {{ tcp_timeout: 60 }}\n");
+        assert!(
+            m.plan_reload(rvs_conf::load_str("t", &timeouts).unwrap())
+                .unwrap()
+                .publish
+        );
+        let workers = BASE.replace("count: 2", "count: 1");
+        let e = m
+            .plan_reload(rvs_conf::load_str("t", &workers).unwrap())
+            .unwrap_err();
+        assert_eq!(e, "workers changed: restart required");
+        let both = workers.replace("net_null0", "net_null1");
+        let e = m
+            .plan_reload(rvs_conf::load_str("t", &both).unwrap())
+            .unwrap_err();
+        assert_eq!(e, "interfaces, workers changed: restart required");
+        let size = format!("{BASE}conn: {{ table_size: 1024 }}\n");
+        assert!(m
+            .plan_reload(rvs_conf::load_str("t", &size).unwrap())
+            .unwrap_err()
+            .contains("conn.table_size"));
+    }
+}
