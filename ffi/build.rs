@@ -12,14 +12,8 @@ fn main() {
 
     // DPDK's headers need its cflags (e.g. `-include rte_config.h`, -march).
     let cflags = pkg_config::get_variable("libdpdk", "cflags").unwrap_or_default();
-    let raw = std::process::Command::new("pkg-config")
-        .args(["--cflags", "libdpdk"])
-        .output()
-        .expect("pkg-config");
-    let flags: Vec<String> = String::from_utf8_lossy(&raw.stdout)
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let raw = std::process::Command::new("pkg-config").args(["--cflags", "libdpdk"]).output().expect("pkg-config");
+    let flags: Vec<String> = String::from_utf8_lossy(&raw.stdout).split_whitespace().map(str::to_owned).collect();
     let _ = cflags;
 
     let mut cc = cc::Build::new();
@@ -35,7 +29,9 @@ fn main() {
         .header("csrc/shim.h")
         .allowlist_function("rvs_.*")
         .allowlist_function(FUNCS.join("|"))
-        .allowlist_var("RTE_ETH_.*|RTE_MBUF_.*|RTE_PKTMBUF_.*|RING_F_.*|RTE_MAX_LCORE|RTE_ETHER_.*|SOCKET_ID_ANY|RTE_MEMPOOL_.*")
+        .allowlist_var(
+            "RTE_ETH_.*|RTE_MBUF_.*|RTE_PKTMBUF_.*|RING_F_.*|RTE_MAX_LCORE|RTE_ETHER_.*|SOCKET_ID_ANY|RTE_MEMPOOL_.*",
+        )
         .opaque_type("rte_l2tpv2_combined_msg_hdr|rte_flow_item_.*|rte_gtp_.*")
         .derive_default(true)
         .derive_debug(false)
@@ -61,17 +57,42 @@ fn main() {
 
 /// The DPDK API rvs uses (the types are pulled in transitively).
 const FUNCS: &[&str] = &[
-    "rte_eal_init", "rte_eal_cleanup", "rte_strerror", "rte_socket_id",
-    "rte_eal_remote_launch", "rte_eal_wait_lcore", "rte_eal_mp_wait_lcore",
-    "rte_get_next_lcore", "rte_lcore_count", "rte_get_main_lcore", "rte_get_tsc_hz",
-    "rte_pktmbuf_pool_create", "rte_mempool_free", "rte_mempool_in_use_count", "rte_mempool_lookup",
-    "rte_ring_create", "rte_ring_free",
-    "rte_eth_dev_configure", "rte_eth_rx_queue_setup", "rte_eth_tx_queue_setup",
-    "rte_eth_dev_start", "rte_eth_dev_stop", "rte_eth_dev_close", "rte_eth_macaddr_get",
-    "rte_eth_link_get_nowait", "rte_eth_stats_get", "rte_eth_stats_reset",
-    "rte_eth_dev_get_port_by_name", "rte_eth_dev_get_name_by_port", "rte_eth_dev_info_get",
-    "rte_eth_dev_set_mtu", "rte_eth_promiscuous_enable", "rte_eth_allmulticast_enable",
-    "rte_eth_dev_count_avail", "rte_eth_dev_socket_id", "rte_eth_dev_is_valid_port",
+    "rte_eal_init",
+    "rte_eal_cleanup",
+    "rte_strerror",
+    "rte_socket_id",
+    "rte_eal_remote_launch",
+    "rte_eal_wait_lcore",
+    "rte_eal_mp_wait_lcore",
+    "rte_get_next_lcore",
+    "rte_lcore_count",
+    "rte_get_main_lcore",
+    "rte_get_tsc_hz",
+    "rte_pktmbuf_pool_create",
+    "rte_mempool_free",
+    "rte_mempool_in_use_count",
+    "rte_mempool_lookup",
+    "rte_ring_create",
+    "rte_ring_free",
+    "rte_eth_dev_configure",
+    "rte_eth_rx_queue_setup",
+    "rte_eth_tx_queue_setup",
+    "rte_eth_dev_start",
+    "rte_eth_dev_stop",
+    "rte_eth_dev_close",
+    "rte_eth_macaddr_get",
+    "rte_eth_link_get_nowait",
+    "rte_eth_stats_get",
+    "rte_eth_stats_reset",
+    "rte_eth_dev_get_port_by_name",
+    "rte_eth_dev_get_name_by_port",
+    "rte_eth_dev_info_get",
+    "rte_eth_dev_set_mtu",
+    "rte_eth_promiscuous_enable",
+    "rte_eth_allmulticast_enable",
+    "rte_eth_dev_count_avail",
+    "rte_eth_dev_socket_id",
+    "rte_eth_dev_is_valid_port",
 ];
 
 /// Keep `-include X` together as one unit.

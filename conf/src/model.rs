@@ -93,13 +93,7 @@ pub struct WorkersConf {
 
 impl Default for WorkersConf {
     fn default() -> Self {
-        WorkersConf {
-            count: 1,
-            busy_poll: false,
-            idle_polls: 256,
-            max_sleep_us: 200,
-            burst: 32,
-        }
+        WorkersConf { count: 1, busy_poll: false, idle_polls: 256, max_sleep_us: 200, burst: 32 }
     }
 }
 
@@ -153,9 +147,7 @@ pub struct ControlConf {
 
 impl Default for ControlConf {
     fn default() -> Self {
-        ControlConf {
-            socket: "/run/rvs/rvsd.sock".into(),
-        }
+        ControlConf { socket: "/run/rvs/rvsd.sock".into() }
     }
 }
 
@@ -284,16 +276,7 @@ fn one() -> u32 {
 
 impl DestConf {
     pub fn new(addr: IpAddr, port: u16, fwd: FwdMethod, weight: u32) -> Self {
-        DestConf {
-            addr,
-            port,
-            weight,
-            fwd,
-            upper: 0,
-            lower: 0,
-            tun_type: TunType::Ipip,
-            tun_port: 0,
-        }
+        DestConf { addr, port, weight, fwd, upper: 0, lower: 0, tun_type: TunType::Ipip, tun_port: 0 }
     }
 }
 
@@ -380,9 +363,7 @@ impl ServiceConf {
                     d.addr, d.lower, d.upper
                 ));
             }
-            if let (FwdMethod::Dr | FwdMethod::Tun, ServiceKey::Inet { port: sp, .. }) =
-                (d.fwd, self.key)
-            {
+            if let (FwdMethod::Dr | FwdMethod::Tun, ServiceKey::Inet { port: sp, .. }) = (d.fwd, self.key) {
                 if d.port != 0 && d.port != sp {
                     return Err(format!(
                         "dest {}: {} cannot map ports ({} -> {}); use nat or fullnat",
@@ -394,10 +375,7 @@ impl ServiceConf {
                 }
             }
             if d.fwd == FwdMethod::FullNat && self.laddrs.is_empty() {
-                return Err(format!(
-                    "dest {} uses fullnat but the service has no laddrs (local addresses)",
-                    d.addr
-                ));
+                return Err(format!("dest {} uses fullnat but the service has no laddrs (local addresses)", d.addr));
             }
         }
         Ok(())

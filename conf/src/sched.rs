@@ -85,12 +85,7 @@ impl FromStr for SchedKind {
             .iter()
             .copied()
             .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown scheduler '{s}' (valid: {})",
-                    Self::valid_list()
-                )
-            })
+            .ok_or_else(|| format!("unknown scheduler '{s}' (valid: {})", Self::valid_list()))
     }
 }
 

@@ -37,19 +37,9 @@ pub fn load_file(path: &Path) -> Result<Config, ConfError> {
 pub fn load_str(name: &str, text: &str) -> Result<Config, ConfError> {
     let cfg: Config = serde_yaml_ng::from_str(text).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-        ConfError {
-            file: name.to_string(),
-            line,
-            column,
-            message: strip_location(&e.to_string()),
-        }
+        ConfError { file: name.to_string(), line, column, message: strip_location(&e.to_string()) }
     })?;
-    cfg.validate().map_err(|message| ConfError {
-        file: name.to_string(),
-        line: 1,
-        column: 1,
-        message,
-    })?;
+    cfg.validate().map_err(|message| ConfError { file: name.to_string(), line: 1, column: 1, message })?;
     Ok(cfg)
 }
 
@@ -121,11 +111,8 @@ services:
         let e = load_str("x.yaml", "interfaces:\n  - name: a\n    devize: b\n").unwrap_err();
         assert_eq!((e.line, e.column), (3, 5), "{e}");
         assert!(e.message.contains("devize"), "{e}");
-        let e = load_str(
-            "x.yaml",
-            "interfaces:\n  - name: a\n    device: b\n    addresses: [300.1.1.1/24]\n",
-        )
-        .unwrap_err();
+        let e =
+            load_str("x.yaml", "interfaces:\n  - name: a\n    device: b\n    addresses: [300.1.1.1/24]\n").unwrap_err();
         assert_eq!(e.line, 4, "{e}");
     }
 
@@ -147,9 +134,7 @@ services:
 
     #[test]
     fn duplicate_service_rejected() {
-        let text = format!(
-            "{GOOD}  - vip: 172.25.254.100\n    port: 80\n    dests: []\n"
-        );
+        let text = format!("{GOOD}  - vip: 172.25.254.100\n    port: 80\n    dests: []\n");
         let e = load_str("x.yaml", &text).unwrap_err();
         assert!(e.message.contains("defined twice"), "{e}");
     }

@@ -4,22 +4,15 @@
 //! printf formats (see tests/golden/derive.sh), not by rvsadm; each test
 //! builds the same table by hand and compares line by line.
 
-use rvs_conf::{
-    DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey,
-    TunType,
-};
+use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
 use rvs_ctrl::adm::cmd::{AdmCommand, ListOpts, ListTarget, SaveOpts};
-use rvs_ctrl::adm::format::{
-    self, ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts,
-};
+use rvs_ctrl::adm::format::{self, ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts};
 use rvs_ctrl::adm::{apply, apply_all, parse_args, parse_restore, AdmError};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 fn golden(name: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name]
-        .iter()
-        .collect();
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name].iter().collect();
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -28,19 +21,10 @@ fn assert_lines(name: &str, got: &str) {
     let want = golden(name);
     let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
     for (i, (gl, wl)) in g.iter().zip(&w).enumerate() {
-        assert_eq!(
-            gl,
-            wl,
-            "{name}: line {} differs\n got: {gl:?}\nwant: {wl:?}\n--- got ---\n{got}",
-            i + 1
-        );
+        assert_eq!(gl, wl, "{name}: line {} differs\n got: {gl:?}\nwant: {wl:?}\n--- got ---\n{got}", i + 1);
     }
     assert_eq!(g.len(), w.len(), "{name}: line count\n--- got ---\n{got}");
-    assert_eq!(
-        got.ends_with('\n'),
-        want.ends_with('\n'),
-        "{name}: final newline"
-    );
+    assert_eq!(got.ends_with('\n'), want.ends_with('\n'), "{name}: final newline");
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -48,11 +32,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn tcp(a: &str, port: u16) -> ServiceKey {
-    ServiceKey::Inet {
-        proto: Proto::Tcp,
-        addr: ip(a),
-        port,
-    }
+    ServiceKey::Inet { proto: Proto::Tcp, addr: ip(a), port }
 }
 
 fn dest(a: &str, port: u16, fwd: FwdMethod, weight: u32) -> DestConf {
@@ -60,31 +40,15 @@ fn dest(a: &str, port: u16, fwd: FwdMethod, weight: u32) -> DestConf {
 }
 
 fn dv(conf: DestConf, active: u32, inactive: u32) -> DestView {
-    DestView {
-        active,
-        inactive,
-        ..DestView::new(conf)
-    }
+    DestView { active, inactive, ..DestView::new(conf) }
 }
 
 fn stats(conns: u64, inpkts: u64, outpkts: u64, inbytes: u64, outbytes: u64) -> Stats {
-    Stats {
-        conns,
-        inpkts,
-        outpkts,
-        inbytes,
-        outbytes,
-    }
+    Stats { conns, inpkts, outpkts, inbytes, outbytes }
 }
 
 fn rates(cps: u64, inpps: u64, outpps: u64, inbps: u64, outbps: u64) -> Rates {
-    Rates {
-        cps,
-        inpps,
-        outpps,
-        inbps,
-        outbps,
-    }
+    Rates { cps, inpps, outpps, inbps, outbps }
 }
 
 /// The test table: TCP, UDP and fwmark services, every forwarding
@@ -114,32 +78,18 @@ fn table() -> TableView {
     let mut fwm = ServiceConf::new(ServiceKey::Fwmark(66));
     fwm.scheduler = SchedKind::Rr;
     fwm.persistent = Some(300);
-    fwm.matches = vec![FwmarkMatch {
-        proto: Proto::Tcp,
-        vip: ip("192.168.0.200"),
-        ports: vec![80, 443],
-    }];
-    fwm.dests = vec![
-        dest("192.168.0.20", 0, FwdMethod::Dr, 1),
-        dest("192.168.0.10", 0, FwdMethod::Dr, 1),
-    ];
+    fwm.matches = vec![FwmarkMatch { proto: Proto::Tcp, vip: ip("192.168.0.200"), ports: vec![80, 443] }];
+    fwm.dests = vec![dest("192.168.0.20", 0, FwdMethod::Dr, 1), dest("192.168.0.10", 0, FwdMethod::Dr, 1)];
     let fwm_v = ServiceView::from_conf(&fwm);
 
     // UDP 10.0.0.1:53 wlc, NAT, thresholds, a quiesced server.
-    let mut dns = ServiceConf::new(ServiceKey::Inet {
-        proto: Proto::Udp,
-        addr: ip("10.0.0.1"),
-        port: 53,
-    });
+    let mut dns = ServiceConf::new(ServiceKey::Inet { proto: Proto::Udp, addr: ip("10.0.0.1"), port: 53 });
     let mut d1 = dest("10.0.2.1", 53, FwdMethod::Nat, 1);
     d1.upper = 100;
     d1.lower = 10;
     dns.dests = vec![d1.clone(), dest("10.0.2.2", 53, FwdMethod::Nat, 0)];
     let dns_v = ServiceView {
-        dests: vec![
-            dv(d1, 0, 9),
-            dv(dest("10.0.2.2", 53, FwdMethod::Nat, 0), 0, 0),
-        ],
+        dests: vec![dv(d1, 0, 9), dv(dest("10.0.2.2", 53, FwdMethod::Nat, 0), 0, 0)],
         ..ServiceView::from_conf(&dns)
     };
 
@@ -152,19 +102,9 @@ fn table() -> TableView {
     let mut gue = dest("10.0.1.3", 443, FwdMethod::Tun, 1);
     gue.tun_type = TunType::Gue;
     gue.tun_port = 6080;
-    tls.dests = vec![
-        gue.clone(),
-        dest("10.0.1.2", 443, FwdMethod::Tun, 1),
-        dest("10.0.1.1", 443, FwdMethod::Dr, 3),
-    ];
+    tls.dests = vec![gue.clone(), dest("10.0.1.2", 443, FwdMethod::Tun, 1), dest("10.0.1.1", 443, FwdMethod::Dr, 3)];
     let tls_v = ServiceView {
-        stats: stats(
-            1234,
-            567_890,
-            123_456_789,
-            98_765_432_100,
-            123_456_789_012_345,
-        ),
+        stats: stats(1234, 567_890, 123_456_789, 98_765_432_100, 123_456_789_012_345),
         rate: rates(12, 3456, 789, 123_456_789, 4567),
         dests: vec![
             dv(gue, 0, 0),
@@ -187,10 +127,7 @@ fn table() -> TableView {
     let mut fnat = ServiceConf::new(tcp("172.16.0.10", 8080));
     fnat.scheduler = SchedKind::Wrr;
     fnat.laddrs = vec![ip("172.16.1.1"), ip("172.16.1.2")];
-    fnat.dests = vec![
-        dest("172.16.2.2", 80, FwdMethod::FullNat, 5),
-        dest("172.16.2.1", 80, FwdMethod::FullNat, 5),
-    ];
+    fnat.dests = vec![dest("172.16.2.2", 80, FwdMethod::FullNat, 5), dest("172.16.2.1", 80, FwdMethod::FullNat, 5)];
     let fnat_v = ServiceView {
         dests: vec![
             dv(dest("172.16.2.2", 80, FwdMethod::FullNat, 5), 3, 7),
@@ -202,10 +139,7 @@ fn table() -> TableView {
     for s in [&web, &fwm, &dns, &tls, &fnat] {
         s.validate().unwrap();
     }
-    TableView {
-        size: 4096,
-        services: vec![web_v, fwm_v, dns_v, tls_v, fnat_v],
-    }
+    TableView { size: 4096, services: vec![web_v, fwm_v, dns_v, tls_v, fnat_v] }
 }
 
 fn model() -> Vec<ServiceConf> {
@@ -228,14 +162,7 @@ fn list(line: &str) -> String {
 }
 
 fn save(model: &[ServiceConf]) -> String {
-    format::save(
-        model,
-        &SaveOpts {
-            numeric: true,
-            yaml: false,
-        },
-    )
-    .unwrap()
+    format::save(model, &SaveOpts { numeric: true, yaml: false }).unwrap()
 }
 
 #[test]
@@ -262,10 +189,7 @@ fn list_rate() {
 #[test]
 fn list_thresholds_persistent_conn_tun_info() {
     assert_lines("table_thresholds.txt", &list("-L -n --thresholds"));
-    assert_lines(
-        "table_persistent_conn.txt",
-        &list("-L -n --persistent-conn"),
-    );
+    assert_lines("table_persistent_conn.txt", &list("-L -n --persistent-conn"));
     assert_lines("table_tun_info.txt", &list("-L -n --tun-info"));
 }
 
@@ -279,10 +203,8 @@ fn list_one_service() {
 #[test]
 fn list_nosort_keeps_table_order() {
     let out = list("-L -n --nosort");
-    let firsts: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM"))
-        .collect();
+    let firsts: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM")).collect();
     assert!(firsts[0].starts_with("TCP  192.168.1.100:80"), "{out}");
     assert!(firsts[1].starts_with("FWM  66"), "{out}");
 }
@@ -294,15 +216,8 @@ fn save_numeric() {
 
 #[test]
 fn timeouts() {
-    let t = Timeouts {
-        tcp: 900,
-        tcpfin: 120,
-        udp: 300,
-    };
-    assert_lines(
-        "timeout.txt",
-        &format::timeouts(&t, &list_opts("-L --timeout")),
-    );
+    let t = Timeouts { tcp: 900, tcpfin: 120, udp: 300 };
+    assert_lines("timeout.txt", &format::timeouts(&t, &list_opts("-L --timeout")));
 }
 
 fn conn(
@@ -330,63 +245,15 @@ fn conn(
 fn connections() {
     let t = Some(Proto::Tcp);
     let conns = vec![
-        conn(
-            t,
-            899,
-            "ESTABLISHED",
-            ("203.0.113.5", 51234),
-            ("192.168.1.100", 80),
-            ("192.168.1.200", 80),
-        ),
-        conn(
-            t,
-            65,
-            "FIN_WAIT",
-            ("203.0.113.6", 40001),
-            ("192.168.1.100", 80),
-            ("192.168.1.201", 8080),
-        ),
-        conn(
-            Some(Proto::Udp),
-            280,
-            "UDP",
-            ("198.51.100.7", 40000),
-            ("10.0.0.1", 53),
-            ("10.0.2.1", 53),
-        ),
-        conn(
-            None,
-            300,
-            "NONE",
-            ("203.0.113.0", 0),
-            ("10.0.0.1", 443),
-            ("10.0.1.1", 443),
-        ),
-        conn(
-            t,
-            7,
-            "SYN_RECV",
-            ("2001:db8::5", 40000),
-            ("2001:db8::1", 80),
-            ("2001:db8::10", 80),
-        ),
-        conn(
-            t,
-            9000,
-            "ESTABLISHED",
-            ("203.0.113.9", 1024),
-            ("10.0.0.1", 443),
-            ("10.0.1.1", 443),
-        ),
+        conn(t, 899, "ESTABLISHED", ("203.0.113.5", 51234), ("192.168.1.100", 80), ("192.168.1.200", 80)),
+        conn(t, 65, "FIN_WAIT", ("203.0.113.6", 40001), ("192.168.1.100", 80), ("192.168.1.201", 8080)),
+        conn(Some(Proto::Udp), 280, "UDP", ("198.51.100.7", 40000), ("10.0.0.1", 53), ("10.0.2.1", 53)),
+        conn(None, 300, "NONE", ("203.0.113.0", 0), ("10.0.0.1", 443), ("10.0.1.1", 443)),
+        conn(t, 7, "SYN_RECV", ("2001:db8::5", 40000), ("2001:db8::1", 80), ("2001:db8::10", 80)),
+        conn(t, 9000, "ESTABLISHED", ("203.0.113.9", 1024), ("10.0.0.1", 443), ("10.0.1.1", 443)),
     ];
-    assert_lines(
-        "conns.txt",
-        &format::connections(&conns, &list_opts("-L -n -c")),
-    );
-    assert_lines(
-        "conns_pc.txt",
-        &format::connections(&conns[..1], &list_opts("-Lnc --persistent-conn")),
-    );
+    assert_lines("conns.txt", &format::connections(&conns, &list_opts("-L -n -c")));
+    assert_lines("conns_pc.txt", &format::connections(&conns[..1], &list_opts("-Lnc --persistent-conn")));
     assert_eq!(list_opts("-Lnc").target, ListTarget::Connections);
 }
 
@@ -435,11 +302,7 @@ fn restore_error_on_line_seven() {
     let text = format!("{good}-a -u 10.9.0.1:53 -r 192.168.0.20 -m -w 70000\n-A -t 10.9.0.2:80\n");
     let e = parse_restore(&text).unwrap_err();
     assert_eq!(e.line(), Some(7), "{e}");
-    assert!(
-        e.to_string()
-            .starts_with("line 7: illegal weight specified"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("line 7: illegal weight specified"), "{e}");
 
     // Line 7 parses but is refused: the real server is already there.
     let text = format!("{good}-a -t 10.9.0.1:80 -r 192.168.0.10:80 -g\n-A -t 10.9.0.2:80\n");
@@ -465,31 +328,18 @@ fn restore_ipvsadm_saved_file() {
     let dests: usize = model.iter().map(|s| s.dests.len()).sum();
     assert_eq!(dests, 8);
     let view = TableView::from_model(65536, &model);
-    assert_lines(
-        "ipvsadm_saved_Ln.txt",
-        &format::list(&view, &list_opts("-L -n")).unwrap(),
-    );
+    assert_lines("ipvsadm_saved_Ln.txt", &format::list(&view, &list_opts("-L -n")).unwrap());
     assert_eq!(save(&model), text);
     // Prefixed with "ipvsadm", with comments and blank lines, it is the same.
-    let decorated: String = text
-        .lines()
-        .map(|l| format!("ipvsadm {l}   # saved\n\n"))
-        .collect();
-    assert_eq!(
-        apply_all(&[], &parse_restore(&decorated).unwrap()).unwrap(),
-        model
-    );
+    let decorated: String = text.lines().map(|l| format!("ipvsadm {l}   # saved\n\n")).collect();
+    assert_eq!(apply_all(&[], &parse_restore(&decorated).unwrap()).unwrap(), model);
 }
 
 /// The seed's session: -A -f 66 -s rr; -a -f 66 -r ... -g; -Ln.
 #[test]
 fn seed_fwmark_session() {
     let mut m = Vec::new();
-    for l in [
-        "-A -f 66 -s rr",
-        "-a -f 66 -r 192.168.0.10 -g",
-        "-a -f 66 -r 192.168.0.20 -g",
-    ] {
+    for l in ["-A -f 66 -s rr", "-a -f 66 -r 192.168.0.10 -g", "-a -f 66 -r 192.168.0.20 -g"] {
         apply(&mut m, &parse_args(&args(l)).unwrap()).unwrap();
     }
     let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln")).unwrap();
@@ -508,14 +358,7 @@ fn seed_fwmark_session() {
 #[test]
 fn yaml_save_loads_back() {
     let m = model();
-    let yaml = format::save(
-        &m,
-        &SaveOpts {
-            numeric: true,
-            yaml: true,
-        },
-    )
-    .unwrap();
+    let yaml = format::save(&m, &SaveOpts { numeric: true, yaml: true }).unwrap();
     let file = format!("interfaces:\n  - name: lan\n    device: net_tap0\n{yaml}");
     let cfg = rvs_conf::load_str("saved.yaml", &file).unwrap_or_else(|e| panic!("{e}\n{file}"));
     let mut want = m.clone();

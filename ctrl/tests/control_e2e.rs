@@ -23,9 +23,7 @@ impl Adm {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut c = Command::new(binary("rvsadm"));
         c.arg("--socket").arg(&self.socket).args(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn rvsadm");
         let mut input = child.stdin.take().unwrap();
         if let Some(s) = stdin {
@@ -38,11 +36,7 @@ impl Adm {
     /// Run, assert success, return stdout.
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args, None);
-        assert!(
-            o.status.success(),
-            "rvsadm {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "rvsadm {args:?}: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     }
 
@@ -58,21 +52,14 @@ fn line<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// Numeric columns of a listing line.
 fn nums(l: &str) -> Vec<u64> {
-    l.split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect()
+    l.split_whitespace().filter_map(|w| w.parse().ok()).collect()
 }
 
 fn rvsd_pid(lab: &Lab) -> String {
-    let o = Command::new("ip")
-        .args(["netns", "pids", &format!("rvs{}-dir", lab.id)])
-        .output()
-        .unwrap();
+    let o = Command::new("ip").args(["netns", "pids", &format!("rvs{}-dir", lab.id)]).output().unwrap();
     let pids = String::from_utf8_lossy(&o.stdout).to_string();
     pids.split_whitespace()
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "rvsd")
-        })
+        .find(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "rvsd"))
         .unwrap_or_else(|| panic!("no rvsd in the director namespace: {pids}"))
         .to_string()
 }
@@ -80,9 +67,7 @@ fn rvsd_pid(lab: &Lab) -> String {
 #[test]
 fn rvsadm_drives_a_live_director() {
     let lab = Lab::up("c", "nat", 1, None);
-    let adm = Adm {
-        socket: lab.state_dir().join("rvsd.sock").display().to_string(),
-    };
+    let adm = Adm { socket: lab.state_dir().join("rvsd.sock").display().to_string() };
     let t0 = Instant::now();
 
     // The lab's service, both dests masqueraded.
@@ -90,10 +75,7 @@ fn rvsadm_drives_a_live_director() {
     assert!(l.starts_with("IP Virtual Server version 1.2.1"), "{l}");
     assert!(line(&l, &format!("TCP  {VIP} rr")).is_some(), "{l}");
     for rs in [RS1, RS2] {
-        assert!(
-            line(&l, &format!("-> {rs}")).is_some_and(|x| x.contains("Masq    1")),
-            "{l}"
-        );
+        assert!(line(&l, &format!("-> {rs}")).is_some_and(|x| x.contains("Masq    1")), "{l}");
     }
 
     // Counters rise with traffic.
@@ -102,24 +84,17 @@ fn rvsadm_drives_a_live_director() {
         seen.push(lab.curl("http://172.25.254.100/"));
     }
     assert!(
-        seen.iter().any(|s| s.starts_with("webserver1"))
-            && seen.iter().any(|s| s.starts_with("webserver2")),
+        seen.iter().any(|s| s.starts_with("webserver1")) && seen.iter().any(|s| s.starts_with("webserver2")),
         "{seen:?}"
     );
     let st = adm.ok(&["-Ln", "--stats", "--exact"]);
     let svc = nums(line(&st, &format!("TCP  {VIP}")).unwrap());
-    assert!(
-        svc[svc.len() - 5] >= 4 && svc[svc.len() - 4] >= 20 && svc[svc.len() - 1] > 0,
-        "{st}"
-    );
+    assert!(svc[svc.len() - 5] >= 4 && svc[svc.len() - 4] >= 20 && svc[svc.len() - 1] > 0, "{st}");
 
     // -a, -e -w 0, -d.
     adm.ok(&["-a", "-t", VIP, "-r", "192.168.0.30", "-m", "-w", "2"]);
     let l = adm.ok(&["-Ln", "-t", VIP]);
-    assert!(
-        line(&l, "-> 192.168.0.30:80").is_some_and(|x| x.contains("Masq    2")),
-        "{l}"
-    );
+    assert!(line(&l, "-> 192.168.0.30:80").is_some_and(|x| x.contains("Masq    2")), "{l}");
     let dup = adm.run(&["-a", "-t", VIP, "-r", "192.168.0.30", "-m"], None);
     assert_eq!(dup.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&dup.stderr).contains("Destination already exists"));
@@ -130,17 +105,12 @@ fn rvsadm_drives_a_live_director() {
 
     // A restore with an error on line 3 applies nothing and names line 3.
     let before = adm.ok(&["-S"]);
-    let bad = adm.restore("-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.10 -m\n-a -t 10.1.1.2:80 -r 192.168.0.10 -m\n");
+    let bad = adm.restore(
+        "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.10 -m\n-a -t 10.1.1.2:80 -r 192.168.0.10 -m\n",
+    );
     assert_eq!(bad.status.code(), Some(255));
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("line 3: Service not defined"),
-        "{bad:?}"
-    );
-    assert_eq!(
-        adm.ok(&["-S"]),
-        before,
-        "a failed restore changed the table"
-    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 3: Service not defined"), "{bad:?}");
+    assert_eq!(adm.ok(&["-S"]), before, "a failed restore changed the table");
 
     // -S → -C → -R gives back the same -S.
     adm.ok(&["-C"]);
@@ -152,50 +122,27 @@ fn rvsadm_drives_a_live_director() {
     // SIGHUP re-reads the file; only services change, live.
     let cfg_path = lab.state_dir().join("rvsd.yaml");
     let cfg = std::fs::read_to_string(&cfg_path).unwrap();
-    let edited = cfg.replacen(
-        "{ addr: 192.168.0.20, fwd: nat }",
-        "{ addr: 192.168.0.20, fwd: nat, weight: 3 }",
-        1,
-    );
+    let edited = cfg.replacen("{ addr: 192.168.0.20, fwd: nat }", "{ addr: 192.168.0.20, fwd: nat, weight: 3 }", 1);
     assert_ne!(edited, cfg, "lab config changed shape:\n{cfg}");
     std::fs::write(&cfg_path, &edited).unwrap();
     let pid = rvsd_pid(&lab);
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(5);
     while !line(&adm.ok(&["-Ln"]), &format!("-> {RS2}")).is_some_and(|x| x.contains("Masq    3")) {
-        assert!(
-            Instant::now() < deadline,
-            "SIGHUP not applied:\n{}",
-            lab.rvsd_log()
-        );
+        assert!(Instant::now() < deadline, "SIGHUP not applied:\n{}", lab.rvsd_log());
         std::thread::sleep(Duration::from_millis(50));
     }
     std::fs::write(&cfg_path, &cfg).unwrap();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
     while !line(&adm.ok(&["-Ln"]), &format!("-> {RS2}")).is_some_and(|x| x.contains("Masq    1")) {
-        assert!(
-            Instant::now() < deadline,
-            "SIGHUP not applied:\n{}",
-            lab.rvsd_log()
-        );
+        assert!(Instant::now() < deadline, "SIGHUP not applied:\n{}", lab.rvsd_log());
         std::thread::sleep(Duration::from_millis(50));
     }
 
     live_changes_during_a_download(&lab, &adm);
 
     let w = adm.ok(&["--workers"]);
-    assert!(
-        w.starts_with("Workers (published generation") && w.contains("Mempool: free"),
-        "{w}"
-    );
+    assert!(w.starts_with("Workers (published generation") && w.contains("Mempool: free"), "{w}");
     let log = lab.down();
     assert!(log.contains("rvsd: final counters"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
@@ -228,16 +175,10 @@ fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
     // The download's connection and the dest serving it.
     let serving = loop {
         let c = adm.ok(&["-Lnc"]);
-        if let Some(l) = c
-            .lines()
-            .find(|l| l.contains("ESTABLISHED") && l.contains(VIP))
-        {
+        if let Some(l) = c.lines().find(|l| l.contains("ESTABLISHED") && l.contains(VIP)) {
             break l.split_whitespace().last().unwrap().to_string();
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no established connection:\n{c}"
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "no established connection:\n{c}");
         std::thread::sleep(Duration::from_millis(50));
     };
     let other = if serving == RS1 { RS2 } else { RS1 };
@@ -249,21 +190,8 @@ fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
     for i in 0..125 {
         let svc = format!("10.77.{}.{}:80", i / 200, i % 200 + 1);
         let steps: [Vec<String>; 8] = [
-            vec![
-                "-A".into(),
-                "-t".into(),
-                svc.clone(),
-                "-s".into(),
-                "wlc".into(),
-            ],
-            vec![
-                "-a".into(),
-                "-t".into(),
-                svc.clone(),
-                "-r".into(),
-                "192.168.0.10".into(),
-                "-m".into(),
-            ],
+            vec!["-A".into(), "-t".into(), svc.clone(), "-s".into(), "wlc".into()],
+            vec!["-a".into(), "-t".into(), svc.clone(), "-r".into(), "192.168.0.10".into(), "-m".into()],
             vec![
                 "-a".into(),
                 "-t".into(),
@@ -294,20 +222,8 @@ fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
                 "-w".into(),
                 (1 + i % 4).to_string(),
             ],
-            vec![
-                "-d".into(),
-                "-t".into(),
-                svc.clone(),
-                "-r".into(),
-                "192.168.0.20".into(),
-            ],
-            vec![
-                "-E".into(),
-                "-t".into(),
-                svc.clone(),
-                "-s".into(),
-                "rr".into(),
-            ],
+            vec!["-d".into(), "-t".into(), svc.clone(), "-r".into(), "192.168.0.20".into()],
+            vec!["-E".into(), "-t".into(), svc.clone(), "-s".into(), "rr".into()],
             vec!["-D".into(), "-t".into(), svc.clone()],
         ];
         for s in &steps {
@@ -325,42 +241,24 @@ fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
     std::thread::sleep(wait);
     let r = adm.ok(&["-Ln", "--rate", "--exact"]);
     let dest_rate = nums(line(&r, &format!("-> {serving}")).unwrap());
-    assert!(
-        dest_rate[dest_rate.len() - 1] > 100_000 && dest_rate[dest_rate.len() - 4] > 0,
-        "OutBPS/InPPS:\n{r}"
-    );
+    assert!(dest_rate[dest_rate.len() - 1] > 100_000 && dest_rate[dest_rate.len() - 4] > 0, "OutBPS/InPPS:\n{r}");
 
     // Drain the serving dest: new requests go to the other one.
     adm.ok(&["-e", "-t", VIP, "-r", &serving, "-m", "-w", "0"]);
-    let want = if other == RS1 {
-        "webserver1"
-    } else {
-        "webserver2"
-    };
+    let want = if other == RS1 { "webserver1" } else { "webserver2" };
     for _ in 0..4 {
         let body = lab.curl("http://172.25.254.100/");
-        assert!(
-            body.starts_with(want),
-            "drained {serving} still got a new request: {body}"
-        );
+        assert!(body.starts_with(want), "drained {serving} still got a new request: {body}");
     }
     let c = adm.ok(&["-Lnc"]);
     assert!(
-        c.lines()
-            .any(|l| l.contains("ESTABLISHED") && l.ends_with(&serving)),
+        c.lines().any(|l| l.contains("ESTABLISHED") && l.ends_with(&serving)),
         "the download's entry is gone:\n{c}"
     );
 
     let out = dl.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "download failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        BYTES.to_string()
-    );
+    assert!(out.status.success(), "download failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), BYTES.to_string());
     adm.ok(&["-e", "-t", VIP, "-r", &serving, "-m", "-w", "1"]);
     eprintln!(
         "control_e2e: 1000 changes in {:.2} s; download {:.1} s",

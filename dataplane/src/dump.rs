@@ -50,9 +50,7 @@ impl DumpHook {
         DumpHook {
             req: AtomicU64::new(0),
             max: AtomicUsize::new(0),
-            slots: (0..workers.max(1))
-                .map(|_| Mutex::new(Slot::default()))
-                .collect(),
+            slots: (0..workers.max(1)).map(|_| Mutex::new(Slot::default())).collect(),
             control: Mutex::new(()),
         }
     }
@@ -118,25 +116,14 @@ mod tests {
                 if let Some((seq, max)) = h.pending(seen) {
                     seen = seq;
                     let conns = vec![Conn::default(); 5].into_iter().take(max).collect();
-                    h.answer(
-                        0,
-                        seq,
-                        ConnDump {
-                            now: 7,
-                            conns,
-                            total: 5,
-                        },
-                    );
+                    h.answer(0, seq, ConnDump { now: 7, conns, total: 5 });
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }
         });
         assert_eq!(hook.pending(0), None);
         let r = hook.collect(3, Duration::from_millis(200));
-        assert_eq!(
-            r[0].as_ref().map(|d| (d.now, d.conns.len(), d.total)),
-            Some((7, 3, 5))
-        );
+        assert_eq!(r[0].as_ref().map(|d| (d.now, d.conns.len(), d.total)), Some((7, 3, 5)));
         assert!(r[1].is_none());
         // A second request gets a fresh answer, not the old one.
         let r = hook.collect(10, Duration::from_millis(200));

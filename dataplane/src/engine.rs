@@ -55,7 +55,15 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Process one received packet from interface index `port_idx`.
-    pub fn handle(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, port_idx: u16, now: u64) {
+    pub fn handle(
+        &mut self,
+        snap: &Snapshot,
+        neigh: &NeighSnapshot,
+        io: &mut impl Io<P>,
+        pkt: P,
+        port_idx: u16,
+        now: u64,
+    ) {
         let d = pkt.data();
         if d.len() < eth::HDR_LEN {
             return self.drop_pkt(DropReason::EthTruncated, pkt);
@@ -117,7 +125,15 @@ impl<P: PacketBuf> Engine<P> {
         // Replies were consumed by learning.
     }
 
-    fn ipv4(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, port_idx: u16, now: u64) {
+    fn ipv4(
+        &mut self,
+        snap: &Snapshot,
+        neigh: &NeighSnapshot,
+        io: &mut impl Io<P>,
+        mut pkt: P,
+        port_idx: u16,
+        now: u64,
+    ) {
         let info = match ipv4::validate(pkt.data(), eth::HDR_LEN) {
             Ok(i) => i,
             Err(r) => return self.drop_pkt(r, pkt),
@@ -143,8 +159,18 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn icmp(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, mut pkt: P, info: &ipv4::Ipv4Info, port_idx: u16, now: u64) {
-        let ours = snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
+    fn icmp(
+        &mut self,
+        snap: &Snapshot,
+        neigh: &NeighSnapshot,
+        io: &mut impl Io<P>,
+        mut pkt: P,
+        info: &ipv4::Ipv4Info,
+        port_idx: u16,
+        now: u64,
+    ) {
+        let ours =
+            snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
         let l4 = eth::HDR_LEN + info.hdr_len;
         let ty = pkt.data().get(l4).copied();
         if !ours {
@@ -172,7 +198,15 @@ impl<P: PacketBuf> Engine<P> {
 
     /// Route an IPv4 packet (Ethernet header present, to be filled) to
     /// `dst` and send it.
-    pub fn route_out(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, dst: u32, now: u64) {
+    pub fn route_out(
+        &mut self,
+        snap: &Snapshot,
+        neigh: &NeighSnapshot,
+        io: &mut impl Io<P>,
+        pkt: P,
+        dst: u32,
+        now: u64,
+    ) {
         match snap.routes.lookup(dst) {
             Some((port_idx, nh)) => self.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: nh }, now),
             None => self.drop_pkt(DropReason::NoRoute, pkt),
@@ -259,7 +293,17 @@ impl<P: PacketBuf> Engine<P> {
 
     #[allow(clippy::too_many_arguments)]
     /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its source.
-    pub fn send_icmp_error(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, orig: &[u8], ty: u8, code: u8, mtu: u16, now: u64) {
+    pub fn send_icmp_error(
+        &mut self,
+        snap: &Snapshot,
+        neigh: &NeighSnapshot,
+        io: &mut impl Io<P>,
+        orig: &[u8],
+        ty: u8,
+        code: u8,
+        mtu: u16,
+        now: u64,
+    ) {
         let src_of_orig = crate::packet::get32(orig, 12);
         let Some((port_idx, _)) = snap.routes.lookup(src_of_orig) else { return };
         let Some(from) = snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };

@@ -301,7 +301,9 @@ fn icmp_error_about(outer_src: [u8; 4], outer_dst: [u8; 4], quoted: &[u8], dmac:
     let mut b = Vec::new();
     PacketBuilder::ethernet2([9; 6], dmac)
         .ipv4(outer_src, outer_dst, 64)
-        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1400 }))
+        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1400 },
+        ))
         .write(&mut b, quoted)
         .unwrap();
     b
@@ -330,11 +332,8 @@ fn icmp_errors_are_translated_both_ways() {
     assert_eq!(&f[30..34], &RS1);
     assert_eq!(&f[42 + 12..42 + 16], &RS1, "quoted source is the RS");
     assert_eq!(crate::packet::get16(f, 42 + 20), 8080);
-    for f in [&io.sent[0].1] {
-        assert!(crate::packet::ipv4::validate(f, 14).is_ok());
-        let n = f.len();
-        assert_eq!(crate::packet::csum::fold(crate::packet::csum::sum(&f[34..n], 0)), 0xffff, "ICMP checksum");
-    }
+    assert!(crate::packet::ipv4::validate(f, 14).is_ok());
+    assert_eq!(crate::packet::csum::fold(crate::packet::csum::sum(&f[34..], 0)), 0xffff, "ICMP checksum");
     // An error about no known connection is counted.
     let quoted = &tcp(CIP, 1, RS1, 8080, "A", 63)[14..42];
     run(&mut e, &snap, icmp_error_about([192, 168, 0, 1], CIP, quoted, S_MAC), 1, 3);

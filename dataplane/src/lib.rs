@@ -8,16 +8,16 @@
 pub mod conn;
 pub mod drop;
 pub mod dump;
+pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod l3;
 pub mod modes;
 pub mod packet;
 pub mod sched;
-pub mod stats;
-pub mod svc;
-pub mod engine;
 pub mod service_path;
 pub mod snapshot;
+pub mod stats;
+pub mod svc;
 #[cfg(feature = "dpdk")]
 pub mod worker;
-#[cfg(test)]
-mod engine_tests;

@@ -3,7 +3,9 @@
 //!
 //! Times here are ticks of [`crate::conn::HZ`] per second.
 
-use crate::conn::{self, flow_hash, Conn, ConnId, ConnKey, ConnTable, Dir, InsertError, TemplateKey, TemplateTable, Timeouts, NO_TMPL};
+use crate::conn::{
+    self, flow_hash, Conn, ConnId, ConnKey, ConnTable, Dir, InsertError, TemplateKey, TemplateTable, Timeouts, NO_TMPL,
+};
 use crate::drop::DropReason;
 use crate::engine::{Engine, Io, NextHop};
 use crate::l3::neigh::NeighSnapshot;
@@ -128,7 +130,10 @@ fn resolve(snap: &Snapshot, c: &mut Conn) -> Option<(usize, usize)> {
     }
     let si = snap.services.lookup(c.proto, c.vaddr, c.vport)? as usize;
     let s = &snap.services.list[si];
-    let di = s.dests.iter().position(|d| d.addr == std::net::IpAddr::V4(c.daddr.into()) && (d.port == c.dport || d.port == 0))?;
+    let di = s
+        .dests
+        .iter()
+        .position(|d| d.addr == std::net::IpAddr::V4(c.daddr.into()) && (d.port == c.dport || d.port == 0))?;
     c.svc = si as u32;
     c.dest = di as u32;
     c.user = snap.generation;
@@ -209,7 +214,17 @@ pub fn handle<P: PacketBuf>(
 
 /// Schedule and insert a new connection.
 #[allow(clippy::too_many_arguments)]
-fn create<P>(e: &mut Engine<P>, snap: &Snapshot, si: usize, proto: u8, cip: u32, cport: u16, vip: u32, vport: u16, now: u64) -> Result<ConnId, DropReason> {
+fn create<P>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    si: usize,
+    proto: u8,
+    cip: u32,
+    cport: u16,
+    vip: u32,
+    vport: u16,
+    now: u64,
+) -> Result<ConnId, DropReason> {
     let s: &Service = &snap.services.list[si];
     if e.svc.conns.is_full() {
         return Err(DropReason::ConnTableFull);
@@ -287,7 +302,15 @@ fn release_tmpl<P>(e: &mut Engine<P>, tmpl: u32) {
 /// IPVS persistence: reuse the client network's template when its dest is
 /// still usable, else schedule and remember the choice.
 #[allow(clippy::too_many_arguments)]
-fn persist_pick<P>(e: &mut Engine<P>, snap: &Snapshot, s: &Service, ctx: &PickCtx, cip: u32, now: u64, timeout: u32) -> Result<(usize, u32), DropReason> {
+fn persist_pick<P>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    s: &Service,
+    ctx: &PickCtx,
+    cip: u32,
+    now: u64,
+    timeout: u32,
+) -> Result<(usize, u32), DropReason> {
     let key = TemplateKey { svc: svc_ident(&s.conf.key), client: cip & s.netmask };
     let mut t = e.svc.templates.lock();
     if let Some(tid) = t.lookup(&key) {
@@ -411,7 +434,11 @@ fn established<P: PacketBuf>(
             e.route_out(snap, neigh, io, pkt, c.caddr, now);
         }
         (FwdMethod::FullNat, _) => {
-            if at.proto == ipv4::PROTO_TCP && c.flags & F_TOA_DONE == 0 && flags & l4::TCP_ACK != 0 && flags & l4::TCP_SYN == 0 {
+            if at.proto == ipv4::PROTO_TCP
+                && c.flags & F_TOA_DONE == 0
+                && flags & l4::TCP_ACK != 0
+                && flags & l4::TCP_SYN == 0
+            {
                 // Carry the client address to the real server on the
                 // handshake's final ACK (where TOA readers look for it).
                 let mtu = out_mtu(snap, c.daddr);
@@ -447,7 +474,15 @@ fn established<P: PacketBuf>(
 }
 
 /// DR: hand the unchanged packet to the real server's MAC (on-link only).
-fn send_dr<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, pkt: P, rip: u32, now: u64) {
+fn send_dr<P: PacketBuf>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    neigh: &NeighSnapshot,
+    io: &mut impl Io<P>,
+    pkt: P,
+    rip: u32,
+    now: u64,
+) {
     match snap.routes.lookup(rip) {
         Some((port_idx, nh)) if modes::dr::on_link(nh, rip) => {
             e.xmit(snap, neigh, io, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(rip) }, now)
@@ -535,7 +570,9 @@ pub fn icmp_error<P: PacketBuf>(
     }
     // From the client side, about a reply the client got.
     let rw = match c.fwd {
-        FwdMethod::Nat => Rewrite { outer_dst: Some(c.daddr), inner_src: Some((c.daddr, c.dport)), ..Default::default() },
+        FwdMethod::Nat => {
+            Rewrite { outer_dst: Some(c.daddr), inner_src: Some((c.daddr, c.dport)), ..Default::default() }
+        }
         FwdMethod::FullNat => Rewrite {
             outer_src: Some(c.laddr),
             outer_dst: Some(c.daddr),

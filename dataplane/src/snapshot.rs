@@ -226,7 +226,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Build the L3 part; services are added by [`Snapshot::with_services`].
-    pub fn new(generation: u64, workers: usize, ifaces: Vec<Iface>, extra_routes: &[(u32, u8, u16, Option<u32>)]) -> Self {
+    pub fn new(
+        generation: u64,
+        workers: usize,
+        ifaces: Vec<Iface>,
+        extra_routes: &[(u32, u8, u16, Option<u32>)],
+    ) -> Self {
         let mut routes = RouteTable::default();
         let mut local = HashMap::new();
         for (i, ifc) in ifaces.iter().enumerate() {

@@ -106,10 +106,6 @@ impl WorkerStats {
     }
     /// (name, value) of every non-zero drop counter.
     pub fn drop_list(&self) -> Vec<(&'static str, u64)> {
-        DropReason::ALL
-            .iter()
-            .map(|r| (r.name(), self.drops(*r)))
-            .filter(|(_, v)| *v > 0)
-            .collect()
+        DropReason::ALL.iter().map(|r| (r.name(), self.drops(*r))).filter(|(_, v)| *v > 0).collect()
     }
 }

@@ -138,11 +138,7 @@ impl Dest {
             return;
         }
         let conns = self.active() as u64 + self.inactive() as u64;
-        let low = if self.lower != 0 {
-            self.lower as u64
-        } else {
-            self.upper as u64 * 3 / 4
-        };
+        let low = if self.lower != 0 { self.lower as u64 } else { self.upper as u64 * 3 / 4 };
         if conns >= self.upper as u64 {
             self.rt.overloaded.store(true, Relaxed);
         } else if conns < low && self.overloaded() {

@@ -144,7 +144,8 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
     for (i, p) in shared.port_ids.iter().enumerate() {
         idx_of[*p as usize & 63] = i as u16;
     }
-    let mut io = WorkerIo { id, shared: &shared, tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(), idx_of };
+    let mut io =
+        WorkerIo { id, shared: &shared, tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(), idx_of };
     let hz = rvs_ffi::tsc_hz().max(1);
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;

@@ -81,12 +81,7 @@ impl Mbuf {
         let m = self.m();
         // SAFETY: buf_addr + data_off .. + data_len is the segment's data,
         // valid while we own the mbuf.
-        unsafe {
-            std::slice::from_raw_parts(
-                (m.buf_addr as *const u8).add(m.data_off as usize),
-                m.data_len as usize,
-            )
-        }
+        unsafe { std::slice::from_raw_parts((m.buf_addr as *const u8).add(m.data_off as usize), m.data_len as usize) }
     }
 
     #[inline(always)]
@@ -304,9 +299,9 @@ impl TxBatch {
         for _ in 0..4 {
             // SAFETY: pkts[sent..len] are owned mbufs; the PMD takes
             // ownership of the ones it reports as sent.
-            sent += unsafe {
-                sys::rvs_tx_burst(port, queue, self.pkts.as_mut_ptr().add(sent), (self.len - sent) as u16)
-            } as usize;
+            sent +=
+                unsafe { sys::rvs_tx_burst(port, queue, self.pkts.as_mut_ptr().add(sent), (self.len - sent) as u16) }
+                    as usize;
             if sent == self.len {
                 break;
             }

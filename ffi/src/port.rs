@@ -84,10 +84,7 @@ impl Port {
         ec.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_NONE;
         ec.txmode.mq_mode = sys::RTE_ETH_MQ_TX_NONE;
         // SAFETY: valid port and config struct.
-        check(
-            unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) },
-            "dev_configure",
-        )?;
+        check(unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) }, "dev_configure")?;
         // SAFETY: valid port id; the socket lookup has no preconditions.
         let socket = unsafe { sys::rte_eth_dev_socket_id(id) }.max(0) as u32;
         for q in 0..conf.rx_queues {

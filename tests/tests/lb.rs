@@ -26,7 +26,10 @@ fn vip(mode: &str) -> &'static str {
 fn check_drops(c: &HashMap<String, u64>, log: &str) {
     for (k, v) in c {
         if let Some(name) = k.strip_prefix("drop ") {
-            let benign = matches!(name, "ipv6_unsupported" | "arp_not_for_us" | "ip_not_for_us" | "eth_not_for_us" | "l4_unsupported");
+            let benign = matches!(
+                name,
+                "ipv6_unsupported" | "arp_not_for_us" | "ip_not_for_us" | "eth_not_for_us" | "l4_unsupported"
+            );
             assert!(benign, "unexpected drop {name}={v}:\n{log}");
         }
     }

@@ -57,10 +57,7 @@ pub fn apply(model: &mut Vec<ServiceConf>, cmd: &AdmCommand) -> Result<(), AdmEr
 /// Services are found through a key index, so restoring a file of `n`
 /// lines into a table of `m` services costs O(n + m), not O(n·m): a
 /// 10,000-service file would otherwise spend seconds in linear scans.
-pub fn apply_all(
-    model: &[ServiceConf],
-    cmds: &[(usize, AdmCommand)],
-) -> Result<Vec<ServiceConf>, (usize, AdmError)> {
+pub fn apply_all(model: &[ServiceConf], cmds: &[(usize, AdmCommand)]) -> Result<Vec<ServiceConf>, (usize, AdmError)> {
     let mut next = model.to_vec();
     let mut ix = Index::new(&next);
     for (line, cmd) in cmds {
@@ -81,11 +78,7 @@ impl Index {
     }
 }
 
-fn apply_indexed(
-    model: &mut Vec<ServiceConf>,
-    ix: &mut Index,
-    cmd: &AdmCommand,
-) -> Result<(), AdmError> {
+fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand) -> Result<(), AdmError> {
     match cmd {
         AdmCommand::AddService(o) => {
             if ix.find(&o.key).is_some() {
@@ -158,15 +151,8 @@ fn apply_indexed(
             ix.find(k).ok_or(AdmError::NoSuchService)?;
         }
         AdmCommand::Zero(None) | AdmCommand::SetTimeouts(_) => {}
-        AdmCommand::List(_)
-        | AdmCommand::Save(_)
-        | AdmCommand::Restore(_)
-        | AdmCommand::Help
-        | AdmCommand::Version => {
-            return Err(AdmError::usage(format!(
-                "'{}' is not an editing command",
-                cmd.name()
-            )))
+        AdmCommand::List(_) | AdmCommand::Save(_) | AdmCommand::Restore(_) | AdmCommand::Help | AdmCommand::Version => {
+            return Err(AdmError::usage(format!("'{}' is not an editing command", cmd.name())))
         }
     }
     Ok(())
@@ -188,17 +174,11 @@ pub fn apply_timeouts(conn: &mut ConnConf, t: &Timeouts) {
 
 /// The timeouts `--timeout` reports for the connection settings.
 pub fn timeouts_of(conn: &ConnConf) -> Timeouts {
-    Timeouts {
-        tcp: conn.tcp_timeout,
-        tcpfin: conn.tcpfin_timeout,
-        udp: conn.udp_timeout,
-    }
+    Timeouts { tcp: conn.tcp_timeout, tcpfin: conn.tcpfin_timeout, udp: conn.udp_timeout }
 }
 
 fn find_dest(s: &ServiceConf, addr: IpAddr, port: u16) -> Option<usize> {
-    s.dests
-        .iter()
-        .position(|d| d.addr == addr && s.dest_port(d) == port)
+    s.dests.iter().position(|d| d.addr == addr && s.dest_port(d) == port)
 }
 
 /// The ipvsadm options of `-A`/`-E`: all of them replace.
@@ -213,8 +193,7 @@ fn check_tun_csum(o: &DestOpts) -> Result<(), AdmError> {
     match o.tun_csum {
         TunCsum::NoCsum => Ok(()),
         TunCsum::Csum | TunCsum::RemCsum => Err(AdmError::Invalid(
-            "tunnel checksums (--tun-csum, --tun-remcsum) are not supported by rvs; use --tun-nocsum"
-                .into(),
+            "tunnel checksums (--tun-csum, --tun-remcsum) are not supported by rvs; use --tun-nocsum".into(),
         )),
     }
 }
@@ -288,52 +267,25 @@ mod tests {
     fn service_lifecycle() {
         let mut m = Vec::new();
         run(&mut m, "-A -t 10.0.0.1:80 -s rr -p 600").unwrap();
-        assert_eq!(
-            run(&mut m, "-A -t 10.0.0.1:80"),
-            Err(AdmError::ServiceExists)
-        );
+        assert_eq!(run(&mut m, "-A -t 10.0.0.1:80"), Err(AdmError::ServiceExists));
         run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10 -m").unwrap();
-        assert_eq!(
-            run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10:80 -g"),
-            Err(AdmError::DestExists)
-        );
+        assert_eq!(run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10:80 -g"), Err(AdmError::DestExists));
         // -E replaces the options (persistence goes), keeps the dests.
         run(&mut m, "-E -t 10.0.0.1:80 -s wrr").unwrap();
         assert_eq!(m[0].scheduler, SchedKind::Wrr);
         assert_eq!(m[0].persistent, None);
         assert_eq!(m[0].dests.len(), 1);
-        assert_eq!(
-            run(&mut m, "-E -t 10.0.0.2:80"),
-            Err(AdmError::NoSuchService)
-        );
-        assert_eq!(
-            run(&mut m, "-D -t 10.0.0.2:80"),
-            Err(AdmError::NoSuchService)
-        );
-        assert_eq!(
-            run(&mut m, "-Z -t 10.0.0.2:80"),
-            Err(AdmError::NoSuchService)
-        );
+        assert_eq!(run(&mut m, "-E -t 10.0.0.2:80"), Err(AdmError::NoSuchService));
+        assert_eq!(run(&mut m, "-D -t 10.0.0.2:80"), Err(AdmError::NoSuchService));
+        assert_eq!(run(&mut m, "-Z -t 10.0.0.2:80"), Err(AdmError::NoSuchService));
         run(&mut m, "-Z -t 10.0.0.1:80").unwrap();
         run(&mut m, "-Z").unwrap();
-        assert_eq!(
-            run(&mut m, "-a -t 10.0.0.2:80 -r 1.1.1.1"),
-            Err(AdmError::ServiceNotDefined)
-        );
+        assert_eq!(run(&mut m, "-a -t 10.0.0.2:80 -r 1.1.1.1"), Err(AdmError::ServiceNotDefined));
         // -e replaces: without -m the server becomes DR, weight 1.
         run(&mut m, "-e -t 10.0.0.1:80 -r 192.168.0.10 -w 5").unwrap();
-        assert_eq!(
-            (m[0].dests[0].fwd, m[0].dests[0].weight),
-            (FwdMethod::Dr, 5)
-        );
-        assert_eq!(
-            run(&mut m, "-e -t 10.0.0.1:80 -r 192.168.0.11"),
-            Err(AdmError::NoSuchDest)
-        );
-        assert_eq!(
-            run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.11"),
-            Err(AdmError::NoSuchDest)
-        );
+        assert_eq!((m[0].dests[0].fwd, m[0].dests[0].weight), (FwdMethod::Dr, 5));
+        assert_eq!(run(&mut m, "-e -t 10.0.0.1:80 -r 192.168.0.11"), Err(AdmError::NoSuchDest));
+        assert_eq!(run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.11"), Err(AdmError::NoSuchDest));
         run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.10").unwrap();
         assert!(m[0].dests.is_empty());
         run(&mut m, "-D -t 10.0.0.1:80").unwrap();
@@ -346,10 +298,7 @@ mod tests {
         run(&mut m, "-A -t 10.0.0.1:80").unwrap();
         run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10:8080 -m").unwrap();
         run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10:8081 -m").unwrap();
-        assert_eq!(
-            run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.10"),
-            Err(AdmError::NoSuchDest)
-        );
+        assert_eq!(run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.10"), Err(AdmError::NoSuchDest));
         run(&mut m, "-d -t 10.0.0.1:80 -r 192.168.0.10:8081").unwrap();
         assert_eq!(m[0].dests.len(), 1);
     }
@@ -360,10 +309,7 @@ mod tests {
         run(&mut m, "-A -t 10.0.0.1:80").unwrap();
         let before = m.clone();
         let e = run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10 --fullnat").unwrap_err();
-        assert!(
-            matches!(&e, AdmError::Invalid(s) if s.contains("laddrs")),
-            "{e}"
-        );
+        assert!(matches!(&e, AdmError::Invalid(s) if s.contains("laddrs")), "{e}");
         assert_eq!(m, before);
         run(&mut m, "-E -t 10.0.0.1:80 --laddr 192.168.0.100").unwrap();
         run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10 --fullnat").unwrap();
@@ -386,11 +332,7 @@ mod tests {
         // Re-editing a service's own matches is fine.
         run(&mut m, "-E -f 1 --match tcp:10.0.0.1:80,443,8443").unwrap();
         assert_eq!(m[0].matches[0].ports.len(), 3);
-        let e = run(
-            &mut m,
-            "-E -f 1 --match tcp:10.0.0.1:80 --match tcp:10.0.0.1:80",
-        )
-        .unwrap_err();
+        let e = run(&mut m, "-E -f 1 --match tcp:10.0.0.1:80 --match tcp:10.0.0.1:80").unwrap_err();
         assert!(e.to_string().contains("overlap"), "{e}");
     }
 
@@ -398,17 +340,10 @@ mod tests {
     fn tunnel_checksums_refused() {
         let mut m = Vec::new();
         run(&mut m, "-A -t 10.0.0.1:80").unwrap();
-        let e = run(
-            &mut m,
-            "-a -t 10.0.0.1:80 -r 192.168.0.10 -i --tun-type gue --tun-port 6080 --tun-csum",
-        )
-        .unwrap_err();
+        let e =
+            run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10 -i --tun-type gue --tun-port 6080 --tun-csum").unwrap_err();
         assert!(e.to_string().contains("not supported"), "{e}");
-        run(
-            &mut m,
-            "-a -t 10.0.0.1:80 -r 192.168.0.10 -i --tun-type gue --tun-port 6080 --tun-nocsum",
-        )
-        .unwrap();
+        run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.10 -i --tun-type gue --tun-port 6080 --tun-nocsum").unwrap();
     }
 
     #[test]
@@ -427,21 +362,7 @@ mod tests {
     #[test]
     fn set_zero_keeps() {
         let mut c = ConnConf::default();
-        apply_timeouts(
-            &mut c,
-            &Timeouts {
-                tcp: 0,
-                tcpfin: 0,
-                udp: 60,
-            },
-        );
-        assert_eq!(
-            timeouts_of(&c),
-            Timeouts {
-                tcp: 900,
-                tcpfin: 120,
-                udp: 60
-            }
-        );
+        apply_timeouts(&mut c, &Timeouts { tcp: 0, tcpfin: 0, udp: 60 });
+        assert_eq!(timeouts_of(&c), Timeouts { tcp: 900, tcpfin: 120, udp: 60 });
     }
 }

@@ -47,10 +47,7 @@ impl AdmError {
     pub fn at_line(self, line: usize) -> Self {
         match self {
             e @ AdmError::Line { .. } => e,
-            e => AdmError::Line {
-                line,
-                error: Box::new(e),
-            },
+            e => AdmError::Line { line, error: Box::new(e) },
         }
     }
 

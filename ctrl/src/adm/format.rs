@@ -72,14 +72,10 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
     let mut services: Vec<&ServiceView> = match opts.target {
         // `--workers` has its own data: see [`crate::adm::workers`].
         ListTarget::Daemon | ListTarget::Workers => return Ok(String::new()),
-        ListTarget::Service(k) => vec![view
-            .services
-            .iter()
-            .find(|s| s.conf.key == k)
-            .ok_or(AdmError::NoSuchService)?],
-        ListTarget::All | ListTarget::Connections | ListTarget::Timeout => {
-            view.services.iter().collect()
+        ListTarget::Service(k) => {
+            vec![view.services.iter().find(|s| s.conf.key == k).ok_or(AdmError::NoSuchService)?]
         }
+        ListTarget::All | ListTarget::Connections | ListTarget::Timeout => view.services.iter().collect(),
     };
     if !opts.nosort {
         services.sort_by(|a, b| cmp_services(&a.conf, &b.conf));
@@ -97,21 +93,14 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
             size: view.size,
             services: services
                 .iter()
-                .map(|s| ServiceView {
-                    dests: sorted_dests(s, nosort).into_iter().cloned().collect(),
-                    ..(*s).clone()
-                })
+                .map(|s| ServiceView { dests: sorted_dests(s, nosort).into_iter().cloned().collect(), ..(*s).clone() })
                 .collect(),
         };
         return Ok(json(&v));
     }
     let mut out = String::new();
     if matches!(opts.target, ListTarget::All) {
-        let _ = writeln!(
-            out,
-            "IP Virtual Server version {IPVS_VERSION} (size={})",
-            view.size
-        );
+        let _ = writeln!(out, "IP Virtual Server version {IPVS_VERSION} (size={})", view.size);
     }
     let d = detail(opts);
     out.push_str(title(d));
@@ -264,25 +253,17 @@ fn dest_line(out: &mut String, dv: &DestView, d: Detail, exact: bool) {
         Detail::Rate => {
             // ipvsadm scales only the byte rates of real servers.
             let r = &dv.rate;
-            let _ = write!(
-                out,
-                "  -> {name:<28} {:>8} {:>8} {:>8}",
-                r.cps, r.inpps, r.outpps
-            );
+            let _ = write!(out, "  -> {name:<28} {:>8} {:>8} {:>8}", r.cps, r.inpps, r.outpps);
             largenum(out, r.inbps, exact);
             largenum(out, r.outbps, exact);
             writeln!(out)
         }
-        Detail::Thresholds => writeln!(
-            out,
-            "  -> {name:<28} {:<10} {:<10} {:<10} {:<10}",
-            c.upper, c.lower, dv.active, dv.inactive
-        ),
-        Detail::PersistentConn => writeln!(
-            out,
-            "  -> {name:<28} {:<9} {:<11} {:<10} {:<10}",
-            c.weight, dv.persist, dv.active, dv.inactive
-        ),
+        Detail::Thresholds => {
+            writeln!(out, "  -> {name:<28} {:<10} {:<10} {:<10} {:<10}", c.upper, c.lower, dv.active, dv.inactive)
+        }
+        Detail::PersistentConn => {
+            writeln!(out, "  -> {name:<28} {:<9} {:<11} {:<10} {:<10}", c.weight, dv.persist, dv.active, dv.inactive)
+        }
         Detail::TunInfo => writeln!(
             out,
             "  -> {name:<28} {fwd:<7} {:<13} {:<6} {:<10} {:<10}",
@@ -291,11 +272,9 @@ fn dest_line(out: &mut String, dv: &DestView, d: Detail, exact: bool) {
             dv.active,
             dv.inactive
         ),
-        Detail::Plain => writeln!(
-            out,
-            "  -> {name:<28} {fwd:<7} {:<6} {:<10} {:<10}",
-            c.weight, dv.active, dv.inactive
-        ),
+        Detail::Plain => {
+            writeln!(out, "  -> {name:<28} {fwd:<7} {:<6} {:<10} {:<10}", c.weight, dv.active, dv.inactive)
+        }
     };
 }
 
@@ -349,9 +328,7 @@ fn addr_bits(a: IpAddr) -> u128 {
 fn cmp_services(a: &ServiceConf, b: &ServiceConf) -> Ordering {
     let key = |s: &ServiceConf| match s.key {
         ServiceKey::Fwmark(m) => (m, u8::from(values::service_is_v6(s)), 0u8, 0u128, 0u16),
-        ServiceKey::Inet { proto, addr, port } => {
-            (0, family_rank(addr), proto.number(), addr_bits(addr), port)
-        }
+        ServiceKey::Inet { proto, addr, port } => (0, family_rank(addr), proto.number(), addr_bits(addr), port),
     };
     key(a).cmp(&key(b))
 }
@@ -394,14 +371,7 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
             let _ = write!(out, " --mhb-c {}", s.mhb_c);
         }
         out.push('\n');
-        let mut dests: Vec<DestConf> = s
-            .dests
-            .iter()
-            .map(|d| DestConf {
-                port: s.dest_port(d),
-                ..d.clone()
-            })
-            .collect();
+        let mut dests: Vec<DestConf> = s.dests.iter().map(|d| DestConf { port: s.dest_port(d), ..d.clone() }).collect();
         dests.sort_by(cmp_dests);
         for d in &dests {
             let switch = match d.fwd {
@@ -410,20 +380,11 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
                 FwdMethod::Tun => "-i",
                 FwdMethod::FullNat => "--fullnat",
             };
-            let _ = write!(
-                out,
-                "-a {name} -r {} {switch} -w {}",
-                addrport(d.addr, d.port),
-                d.weight
-            );
+            let _ = write!(out, "-a {name} -r {} {switch} -w {}", addrport(d.addr, d.port), d.weight);
             if d.fwd == FwdMethod::Tun {
                 let _ = match d.tun_type {
                     TunType::Ipip => write!(out, " --tun-type ipip"),
-                    TunType::Gue => write!(
-                        out,
-                        " --tun-type gue --tun-port {} --tun-nocsum",
-                        d.tun_port
-                    ),
+                    TunType::Gue => write!(out, " --tun-type gue --tun-port {} --tun-nocsum", d.tun_port),
                     TunType::Gre => write!(out, " --tun-type gre --tun-nocsum"),
                 };
             }
@@ -502,16 +463,12 @@ pub fn timeouts(t: &Timeouts, opts: &ListOpts) -> String {
     if opts.json {
         return json(t);
     }
-    format!(
-        "Timeout (tcp tcpfin udp): {} {} {}\n",
-        t.tcp, t.tcpfin, t.udp
-    )
+    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
 }
 
 /// Pretty JSON with a final newline (`--json`).
 pub fn json<T: Serialize + ?Sized>(v: &T) -> String {
-    let mut s =
-        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -549,27 +506,16 @@ mod tests {
         let mut f = ServiceConf::new(ServiceKey::Fwmark(66));
         f.netmask = values::v6_mask(64);
         f.persistent = Some(300);
-        let mut t = ServiceConf::new(ServiceKey::Inet {
-            proto: Proto::Udp,
-            addr: "2001:db8::1".parse().unwrap(),
-            port: 53,
-        });
+        let mut t =
+            ServiceConf::new(ServiceKey::Inet { proto: Proto::Udp, addr: "2001:db8::1".parse().unwrap(), port: 53 });
         // The model's default netmask (IPv4 /32) means /128 for IPv6.
         t.persistent = Some(60);
-        t.dests.push(DestConf::new(
-            "2001:db8::10".parse().unwrap(),
-            0,
-            FwdMethod::Nat,
-            1,
-        ));
+        t.dests.push(DestConf::new("2001:db8::10".parse().unwrap(), 0, FwdMethod::Nat, 1));
         let v = TableView::from_model(1, &[f.clone(), t.clone()]);
         let out = list(&v, &opts()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[3], "UDP  [2001:db8::1]:53 wlc persistent 60");
-        assert_eq!(
-            lines[4],
-            "  -> [2001:db8::10]:53            Masq    1      0          0         "
-        );
+        assert_eq!(lines[4], "  -> [2001:db8::10]:53            Masq    1      0          0         ");
         assert_eq!(lines[5], "FWM  66 IPv6 wlc persistent 300 mask 64");
         let saved = save(&[f, t], &SaveOpts::default()).unwrap();
         assert_eq!(
@@ -582,10 +528,7 @@ mod tests {
 
     #[test]
     fn daemon_lists_nothing() {
-        let o = ListOpts {
-            target: ListTarget::Daemon,
-            ..opts()
-        };
+        let o = ListOpts { target: ListTarget::Daemon, ..opts() };
         assert_eq!(list(&TableView::from_model(1, &[]), &o).unwrap(), "");
     }
 

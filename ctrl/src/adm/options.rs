@@ -237,8 +237,7 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
     match cmd {
         Cmd::Add | Cmd::Edit => match opt {
             Service => Required,
-            Scheduler | Persistent | Netmask | Ops | Pe | SchedFlags | Laddr | Match | MhbC
-            | Ipv6 => Optional,
+            Scheduler | Persistent | Netmask | Ops | Pe | SchedFlags | Laddr | Match | MhbC | Ipv6 => Optional,
             _ => Illegal,
         },
         Cmd::Del => match opt {
@@ -248,14 +247,15 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
         },
         Cmd::List => match opt {
             Connection | Service | Timeout | Daemon | Workers => Exclusive,
-            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact
-            | TunInfo | Json | Ipv6 => Optional,
+            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact | TunInfo | Json | Ipv6 => {
+                Optional
+            }
             _ => Illegal,
         },
         Cmd::AddDest | Cmd::EditDest => match opt {
             Service | Server => Required,
-            Forward | Weight | UThreshold | LThreshold | TunType | TunPort | TunNoCsum
-            | TunCsum | TunRemCsum | Ipv6 => Optional,
+            Forward | Weight | UThreshold | LThreshold | TunType | TunPort | TunNoCsum | TunCsum | TunRemCsum
+            | Ipv6 => Optional,
             _ => Illegal,
         },
         Cmd::DelDest => match opt {
@@ -295,22 +295,12 @@ pub(crate) fn check(cmd: Cmd, given: OptSet) -> Result<(), String> {
         let r = rule(cmd, opt);
         if !given.has(opt) {
             if r == Rule::Required {
-                return Err(format!(
-                    "You need to supply the '{}' option for the '{}' command",
-                    opt.name(),
-                    cmd.name()
-                ));
+                return Err(format!("You need to supply the '{}' option for the '{}' command", opt.name(), cmd.name()));
             }
             continue;
         }
         match r {
-            Rule::Illegal => {
-                return Err(format!(
-                    "Illegal '{}' option with the '{}' command",
-                    opt.name(),
-                    cmd.name()
-                ))
-            }
+            Rule::Illegal => return Err(format!("Illegal '{}' option with the '{}' command", opt.name(), cmd.name())),
             Rule::Exclusive => match exclusive {
                 None => exclusive = Some(opt),
                 Some(first) => {
@@ -367,12 +357,7 @@ pub(crate) struct Spec {
 }
 
 const fn spec(long: &'static str, short: Option<char>, arg: Arg, tag: Tag) -> Spec {
-    Spec {
-        long,
-        short,
-        arg,
-        tag,
-    }
+    Spec { long, short, arg, tag }
 }
 
 /// Every option word rvsadm knows: ipvsadm 1.31's long and short names,
@@ -387,144 +372,49 @@ pub(crate) static SPECS: &[Spec] = &[
     spec("zero", Some('Z'), Arg::None, Tag::Cmd(Cmd::Zero)),
     spec("add-server", Some('a'), Arg::None, Tag::Cmd(Cmd::AddDest)),
     spec("edit-server", Some('e'), Arg::None, Tag::Cmd(Cmd::EditDest)),
-    spec(
-        "delete-server",
-        Some('d'),
-        Arg::None,
-        Tag::Cmd(Cmd::DelDest),
-    ),
+    spec("delete-server", Some('d'), Arg::None, Tag::Cmd(Cmd::DelDest)),
     spec("set", None, Arg::None, Tag::Cmd(Cmd::SetTimeout)),
     spec("help", Some('h'), Arg::None, Tag::Cmd(Cmd::Help)),
     spec("version", Some('v'), Arg::None, Tag::Cmd(Cmd::Version)),
     spec("restore", Some('R'), Arg::None, Tag::Cmd(Cmd::Restore)),
     spec("save", Some('S'), Arg::None, Tag::Cmd(Cmd::Save)),
-    spec(
-        "start-daemon",
-        None,
-        Arg::Required,
-        Tag::Cmd(Cmd::StartDaemon),
-    ),
-    spec(
-        "stop-daemon",
-        None,
-        Arg::Required,
-        Tag::Cmd(Cmd::StopDaemon),
-    ),
-    spec(
-        "tcp-service",
-        Some('t'),
-        Arg::Required,
-        Tag::Service(SvcKind::Tcp),
-    ),
-    spec(
-        "udp-service",
-        Some('u'),
-        Arg::Required,
-        Tag::Service(SvcKind::Udp),
-    ),
-    spec(
-        "sctp-service",
-        None,
-        Arg::Required,
-        Tag::Service(SvcKind::Sctp),
-    ),
-    spec(
-        "fwmark-service",
-        Some('f'),
-        Arg::Required,
-        Tag::Service(SvcKind::Fwmark),
-    ),
-    spec(
-        "scheduler",
-        Some('s'),
-        Arg::Required,
-        Tag::Opt(Opt::Scheduler),
-    ),
-    spec(
-        "persistent",
-        Some('p'),
-        Arg::Optional,
-        Tag::Opt(Opt::Persistent),
-    ),
+    spec("start-daemon", None, Arg::Required, Tag::Cmd(Cmd::StartDaemon)),
+    spec("stop-daemon", None, Arg::Required, Tag::Cmd(Cmd::StopDaemon)),
+    spec("tcp-service", Some('t'), Arg::Required, Tag::Service(SvcKind::Tcp)),
+    spec("udp-service", Some('u'), Arg::Required, Tag::Service(SvcKind::Udp)),
+    spec("sctp-service", None, Arg::Required, Tag::Service(SvcKind::Sctp)),
+    spec("fwmark-service", Some('f'), Arg::Required, Tag::Service(SvcKind::Fwmark)),
+    spec("scheduler", Some('s'), Arg::Required, Tag::Opt(Opt::Scheduler)),
+    spec("persistent", Some('p'), Arg::Optional, Tag::Opt(Opt::Persistent)),
     spec("netmask", Some('M'), Arg::Required, Tag::Opt(Opt::Netmask)),
-    spec(
-        "real-server",
-        Some('r'),
-        Arg::Required,
-        Tag::Opt(Opt::Server),
-    ),
-    spec(
-        "masquerading",
-        Some('m'),
-        Arg::None,
-        Tag::Fwd(FwdMethod::Nat),
-    ),
+    spec("real-server", Some('r'), Arg::Required, Tag::Opt(Opt::Server)),
+    spec("masquerading", Some('m'), Arg::None, Tag::Fwd(FwdMethod::Nat)),
     spec("ipip", Some('i'), Arg::None, Tag::Fwd(FwdMethod::Tun)),
     spec("gatewaying", Some('g'), Arg::None, Tag::Fwd(FwdMethod::Dr)),
     spec("weight", Some('w'), Arg::Required, Tag::Opt(Opt::Weight)),
-    spec(
-        "u-threshold",
-        Some('x'),
-        Arg::Required,
-        Tag::Opt(Opt::UThreshold),
-    ),
-    spec(
-        "l-threshold",
-        Some('y'),
-        Arg::Required,
-        Tag::Opt(Opt::LThreshold),
-    ),
+    spec("u-threshold", Some('x'), Arg::Required, Tag::Opt(Opt::UThreshold)),
+    spec("l-threshold", Some('y'), Arg::Required, Tag::Opt(Opt::LThreshold)),
     spec("numeric", Some('n'), Arg::None, Tag::Opt(Opt::Numeric)),
-    spec(
-        "connection",
-        Some('c'),
-        Arg::None,
-        Tag::Opt(Opt::Connection),
-    ),
-    spec(
-        "mcast-interface",
-        None,
-        Arg::Required,
-        Tag::Opt(Opt::McastIf),
-    ),
+    spec("connection", Some('c'), Arg::None, Tag::Opt(Opt::Connection)),
+    spec("mcast-interface", None, Arg::Required, Tag::Opt(Opt::McastIf)),
     spec("syncid", None, Arg::Required, Tag::Opt(Opt::SyncId)),
     spec("timeout", None, Arg::None, Tag::Opt(Opt::Timeout)),
     spec("daemon", None, Arg::None, Tag::Opt(Opt::Daemon)),
     spec("stats", None, Arg::None, Tag::Opt(Opt::Stats)),
     spec("rate", None, Arg::None, Tag::Opt(Opt::Rate)),
     spec("thresholds", None, Arg::None, Tag::Opt(Opt::Thresholds)),
-    spec(
-        "persistent-conn",
-        None,
-        Arg::None,
-        Tag::Opt(Opt::PersistentConn),
-    ),
+    spec("persistent-conn", None, Arg::None, Tag::Opt(Opt::PersistentConn)),
     spec("nosort", None, Arg::None, Tag::Opt(Opt::NoSort)),
     spec("sort", None, Arg::None, Tag::Sort),
     spec("exact", Some('X'), Arg::None, Tag::Opt(Opt::Exact)),
     spec("ipv6", Some('6'), Arg::None, Tag::Opt(Opt::Ipv6)),
     spec("ops", Some('o'), Arg::None, Tag::Opt(Opt::Ops)),
     spec("pe", None, Arg::Required, Tag::Opt(Opt::Pe)),
-    spec(
-        "sched-flags",
-        Some('b'),
-        Arg::Required,
-        Tag::Opt(Opt::SchedFlags),
-    ),
-    spec(
-        "mcast-group",
-        None,
-        Arg::Required,
-        Tag::Opt(Opt::McastGroup),
-    ),
+    spec("sched-flags", Some('b'), Arg::Required, Tag::Opt(Opt::SchedFlags)),
+    spec("mcast-group", None, Arg::Required, Tag::Opt(Opt::McastGroup)),
     spec("mcast-port", None, Arg::Required, Tag::Opt(Opt::McastPort)),
     spec("mcast-ttl", None, Arg::Required, Tag::Opt(Opt::McastTtl)),
-    spec(
-        "sync-maxlen",
-        None,
-        Arg::Required,
-        Tag::Opt(Opt::SyncMaxlen),
-    ),
+    spec("sync-maxlen", None, Arg::Required, Tag::Opt(Opt::SyncMaxlen)),
     spec("tun-info", None, Arg::None, Tag::Opt(Opt::TunInfo)),
     spec("tun-type", None, Arg::Required, Tag::Opt(Opt::TunType)),
     spec("tun-port", None, Arg::Required, Tag::Opt(Opt::TunPort)),

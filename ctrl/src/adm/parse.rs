@@ -33,16 +33,13 @@
 //!   sync daemon) are recognised and refused with a clear message.
 
 use crate::adm::cmd::{
-    AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts,
-    TunCsum,
+    AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts, TunCsum,
 };
 use crate::adm::error::AdmError;
 use crate::adm::options::{self, Arg, Cmd, Opt, OptSet, Spec, SvcKind, Tag};
 use crate::adm::values;
 use crate::adm::view::Timeouts;
-use rvs_conf::{
-    DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceKey, TunType,
-};
+use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceKey, TunType};
 use std::net::IpAddr;
 
 /// IPVS_SVC_PERSISTENT_TIMEOUT: what a bare `-p` means.
@@ -124,14 +121,11 @@ impl Parsed {
                     Some((n, v)) => (n, Some(v.to_string())),
                     None => (long, None),
                 };
-                let spec = options::by_long(name)
-                    .ok_or_else(|| AdmError::usage(format!("{w}: unknown option")))?;
+                let spec = options::by_long(name).ok_or_else(|| AdmError::usage(format!("{w}: unknown option")))?;
                 let value = match spec.arg {
                     Arg::None => {
                         if inline.is_some() {
-                            return Err(AdmError::usage(format!(
-                                "--{name}: option does not take an argument"
-                            )));
+                            return Err(AdmError::usage(format!("--{name}: option does not take an argument")));
                         }
                         None
                     }
@@ -157,8 +151,7 @@ impl Parsed {
             while j < chars.len() {
                 let c = chars[j];
                 j += 1;
-                let spec = options::by_short(c)
-                    .ok_or_else(|| AdmError::usage(format!("-{c}: unknown option")))?;
+                let spec = options::by_short(c).ok_or_else(|| AdmError::usage(format!("-{c}: unknown option")))?;
                 let rest: String = chars[j..].iter().collect();
                 let flag = format!("-{c}");
                 let value = match spec.arg {
@@ -183,10 +176,7 @@ impl Parsed {
 
     fn set(&mut self, opt: Opt) -> Result<(), AdmError> {
         if self.given.has(opt) && !opt.repeatable() {
-            return Err(AdmError::usage(format!(
-                "multiple '{}' options specified",
-                opt.name()
-            )));
+            return Err(AdmError::usage(format!("multiple '{}' options specified", opt.name())));
         }
         self.given.insert(opt);
         Ok(())
@@ -200,11 +190,7 @@ impl Parsed {
         match spec.tag {
             Tag::Cmd(c) => {
                 if self.cmd.is_none() && matches!(c, Cmd::Help | Cmd::Version) {
-                    return Ok(Some(if c == Cmd::Help {
-                        AdmCommand::Help
-                    } else {
-                        AdmCommand::Version
-                    }));
+                    return Ok(Some(if c == Cmd::Help { AdmCommand::Help } else { AdmCommand::Version }));
                 }
                 if self.cmd.is_some() {
                     return Err(AdmError::usage("multiple commands specified"));
@@ -217,19 +203,13 @@ impl Parsed {
                     SvcKind::Fwmark => SvcArg::Mark(
                         values::number(&v, 1, i64::from(u32::MAX))
                             .map(|n| n as u32)
-                            .ok_or_else(|| {
-                                AdmError::usage(format!("invalid fwmark value `{v}' specified"))
-                            })?,
+                            .ok_or_else(|| AdmError::usage(format!("invalid fwmark value `{v}' specified")))?,
                     ),
                     SvcKind::Tcp | SvcKind::Udp | SvcKind::Sctp => {
-                        let (a, p) = values::addr_port(&v)
-                            .map_err(|why| e(illegal("virtual server address[:port]", why)))?;
+                        let (a, p) =
+                            values::addr_port(&v).map_err(|why| e(illegal("virtual server address[:port]", why)))?;
                         self.sctp = kind == SvcKind::Sctp;
-                        let proto = if kind == SvcKind::Udp {
-                            Proto::Udp
-                        } else {
-                            Proto::Tcp
-                        };
+                        let proto = if kind == SvcKind::Udp { Proto::Udp } else { Proto::Tcp };
                         SvcArg::Inet(proto, a, p)
                     }
                 });
@@ -244,27 +224,19 @@ impl Parsed {
                 match opt {
                     Opt::Scheduler => self.scheduler = Some(v),
                     Opt::Persistent => {
-                        self.persistent = Some(if v.is_empty() {
-                            DEFAULT_PERSISTENT_TIMEOUT
-                        } else {
-                            timeout(&v, 1)?
-                        })
+                        self.persistent = Some(if v.is_empty() { DEFAULT_PERSISTENT_TIMEOUT } else { timeout(&v, 1)? })
                     }
                     Opt::Netmask => self.netmask = Some(v),
                     Opt::Server => {
-                        self.server = Some(
-                            values::addr_port(&v)
-                                .map_err(|why| e(illegal("real server address[:port]", why)))?,
-                        )
+                        self.server =
+                            Some(values::addr_port(&v).map_err(|why| e(illegal("real server address[:port]", why)))?)
                     }
                     Opt::Weight => self.weight = Some(num_arg(&v, 0, 65535, "weight").map_err(e)?),
                     Opt::UThreshold => {
-                        self.upper =
-                            Some(num_arg(&v, 0, i64::from(i32::MAX), "u_threshold").map_err(e)?)
+                        self.upper = Some(num_arg(&v, 0, i64::from(i32::MAX), "u_threshold").map_err(e)?)
                     }
                     Opt::LThreshold => {
-                        self.lower =
-                            Some(num_arg(&v, 0, i64::from(i32::MAX), "l_threshold").map_err(e)?)
+                        self.lower = Some(num_arg(&v, 0, i64::from(i32::MAX), "l_threshold").map_err(e)?)
                     }
                     Opt::SchedFlags => self.sched_flags = Some(v),
                     Opt::TunType => {
@@ -272,33 +244,21 @@ impl Parsed {
                             "ipip" => TunType::Ipip,
                             "gue" => TunType::Gue,
                             "gre" => TunType::Gre,
-                            _ => {
-                                return Err(e(illegal(
-                                    "tunnel type",
-                                    format_args!("'{v}' (valid: ipip, gue, gre)"),
-                                )))
-                            }
+                            _ => return Err(e(illegal("tunnel type", format_args!("'{v}' (valid: ipip, gue, gre)")))),
                         })
                     }
-                    Opt::TunPort => {
-                        self.tun_port =
-                            Some(num_arg(&v, 1, 65535, "tunnel port").map_err(e)? as u16)
-                    }
+                    Opt::TunPort => self.tun_port = Some(num_arg(&v, 1, 65535, "tunnel port").map_err(e)? as u16),
                     Opt::Laddr => {
-                        let a: IpAddr = v.parse().map_err(|_| {
-                            e(illegal(
-                                "local address",
-                                format_args!("'{v}' is not an IP address"),
-                            ))
-                        })?;
+                        let a: IpAddr = v
+                            .parse()
+                            .map_err(|_| e(illegal("local address", format_args!("'{v}' is not an IP address"))))?;
                         if self.laddrs.contains(&a) {
                             return Err(e(format!("--laddr {a} is given twice")));
                         }
                         self.laddrs.push(a);
                     }
                     Opt::Match => {
-                        let m = values::fwmark_match(&v)
-                            .map_err(|why| e(illegal("fwmark match", why)))?;
+                        let m = values::fwmark_match(&v).map_err(|why| e(illegal("fwmark match", why)))?;
                         self.matches.push(m);
                     }
                     Opt::MhbC => {
@@ -306,12 +266,7 @@ impl Parsed {
                             .parse()
                             .ok()
                             .filter(|c: &f64| c.is_finite() && *c >= 1.0)
-                            .ok_or_else(|| {
-                                e(illegal(
-                                    "mhb-c",
-                                    format_args!("'{v}' is not a number >= 1.0"),
-                                ))
-                            })?;
+                            .ok_or_else(|| e(illegal("mhb-c", format_args!("'{v}' is not a number >= 1.0"))))?;
                         self.mhb_c = Some(c);
                     }
                     _ => {}
@@ -331,11 +286,7 @@ impl Parsed {
 
     fn key(&self) -> Option<ServiceKey> {
         self.svc.map(|s| match s {
-            SvcArg::Inet(proto, addr, port) => ServiceKey::Inet {
-                proto,
-                addr,
-                port: port.unwrap_or(0),
-            },
+            SvcArg::Inet(proto, addr, port) => ServiceKey::Inet { proto, addr, port: port.unwrap_or(0) },
             SvcArg::Mark(m) => ServiceKey::Fwmark(m),
         })
     }
@@ -346,13 +297,9 @@ impl Parsed {
 
     fn build(self) -> Result<AdmCommand, String> {
         // `rvsadm --workers` needs no `-L`: it is a listing of its own.
-        let cmd = self
-            .cmd
-            .or_else(|| self.has(Opt::Workers).then_some(Cmd::List));
+        let cmd = self.cmd.or_else(|| self.has(Opt::Workers).then_some(Cmd::List));
         let Some(cmd) = cmd else {
-            return Err(
-                "no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into(),
-            );
+            return Err("no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into());
         };
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
@@ -470,11 +417,7 @@ impl Parsed {
             Cmd::DelDest => {
                 let key = key.expect("checked: service required");
                 let (addr, port) = self.server.expect("checked: real server required");
-                AdmCommand::DelDest(DestRef {
-                    service: key,
-                    addr,
-                    port: port.unwrap_or(svc_port(key)),
-                })
+                AdmCommand::DelDest(DestRef { service: key, addr, port: port.unwrap_or(svc_port(key)) })
             }
             Cmd::Zero => AdmCommand::Zero(key),
             Cmd::SetTimeout => AdmCommand::SetTimeouts(timeouts),
@@ -512,13 +455,8 @@ impl Parsed {
                     json: h(Opt::Json),
                 })
             }
-            Cmd::Save => AdmCommand::Save(SaveOpts {
-                numeric: self.has(Opt::Numeric),
-                yaml: self.has(Opt::Yaml),
-            }),
-            Cmd::Restore => AdmCommand::Restore(RestoreOpts {
-                dry_run: self.has(Opt::DryRun),
-            }),
+            Cmd::Save => AdmCommand::Save(SaveOpts { numeric: self.has(Opt::Numeric), yaml: self.has(Opt::Yaml) }),
+            Cmd::Restore => AdmCommand::Restore(RestoreOpts { dry_run: self.has(Opt::DryRun) }),
             Cmd::StartDaemon | Cmd::StopDaemon => {
                 return Err("connection synchronization daemons are not supported by rvs".into())
             }
@@ -542,17 +480,9 @@ impl Parsed {
         // translates the source too, so it can cross families (NAT64) as
         // DPVS's does.
         if addr.is_ipv6() != svc_v6 && !matches!(fwd, FwdMethod::Tun | FwdMethod::FullNat) {
-            return Err(
-                "Different address family is allowed only for tunneling and fullnat servers".into(),
-            );
+            return Err("Different address family is allowed only for tunneling and fullnat servers".into());
         }
-        let tun_opts = [
-            Opt::TunType,
-            Opt::TunPort,
-            Opt::TunNoCsum,
-            Opt::TunCsum,
-            Opt::TunRemCsum,
-        ];
+        let tun_opts = [Opt::TunType, Opt::TunPort, Opt::TunNoCsum, Opt::TunCsum, Opt::TunRemCsum];
         if tun_opts.iter().any(|&o| self.has(o)) && fwd != FwdMethod::Tun {
             return Err("Tunnel options conflict with forward method".into());
         }
@@ -615,20 +545,12 @@ impl Parsed {
         for (o, r) in rules {
             if !self.has(o) {
                 if r == Required {
-                    return Err(format!(
-                        "You need to supply the '{}' option for the '{name}' tunnel type",
-                        o.name()
-                    ));
+                    return Err(format!("You need to supply the '{}' option for the '{name}' tunnel type", o.name()));
                 }
                 continue;
             }
             match r {
-                Illegal => {
-                    return Err(format!(
-                        "Illegal '{}' option with the '{name}' tunnel type",
-                        o.name()
-                    ))
-                }
+                Illegal => return Err(format!("Illegal '{}' option with the '{name}' tunnel type", o.name())),
                 Exclusive => match first {
                     None => first = Some(o),
                     Some(f) => {
@@ -677,11 +599,7 @@ fn take_next(argv: &[String], i: &mut usize, optional: bool) -> Option<String> {
 fn timeout(v: &str, min: i64) -> Result<u32, AdmError> {
     values::number(v, min, i64::from(MAX_TIMEOUT))
         .map(|n| n as u32)
-        .ok_or_else(|| {
-            AdmError::usage(format!(
-                "invalid timeout value `{v}' specified ({min}..{MAX_TIMEOUT} seconds)"
-            ))
-        })
+        .ok_or_else(|| AdmError::usage(format!("invalid timeout value `{v}' specified ({min}..{MAX_TIMEOUT} seconds)")))
 }
 
 /// `-b`: a comma list of flags. The named flags belong to their scheduler
@@ -709,10 +627,7 @@ fn sched_flags(sched: SchedKind, list: &str) -> Result<SchedFlags, String> {
             }
         };
         if !owner.is_empty() && !owner.contains(&sched) {
-            return Err(format!(
-                "incompatible scheduler flag `{w}' (for scheduler {}, not {sched})",
-                owner[0]
-            ));
+            return Err(format!("incompatible scheduler flag `{w}' (for scheduler {}, not {sched})", owner[0]));
         }
         v |= bit;
     }
@@ -737,26 +652,17 @@ mod tests {
     }
 
     fn tcp(a: &str, port: u16) -> ServiceKey {
-        ServiceKey::Inet {
-            proto: Proto::Tcp,
-            addr: a.parse().unwrap(),
-            port,
-        }
+        ServiceKey::Inet { proto: Proto::Tcp, addr: a.parse().unwrap(), port }
     }
 
     #[test]
     fn empty_lists() {
-        assert_eq!(
-            parse_args(&[]).unwrap(),
-            AdmCommand::List(ListOpts::default())
-        );
+        assert_eq!(parse_args(&[]).unwrap(), AdmCommand::List(ListOpts::default()));
     }
 
     #[test]
     fn add_service_defaults() {
-        let AdmCommand::AddService(o) = p("-A -t 192.168.1.100:80").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-A -t 192.168.1.100:80").unwrap() else { panic!() };
         assert_eq!(o.key, tcp("192.168.1.100", 80));
         assert_eq!(o.scheduler, SchedKind::Wlc);
         assert_eq!(o.persistent, None);
@@ -783,51 +689,29 @@ mod tests {
 
     #[test]
     fn clustered_and_long_list() {
-        for l in [
-            "-Ln",
-            "-ln",
-            "--list --numeric",
-            "-L -n",
-            "-nL",
-            "-l --numeric",
-        ] {
-            let AdmCommand::List(o) = p(l).unwrap() else {
-                panic!("{l}")
-            };
+        for l in ["-Ln", "-ln", "--list --numeric", "-L -n", "-nL", "-l --numeric"] {
+            let AdmCommand::List(o) = p(l).unwrap() else { panic!("{l}") };
             assert!(o.numeric && o.target == ListTarget::All, "{l}");
         }
-        let AdmCommand::List(o) = p("-Lnc").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::List(o) = p("-Lnc").unwrap() else { panic!() };
         assert_eq!(o.target, ListTarget::Connections);
-        let AdmCommand::List(o) = p("-L --timeout").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::List(o) = p("-L --timeout").unwrap() else { panic!() };
         assert_eq!(o.target, ListTarget::Timeout);
         for l in ["--workers", "-L --workers", "--workers --json"] {
-            let AdmCommand::List(o) = p(l).unwrap() else {
-                panic!("{l}")
-            };
+            let AdmCommand::List(o) = p(l).unwrap() else { panic!("{l}") };
             assert_eq!(o.target, ListTarget::Workers, "{l}");
             assert_eq!(o.json, l.contains("json"));
         }
         assert!(err("-Lc --workers").contains("conflicts"));
         assert!(err("-A -t 1.1.1.1:80 --workers").contains("Illegal 'workers' option"));
-        let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else { panic!() };
         assert_eq!(o.target, ListTarget::Service(tcp("10.0.0.1", 80)));
         assert!(o.stats && o.exact);
-        let AdmCommand::AddService(o) = p("-At 1.2.3.4:80 -s rr").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-At 1.2.3.4:80 -s rr").unwrap() else { panic!() };
         assert_eq!(o.scheduler, SchedKind::Rr);
-        let AdmCommand::AddService(o) = p("-At1.2.3.4:80").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-At1.2.3.4:80").unwrap() else { panic!() };
         assert_eq!(o.key, tcp("1.2.3.4", 80));
-        let AdmCommand::AddService(o) =
-            p("--add-service --tcp-service=1.2.3.4:80 --scheduler=sh -b sh-port").unwrap()
+        let AdmCommand::AddService(o) = p("--add-service --tcp-service=1.2.3.4:80 --scheduler=sh -b sh-port").unwrap()
         else {
             panic!()
         };
@@ -836,41 +720,25 @@ mod tests {
 
     #[test]
     fn add_dest_defaults_and_port_rules() {
-        let AdmCommand::AddDest(o) = p("-a -t 192.168.1.100:80 -r 192.168.1.200").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddDest(o) = p("-a -t 192.168.1.100:80 -r 192.168.1.200").unwrap() else { panic!() };
         assert_eq!(o.dest.fwd, FwdMethod::Dr, "ipvsadm's default is gatewaying");
         assert_eq!(o.dest.weight, 1);
         assert_eq!(o.dest.port, 80);
         // DR cannot map ports: ipvsadm forces the service port.
-        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -g").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -g").unwrap() else { panic!() };
         assert_eq!(o.dest.port, 80);
-        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -m -w 3").unwrap() else {
-            panic!()
-        };
-        assert_eq!(
-            (o.dest.port, o.dest.fwd, o.dest.weight),
-            (8080, FwdMethod::Nat, 3)
-        );
+        let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -m -w 3").unwrap() else { panic!() };
+        assert_eq!((o.dest.port, o.dest.fwd, o.dest.weight), (8080, FwdMethod::Nat, 3));
         // Options in any order, even the command last.
-        let AdmCommand::AddDest(o) = p("-r 2.2.2.2 -t 1.1.1.1:80 --fullnat -a").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddDest(o) = p("-r 2.2.2.2 -t 1.1.1.1:80 --fullnat -a").unwrap() else { panic!() };
         assert_eq!((o.dest.port, o.dest.fwd), (80, FwdMethod::FullNat));
         // fwmark services keep the given port (0 if none), even for DR.
-        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10 -g").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10 -g").unwrap() else { panic!() };
         assert_eq!(o.dest.port, 0);
-        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10:443 -g").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10:443 -g").unwrap() else { panic!() };
         assert_eq!(o.dest.port, 443);
         let AdmCommand::AddDest(o) =
-            p("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gue --tun-port 6080 --tun-nocsum")
-                .unwrap()
+            p("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gue --tun-port 6080 --tun-nocsum").unwrap()
         else {
             panic!()
         };
@@ -894,41 +762,26 @@ mod tests {
 
     #[test]
     fn missing_service_and_server() {
-        assert_eq!(
-            err("-A -s rr"),
-            "You need to supply the 'service-address' option for the 'add-service' command"
-        );
+        assert_eq!(err("-A -s rr"), "You need to supply the 'service-address' option for the 'add-service' command");
         assert_eq!(
             err("-a -t 1.1.1.1:80 -m"),
             "You need to supply the 'real-server' option for the 'add-server' command"
         );
-        assert_eq!(
-            err("-A -t 1.1.1.1:80 -r 2.2.2.2"),
-            "Illegal 'real-server' option with the 'add-service' command"
-        );
+        assert_eq!(err("-A -t 1.1.1.1:80 -r 2.2.2.2"), "Illegal 'real-server' option with the 'add-service' command");
         assert_eq!(
             err("-L -c -t 1.1.1.1:80"),
             "The option 'service-address' conflicts with the 'connection' option in the 'list' command"
         );
-        assert_eq!(
-            err("-L -c --stats"),
-            "options conflicts in the list command"
-        );
+        assert_eq!(err("-L -c --stats"), "options conflicts in the list command");
     }
 
     #[test]
     fn port_out_of_range_and_names() {
         let e = err("-A -t 1.1.1.1:70000");
-        assert!(
-            e.starts_with("illegal virtual server address[:port] specified"),
-            "{e}"
-        );
+        assert!(e.starts_with("illegal virtual server address[:port] specified"), "{e}");
         assert!(e.contains("out of range"), "{e}");
         let e = err("-a -t 1.1.1.1:80 -r 2.2.2.2:99999");
-        assert!(
-            e.starts_with("illegal real server address[:port] specified"),
-            "{e}"
-        );
+        assert!(e.starts_with("illegal real server address[:port] specified"), "{e}");
         assert!(err("-A -t www.example.com:80").contains("does not resolve host names"));
         assert!(err("-A -t 1.1.1.1:http").contains("does not resolve service names"));
         assert!(err("-A -t 80").starts_with("illegal virtual server"));
@@ -936,10 +789,7 @@ mod tests {
 
     #[test]
     fn zero_port_needs_persistence() {
-        assert_eq!(
-            err("-A -t 1.1.1.1"),
-            "Zero port specified for non-persistent service"
-        );
+        assert_eq!(err("-A -t 1.1.1.1"), "Zero port specified for non-persistent service");
         assert!(p("-A -t 1.1.1.1 -p").is_ok());
         assert!(p("-A -f 1").is_ok());
     }
@@ -947,14 +797,8 @@ mod tests {
     #[test]
     fn multiples_and_unknowns() {
         assert_eq!(err("-A -D -t 1.1.1.1:80"), "multiple commands specified");
-        assert_eq!(
-            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 1 -w 2"),
-            "multiple 'weight' options specified"
-        );
-        assert_eq!(
-            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"),
-            "multiple 'forwarding-method' options specified"
-        );
+        assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 1 -w 2"), "multiple 'weight' options specified");
+        assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"), "multiple 'forwarding-method' options specified");
         assert_eq!(err("-L --bogus"), "--bogus: unknown option");
         assert_eq!(err("-Lq"), "-q: unknown option");
         assert_eq!(err("-A -t"), "-t: missing argument");
@@ -966,62 +810,37 @@ mod tests {
     fn set_timeouts() {
         assert_eq!(
             p("--set 900 120 300").unwrap(),
-            AdmCommand::SetTimeouts(Timeouts {
-                tcp: 900,
-                tcpfin: 120,
-                udp: 300
-            })
+            AdmCommand::SetTimeouts(Timeouts { tcp: 900, tcpfin: 120, udp: 300 })
         );
-        assert_eq!(
-            err("--set 900 120"),
-            "--set option requires 3 timeout values"
-        );
+        assert_eq!(err("--set 900 120"), "--set option requires 3 timeout values");
         assert_eq!(err("--set 1 2 3 4"), "unexpected argument 4");
         assert!(err("--set 1 2 x").starts_with("invalid timeout value `x'"));
     }
 
     #[test]
     fn netmasks() {
-        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -p -M 255.255.255.0").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -p -M 255.255.255.0").unwrap() else { panic!() };
         assert_eq!(o.netmask, "255.255.255.0".parse::<IpAddr>().unwrap());
-        let AdmCommand::AddService(o) = p("-A -t [2001:db8::1]:80 -p -M 64").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-A -t [2001:db8::1]:80 -p -M 64").unwrap() else { panic!() };
         assert_eq!(values::v6_prefix(o.netmask), 64);
-        let AdmCommand::AddService(o) = p("-A -f 7 -6").unwrap() else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-A -f 7 -6").unwrap() else { panic!() };
         assert!(o.netmask.is_ipv6());
-        assert!(
-            err("-A -t 1.1.1.1:80 -p -M 24").starts_with("illegal virtual server persistent mask")
-        );
+        assert!(err("-A -t 1.1.1.1:80 -p -M 24").starts_with("illegal virtual server persistent mask"));
         assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
     }
 
     #[test]
     fn sched_flag_rules() {
-        assert!(
-            err("-A -t 1.1.1.1:80 -b sh-port").starts_with("incompatible scheduler flag `sh-port'")
-        );
-        assert!(
-            err("-A -t 1.1.1.1:80 -s sh -b bogus").starts_with("invalid scheduler flag `bogus'")
-        );
-        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -s rr -b flag-1,flag-3").unwrap()
-        else {
-            panic!()
-        };
+        assert!(err("-A -t 1.1.1.1:80 -b sh-port").starts_with("incompatible scheduler flag `sh-port'"));
+        assert!(err("-A -t 1.1.1.1:80 -s sh -b bogus").starts_with("invalid scheduler flag `bogus'"));
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -s rr -b flag-1,flag-3").unwrap() else { panic!() };
         assert_eq!(o.sched_flags, SchedFlags(5));
     }
 
     #[test]
     fn tunnel_option_rules() {
-        assert_eq!(
-            err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m --tun-type gre"),
-            "Tunnel options conflict with forward method"
-        );
+        assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m --tun-type gre"), "Tunnel options conflict with forward method");
         assert_eq!(
             err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gue"),
             "You need to supply the 'tun-port' option for the 'gue' tunnel type"
@@ -1034,8 +853,7 @@ mod tests {
             err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type gre --tun-nocsum --tun-csum"),
             "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gre' tunnel type"
         );
-        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type vxlan")
-            .starts_with("illegal tunnel type"));
+        assert!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -i --tun-type vxlan").starts_with("illegal tunnel type"));
     }
 
     #[test]
@@ -1046,31 +864,15 @@ mod tests {
             panic!()
         };
         assert_eq!(o.laddrs.unwrap().len(), 2);
-        let AdmCommand::AddService(o) =
-            p("-A -f 66 -s rr --match tcp:192.168.0.200:80,443").unwrap()
-        else {
-            panic!()
-        };
+        let AdmCommand::AddService(o) = p("-A -f 66 -s rr --match tcp:192.168.0.200:80,443").unwrap() else { panic!() };
         assert_eq!(o.matches.unwrap()[0].ports, vec![80, 443]);
         assert!(err("-A -t 1.1.1.1:80 --match tcp:1.1.1.1:80").contains("only valid with a fwmark"));
         assert!(err("-A -f 1 --match tcp:[::1]:80").contains("add -6"));
         assert!(p("-A -f 1 -6 --match tcp:[::1]:80").is_ok());
         assert!(err("-A -t 1.1.1.1:80 --laddr 1.1.1.2 --laddr 1.1.1.2").contains("twice"));
-        assert_eq!(
-            err("-a -t 1.1.1.1:80 -r 2.2.2.2 --json"),
-            "Illegal 'json' option with the 'add-server' command"
-        );
-        assert!(matches!(
-            p("-R --dry-run").unwrap(),
-            AdmCommand::Restore(RestoreOpts { dry_run: true })
-        ));
-        assert!(matches!(
-            p("-S -n --yaml").unwrap(),
-            AdmCommand::Save(SaveOpts {
-                yaml: true,
-                numeric: true
-            })
-        ));
+        assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 --json"), "Illegal 'json' option with the 'add-server' command");
+        assert!(matches!(p("-R --dry-run").unwrap(), AdmCommand::Restore(RestoreOpts { dry_run: true })));
+        assert!(matches!(p("-S -n --yaml").unwrap(), AdmCommand::Save(SaveOpts { yaml: true, numeric: true })));
     }
 
     #[test]

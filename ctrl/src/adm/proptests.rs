@@ -7,10 +7,7 @@ use crate::adm::format;
 use crate::adm::view::TableView;
 use crate::adm::{apply_all, parse_restore, values};
 use proptest::prelude::*;
-use rvs_conf::{
-    DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey,
-    TunType,
-};
+use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -22,8 +19,7 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn next(&mut self) -> u64 {
-        let w = self.words[self.i % self.words.len()]
-            .rotate_left((self.i / self.words.len()) as u32 * 7);
+        let w = self.words[self.i % self.words.len()].rotate_left((self.i / self.words.len()) as u32 * 7);
         self.i += 1;
         w
     }
@@ -35,20 +31,9 @@ impl Gen<'_> {
     }
     fn addr(&mut self, v6: bool) -> IpAddr {
         if v6 {
-            IpAddr::V6(Ipv6Addr::new(
-                0x2001,
-                0xdb8,
-                0,
-                0,
-                0,
-                0,
-                0,
-                self.below(0xffff) as u16 + 1,
-            ))
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, self.below(0xffff) as u16 + 1))
         } else {
-            IpAddr::V4(Ipv4Addr::from(
-                0x0a00_0000 | (self.below(0x00ff_ffff) as u32 + 1),
-            ))
+            IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (self.below(0x00ff_ffff) as u32 + 1)))
         }
     }
 
@@ -59,11 +44,7 @@ impl Gen<'_> {
             ServiceKey::Fwmark(mark_seq)
         } else {
             ServiceKey::Inet {
-                proto: if self.chance(50) {
-                    Proto::Tcp
-                } else {
-                    Proto::Udp
-                },
+                proto: if self.chance(50) { Proto::Tcp } else { Proto::Udp },
                 addr: self.addr(v6),
                 port: self.below(65536) as u16,
             }
@@ -93,15 +74,9 @@ impl Gen<'_> {
             } else {
                 IpAddr::V4(Ipv4Addr::from(0xc0a8_0000 | mark_seq))
             };
-            let ports: BTreeSet<u16> = (0..self.below(6))
-                .map(|_| self.below(65535) as u16 + 1)
-                .collect();
+            let ports: BTreeSet<u16> = (0..self.below(6)).map(|_| self.below(65535) as u16 + 1).collect();
             s.matches.push(FwmarkMatch {
-                proto: if self.chance(50) {
-                    Proto::Tcp
-                } else {
-                    Proto::Udp
-                },
+                proto: if self.chance(50) { Proto::Tcp } else { Proto::Udp },
                 vip,
                 ports: ports.into_iter().collect(),
             });
@@ -109,12 +84,7 @@ impl Gen<'_> {
         let nd = self.below(5);
         let mut seen = BTreeSet::new();
         for _ in 0..nd {
-            let fwd = [
-                FwdMethod::Nat,
-                FwdMethod::Dr,
-                FwdMethod::Tun,
-                FwdMethod::FullNat,
-            ][self.below(4) as usize];
+            let fwd = [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat][self.below(4) as usize];
             let addr = self.addr(v6);
             let sport = match key {
                 ServiceKey::Inet { port, .. } => port,

@@ -117,31 +117,20 @@ mod tests {
             split_line("  -A  -t 1.2.3.4:80\t-s rr  # web").unwrap(),
             vec!["-A", "-t", "1.2.3.4:80", "-s", "rr"]
         );
-        assert_eq!(
-            split_line("# only a comment").unwrap(),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            split_line("a 'b c' \"d\\\"e\" f\\ g x#y").unwrap(),
-            vec!["a", "b c", "d\"e", "f g", "x#y"]
-        );
+        assert_eq!(split_line("# only a comment").unwrap(), Vec::<String>::new());
+        assert_eq!(split_line("a 'b c' \"d\\\"e\" f\\ g x#y").unwrap(), vec!["a", "b c", "d\"e", "f g", "x#y"]);
         assert_eq!(split_line("''").unwrap(), vec![""]);
         assert!(split_line("'open").is_err());
     }
 
     #[test]
     fn lines_are_numbered() {
-        let text =
-            "# saved\n\n-A -t 1.2.3.4:80 -s wlc\nipvsadm -a -t 1.2.3.4:80 -r 10.0.0.1:80 -m -w 1\n";
+        let text = "# saved\n\n-A -t 1.2.3.4:80 -s wlc\nipvsadm -a -t 1.2.3.4:80 -r 10.0.0.1:80 -m -w 1\n";
         let cmds = parse_restore(text).unwrap();
         assert_eq!(cmds.iter().map(|c| c.0).collect::<Vec<_>>(), vec![3, 4]);
         let e = parse_restore("-C\n-A -t 1.2.3.4:80 -s nope\n").unwrap_err();
         assert_eq!(e.line(), Some(2));
-        assert!(
-            e.to_string()
-                .starts_with("line 2: unknown scheduler 'nope'"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("line 2: unknown scheduler 'nope'"), "{e}");
         let e = parse_restore("-C\n\n-L -n\n").unwrap_err();
         assert_eq!(e.line(), Some(3));
         let e = parse_restore("-R\n").unwrap_err();

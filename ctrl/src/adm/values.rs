@@ -32,15 +32,9 @@ pub(crate) fn addr_port(s: &str) -> Result<(IpAddr, Option<u16>), String> {
         return Err(format!("'{s}' is not an address"));
     }
     if let Some(rest) = s.strip_prefix('[') {
-        let (inner, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("missing ']' in '{s}'"))?;
-        let a: Ipv6Addr = inner
-            .parse()
-            .map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
-        let p = after
-            .strip_prefix(':')
-            .ok_or_else(|| format!("'{s}' needs a port after ']:'"))?;
+        let (inner, after) = rest.split_once(']').ok_or_else(|| format!("missing ']' in '{s}'"))?;
+        let a: Ipv6Addr = inner.parse().map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
+        let p = after.strip_prefix(':').ok_or_else(|| format!("'{s}' needs a port after ']:'"))?;
         return Ok((IpAddr::V6(a), Some(port(p)?)));
     }
     // Like ipvsadm: a whole string that is an IPv6 address has no port
@@ -52,9 +46,8 @@ pub(crate) fn addr_port(s: &str) -> Result<(IpAddr, Option<u16>), String> {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),
     };
-    let a: Ipv4Addr = host.parse().map_err(|_| {
-        format!("'{host}' is not a numeric address (rvsadm does not resolve host names)")
-    })?;
+    let a: Ipv4Addr =
+        host.parse().map_err(|_| format!("'{host}' is not a numeric address (rvsadm does not resolve host names)"))?;
     Ok((IpAddr::V4(a), p.map(port).transpose()?))
 }
 
@@ -66,9 +59,7 @@ pub(crate) fn port(p: &str) -> Result<u16, String> {
     if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
         Err(format!("port {p} is out of range 0..65535"))
     } else {
-        Err(format!(
-            "'{p}' is not a port number (rvsadm does not resolve service names)"
-        ))
+        Err(format!("'{p}' is not a port number (rvsadm does not resolve service names)"))
     }
 }
 
@@ -83,11 +74,7 @@ pub(crate) fn full_mask(v6: bool) -> IpAddr {
 
 /// An IPv6 prefix length as a mask address.
 pub(crate) fn v6_mask(prefix: u8) -> IpAddr {
-    let bits = if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - u32::from(prefix))
-    };
+    let bits = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
     IpAddr::V6(Ipv6Addr::from(bits))
 }
 
@@ -129,27 +116,18 @@ pub(crate) fn is_full_mask(v6: bool, mask: IpAddr) -> bool {
 /// ports and `lo-hi` ranges; no PORTS means every port of the VIP. An
 /// IPv6 VIP is written in brackets: `tcp:[2001:db8::1]:80,443`.
 pub(crate) fn fwmark_match(s: &str) -> Result<FwmarkMatch, String> {
-    let (proto, rest) = s
-        .split_once(':')
-        .ok_or_else(|| format!("'{s}' is not PROTO:VIP[:PORT[,PORT...]]"))?;
+    let (proto, rest) = s.split_once(':').ok_or_else(|| format!("'{s}' is not PROTO:VIP[:PORT[,PORT...]]"))?;
     let proto = match proto.to_ascii_lowercase().as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
         _ => return Err(format!("unknown protocol '{proto}' (valid: tcp, udp)")),
     };
     let (vip, ports) = if let Some(r) = rest.strip_prefix('[') {
-        let (inner, after) = r
-            .split_once(']')
-            .ok_or_else(|| format!("missing ']' in '{s}'"))?;
-        let a: Ipv6Addr = inner
-            .parse()
-            .map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
+        let (inner, after) = r.split_once(']').ok_or_else(|| format!("missing ']' in '{s}'"))?;
+        let a: Ipv6Addr = inner.parse().map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
         let ports = match after {
             "" => None,
-            a => Some(
-                a.strip_prefix(':')
-                    .ok_or_else(|| format!("expected ':' after ']' in '{s}'"))?,
-            ),
+            a => Some(a.strip_prefix(':').ok_or_else(|| format!("expected ':' after ']' in '{s}'"))?),
         };
         (IpAddr::V6(a), ports)
     } else {
@@ -157,9 +135,7 @@ pub(crate) fn fwmark_match(s: &str) -> Result<FwmarkMatch, String> {
             Some((v, p)) => (v, Some(p)),
             None => (rest, None),
         };
-        let a: Ipv4Addr = v
-            .parse()
-            .map_err(|_| format!("'{v}' is not an IPv4 address (write IPv6 as [addr])"))?;
+        let a: Ipv4Addr = v.parse().map_err(|_| format!("'{v}' is not an IPv4 address (write IPv6 as [addr])"))?;
         (IpAddr::V4(a), p)
     };
     let mut list = Vec::new();
@@ -183,11 +159,7 @@ pub(crate) fn fwmark_match(s: &str) -> Result<FwmarkMatch, String> {
             }
         }
     }
-    Ok(FwmarkMatch {
-        proto,
-        vip,
-        ports: list,
-    })
+    Ok(FwmarkMatch { proto, vip, ports: list })
 }
 
 fn match_port(p: &str) -> Result<u16, String> {
@@ -215,10 +187,7 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     let mut i = 0;
     while i < m.ports.len() {
         let mut j = i;
-        while j + 1 < m.ports.len()
-            && m.ports[j + 1] == m.ports[j].wrapping_add(1)
-            && m.ports[j] != u16::MAX
-        {
+        while j + 1 < m.ports.len() && m.ports[j + 1] == m.ports[j].wrapping_add(1) && m.ports[j] != u16::MAX {
             j += 1;
         }
         if j - i >= 2 {
@@ -249,27 +218,15 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            addr_port("1.2.3.4:80").unwrap(),
-            ("1.2.3.4".parse().unwrap(), Some(80))
-        );
+        assert_eq!(addr_port("1.2.3.4:80").unwrap(), ("1.2.3.4".parse().unwrap(), Some(80)));
         assert_eq!(addr_port("1.2.3.4").unwrap().1, None);
-        assert_eq!(
-            addr_port("[2001:db8::1]:443").unwrap(),
-            ("2001:db8::1".parse().unwrap(), Some(443))
-        );
+        assert_eq!(addr_port("[2001:db8::1]:443").unwrap(), ("2001:db8::1".parse().unwrap(), Some(443)));
         assert_eq!(addr_port("2001:db8::1").unwrap().1, None);
         assert!(addr_port("80").is_err());
         assert!(addr_port("[2001:db8::1]").is_err());
-        assert!(addr_port("1.2.3.4:65536")
-            .unwrap_err()
-            .contains("out of range"));
-        assert!(addr_port("1.2.3.4:http")
-            .unwrap_err()
-            .contains("service names"));
-        assert!(addr_port("www.example.com:80")
-            .unwrap_err()
-            .contains("host names"));
+        assert!(addr_port("1.2.3.4:65536").unwrap_err().contains("out of range"));
+        assert!(addr_port("1.2.3.4:http").unwrap_err().contains("service names"));
+        assert!(addr_port("www.example.com:80").unwrap_err().contains("host names"));
     }
 
     #[test]
@@ -293,10 +250,7 @@ mod tests {
             assert_eq!(match_to_string(&m), s);
             assert_eq!(fwmark_match(&match_to_string(&m)).unwrap(), m);
         }
-        assert_eq!(
-            fwmark_match("tcp:1.1.1.1:8000-8002").unwrap().ports,
-            vec![8000, 8001, 8002]
-        );
+        assert_eq!(fwmark_match("tcp:1.1.1.1:8000-8002").unwrap().ports, vec![8000, 8001, 8002]);
         assert!(fwmark_match("sctp:1.1.1.1:80").is_err());
         assert!(fwmark_match("tcp:1.1.1.1:0").is_err());
         assert!(fwmark_match("tcp:1.1.1.1:80,80").is_err());

@@ -96,10 +96,7 @@ impl TableView {
     /// A view of a bare model: every counter zero, dest ports resolved.
     /// Handy for `--dry-run` output and tests.
     pub fn from_model(size: u32, services: &[ServiceConf]) -> Self {
-        TableView {
-            size,
-            services: services.iter().map(ServiceView::from_conf).collect(),
-        }
+        TableView { size, services: services.iter().map(ServiceView::from_conf).collect() }
     }
 }
 
@@ -126,14 +123,7 @@ impl ServiceView {
 impl DestView {
     /// A real server with zero counters.
     pub fn new(conf: DestConf) -> Self {
-        DestView {
-            conf,
-            active: 0,
-            inactive: 0,
-            persist: 0,
-            stats: Stats::default(),
-            rate: Rates::default(),
-        }
+        DestView { conf, active: 0, inactive: 0, persist: 0, stats: Stats::default(), rate: Rates::default() }
     }
 }
 

@@ -10,10 +10,7 @@
 //! and reads it back without the file loader's extra rules (a fwmark
 //! service restored from an ipvsadm file has no `match` yet).
 
-use rvs_conf::{
-    DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey,
-    TunType,
-};
+use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
 
@@ -120,11 +117,7 @@ impl TryFrom<ServiceWire> for ServiceConf {
     fn try_from(w: ServiceWire) -> Result<Self, String> {
         let key = match (w.fwmark, w.vip, w.port) {
             (Some(m), None, None) => ServiceKey::Fwmark(m),
-            (None, Some(addr), Some(port)) => ServiceKey::Inet {
-                proto: w.proto.unwrap_or(Proto::Tcp),
-                addr,
-                port,
-            },
+            (None, Some(addr), Some(port)) => ServiceKey::Inet { proto: w.proto.unwrap_or(Proto::Tcp), addr, port },
             _ => return Err("a service has vip and port, or fwmark".into()),
         };
         let mut s = ServiceConf::new(key);
@@ -169,9 +162,7 @@ pub mod service {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<ServiceConf, D::Error> {
-        ServiceWire::deserialize(de)?
-            .try_into()
-            .map_err(serde::de::Error::custom)
+        ServiceWire::deserialize(de)?.try_into().map_err(serde::de::Error::custom)
     }
 }
 

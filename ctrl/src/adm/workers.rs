@@ -27,15 +27,7 @@ pub fn format(v: &WorkersView, json_out: bool) -> String {
         let _ = writeln!(
             out,
             "{:>6} {:>6} {:>12} {:>12} {:>10} {:>10} {:>9} {:>10} {:>9}",
-            w.id,
-            w.generation,
-            w.rx_pkts,
-            w.tx_pkts,
-            w.redirect_in,
-            w.redirect_out,
-            w.conns,
-            w.conns_created,
-            drops
+            w.id, w.generation, w.rx_pkts, w.tx_pkts, w.redirect_in, w.redirect_out, w.conns, w.conns_created, drops
         );
     }
     for w in v.workers.iter().filter(|w| !w.drops.is_empty()) {
@@ -67,36 +59,13 @@ mod tests {
     use crate::adm::view::{MempoolView, PortView, WorkerView};
 
     fn view() -> WorkersView {
-        let mut w0 = WorkerView {
-            id: 0,
-            generation: 3,
-            rx_pkts: 10,
-            tx_pkts: 9,
-            conns: 2,
-            ..Default::default()
-        };
+        let mut w0 = WorkerView { id: 0, generation: 3, rx_pkts: 10, tx_pkts: 9, conns: 2, ..Default::default() };
         w0.drops.insert("no_service".into(), 1);
         WorkersView {
             generation: 3,
-            workers: vec![
-                w0,
-                WorkerView {
-                    id: 1,
-                    generation: 2,
-                    ..Default::default()
-                },
-            ],
-            mempool: MempoolView {
-                free: 100,
-                baseline: 110,
-                size: 127,
-            },
-            ports: vec![PortView {
-                id: 0,
-                name: "net_tap0".into(),
-                ipackets: 10,
-                ..Default::default()
-            }],
+            workers: vec![w0, WorkerView { id: 1, generation: 2, ..Default::default() }],
+            mempool: MempoolView { free: 100, baseline: 110, size: 127 },
+            ports: vec![PortView { id: 0, name: "net_tap0".into(), ipackets: 10, ..Default::default() }],
         }
     }
 
@@ -105,24 +74,11 @@ mod tests {
         let out = format(&view(), false);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "Workers (published generation 3)");
-        assert!(
-            lines[2]
-                .trim_start()
-                .starts_with("0      3           10            9"),
-            "{}",
-            lines[2]
-        );
+        assert!(lines[2].trim_start().starts_with("0      3           10            9"), "{}", lines[2]);
         assert!(lines[2].ends_with(" 1"), "{}", lines[2]);
         assert_eq!(lines[4], "  worker 0 drops: no_service 1");
-        assert_eq!(
-            lines[5],
-            "Mempool: free 100 baseline 110 size 127 (in flight 10)"
-        );
-        assert!(
-            lines[6].starts_with("Port 0 (net_tap0): ipackets 10 "),
-            "{}",
-            lines[6]
-        );
+        assert_eq!(lines[5], "Mempool: free 100 baseline 110 size 127 (in flight 10)");
+        assert!(lines[6].starts_with("Port 0 (net_tap0): ipackets 10 "), "{}", lines[6]);
     }
 
     #[test]

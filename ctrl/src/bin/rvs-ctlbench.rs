@@ -38,12 +38,7 @@ fn main() {
 }
 
 fn opts() -> Result<Opts, String> {
-    let mut o = Opts {
-        socket: PathBuf::from(client::DEFAULT_SOCKET),
-        services: 10_000,
-        dests: 16,
-        edits: 20,
-    };
+    let mut o = Opts { socket: PathBuf::from(client::DEFAULT_SOCKET), services: 10_000, dests: 16, edits: 20 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut v = || it.next().ok_or(format!("{a}: missing value"));
@@ -100,10 +95,7 @@ fn run(o: &Opts) -> Result<(), String> {
         return Err("unexpected reply to save".into());
     };
     let saved: Vec<_> = saved.services.into_iter().map(|s| s.conf).collect();
-    let back = format!(
-        "-C\n{}",
-        format::save(&saved, &SaveOpts::default()).map_err(|e| e.to_string())?
-    );
+    let back = format!("-C\n{}", format::save(&saved, &SaveOpts::default()).map_err(|e| e.to_string())?);
 
     let text = table_text(o);
     let lines = text.lines().count();
@@ -116,17 +108,8 @@ fn run(o: &Opts) -> Result<(), String> {
     );
     let t = Instant::now();
     let cmds = adm::parse_restore(&text).map_err(|e| e.to_string())?;
-    println!(
-        "  rvsadm-side parse of the -R input: {:.1} ms",
-        ms(t.elapsed())
-    );
-    let (r, wall) = applied(
-        sock,
-        Request::Restore {
-            text,
-            dry_run: false,
-        },
-    )?;
+    println!("  rvsadm-side parse of the -R input: {:.1} ms", ms(t.elapsed()));
+    let (r, wall) = applied(sock, Request::Restore { text, dry_run: false })?;
     drop(cmds);
     println!(
         "restore (-R, one transaction): wall {:.1} ms; rvsd apply+build {:.1} ms; swap -> all workers {:.3} ms (synced {}) generation {}",
@@ -141,21 +124,10 @@ fn run(o: &Opts) -> Result<(), String> {
     let mut builds = Vec::new();
     let mut syncs = Vec::new();
     for k in 0..o.edits {
-        let line = format!(
-            "-e -t {}:80 -r {}:80 -m -w {}",
-            vip(k % o.services),
-            rip(0),
-            2 + k % 5
-        );
+        let line = format!("-e -t {}:80 -r {}:80 -m -w {}", vip(k % o.services), rip(0), 2 + k % 5);
         let words: Vec<String> = line.split_whitespace().map(String::from).collect();
         let cmd = adm::parse_args(&words).map_err(|e| e.to_string())?;
-        let (r, wall) = applied(
-            sock,
-            Request::Apply {
-                cmds: vec![(0, cmd)],
-                dry_run: false,
-            },
-        )?;
+        let (r, wall) = applied(sock, Request::Apply { cmds: vec![(0, cmd)], dry_run: false })?;
         walls.push(ms(wall));
         builds.push(r.build_us as f64 / 1e3);
         syncs.push(r.sync_us as f64 / 1e3);
@@ -173,19 +145,9 @@ fn run(o: &Opts) -> Result<(), String> {
     let Reply::Table(v) = client::call(sock, &Request::Get).map_err(|e| e.to_string())? else {
         return Err("unexpected reply to get".into());
     };
-    println!(
-        "listing (-L data, {} services): {:.1} ms",
-        v.services.len(),
-        ms(t.elapsed())
-    );
+    println!("listing (-L data, {} services): {:.1} ms", v.services.len(), ms(t.elapsed()));
 
-    let (r, wall) = applied(
-        sock,
-        Request::Restore {
-            text: back,
-            dry_run: false,
-        },
-    )?;
+    let (r, wall) = applied(sock, Request::Restore { text: back, dry_run: false })?;
     println!(
         "put back the saved table ({} services): wall {:.1} ms, generation {}",
         r.services,

@@ -82,11 +82,7 @@ fn take_socket(argv: Vec<String>) -> Result<(PathBuf, Vec<String>), String> {
         }
     }
     let socket = socket
-        .or_else(|| {
-            std::env::var("RVSADM_SOCKET")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
+        .or_else(|| std::env::var("RVSADM_SOCKET").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
     Ok((PathBuf::from(socket), rest))
 }
@@ -99,15 +95,10 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
         AdmCommand::Version => Ok(adm::help::version()),
         AdmCommand::Restore(o) => {
             let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Fail::Other(format!("reading stdin: {e}")))?;
+            std::io::stdin().read_to_string(&mut text).map_err(|e| Fail::Other(format!("reading stdin: {e}")))?;
             // Parse here first: a bad line is reported without a daemon.
             adm::parse_restore(&text)?;
-            let r = applied(call(Request::Restore {
-                text,
-                dry_run: o.dry_run,
-            })?)?;
+            let r = applied(call(Request::Restore { text, dry_run: o.dry_run })?)?;
             Ok(if o.dry_run {
                 format!(
                     "dry run: {} commands OK; the table would have {} services and {} dests; nothing changed\n",
@@ -126,10 +117,7 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
             Ok(format::save(&services, &o)?)
         }
         c if c.is_edit() => {
-            applied(call(Request::Apply {
-                cmds: vec![(0, c)],
-                dry_run: false,
-            })?)?;
+            applied(call(Request::Apply { cmds: vec![(0, c)], dry_run: false })?)?;
             Ok(String::new())
         }
         c => Err(Fail::Other(format!("'{}' is not supported", c.name()))),
@@ -141,10 +129,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
         ListTarget::Connections => match call(Request::Conns { max: 100_000 })? {
             Reply::Conns(c) => {
                 if !c.missing_workers.is_empty() {
-                    eprintln!(
-                        "rvsadm: workers {:?} did not answer; their connections are missing",
-                        c.missing_workers
-                    );
+                    eprintln!("rvsadm: workers {:?} did not answer; their connections are missing", c.missing_workers);
                 }
                 format::connections(&c.conns, o)
             }

@@ -45,36 +45,21 @@ impl std::error::Error for CallError {}
 pub fn call(path: &Path, req: &Request) -> Result<Reply, CallError> {
     let mut s = UnixStream::connect(path).map_err(|e| CallError::Connect(path.to_path_buf(), e))?;
     s.set_read_timeout(Some(TIMEOUT)).map_err(CallError::Io)?;
-    s.write_all(&proto::request_line(req))
-        .map_err(CallError::Io)?;
+    s.write_all(&proto::request_line(req)).map_err(CallError::Io)?;
     let mut r = BufReader::new(s);
     let line = match proto::read_frame(&mut r, MAX_REPLY) {
         Ok(Some(l)) => l,
-        Ok(None) => {
-            return Err(CallError::Protocol(
-                "connection closed without a reply".into(),
-            ))
-        }
-        Err(FrameError::TooLarge(n)) => {
-            return Err(CallError::Protocol(format!("reply over {n} bytes")))
-        }
+        Ok(None) => return Err(CallError::Protocol("connection closed without a reply".into())),
+        Err(FrameError::TooLarge(n)) => return Err(CallError::Protocol(format!("reply over {n} bytes"))),
         Err(FrameError::Io(e)) => return Err(CallError::Io(e)),
     };
-    let m: ReplyMsg =
-        serde_json::from_slice(&line).map_err(|e| CallError::Protocol(e.to_string()))?;
+    let m: ReplyMsg = serde_json::from_slice(&line).map_err(|e| CallError::Protocol(e.to_string()))?;
     if m.version != proto::VERSION {
-        return Err(CallError::Protocol(format!(
-            "rvsd speaks protocol {}, rvsadm {}",
-            m.version,
-            proto::VERSION
-        )));
+        return Err(CallError::Protocol(format!("rvsd speaks protocol {}, rvsadm {}", m.version, proto::VERSION)));
     }
     match (m.ok, m.error) {
         (Some(ok), None) => Ok(ok),
-        (_, Some(message)) => Err(CallError::Daemon {
-            message,
-            adm: m.adm,
-        }),
+        (_, Some(message)) => Err(CallError::Daemon { message, adm: m.adm }),
         (None, None) => Err(CallError::Protocol("reply has neither ok nor error".into())),
     }
 }

@@ -70,10 +70,7 @@ impl Control {
             shared: RwLock::new(Some(shared)),
             model: Mutex::new(Model::new(cfg, generation)),
             ifaces,
-            rates: Mutex::new(Rates {
-                est: Estimator::default(),
-                last: Instant::now(),
-            }),
+            rates: Mutex::new(Rates { est: Estimator::default(), last: Instant::now() }),
             ports: Mutex::new(Vec::new()),
             baseline,
             config_path,
@@ -82,26 +79,17 @@ impl Control {
 
     fn with_shared<R>(&self, f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, ReplyError> {
         let g = self.shared.read().unwrap_or_else(|e| e.into_inner());
-        g.as_ref()
-            .map(f)
-            .ok_or_else(|| ReplyError::msg("rvsd is shutting down"))
+        g.as_ref().map(f).ok_or_else(|| ReplyError::msg("rvsd is shutting down"))
     }
 
     /// Refuse further requests and wait for those in flight. After this
     /// Control holds no reference to the data path.
     pub fn shutdown(&self) {
-        self.shared
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        self.shared.write().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     /// rvsadm commands as one transaction.
-    pub fn apply(
-        &self,
-        cmds: &[(usize, AdmCommand)],
-        dry_run: bool,
-    ) -> Result<ApplyReport, ReplyError> {
+    pub fn apply(&self, cmds: &[(usize, AdmCommand)], dry_run: bool) -> Result<ApplyReport, ReplyError> {
         self.with_shared(|sh| {
             let t0 = Instant::now();
             let m = lock(&self.model);
@@ -202,8 +190,7 @@ impl Control {
             };
             v.total += d.total;
             let room = max - v.conns.len();
-            v.conns
-                .extend(d.conns.iter().take(room).map(|c| views::conn(c, d.now)));
+            v.conns.extend(d.conns.iter().take(room).map(|c| views::conn(c, d.now)));
         }
         v
     }
@@ -211,12 +198,7 @@ impl Control {
     fn workers(&self, sh: &Shared) -> view::WorkersView {
         view::WorkersView {
             generation: sh.snap.load().generation,
-            workers: sh
-                .stats
-                .iter()
-                .enumerate()
-                .map(|(i, s)| views::worker(i, s))
-                .collect(),
+            workers: sh.stats.iter().enumerate().map(|(i, s)| views::worker(i, s)).collect(),
             mempool: view::MempoolView {
                 free: sh.pool.avail() as u64,
                 baseline: self.baseline as u64,
@@ -254,12 +236,8 @@ impl Handler for Control {
                 }
                 Ok(Reply::Applied(r))
             }
-            Request::SetTimeouts(t) => self
-                .apply(&[(0, AdmCommand::SetTimeouts(t))], false)
-                .map(Reply::Applied),
-            Request::Zero(k) => self
-                .apply(&[(0, AdmCommand::Zero(k))], false)
-                .map(Reply::Applied),
+            Request::SetTimeouts(t) => self.apply(&[(0, AdmCommand::SetTimeouts(t))], false).map(Reply::Applied),
+            Request::Zero(k) => self.apply(&[(0, AdmCommand::Zero(k))], false).map(Reply::Applied),
             Request::Get => self.with_shared(|sh| {
                 let size = self.size(sh);
                 let r = lock(&self.rates);
@@ -267,15 +245,10 @@ impl Handler for Control {
             }),
             Request::Save => self.with_shared(|sh| {
                 let size = self.size(sh);
-                Reply::Table(view::TableView::from_model(
-                    size,
-                    &lock(&self.model).cfg.services,
-                ))
+                Reply::Table(view::TableView::from_model(size, &lock(&self.model).cfg.services))
             }),
             Request::Conns { max } => self.with_shared(|sh| Reply::Conns(self.conns(sh, max))),
-            Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(
-                &lock(&self.model).cfg.conn,
-            ))),
+            Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(&lock(&self.model).cfg.conn))),
             Request::Workers => self.with_shared(|sh| Reply::Workers(self.workers(sh))),
         }
     }

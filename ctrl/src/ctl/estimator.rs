@@ -54,20 +54,12 @@ fn fields(s: &Stats) -> [u64; 5] {
 impl Estimator {
     /// One sampling round: the counters of every live object, `elapsed`
     /// after the previous round. Objects not in `samples` are dropped.
-    pub fn sample(
-        &mut self,
-        elapsed: Duration,
-        samples: impl IntoIterator<Item = (EstKey, Stats)>,
-    ) {
+    pub fn sample(&mut self, elapsed: Duration, samples: impl IntoIterator<Item = (EstKey, Stats)>) {
         self.round += 1;
         let secs = elapsed.as_secs_f64().max(1e-3);
         for (key, now) in samples {
             let round = self.round;
-            let e = self.entries.entry(key).or_insert(Entry {
-                last: now,
-                avg: [0.0; 5],
-                round,
-            });
+            let e = self.entries.entry(key).or_insert(Entry { last: now, avg: [0.0; 5], round });
             if e.round != round {
                 let (new, old) = (fields(&now), fields(&e.last));
                 for i in 0..5 {
@@ -88,13 +80,7 @@ impl Estimator {
             return Rates::default();
         };
         let r = |i: usize| e.avg[i].round() as u64;
-        Rates {
-            cps: r(0),
-            inpps: r(1),
-            outpps: r(2),
-            inbps: r(3),
-            outbps: r(4),
-        }
+        Rates { cps: r(0), inpps: r(1), outpps: r(2), inbps: r(3), outbps: r(4) }
     }
 
     /// Forget the averages of the objects `pick` selects (`-Z` zeroes
@@ -111,21 +97,11 @@ mod tests {
     use rvs_conf::Proto;
 
     fn key() -> EstKey {
-        EstKey::Service(ServiceKey::Inet {
-            proto: Proto::Tcp,
-            addr: "10.0.0.1".parse().unwrap(),
-            port: 80,
-        })
+        EstKey::Service(ServiceKey::Inet { proto: Proto::Tcp, addr: "10.0.0.1".parse().unwrap(), port: 80 })
     }
 
     fn stats(n: u64) -> Stats {
-        Stats {
-            conns: n,
-            inpkts: 10 * n,
-            outpkts: 20 * n,
-            inbytes: 1000 * n,
-            outbytes: 3000 * n,
-        }
+        Stats { conns: n, inpkts: 10 * n, outpkts: 20 * n, inbytes: 1000 * n, outbytes: 3000 * n }
     }
 
     #[test]
@@ -133,11 +109,7 @@ mod tests {
         let mut e = Estimator::default();
         // 100 conns per 2 s = 50 cps, steady.
         e.sample(INTERVAL, [(key(), stats(0))]);
-        assert_eq!(
-            e.rates(&key()),
-            Rates::default(),
-            "first sample has no delta"
-        );
+        assert_eq!(e.rates(&key()), Rates::default(), "first sample has no delta");
         let mut want = 0.0f64;
         for round in 1..=20u64 {
             e.sample(INTERVAL, [(key(), stats(100 * round))]);
@@ -150,13 +122,7 @@ mod tests {
         let want = |rate: f64| (rate * k).round() as u64;
         assert_eq!(
             (r.cps, r.inpps, r.outpps, r.inbps, r.outbps),
-            (
-                want(50.0),
-                want(500.0),
-                want(1000.0),
-                want(50_000.0),
-                want(150_000.0)
-            )
+            (want(50.0), want(500.0), want(1000.0), want(50_000.0), want(150_000.0))
         );
         assert_eq!(r.inpps, 498);
         // First round: exactly a quarter of the rate (12.5 → 13).

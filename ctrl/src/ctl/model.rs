@@ -38,17 +38,16 @@ impl Model {
     /// Plan rvsadm commands as one transaction. Line 0 means a command
     /// from argv: its error is reported without a line number.
     pub fn plan_cmds(&self, cmds: &[(usize, AdmCommand)]) -> Result<Plan, AdmError> {
-        let services = adm::apply_all(&self.cfg.services, cmds).map_err(|(line, e)| {
-            if line == 0 {
-                e
-            } else {
-                e.at_line(line)
-            }
-        })?;
-        let mut cfg = Config {
-            services: Vec::new(),
-            ..self.cfg.clone()
-        };
+        let services = adm::apply_all(&self.cfg.services, cmds).map_err(
+            |(line, e)| {
+                if line == 0 {
+                    e
+                } else {
+                    e.at_line(line)
+                }
+            },
+        )?;
+        let mut cfg = Config { services: Vec::new(), ..self.cfg.clone() };
         let mut zero = Vec::new();
         for (_, c) in cmds {
             match c {
@@ -88,13 +87,8 @@ impl Model {
         if !fixed.is_empty() {
             return Err(format!("{} changed: restart required", fixed.join(", ")));
         }
-        let publish =
-            new.services != old.services || new.routes != old.routes || new.conn != old.conn;
-        Ok(Plan {
-            cfg: new,
-            zero: Vec::new(),
-            publish,
-        })
+        let publish = new.services != old.services || new.routes != old.routes || new.conn != old.conn;
+        Ok(Plan { cfg: new, zero: Vec::new(), publish })
     }
 
     /// Make a plan the live configuration. Returns the generation to
@@ -133,9 +127,7 @@ services:
     #[test]
     fn commands_commit_with_the_next_generation() {
         let mut m = model();
-        let p = m
-            .plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r 10.0.0.11 -m")])
-            .unwrap();
+        let p = m.plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r 10.0.0.11 -m")]).unwrap();
         assert!(p.publish);
         assert_eq!(m.cfg.services[0].dests.len(), 1, "planning touches nothing");
         assert_eq!(m.commit(&p), Some(2));
@@ -148,63 +140,41 @@ services:
         assert_eq!(m.generation, 2);
         let p = m.plan_cmds(&[cmd("--set 100 0 0")]).unwrap();
         assert!(p.publish);
-        assert_eq!(
-            (p.cfg.conn.tcp_timeout, p.cfg.conn.tcpfin_timeout),
-            (100, 120)
-        );
+        assert_eq!((p.cfg.conn.tcp_timeout, p.cfg.conn.tcpfin_timeout), (100, 120));
     }
 
     #[test]
     fn a_failing_line_applies_nothing_and_is_named() {
         let m = model();
-        let cmds = parse_restore("-a -t 10.0.0.100:80 -r 10.0.0.12 -m\n--set 5 5 5\n-a -t 10.0.0.100:80 -r 10.0.0.10 -m\n")
-            .unwrap();
+        let cmds =
+            parse_restore("-a -t 10.0.0.100:80 -r 10.0.0.12 -m\n--set 5 5 5\n-a -t 10.0.0.100:80 -r 10.0.0.10 -m\n")
+                .unwrap();
         let e = m.plan_cmds(&cmds).unwrap_err();
         assert_eq!(e.line(), Some(3));
         assert_eq!(e.to_string(), "line 3: Destination already exists");
         // From argv: no line number.
-        let e = m
-            .plan_cmds(&[cmd("-d -t 10.0.0.100:80 -r 10.0.0.99")])
-            .unwrap_err();
+        let e = m.plan_cmds(&[cmd("-d -t 10.0.0.100:80 -r 10.0.0.99")]).unwrap_err();
         assert_eq!(e, AdmError::NoSuchDest);
     }
 
     #[test]
     fn reload_applies_services_and_refuses_fixed_sections() {
         let m = model();
-        let same = m
-            .plan_reload(rvs_conf::load_str("t", BASE).unwrap())
-            .unwrap();
+        let same = m.plan_reload(rvs_conf::load_str("t", BASE).unwrap()).unwrap();
         assert!(!same.publish);
-        let more = BASE.replace(
-            "fwd: nat } ]",
-            "fwd: nat }, { addr: 10.0.0.11, fwd: nat } ]",
-        );
-        let p = m
-            .plan_reload(rvs_conf::load_str("t", &more).unwrap())
-            .unwrap();
+        let more = BASE.replace("fwd: nat } ]", "fwd: nat }, { addr: 10.0.0.11, fwd: nat } ]");
+        let p = m.plan_reload(rvs_conf::load_str("t", &more).unwrap()).unwrap();
         assert!(p.publish);
         assert_eq!(p.cfg.services[0].dests.len(), 2);
         let timeouts = format!("{BASE}conn: {{ tcp_timeout: 60 }}\n");
-        assert!(
-            m.plan_reload(rvs_conf::load_str("t", &timeouts).unwrap())
-                .unwrap()
-                .publish
-        );
+        assert!(m.plan_reload(rvs_conf::load_str("t", &timeouts).unwrap()).unwrap().publish);
         let workers = BASE.replace("count: 2", "count: 1");
-        let e = m
-            .plan_reload(rvs_conf::load_str("t", &workers).unwrap())
-            .unwrap_err();
+        let e = m.plan_reload(rvs_conf::load_str("t", &workers).unwrap()).unwrap_err();
         assert_eq!(e, "workers changed: restart required");
         let both = workers.replace("net_null0", "net_null1");
-        let e = m
-            .plan_reload(rvs_conf::load_str("t", &both).unwrap())
-            .unwrap_err();
+        let e = m.plan_reload(rvs_conf::load_str("t", &both).unwrap()).unwrap_err();
         assert_eq!(e, "interfaces, workers changed: restart required");
         let size = format!("{BASE}conn: {{ table_size: 1024 }}\n");
-        assert!(m
-            .plan_reload(rvs_conf::load_str("t", &size).unwrap())
-            .unwrap_err()
-            .contains("conn.table_size"));
+        assert!(m.plan_reload(rvs_conf::load_str("t", &size).unwrap()).unwrap_err().contains("conn.table_size"));
     }
 }

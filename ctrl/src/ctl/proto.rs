@@ -134,37 +134,21 @@ pub struct ReplyError {
 
 impl ReplyError {
     pub fn msg(m: impl Into<String>) -> Self {
-        ReplyError {
-            message: m.into(),
-            adm: None,
-        }
+        ReplyError { message: m.into(), adm: None }
     }
 }
 
 impl From<AdmError> for ReplyError {
     fn from(e: AdmError) -> Self {
-        ReplyError {
-            message: e.to_string(),
-            adm: Some(e),
-        }
+        ReplyError { message: e.to_string(), adm: Some(e) }
     }
 }
 
 impl ReplyMsg {
     pub fn from_result(r: Result<Reply, ReplyError>) -> Self {
         match r {
-            Ok(v) => ReplyMsg {
-                version: VERSION,
-                ok: Some(v),
-                error: None,
-                adm: None,
-            },
-            Err(e) => ReplyMsg {
-                version: VERSION,
-                ok: None,
-                error: Some(e.message),
-                adm: e.adm,
-            },
+            Ok(v) => ReplyMsg { version: VERSION, ok: Some(v), error: None, adm: None },
+            Err(e) => ReplyMsg { version: VERSION, ok: None, error: Some(e.message), adm: e.adm },
         }
     }
 
@@ -181,11 +165,7 @@ impl ReplyMsg {
 
 /// Encode a request as one line.
 pub fn request_line(req: &Request) -> Vec<u8> {
-    let mut v = serde_json::to_vec(&RequestMsg {
-        version: VERSION,
-        request: req.clone(),
-    })
-    .expect("requests encode");
+    let mut v = serde_json::to_vec(&RequestMsg { version: VERSION, request: req.clone() }).expect("requests encode");
     v.push(b'\n');
     v
 }
@@ -198,16 +178,11 @@ pub fn decode_request(line: &[u8]) -> Result<Request, ReplyError> {
         version: u32,
         request: serde_json::Value,
     }
-    let raw: Raw = serde_json::from_slice(line)
-        .map_err(|e| ReplyError::msg(format!("malformed message: {e}")))?;
+    let raw: Raw = serde_json::from_slice(line).map_err(|e| ReplyError::msg(format!("malformed message: {e}")))?;
     if raw.version != VERSION {
-        return Err(ReplyError::msg(format!(
-            "unsupported protocol version {} (rvsd speaks {VERSION})",
-            raw.version
-        )));
+        return Err(ReplyError::msg(format!("unsupported protocol version {} (rvsd speaks {VERSION})", raw.version)));
     }
-    serde_json::from_value(raw.request)
-        .map_err(|e| ReplyError::msg(format!("malformed request: {e}")))
+    serde_json::from_value(raw.request).map_err(|e| ReplyError::msg(format!("malformed request: {e}")))
 }
 
 /// Why a frame could not be read.
@@ -255,18 +230,10 @@ mod tests {
 
     #[test]
     fn request_round_trip() {
-        let cmd =
-            parse_args(&["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.10", "-m"].map(String::from))
-                .unwrap();
+        let cmd = parse_args(&["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.10", "-m"].map(String::from)).unwrap();
         for req in [
-            Request::Apply {
-                cmds: vec![(0, cmd)],
-                dry_run: false,
-            },
-            Request::Restore {
-                text: "-C\n".into(),
-                dry_run: true,
-            },
+            Request::Apply { cmds: vec![(0, cmd)], dry_run: false },
+            Request::Restore { text: "-C\n".into(), dry_run: true },
             Request::Get,
             Request::Conns { max: 10 },
             Request::Zero(None),
@@ -277,10 +244,7 @@ mod tests {
             assert_eq!(decode_request(&line[..line.len() - 1]).unwrap(), req);
         }
         // The documented shape.
-        assert_eq!(
-            decode_request(br#"{"version":1,"request":"get"}"#).unwrap(),
-            Request::Get
-        );
+        assert_eq!(decode_request(br#"{"version":1,"request":"get"}"#).unwrap(), Request::Get);
         assert_eq!(
             decode_request(br#"{"version":1,"request":{"conns":{"max":5}}}"#).unwrap(),
             Request::Conns { max: 5 }
@@ -293,23 +257,12 @@ mod tests {
             (&b"not json"[..], "malformed message"),
             (b"{\"version\":1}", "malformed message"),
             (b"{\"version\":1,\"request\":\"fly\"}", "malformed request"),
-            (
-                b"{\"version\":1,\"request\":{\"conns\":{\"max\":-1}}}",
-                "malformed request",
-            ),
-            (
-                b"{\"version\":2,\"request\":\"get\"}",
-                "unsupported protocol version 2",
-            ),
+            (b"{\"version\":1,\"request\":{\"conns\":{\"max\":-1}}}", "malformed request"),
+            (b"{\"version\":2,\"request\":\"get\"}", "unsupported protocol version 2"),
             (b"\xff\xfe", "malformed message"),
         ] {
             let e = decode_request(bad).unwrap_err();
-            assert!(
-                e.message.starts_with(want),
-                "{:?}: {}",
-                String::from_utf8_lossy(bad),
-                e.message
-            );
+            assert!(e.message.starts_with(want), "{:?}: {}", String::from_utf8_lossy(bad), e.message);
         }
     }
 
@@ -324,10 +277,7 @@ mod tests {
         let mut c = Cursor::new(b"0123456789\n".to_vec());
         assert_eq!(read_frame(&mut c, 10).unwrap().unwrap().len(), 10);
         let mut c = std::io::BufReader::with_capacity(4, Cursor::new(vec![b'x'; 100]));
-        assert!(matches!(
-            read_frame(&mut c, 10),
-            Err(FrameError::TooLarge(10))
-        ));
+        assert!(matches!(read_frame(&mut c, 10), Err(FrameError::TooLarge(10))));
     }
 
     #[test]
@@ -335,21 +285,11 @@ mod tests {
         let m = ReplyMsg::from_result(Err(AdmError::DestExists.at_line(3).into()));
         let line = m.to_line();
         let back: ReplyMsg = serde_json::from_slice(&line).unwrap();
-        assert_eq!(
-            back.error.as_deref(),
-            Some("line 3: Destination already exists")
-        );
+        assert_eq!(back.error.as_deref(), Some("line 3: Destination already exists"));
         assert_eq!(back.adm.as_ref().map(AdmError::exit_code), Some(255));
         assert!(back.ok.is_none());
-        let ok = ReplyMsg::from_result(Ok(Reply::Timeouts(Timeouts {
-            tcp: 1,
-            tcpfin: 2,
-            udp: 3,
-        })));
+        let ok = ReplyMsg::from_result(Ok(Reply::Timeouts(Timeouts { tcp: 1, tcpfin: 2, udp: 3 })));
         let s = String::from_utf8(ok.to_line()).unwrap();
-        assert_eq!(
-            s,
-            "{\"version\":1,\"ok\":{\"timeouts\":{\"tcp\":1,\"tcpfin\":2,\"udp\":3}}}\n"
-        );
+        assert_eq!(s, "{\"version\":1,\"ok\":{\"timeouts\":{\"tcp\":1,\"tcpfin\":2,\"udp\":3}}}\n");
     }
 }

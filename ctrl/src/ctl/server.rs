@@ -47,11 +47,7 @@ impl Server {
         let accept = std::thread::Builder::new()
             .name("rvs-ctl-accept".into())
             .spawn(move || accept_loop(listener, handler, st))?;
-        Ok(Server {
-            path: path.to_path_buf(),
-            stop,
-            accept: Some(accept),
-        })
+        Ok(Server { path: path.to_path_buf(), stop, accept: Some(accept) })
     }
 
     pub fn path(&self) -> &Path {
@@ -102,10 +98,7 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
         Ok(_) => {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} exists and is not a socket; not removing it",
-                    path.display()
-                ),
+                format!("{} exists and is not a socket; not removing it", path.display()),
             ))
         }
         Err(_) => {}
@@ -126,19 +119,16 @@ fn accept_loop(listener: UnixListener, handler: Arc<dyn Handler>, stop: Arc<Atom
         let Ok(mut stream) = conn else { continue };
         if clients.fetch_add(1, Ordering::AcqRel) >= MAX_CLIENTS {
             clients.fetch_sub(1, Ordering::AcqRel);
-            let m = ReplyMsg::from_result(Err(ReplyError::msg(format!(
-                "too many control clients (max {MAX_CLIENTS})"
-            ))));
+            let m =
+                ReplyMsg::from_result(Err(ReplyError::msg(format!("too many control clients (max {MAX_CLIENTS})"))));
             let _ = stream.write_all(&m.to_line());
             continue;
         }
         let (h, c) = (handler.clone(), clients.clone());
-        let spawned = std::thread::Builder::new()
-            .name("rvs-ctl-client".into())
-            .spawn(move || {
-                serve(stream, &*h);
-                c.fetch_sub(1, Ordering::AcqRel);
-            });
+        let spawned = std::thread::Builder::new().name("rvs-ctl-client".into()).spawn(move || {
+            serve(stream, &*h);
+            c.fetch_sub(1, Ordering::AcqRel);
+        });
         if spawned.is_err() {
             clients.fetch_sub(1, Ordering::AcqRel);
         }
@@ -156,15 +146,11 @@ pub fn serve(stream: UnixStream, handler: &dyn Handler) {
         let reply = match proto::read_frame(&mut r, MAX_REQUEST) {
             Ok(None) | Err(FrameError::Io(_)) => return,
             Ok(Some(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,
-            Ok(Some(line)) => ReplyMsg::from_result(
-                proto::decode_request(&line).and_then(|req| handler.handle(req)),
-            ),
+            Ok(Some(line)) => ReplyMsg::from_result(proto::decode_request(&line).and_then(|req| handler.handle(req))),
             Err(FrameError::TooLarge(max)) => {
                 // The rest of the line is unread: answer and hang up
                 // rather than parse the tail as a new request.
-                let m = ReplyMsg::from_result(Err(ReplyError::msg(format!(
-                    "message too large (max {max} bytes)"
-                ))));
+                let m = ReplyMsg::from_result(Err(ReplyError::msg(format!("message too large (max {max} bytes)"))));
                 let _ = out.write_all(&m.to_line());
                 return;
             }
@@ -187,21 +173,14 @@ mod tests {
     impl Handler for Echo {
         fn handle(&self, req: Request) -> Result<Reply, ReplyError> {
             match req {
-                Request::Timeouts => Ok(Reply::Timeouts(Timeouts {
-                    tcp: 1,
-                    tcpfin: 2,
-                    udp: 3,
-                })),
+                Request::Timeouts => Ok(Reply::Timeouts(Timeouts { tcp: 1, tcpfin: 2, udp: 3 })),
                 _ => Err(ReplyError::msg("nope")),
             }
         }
     }
 
     fn sock(name: &str) -> PathBuf {
-        std::env::temp_dir().join(format!(
-            "rvs-ctl-test-{}-{name}/sub/rvsd.sock",
-            std::process::id()
-        ))
+        std::env::temp_dir().join(format!("rvs-ctl-test-{}-{name}/sub/rvsd.sock", std::process::id()))
     }
 
     fn raw(path: &Path, bytes: &[u8]) -> String {
@@ -221,11 +200,7 @@ mod tests {
         assert_eq!(mode, 0o600);
         assert_eq!(
             client::call(&path, &Request::Timeouts).unwrap(),
-            Reply::Timeouts(Timeouts {
-                tcp: 1,
-                tcpfin: 2,
-                udp: 3
-            })
+            Reply::Timeouts(Timeouts { tcp: 1, tcpfin: 2, udp: 3 })
         );
         match client::call(&path, &Request::Get) {
             Err(CallError::Daemon { message, .. }) => assert_eq!(message, "nope"),
@@ -274,22 +249,16 @@ mod tests {
         let path = sock("c");
         let srv = Server::start(&path, Arc::new(Echo)).unwrap();
         // Idle connections hold their slot; the others are still served.
-        let idle: Vec<_> = (0..8)
-            .map(|_| UnixStream::connect(&path).unwrap())
-            .collect();
+        let idle: Vec<_> = (0..8).map(|_| UnixStream::connect(&path).unwrap()).collect();
         let ts: Vec<_> = (0..8)
             .map(|_| {
                 let p = path.clone();
-                std::thread::spawn(move || {
-                    (0..20).all(|_| client::call(&p, &Request::Timeouts).is_ok())
-                })
+                std::thread::spawn(move || (0..20).all(|_| client::call(&p, &Request::Timeouts).is_ok()))
             })
             .collect();
         assert!(ts.into_iter().all(|t| t.join().unwrap()));
         let mut r = BufReader::new(UnixStream::connect(&path).unwrap());
-        r.get_mut()
-            .write_all(b"{\"version\":1,\"request\":\"timeouts\"}\n")
-            .unwrap();
+        r.get_mut().write_all(b"{\"version\":1,\"request\":\"timeouts\"}\n").unwrap();
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
         assert!(line.contains("\"ok\""));

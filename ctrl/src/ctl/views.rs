@@ -51,10 +51,7 @@ pub fn samples(snap: &Snapshot) -> Vec<(EstKey, Stats)> {
 
 /// `-L`: the table the workers run, with counters and rates.
 pub fn table(snap: &Snapshot, est: &Estimator, size: u32) -> TableView {
-    TableView {
-        size,
-        services: snap.services.list.iter().map(|s| service(s, est)).collect(),
-    }
+    TableView { size, services: snap.services.list.iter().map(|s| service(s, est)).collect() }
 }
 
 fn service(s: &Service, est: &Estimator) -> ServiceView {
@@ -117,11 +114,7 @@ pub fn worker(id: usize, s: &WorkerStats) -> WorkerView {
         polls: s.polls.get(),
         idle_polls: s.idle_polls.get(),
         busy_cycles: s.busy_cycles.get(),
-        drops: s
-            .drop_list()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        drops: s.drop_list().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     }
 }
 
@@ -135,24 +128,10 @@ mod tests {
     use std::time::Duration;
 
     fn snap() -> Snapshot {
-        let key = ServiceKey::Inet {
-            proto: Proto::Tcp,
-            addr: "10.0.0.100".parse().unwrap(),
-            port: 80,
-        };
+        let key = ServiceKey::Inet { proto: Proto::Tcp, addr: "10.0.0.100".parse().unwrap(), port: 80 };
         let mut c = ServiceConf::new(key);
-        c.dests.push(DestConf::new(
-            "10.0.0.10".parse().unwrap(),
-            0,
-            FwdMethod::Nat,
-            1,
-        ));
-        c.dests.push(DestConf::new(
-            "10.0.0.11".parse().unwrap(),
-            8080,
-            FwdMethod::Nat,
-            2,
-        ));
+        c.dests.push(DestConf::new("10.0.0.10".parse().unwrap(), 0, FwdMethod::Nat, 1));
+        c.dests.push(DestConf::new("10.0.0.11".parse().unwrap(), 8080, FwdMethod::Nat, 2));
         let s = Service::build(&c, 2, None, |_, _| None);
         Snapshot::new(1, 2, vec![], &[]).with_services(ServiceTable::new(vec![s]))
     }
@@ -176,10 +155,7 @@ mod tests {
         let sv = &v.services[0];
         assert_eq!((sv.stats.conns, sv.stats.inbytes), (5, 100));
         let d = &sv.dests[1];
-        assert_eq!(
-            (d.conf.port, d.conf.weight, d.active, d.inactive),
-            (8080, 2, 1, 4)
-        );
+        assert_eq!((d.conf.port, d.conf.weight, d.active, d.inactive), (8080, 2, 1, 4));
         assert_eq!(d.stats.outpkts, 9);
         // 20 conns in 2 s, first round of averaging: 10 / 4.
         assert_eq!(d.rate.cps, 3);
@@ -188,23 +164,11 @@ mod tests {
 
     #[test]
     fn conn_entries_and_workers() {
-        let mut c = Conn::new(
-            6,
-            FwdMethod::Nat,
-            0xac19_fec8,
-            40000,
-            0xac19_fe64,
-            80,
-            0xc0a8_000a,
-            80,
-        );
+        let mut c = Conn::new(6, FwdMethod::Nat, 0xac19_fec8, 40000, 0xac19_fe64, 80, 0xc0a8_000a, 80);
         c.state = State::Established;
         c.expires = 1000 + 900 * HZ + HZ / 2;
         let v = conn(&c, 1000);
-        assert_eq!(
-            (v.proto, v.expire_secs, v.state.as_str()),
-            (Some(Proto::Tcp), 900, "ESTABLISHED")
-        );
+        assert_eq!((v.proto, v.expire_secs, v.state.as_str()), (Some(Proto::Tcp), 900, "ESTABLISHED"));
         assert_eq!(v.caddr.to_string(), "172.25.254.200");
         assert_eq!((v.daddr.to_string(), v.dport), ("192.168.0.10".into(), 80));
         c.expires = 10;

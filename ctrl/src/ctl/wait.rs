@@ -24,11 +24,7 @@ pub struct WaitOutcome {
 
 /// The oldest generation any worker runs (`u64::MAX` without workers).
 pub fn min_generation(stats: &[Arc<WorkerStats>]) -> u64 {
-    stats
-        .iter()
-        .map(|s| s.generation.get())
-        .min()
-        .unwrap_or(u64::MAX)
+    stats.iter().map(|s| s.generation.get()).min().unwrap_or(u64::MAX)
 }
 
 /// Poll the workers' generation counters until all are ≥ `target` or
@@ -41,18 +37,10 @@ pub fn wait_generation(stats: &[Arc<WorkerStats>], target: u64, timeout: Duratio
         let min = min_generation(stats);
         let waited = t0.elapsed();
         if min >= target {
-            return WaitOutcome {
-                reached: true,
-                min_generation: min,
-                waited,
-            };
+            return WaitOutcome { reached: true, min_generation: min, waited };
         }
         if waited >= timeout {
-            return WaitOutcome {
-                reached: false,
-                min_generation: min,
-                waited,
-            };
+            return WaitOutcome { reached: false, min_generation: min, waited };
         }
         polls += 1;
         if polls < 64 {

@@ -26,11 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "rvsd",
-    version,
-    about = "rvs director daemon (DPDK userspace IPVS)"
-)]
+#[command(name = "rvsd", version, about = "rvs director daemon (DPDK userspace IPVS)")]
 pub struct Args {
     /// Configuration file (YAML).
     #[arg(short, long, default_value = "/etc/rvs/rvsd.yaml")]
@@ -71,8 +67,7 @@ pub fn main() -> i32 {
 fn run(args: Args, cfg: Config) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| format!("signal handler: {e}"))?;
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
     }
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
@@ -83,24 +78,14 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let workers = cfg.workers.count as usize;
     let lcores = rvs_ffi::worker_lcores();
     if lcores.len() < workers {
-        return Err(format!(
-            "{} workers configured but EAL has {} worker lcores",
-            workers,
-            lcores.len()
-        ));
+        return Err(format!("{} workers configured but EAL has {} worker lcores", workers, lcores.len()));
     }
     let pool = Mempool::new("rvs_pkt", cfg.dpdk.mbufs, 256).map_err(|e| e.to_string())?;
     let mut ports = Vec::new();
     for i in &cfg.interfaces {
         let mut p = Port::by_name(eal_args::port_name(&i.device))?;
-        let pc = PortConf {
-            rx_queues: workers as u16,
-            tx_queues: workers as u16,
-            mtu: i.mtu,
-            ..Default::default()
-        };
-        p.configure_and_start(&pc, &pool)
-            .map_err(|e| format!("interface {}: {e}", i.name))?;
+        let pc = PortConf { rx_queues: workers as u16, tx_queues: workers as u16, mtu: i.mtu, ..Default::default() };
+        p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
         println!(
             "rvsd: interface {} = port {} ({}) mac {}",
             i.name,
@@ -115,17 +100,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let ifaces = publish::ifaces(&cfg, &port_ids, &macs);
     let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
-    let rings = (0..workers)
-        .map(|w| Ring::new(&format!("rvs_redir{w}"), 4096))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rings = (0..workers).map(|w| Ring::new(&format!("rvs_redir{w}"), 4096)).collect::<Result<Vec<_>, _>>()?;
     let shared = Arc::new(Shared {
         snap: ArcSwap::from_pointee(snap),
         neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
         rings,
         neigh_q: ArrayQueue::new(1024),
-        stats: (0..workers)
-            .map(|_| Arc::new(WorkerStats::default()))
-            .collect(),
+        stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
         pool,
         stop: AtomicBool::new(false),
         epoch_tsc: rvs_ffi::rdtsc(),
@@ -143,13 +124,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     };
     // Serve the socket before the workers start, so a failure to bind
     // it stops the boot with nothing to undo.
-    let control = Control::new(
-        shared.clone(),
-        cfg.clone(),
-        ifaces,
-        baseline,
-        args.config.clone(),
-    );
+    let control = Control::new(shared.clone(), cfg.clone(), ifaces, baseline, args.config.clone());
     control.set_ports(port_views(&ports));
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
@@ -159,13 +134,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let sh = shared.clone();
         // The conn table is allocated here, before the worker starts, so
         // its memory is counted at boot and never grows.
-        let sp = ServicePath::new(
-            w,
-            workers,
-            cfg.conn.table_size as usize,
-            templates.clone(),
-            0,
-        );
+        let sp = ServicePath::new(w, workers, cfg.conn.table_size as usize, templates.clone(), 0);
         rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, sp))?;
     }
     println!(
@@ -284,10 +253,5 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             st.oerrors
         );
     }
-    println!(
-        "  mempool: free {} baseline {} size {}",
-        shared.pool.avail(),
-        baseline,
-        shared.pool.size()
-    );
+    println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
 }

@@ -58,26 +58,20 @@ pub fn build(
         .collect();
     // By key, so that republishing n services costs O(n), not O(n²): a
     // 10,000-service table is rebuilt on every rvsadm edit.
-    let old_by_key: HashMap<ServiceKey, &Service> = prev
-        .map(|p| p.services.list.iter().map(|o| (o.conf.key, o)).collect())
-        .unwrap_or_default();
+    let old_by_key: HashMap<ServiceKey, &Service> =
+        prev.map(|p| p.services.list.iter().map(|o| (o.conf.key, o)).collect()).unwrap_or_default();
     let list = services
         .iter()
         .map(|s| {
             let old = old_by_key.get(&s.key).copied();
             Service::build(s, workers, old.map(|o| o.rt.clone()), |addr, port| {
-                old.and_then(|o| o.dests.iter().find(|d| d.addr == addr && d.port == port))
-                    .map(|d| d.rt.clone())
+                old.and_then(|o| o.dests.iter().find(|d| d.addr == addr && d.port == port)).map(|d| d.rt.clone())
             })
         })
         .collect();
-    let mut snap =
-        Snapshot::new(generation, workers, ifaces, &routes).with_services(ServiceTable::new(list));
-    snap.timeouts = TimeoutSet {
-        tcp: cfg.conn.tcp_timeout,
-        tcpfin: cfg.conn.tcpfin_timeout,
-        udp: cfg.conn.udp_timeout,
-    };
+    let mut snap = Snapshot::new(generation, workers, ifaces, &routes).with_services(ServiceTable::new(list));
+    snap.timeouts =
+        TimeoutSet { tcp: cfg.conn.tcp_timeout, tcpfin: cfg.conn.tcpfin_timeout, udp: cfg.conn.udp_timeout };
     snap.conn_reuse_mode = cfg.conn.conn_reuse_mode;
     snap.expire_nodest_conn = cfg.conn.expire_nodest_conn;
     snap.expire_quiescent_template = cfg.conn.expire_quiescent_template;

@@ -50,19 +50,7 @@ impl Index {
         let want = (max.max(1) * 10).div_ceil(7);
         let n = want.next_power_of_two().max(8);
         assert!(n <= 1 << 31, "index of {max} entries too large");
-        Index {
-            buckets: vec![
-                Bucket {
-                    hash: 0,
-                    val: EMPTY
-                };
-                n
-            ]
-            .into_boxed_slice(),
-            mask: n as u32 - 1,
-            len: 0,
-            max,
-        }
+        Index { buckets: vec![Bucket { hash: 0, val: EMPTY }; n].into_boxed_slice(), mask: n as u32 - 1, len: 0, max }
     }
 
     pub fn len(&self) -> usize {
@@ -123,10 +111,7 @@ impl Index {
     pub fn fill(&mut self, at: usize, hash: u64, val: u32) {
         debug_assert!(val != EMPTY && self.buckets[at].val == EMPTY);
         assert!(self.len < self.max, "index over its sizing");
-        self.buckets[at] = Bucket {
-            hash: fold(hash),
-            val,
-        };
+        self.buckets[at] = Bucket { hash: fold(hash), val };
         self.len += 1;
     }
 
@@ -152,20 +137,13 @@ impl Index {
             let home = (b.hash & self.mask) as usize;
             // Entry j may move to the hole unless its home lies cyclically
             // in (hole, j]: then the hole is not on its probe path.
-            let stays = if hole <= j {
-                hole < home && home <= j
-            } else {
-                hole < home || home <= j
-            };
+            let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
             if !stays {
                 self.buckets[hole] = b;
                 hole = j;
             }
         }
-        self.buckets[hole] = Bucket {
-            hash: 0,
-            val: EMPTY,
-        };
+        self.buckets[hole] = Bucket { hash: 0, val: EMPTY };
         self.len -= 1;
     }
 

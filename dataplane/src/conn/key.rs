@@ -58,10 +58,7 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 /// is always zero, so that operand is never zero for a connection key.
 #[inline(always)]
 pub fn mix2(w0: u64, w1: u64, seed: u64) -> u64 {
-    let h = fold_mul(
-        w0 ^ seed ^ K0,
-        w1 ^ K1 ^ (seed.rotate_left(32) & !0xffff_ff00),
-    );
+    let h = fold_mul(w0 ^ seed ^ K0, w1 ^ K1 ^ (seed.rotate_left(32) & !0xffff_ff00));
     let h = (h ^ (h >> 29)).wrapping_mul(K2);
     h ^ (h >> 32)
 }
@@ -69,13 +66,7 @@ pub fn mix2(w0: u64, w1: u64, seed: u64) -> u64 {
 impl ConnKey {
     #[inline(always)]
     pub const fn new(proto: u8, saddr: u32, sport: u16, daddr: u32, dport: u16) -> Self {
-        ConnKey {
-            proto,
-            saddr,
-            daddr,
-            sport,
-            dport,
-        }
+        ConnKey { proto, saddr, daddr, sport, dport }
     }
 
     /// The key as two words (addresses; ports and protocol). Built from the
@@ -83,8 +74,7 @@ impl ConnKey {
     #[inline(always)]
     pub fn words(&self) -> (u64, u64) {
         let w0 = (u64::from(self.saddr) << 32) | u64::from(self.daddr);
-        let w1 =
-            (u64::from(self.sport) << 48) | (u64::from(self.dport) << 32) | u64::from(self.proto);
+        let w1 = (u64::from(self.sport) << 48) | (u64::from(self.dport) << 32) | u64::from(self.proto);
         (w0, w1)
     }
 
@@ -98,13 +88,7 @@ impl ConnKey {
     /// The key of the opposite direction (source and destination swapped).
     #[inline(always)]
     pub fn reversed(&self) -> Self {
-        ConnKey {
-            proto: self.proto,
-            saddr: self.daddr,
-            daddr: self.saddr,
-            sport: self.dport,
-            dport: self.sport,
-        }
+        ConnKey { proto: self.proto, saddr: self.daddr, daddr: self.saddr, sport: self.dport, dport: self.sport }
     }
 }
 
@@ -191,11 +175,7 @@ impl BuildHasher for BuildFastHasher {
     type Hasher = FastHasher;
     #[inline(always)]
     fn build_hasher(&self) -> FastHasher {
-        FastHasher {
-            seed: self.seed,
-            acc: 0,
-            n: 0,
-        }
+        FastHasher { seed: self.seed, acc: 0, n: 0 }
     }
 }
 
@@ -269,14 +249,10 @@ mod tests {
         for workers in [2u32, 3, 4, 8] {
             let mut w = vec![0u32; workers as usize];
             for i in 0..60000u32 {
-                w[(flow_hash(0x0a00_0000 + (i >> 8), 1024 + (i & 0xff) as u16) % workers)
-                    as usize] += 1;
+                w[(flow_hash(0x0a00_0000 + (i >> 8), 1024 + (i & 0xff) as u16) % workers) as usize] += 1;
             }
             let mean = 60000 / workers;
-            assert!(
-                w.iter().all(|&c| c > mean * 9 / 10 && c < mean * 11 / 10),
-                "{w:?}"
-            );
+            assert!(w.iter().all(|&c| c > mean * 9 / 10 && c < mean * 11 / 10), "{w:?}");
         }
     }
 }

@@ -112,10 +112,7 @@ pub enum Dir {
 /// NONE, LISTEN and UDP are inactive (IPVS never marks a UDP entry active).
 #[inline(always)]
 pub fn is_active(s: State) -> bool {
-    matches!(
-        s,
-        State::Established | State::SynSent | State::SynRecv | State::SynAck
-    )
+    matches!(s, State::Established | State::SynSent | State::SynRecv | State::SynAck)
 }
 
 /// Would a SYN arriving on an entry in state `s` start a new connection
@@ -172,8 +169,8 @@ fn flag_row(tcp_flags: u8) -> Option<usize> {
 
 // (NONE and SYNACK are never the result of a default-table transition.)
 use State::{
-    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
-    SynRecv as SR, SynSent as SS, TimeWait as TW,
+    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI, SynRecv as SR,
+    SynSent as SS, TimeWait as TW,
 };
 
 /// `TABLES[dir][row][state]`: the next TCP state. The facts are IPVS's
@@ -308,11 +305,7 @@ impl Timeouts {
 
     /// `(tcp, tcpfin, udp)` as `ipvsadm -L --timeout` prints them.
     pub fn ipvsadm(&self) -> (u32, u32, u32) {
-        (
-            self.get(State::Established),
-            self.get(State::FinWait),
-            self.get(State::Udp),
-        )
+        (self.get(State::Established), self.get(State::FinWait), self.get(State::Udp))
     }
 }
 
@@ -358,17 +351,7 @@ mod tests {
         use State::*;
         assert_eq!(
             got,
-            [
-                SynRecv,
-                SynRecv,
-                Established,
-                Established,
-                Established,
-                CloseWait,
-                CloseWait,
-                TimeWait,
-                TimeWait
-            ]
+            [SynRecv, SynRecv, Established, Established, Established, CloseWait, CloseWait, TimeWait, TimeWait]
         );
     }
 
@@ -376,10 +359,7 @@ mod tests {
     fn nat_server_closes_first() {
         use Dir::*;
         use State::*;
-        let got = run(
-            Established,
-            &[(Output, F | A), (Input, A), (Input, F | A), (Output, A)],
-        );
+        let got = run(Established, &[(Output, F | A), (Input, A), (Input, F | A), (Output, A)]);
         assert_eq!(got, [FinWait, FinWait, TimeWait, TimeWait]);
     }
 
@@ -405,16 +385,7 @@ mod tests {
     fn dr_input_only_sequence() {
         use Dir::*;
         use State::*;
-        let got = run(
-            None,
-            &[
-                (InputOnly, S),
-                (InputOnly, A),
-                (InputOnly, A),
-                (InputOnly, F | A),
-                (InputOnly, A),
-            ],
-        );
+        let got = run(None, &[(InputOnly, S), (InputOnly, A), (InputOnly, A), (InputOnly, F | A), (InputOnly, A)]);
         assert_eq!(got, [SynRecv, Established, Established, FinWait, FinWait]);
         // The differences to the Input table: FIN on ESTABLISHED and RST on SYNACK.
         assert_eq!(next_state(T, Established, Input, F), CloseWait);
@@ -423,14 +394,8 @@ mod tests {
 
     #[test]
     fn flagless_packet_closes_and_udp_is_single_state() {
-        assert_eq!(
-            next_state(T, State::Established, Dir::Input, 0),
-            State::Close
-        );
-        assert_eq!(
-            next_state(PROTO_UDP, State::Udp, Dir::Output, 0xff),
-            State::Udp
-        );
+        assert_eq!(next_state(T, State::Established, Dir::Input, 0), State::Close);
+        assert_eq!(next_state(PROTO_UDP, State::Udp, Dir::Output, 0xff), State::Udp);
         assert_eq!(State::initial(PROTO_UDP), State::Udp);
         assert_eq!(State::initial(T), State::None);
     }
@@ -462,33 +427,12 @@ mod tests {
     #[test]
     fn activity_and_reuse() {
         use State::*;
-        let active: Vec<State> = State::ALL
-            .iter()
-            .copied()
-            .filter(|&s| is_active(s))
-            .collect();
+        let active: Vec<State> = State::ALL.iter().copied().filter(|&s| is_active(s)).collect();
         assert_eq!(active, [Established, SynSent, SynRecv, SynAck]);
-        let t = Transition {
-            old: SynRecv,
-            new: CloseWait,
-        };
+        let t = Transition { old: SynRecv, new: CloseWait };
         assert_eq!(t.active_delta(), -1);
-        assert_eq!(
-            Transition {
-                old: None,
-                new: SynRecv
-            }
-            .active_delta(),
-            1
-        );
-        assert_eq!(
-            Transition {
-                old: SynRecv,
-                new: Established
-            }
-            .active_delta(),
-            0
-        );
+        assert_eq!(Transition { old: None, new: SynRecv }.active_delta(), 1);
+        assert_eq!(Transition { old: SynRecv, new: Established }.active_delta(), 0);
 
         assert!(syn_reuses(TimeWait) && syn_reuses(Close));
         assert!(!syn_reuses(FinWait) && !syn_reuses(Established) && !syn_reuses(Udp));

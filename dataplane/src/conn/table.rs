@@ -127,18 +127,7 @@ impl Conn {
         daddr: u32,
         dport: u16,
     ) -> Self {
-        Conn {
-            caddr,
-            vaddr,
-            daddr,
-            cport,
-            vport,
-            dport,
-            proto,
-            fwd,
-            state: State::initial(proto),
-            ..Conn::default()
-        }
+        Conn { caddr, vaddr, daddr, cport, vport, dport, proto, fwd, state: State::initial(proto), ..Conn::default() }
     }
 
     /// Set the FULLNAT local endpoint (LIP:lport).
@@ -159,12 +148,8 @@ impl Conn {
     #[inline(always)]
     pub fn reply_key(&self) -> Option<ConnKey> {
         match self.fwd {
-            FwdMethod::Nat => Some(ConnKey::new(
-                self.proto, self.daddr, self.dport, self.caddr, self.cport,
-            )),
-            FwdMethod::FullNat => Some(ConnKey::new(
-                self.proto, self.daddr, self.dport, self.laddr, self.lport,
-            )),
+            FwdMethod::Nat => Some(ConnKey::new(self.proto, self.daddr, self.dport, self.caddr, self.cport)),
+            FwdMethod::FullNat => Some(ConnKey::new(self.proto, self.daddr, self.dport, self.laddr, self.lport)),
             FwdMethod::Dr | FwdMethod::Tun => None,
         }
     }
@@ -293,9 +278,7 @@ impl ConnTable {
     pub fn lookup(&self, k: &ConnKey) -> Option<(ConnId, Dir)> {
         let h = k.hash64(self.seed);
         let slab = &self.slab;
-        self.index
-            .get(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k)
-            .map(|v| (v >> 1, idir(v)))
+        self.index.get(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k).map(|v| (v >> 1, idir(v)))
     }
 
     /// [`ConnTable::lookup`] for a burst of keys, `out[i]` for `keys[i]`
@@ -392,8 +375,7 @@ impl ConnTable {
     #[inline(always)]
     fn probe(&self, h: u64, k: &ConnKey) -> Probe {
         let slab = &self.slab;
-        self.index
-            .probe(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k)
+        self.index.probe(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k)
     }
 
     /// Apply one packet from `dir` (as `lookup` returned it) carrying
@@ -431,17 +413,10 @@ impl ConnTable {
 
     fn unindex(&mut self, id: ConnId) -> Conn {
         let c = self.slab[id as usize];
-        let found = self
-            .index
-            .remove(c.request_key().hash64(self.seed), ival(id, Dir::Input));
-        debug_assert!(
-            found,
-            "request tuple of {id} missing: tuple fields changed?"
-        );
+        let found = self.index.remove(c.request_key().hash64(self.seed), ival(id, Dir::Input));
+        debug_assert!(found, "request tuple of {id} missing: tuple fields changed?");
         if let Some(pk) = c.reply_key() {
-            let found = self
-                .index
-                .remove(pk.hash64(self.seed), ival(id, Dir::Output));
+            let found = self.index.remove(pk.hash64(self.seed), ival(id, Dir::Output));
             debug_assert!(found, "reply tuple of {id} missing: tuple fields changed?");
         }
         self.free.push(id);
@@ -453,12 +428,7 @@ impl ConnTable {
     /// removed and handed to `on_expired` (which should settle the dest's
     /// counters and the template reference). Returns how many expired;
     /// what the budget did not cover is continued by the next call.
-    pub fn expire(
-        &mut self,
-        now: u64,
-        mut budget: usize,
-        mut on_expired: impl FnMut(Conn),
-    ) -> usize {
+    pub fn expire(&mut self, now: u64, mut budget: usize, mut on_expired: impl FnMut(Conn)) -> usize {
         let mut n = 0;
         while let Some(id) = self.wheel.poll(now, &mut budget) {
             let expires = self.slab[id as usize].expires;
@@ -476,11 +446,7 @@ impl ConnTable {
     /// All live connections, in slot order. O(capacity): for control
     /// requests (`-Lnc`), not the packet path.
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
-        self.slab
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.wheel.is_scheduled(*i as u32))
-            .map(|(i, c)| (i as ConnId, c))
+        self.slab.iter().enumerate().filter(|(i, _)| self.wheel.is_scheduled(*i as u32)).map(|(i, c)| (i as ConnId, c))
     }
 
     /// Mean probe displacement of the index (see `Index::mean_displacement`).

@@ -39,11 +39,7 @@ pub struct TemplateKey {
 impl TemplateKey {
     #[inline(always)]
     fn hash64(&self, seed: u64) -> u64 {
-        mix2(
-            (u64::from(self.svc) << 32) | u64::from(self.client),
-            0x7e,
-            seed,
-        )
+        mix2((u64::from(self.svc) << 32) | u64::from(self.client), 0x7e, seed)
     }
 }
 
@@ -79,10 +75,7 @@ impl TemplateTable {
 
     /// A table whose clock starts at tick `now`.
     pub fn with_clock(capacity: usize, now: u64) -> Self {
-        assert!(
-            capacity < u32::MAX as usize,
-            "capacity {capacity} too large"
-        );
+        assert!(capacity < u32::MAX as usize, "capacity {capacity} too large");
         TemplateTable {
             slab: vec![Template::default(); capacity],
             free: (0..capacity as u32).rev().collect(),
@@ -108,8 +101,7 @@ impl TemplateTable {
     #[inline]
     pub fn lookup(&self, key: &TemplateKey) -> Option<TmplId> {
         let slab = &self.slab;
-        self.index
-            .get(key.hash64(self.seed), |v| slab[v as usize].key == *key)
+        self.index.get(key.hash64(self.seed), |v| slab[v as usize].key == *key)
     }
 
     #[inline(always)]
@@ -118,13 +110,7 @@ impl TemplateTable {
     }
 
     /// Create a template sending `key` to `dest` for `timeout_secs`.
-    pub fn insert(
-        &mut self,
-        key: TemplateKey,
-        dest: u32,
-        timeout_secs: u32,
-        now: u64,
-    ) -> Result<TmplId, InsertError> {
+    pub fn insert(&mut self, key: TemplateKey, dest: u32, timeout_secs: u32, now: u64) -> Result<TmplId, InsertError> {
         let Some(&id) = self.free.last() else {
             return Err(InsertError::Full);
         };
@@ -136,14 +122,7 @@ impl TemplateTable {
         };
         self.free.pop();
         let timeout = secs(timeout_secs.max(1));
-        self.slab[id as usize] = Template {
-            key,
-            dest,
-            refs: 0,
-            timeout,
-            expires: now + timeout,
-            hashed: true,
-        };
+        self.slab[id as usize] = Template { key, dest, refs: 0, timeout, expires: now + timeout, hashed: true };
         self.index.fill(at, h, id);
         self.wheel.schedule(id, now + timeout);
         Ok(id)
@@ -187,12 +166,7 @@ impl TemplateTable {
 
     /// Expire templates up to tick `now` within about `budget` units of
     /// work; each freed template goes to `on_expired`. Returns how many.
-    pub fn expire(
-        &mut self,
-        now: u64,
-        mut budget: usize,
-        mut on_expired: impl FnMut(Template),
-    ) -> usize {
+    pub fn expire(&mut self, now: u64, mut budget: usize, mut on_expired: impl FnMut(Template)) -> usize {
         let mut n = 0;
         while let Some(id) = self.wheel.poll(now, &mut budget) {
             let t = self.slab[id as usize];
@@ -226,10 +200,7 @@ impl TemplateTable {
 mod tests {
     use super::*;
 
-    const K: TemplateKey = TemplateKey {
-        svc: 1,
-        client: 0x0a00_0000,
-    };
+    const K: TemplateKey = TemplateKey { svc: 1, client: 0x0a00_0000 };
 
     fn drain(t: &mut TemplateTable, now: u64) -> Vec<Template> {
         let mut v = Vec::new();
@@ -281,10 +252,7 @@ mod tests {
         assert_ne!(new, old);
         assert_eq!(t.lookup(&K), Some(new));
         t.hold(new);
-        assert_eq!(
-            t.insert(TemplateKey { svc: 9, client: 0 }, 1, 60, 0),
-            Err(InsertError::Full)
-        );
+        assert_eq!(t.insert(TemplateKey { svc: 9, client: 0 }, 1, 60, 0), Err(InsertError::Full));
         assert!(drain(&mut t, secs(20)).is_empty());
         t.release(old);
         // Re-armed at 20 s for one more timeout.

@@ -44,10 +44,7 @@ fn nat_conversation_through_the_table() {
         t.on_packet(id, dir, f, now)
     };
     let tr = step(req(40000), S);
-    assert_eq!(
-        (tr.old, tr.new, tr.active_delta()),
-        (State::None, State::SynRecv, 1)
-    );
+    assert_eq!((tr.old, tr.new, tr.active_delta()), (State::None, State::SynRecv, 1));
     assert_eq!(step(rep(40000), S | A).new, State::SynRecv);
     assert_eq!(step(req(40000), A).new, State::Established);
     assert!(!step(req(40000), A | 0x08).changed());
@@ -89,23 +86,10 @@ fn dr_uses_input_only_table_and_one_tuple() {
     let id = t.insert(c, 0).unwrap();
     assert!(t.get(id).flags & table::flags::NO_OUTPUT != 0);
     assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 80, CIP, 5000)), None);
-    let (_, dir) = t
-        .lookup(&ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80))
-        .unwrap();
+    let (_, dir) = t.lookup(&ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80)).unwrap();
     assert_eq!(dir, Dir::Input);
-    let states: Vec<State> = [S, A, A, F | A]
-        .iter()
-        .map(|&f| t.on_packet(id, dir, f, 0).new)
-        .collect();
-    assert_eq!(
-        states,
-        [
-            State::SynRecv,
-            State::Established,
-            State::Established,
-            State::FinWait
-        ]
-    );
+    let states: Vec<State> = [S, A, A, F | A].iter().map(|&f| t.on_packet(id, dir, f, 0).new).collect();
+    assert_eq!(states, [State::SynRecv, State::Established, State::Established, State::FinWait]);
     // FIN_WAIT 120 s.
     assert!(drain(&mut t, secs(120) - 1).is_empty());
     assert_eq!(drain(&mut t, secs(120)).len(), 1);
@@ -114,27 +98,14 @@ fn dr_uses_input_only_table_and_one_tuple() {
 #[test]
 fn fullnat_reply_tuple_uses_local_address() {
     let mut t = ConnTable::new(4);
-    let c = Conn::new(PROTO_TCP, FwdMethod::FullNat, CIP, 5000, VIP, 80, RIP, 8080)
-        .with_local(LIP, 61000);
+    let c = Conn::new(PROTO_TCP, FwdMethod::FullNat, CIP, 5000, VIP, 80, RIP, 8080).with_local(LIP, 61000);
     let id = t.insert(c, 0).unwrap();
-    assert_eq!(
-        t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, LIP, 61000)),
-        Some((id, Dir::Output))
-    );
-    assert_eq!(
-        t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, CIP, 5000)),
-        None
-    );
-    assert_eq!(
-        t.lookup(&ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80)),
-        Some((id, Dir::Input))
-    );
+    assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, LIP, 61000)), Some((id, Dir::Output)));
+    assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, CIP, 5000)), None);
+    assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80)), Some((id, Dir::Input)));
     let c = t.remove(id);
     assert_eq!(c.lport, 61000);
-    assert_eq!(
-        t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, LIP, 61000)),
-        None
-    );
+    assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, LIP, 61000)), None);
     assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80)), None);
     assert!(!t.contains(id));
 }
@@ -166,21 +137,13 @@ fn duplicate_tuples_are_refused() {
     let other = Conn::new(PROTO_TCP, FwdMethod::Nat, CIP, 7, VIP + 1, 80, RIP, 8080);
     assert_eq!(t.insert(other, 0), Err(InsertError::Exists));
     assert_eq!(t.len(), 1);
-    assert_eq!(
-        t.lookup(&ConnKey::new(PROTO_TCP, CIP, 7, VIP + 1, 80)),
-        None
-    );
+    assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, CIP, 7, VIP + 1, 80)), None);
 }
 
 #[test]
 fn timeouts_per_state_within_one_tick() {
-    let want = [
-        (State::None, 2),
-        (State::SynRecv, 60),
-        (State::Established, 900),
-        (State::Close, 10),
-        (State::LastAck, 30),
-    ];
+    let want =
+        [(State::None, 2), (State::SynRecv, 60), (State::Established, 900), (State::Close, 10), (State::LastAck, 30)];
     for (s, sec) in want {
         let mut t = ConnTable::new(2);
         let mut c = nat(1);
@@ -196,12 +159,7 @@ fn set_timeouts_like_ipvsadm() {
     let mut to = Timeouts::default();
     to.set_ipvsadm(30, 0, 5);
     let mut t = ConnTable::with_timeouts(4, &to, 0);
-    let u = t
-        .insert(
-            Conn::new(PROTO_UDP, FwdMethod::Nat, CIP, 53, VIP, 53, RIP, 53),
-            0,
-        )
-        .unwrap();
+    let u = t.insert(Conn::new(PROTO_UDP, FwdMethod::Nat, CIP, 53, VIP, 53, RIP, 53), 0).unwrap();
     assert_eq!(t.get(u).state, State::Udp);
     let tr = t.on_packet(u, Dir::Output, 0, secs(1));
     assert_eq!((tr.new, tr.active_delta()), (State::Udp, 0));
@@ -276,21 +234,11 @@ fn index_does_not_cluster_on_sequential_keys() {
     let n = 200_000u32;
     let mut t = ConnTable::new(n as usize);
     for i in 0..n {
-        let c = Conn::new(
-            PROTO_TCP,
-            FwdMethod::Nat,
-            CIP + (i >> 16),
-            i as u16,
-            VIP,
-            80,
-            RIP + (i % 7),
-            8080,
-        );
+        let c = Conn::new(PROTO_TCP, FwdMethod::Nat, CIP + (i >> 16), i as u16, VIP, 80, RIP + (i % 7), 8080);
         t.insert(c, 0).unwrap();
     }
-    let keys: Vec<ConnKey> = (0..100u32)
-        .map(|i| ConnKey::new(PROTO_TCP, CIP, (i * 997) as u16, VIP, 80 + (i % 2) as u16))
-        .collect();
+    let keys: Vec<ConnKey> =
+        (0..100u32).map(|i| ConnKey::new(PROTO_TCP, CIP, (i * 997) as u16, VIP, 80 + (i % 2) as u16)).collect();
     let mut out = vec![None; keys.len()];
     t.lookup_burst(&keys, &mut out);
     for (k, o) in keys.iter().zip(&out) {
@@ -322,23 +270,9 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn conn_for(p: u16, f: u8) -> Conn {
-    let fwd = [
-        FwdMethod::Nat,
-        FwdMethod::Dr,
-        FwdMethod::Tun,
-        FwdMethod::FullNat,
-    ][f as usize];
-    Conn::new(
-        PROTO_TCP,
-        fwd,
-        CIP + u32::from(p % 3),
-        p,
-        VIP,
-        80,
-        RIP + u32::from(p % 5),
-        8080,
-    )
-    .with_local(LIP, 10_000 + p)
+    let fwd = [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat][f as usize];
+    Conn::new(PROTO_TCP, fwd, CIP + u32::from(p % 3), p, VIP, 80, RIP + u32::from(p % 5), 8080)
+        .with_local(LIP, 10_000 + p)
 }
 
 proptest! {

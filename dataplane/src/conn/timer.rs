@@ -59,30 +59,14 @@ impl TimerWheel {
     pub fn new(capacity: usize, slot_bits: u32, now: u64) -> Self {
         assert!(slot_bits <= 24, "slot_bits {slot_bits} too large");
         let slots = 1usize << slot_bits;
-        assert!(
-            capacity + slots < NIL as usize,
-            "timer capacity {capacity} too large"
-        );
+        assert!(capacity + slots < NIL as usize, "timer capacity {capacity} too large");
         let cap = capacity as u32;
-        let mut nodes = vec![
-            Node {
-                next: NIL,
-                prev: NIL,
-                deadline: 0
-            };
-            capacity + slots + 1
-        ];
+        let mut nodes = vec![Node { next: NIL, prev: NIL, deadline: 0 }; capacity + slots + 1];
         for (i, n) in nodes.iter_mut().enumerate().skip(capacity) {
             n.next = i as u32;
             n.prev = i as u32;
         }
-        TimerWheel {
-            nodes,
-            cap,
-            mask: slots as u64 - 1,
-            cursor: now,
-            len: 0,
-        }
+        TimerWheel { nodes, cap, mask: slots as u64 - 1, cursor: now, len: 0 }
     }
 
     pub fn capacity(&self) -> usize {
@@ -160,11 +144,7 @@ impl TimerWheel {
             self.len += 1;
         }
         self.nodes[id as usize].deadline = deadline;
-        let head = if deadline <= self.cursor {
-            self.due_head()
-        } else {
-            self.slot_head(deadline)
-        };
+        let head = if deadline <= self.cursor { self.due_head() } else { self.slot_head(deadline) };
         self.link(head, id);
     }
 

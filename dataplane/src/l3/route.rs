@@ -41,10 +41,7 @@ impl RouteTable {
     /// Longest-prefix match: (output port, next-hop address).
     #[inline]
     pub fn lookup(&self, dst: u32) -> Option<(u16, u32)> {
-        self.routes
-            .iter()
-            .find(|r| dst & mask(r.len) == r.prefix)
-            .map(|r| (r.port, r.via.unwrap_or(dst)))
+        self.routes.iter().find(|r| dst & mask(r.len) == r.prefix).map(|r| (r.port, r.via.unwrap_or(dst)))
     }
 
     pub fn routes(&self) -> &[Route] {

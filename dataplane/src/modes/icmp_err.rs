@@ -93,7 +93,10 @@ mod tests {
     fn port_unreachable_from_rs_becomes_one_from_the_vip() {
         // The RS got CIP:5000 -> RIP:5300 (NAT) and answers port unreachable.
         let mut quoted = Vec::new();
-        PacketBuilder::ipv4([172, 25, 254, 200], [192, 168, 0, 10], 63).udp(5000, 5300).write(&mut quoted, b"q").unwrap();
+        PacketBuilder::ipv4([172, 25, 254, 200], [192, 168, 0, 10], 63)
+            .udp(5000, 5300)
+            .write(&mut quoted, b"q")
+            .unwrap();
         let mut b = Vec::new();
         PacketBuilder::ethernet2([1; 6], [2; 6])
             .ipv4([192, 168, 0, 10], [172, 25, 254, 200], 64)

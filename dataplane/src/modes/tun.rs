@@ -20,13 +20,22 @@ pub fn overhead(t: TunType) -> usize {
 pub enum EncapError {
     /// Inner packet has DF and would exceed the MTU: tell the client the
     /// largest inner size that fits (ICMP frag-needed with this MTU).
-    TooBig { mtu: u16 },
+    TooBig {
+        mtu: u16,
+    },
     NoHeadroom,
 }
 
 /// Encapsulate the IPv4 packet after the Ethernet header. `mtu` is the
 /// output interface MTU.
-pub fn encap<P: PacketBuf>(pkt: &mut P, t: TunType, tun_port: u16, dip: u32, rip: u32, mtu: u16) -> Result<(), EncapError> {
+pub fn encap<P: PacketBuf>(
+    pkt: &mut P,
+    t: TunType,
+    tun_port: u16,
+    dip: u32,
+    rip: u32,
+    mtu: u16,
+) -> Result<(), EncapError> {
     let inner_len = pkt.len() - eth::HDR_LEN;
     let extra = overhead(t);
     let b = pkt.data();

@@ -60,11 +60,7 @@ pub fn update16(csum: u16, old: u16, new: u16) -> u16 {
 /// New checksum after a 32-bit field (an IPv4 address) changes.
 #[inline(always)]
 pub fn update32(csum: u16, old: u32, new: u32) -> u16 {
-    let s = (!csum) as u32
-        + (!(old >> 16) as u16) as u32
-        + (!(old as u16)) as u32
-        + (new >> 16)
-        + (new & 0xffff);
+    let s = (!csum) as u32 + (!(old >> 16) as u16) as u32 + (!(old as u16)) as u32 + (new >> 16) + (new & 0xffff);
     !fold(s)
 }
 

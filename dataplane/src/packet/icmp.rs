@@ -121,7 +121,9 @@ mod tests {
         let p = SlicedPacket::from_ethernet(&out[..n]).unwrap();
         let Some(TransportSlice::Icmpv4(ic)) = p.transport else { panic!() };
         match ic.icmp_type() {
-            Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu }) => {
+            Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded {
+                next_hop_mtu,
+            }) => {
                 assert_eq!(next_hop_mtu, 1480)
             }
             t => panic!("{t:?}"),

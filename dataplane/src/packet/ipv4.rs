@@ -90,7 +90,17 @@ pub fn set_addr(b: &mut [u8], off: usize, field_off: usize, new: u32) -> u32 {
 
 /// Write a fresh 20-byte header (no options) and its checksum.
 #[allow(clippy::too_many_arguments)]
-pub fn write_header(b: &mut [u8], off: usize, total_len: u16, id: u16, df: bool, ttl: u8, proto: u8, src: u32, dst: u32) {
+pub fn write_header(
+    b: &mut [u8],
+    off: usize,
+    total_len: u16,
+    id: u16,
+    df: bool,
+    ttl: u8,
+    proto: u8,
+    src: u32,
+    dst: u32,
+) {
     let h = &mut b[off..off + MIN_HDR];
     h[0] = 0x45;
     h[1] = 0;

@@ -17,16 +17,13 @@ pub struct Dh {
 
 impl Dh {
     pub fn new(dests: &[Dest]) -> Self {
-        Dh {
-            table: BucketTable::new(dests),
-        }
+        Dh { table: BucketTable::new(dests) }
     }
 }
 
 impl Scheduler for Dh {
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
-        self.table
-            .lookup(hash_addr_port(ctx.vaddr, 0, SEED_KEY), dests, false)
+        self.table.lookup(hash_addr_port(ctx.vaddr, 0, SEED_KEY), dests, false)
     }
 }
 
@@ -37,10 +34,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn to(v: u8, c: u16) -> PickCtx {
-        PickCtx {
-            vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)),
-            ..ctx(c, c)
-        }
+        PickCtx { vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)), ..ctx(c, c) }
     }
 
     #[test]

@@ -70,24 +70,12 @@ mod tests {
         let lo = IpAddr::V6(Ipv6Addr::LOCALHOST);
         assert_eq!(hash_addr_port(lo, 80, SEED_KEY), 0xd1fa_dbfe_4de2_fcc1);
         assert_eq!(mix64(1), 0x5692_161d_100b_05e5);
-        assert_ne!(
-            hash_addr_port(a, 1, SEED_KEY),
-            hash_addr_port(a, 0, SEED_KEY)
-        );
-        assert_ne!(
-            hash_addr_port(a, 0, SEED_OFFSET),
-            hash_addr_port(a, 0, SEED_KEY)
-        );
+        assert_ne!(hash_addr_port(a, 1, SEED_KEY), hash_addr_port(a, 0, SEED_KEY));
+        assert_ne!(hash_addr_port(a, 0, SEED_OFFSET), hash_addr_port(a, 0, SEED_KEY));
         let m = IpAddr::V6(Ipv4Addr::new(192, 168, 0, 1).to_ipv6_compatible());
-        assert_ne!(
-            hash_addr_port(m, 0, SEED_KEY),
-            hash_addr_port(a, 0, SEED_KEY)
-        );
+        assert_ne!(hash_addr_port(m, 0, SEED_KEY), hash_addr_port(a, 0, SEED_KEY));
         let b = IpAddr::V6(Ipv6Addr::LOCALHOST);
-        assert_ne!(
-            hash_addr_port(b, 0, SEED_KEY),
-            hash_addr_port(m, 0, SEED_KEY)
-        );
+        assert_ne!(hash_addr_port(b, 0, SEED_KEY), hash_addr_port(m, 0, SEED_KEY));
     }
 
     #[test]

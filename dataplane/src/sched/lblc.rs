@@ -27,19 +27,14 @@ impl Lblc {
             Some(Carry(Kept::Lblc(t))) => t,
             _ => Shared::default(),
         };
-        Lblc {
-            table,
-            index: DestIndex::new(dests),
-        }
+        Lblc { table, index: DestIndex::new(dests) }
     }
 }
 
 impl Scheduler for Lblc {
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
         let mut table = self.table.lock();
-        let known = table
-            .get_mut(ctx.vaddr, ctx.now)
-            .and_then(|k| self.index.get(k));
+        let known = table.get_mut(ctx.vaddr, ctx.now).and_then(|k| self.index.get(k));
         if let Some(i) = known {
             let d = &dests[i];
             if d.available() && !overloaded(d, dests) {
@@ -63,11 +58,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn to(v: u8, now: u64) -> PickCtx {
-        PickCtx {
-            vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)),
-            now,
-            ..ctx(1, 1)
-        }
+        PickCtx { vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)), now, ..ctx(1, 1) }
     }
 
     #[test]

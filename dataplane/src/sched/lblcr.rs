@@ -42,10 +42,7 @@ impl Lblcr {
             Some(Carry(Kept::Lblcr(t))) => t,
             _ => Shared::default(),
         };
-        Lblcr {
-            table,
-            index: DestIndex::new(dests),
-        }
+        Lblcr { table, index: DestIndex::new(dests) }
     }
 
     /// The member to drop when a set shrinks: a quiesced one, else the one
@@ -74,10 +71,7 @@ impl Scheduler for Lblcr {
         let mut table = self.table.lock();
         let Some(set) = table.get_mut(ctx.vaddr, ctx.now) else {
             let i = weighted_least(dests, 0..dests.len(), overhead)?;
-            let set = Set {
-                members: vec![key(&dests[i])],
-                lastmod: ctx.now,
-            };
+            let set = Set { members: vec![key(&dests[i])], lastmod: ctx.now };
             table.insert(ctx.vaddr, set, ctx.now);
             return Some(i);
         };
@@ -115,11 +109,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn to(v: u8, now: u64) -> PickCtx {
-        PickCtx {
-            vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)),
-            now,
-            ..ctx(1, 1)
-        }
+        PickCtx { vaddr: IpAddr::V4(Ipv4Addr::new(10, 2, 0, v)), now, ..ctx(1, 1) }
     }
 
     fn members(s: &Lblcr, v: u8) -> Vec<u8> {
@@ -181,11 +171,7 @@ mod tests {
         let s = Lblcr::new(&ds, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         overload(&mut ds[0]);
-        assert_eq!(
-            s.pick(&to(1, 1), &ds),
-            Some(1),
-            "no available member: wlc joins"
-        );
+        assert_eq!(s.pick(&to(1, 1), &ds), Some(1), "no available member: wlc joins");
         assert_eq!(members(&s, 1), [1, 2]);
         let rest = ds[2..].to_vec();
         let s2 = Lblcr::new(&rest, s.carry());

@@ -52,10 +52,7 @@ pub struct Table<V> {
 
 impl<V> Default for Table<V> {
     fn default() -> Self {
-        Table {
-            map: HashMap::new(),
-            last_sweep: 0,
-        }
+        Table { map: HashMap::new(), last_sweep: 0 }
     }
 }
 
@@ -63,8 +60,7 @@ impl<V> Table<V> {
     /// The live entry for `addr`, marked as used now.
     pub fn get_mut(&mut self, addr: IpAddr, now: u64) -> Option<&mut V> {
         if now.saturating_sub(self.last_sweep) >= SWEEP_EVERY {
-            self.map
-                .retain(|_, e| now.saturating_sub(e.lastuse) <= ENTRY_EXPIRE);
+            self.map.retain(|_, e| now.saturating_sub(e.lastuse) <= ENTRY_EXPIRE);
             self.last_sweep = now;
         }
         match self.map.get_mut(&addr) {
@@ -115,10 +111,7 @@ impl DestIndex {
 /// half of its own. (IPVS looks at every dest for the second part; here
 /// only available ones count, as only they could take the connection.)
 pub fn overloaded(d: &Dest, dests: &[Dest]) -> bool {
-    d.active() > d.weight
-        && dests
-            .iter()
-            .any(|o| o.available() && u64::from(o.active()) * 2 < u64::from(o.weight))
+    d.active() > d.weight && dests.iter().any(|o| o.available() && u64::from(o.active()) * 2 < u64::from(o.weight))
 }
 
 /// A locality table passed from one snapshot's scheduler to the next.

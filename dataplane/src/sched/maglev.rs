@@ -74,15 +74,8 @@ struct Tail {
 
 impl Tail {
     fn new(used: &[u64], m: usize, dests: usize) -> Self {
-        let free = (0..m)
-            .filter(|&p| used[p / 64] & (1 << (p % 64)) == 0)
-            .map(|p| p as u32)
-            .collect();
-        Tail {
-            free,
-            inv: vec![0; dests],
-            rem: Barrett::new(m as u64),
-        }
+        let free = (0..m).filter(|&p| used[p / 64] & (1 << (p % 64)) == 0).map(|p| p as u32).collect();
+        Tail { free, inv: vec![0; dests], rem: Barrett::new(m as u64) }
     }
 
     /// Take the free slot that dest `k`, at `pos` with step `skip`, would
@@ -97,12 +90,8 @@ impl Tail {
             let ahead = if f >= pos { f - pos } else { f + m - pos };
             self.rem.of(ahead * inv)
         };
-        let (at, _) = self
-            .free
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, &f)| steps(u64::from(f)))
-            .expect("a free slot is left");
+        let (at, _) =
+            self.free.iter().enumerate().min_by_key(|&(_, &f)| steps(u64::from(f))).expect("a free slot is left");
         self.free.swap_remove(at) as usize
     }
 }
@@ -130,19 +119,6 @@ impl Barrett {
     }
 }
 
-/// The first free slot at or after `p` in steps of `s`. Kept out of line:
-/// alone, the loop gets every register it needs.
-#[inline(never)]
-fn walk(used: &[u64], mut p: usize, s: usize, m: usize) -> usize {
-    while used[p / 64] & (1 << (p % 64)) != 0 {
-        p += s;
-        if p >= m {
-            p -= m;
-        }
-    }
-    p
-}
-
 fn pow_mod(mut b: u64, mut e: u64, m: u64) -> u64 {
     let mut r = 1;
     while e > 0 {
@@ -159,10 +135,7 @@ impl MaglevTable {
     /// The table size for `n` dests.
     pub fn size_for(n: usize) -> u32 {
         let want = n.saturating_mul(64);
-        *SIZES
-            .iter()
-            .find(|&&m| m as usize >= want)
-            .unwrap_or(&SIZES[SIZES.len() - 1])
+        *SIZES.iter().find(|&&m| m as usize >= want).unwrap_or(&SIZES[SIZES.len() - 1])
     }
 
     /// Build for `dests` with the default size rule.
@@ -175,25 +148,15 @@ impl MaglevTable {
     pub fn with_size(dests: &[Dest], size: u32) -> Self {
         assert!(size >= 2, "Maglev table size must be a prime >= 2");
         let m = size as usize;
-        let cand: Vec<u32> = (0..dests.len() as u32)
-            .filter(|&i| dests[i as usize].weight > 0)
-            .collect();
+        let cand: Vec<u32> = (0..dests.len() as u32).filter(|&i| dests[i as usize].weight > 0).collect();
         if cand.is_empty() {
-            return MaglevTable {
-                slots: Box::new([]),
-            };
+            return MaglevTable { slots: Box::new([]) };
         }
-        let weight: Vec<u64> = cand
-            .iter()
-            .map(|&i| u64::from(dests[i as usize].weight))
-            .collect();
+        let weight: Vec<u64> = cand.iter().map(|&i| u64::from(dests[i as usize].weight)).collect();
         let wmax = *weight.iter().max().unwrap_or(&1);
         // Equal weights (the usual case): everyone claims every round.
         let uniform = weight.iter().all(|&w| w == wmax);
-        let (mut pos, skip): (Vec<u32>, Vec<u32>) = cand
-            .iter()
-            .map(|&i| permutation(&dests[i as usize], size))
-            .unzip();
+        let (mut pos, skip): (Vec<u32>, Vec<u32>) = cand.iter().map(|&i| permutation(&dests[i as usize], size)).unzip();
         let mut taken = vec![0u64; cand.len()];
         // Plain locals, not a struct: this loop is the whole cost of a
         // build and keeps its state in registers this way.
@@ -212,7 +175,12 @@ impl MaglevTable {
                 let s = skip[k] as usize;
                 let mut p = pos[k] as usize;
                 if m - filled > TAIL {
-                    p = walk(&used, p, s, m);
+                    while used[p / 64] & (1 << (p % 64)) != 0 {
+                        p += s;
+                        if p >= m {
+                            p -= m;
+                        }
+                    }
                 } else {
                     let t = tail.get_or_insert_with(|| Tail::new(&used, m, cand.len()));
                     p = t.nearest(k, pos[k], skip[k]);
@@ -260,8 +228,7 @@ impl MaglevTable {
             return None;
         }
         let first = self.slot(h);
-        let avail =
-            |s: usize| Some(self.at(s)).filter(|&i| dests.get(i).is_some_and(Dest::available));
+        let avail = |s: usize| Some(self.at(s)).filter(|&i| dests.get(i).is_some_and(Dest::available));
         if let Some(i) = avail(first) {
             return Some(i);
         }
@@ -299,15 +266,8 @@ mod tests {
     fn walked(dests: &[Dest], size: u32) -> Vec<u32> {
         let m = size as usize;
         let cand: Vec<usize> = (0..dests.len()).filter(|&i| dests[i].weight > 0).collect();
-        let wmax = cand
-            .iter()
-            .map(|&i| u64::from(dests[i].weight))
-            .max()
-            .unwrap();
-        let mut pos: Vec<usize> = cand
-            .iter()
-            .map(|&i| permutation(&dests[i], size).0 as usize)
-            .collect();
+        let wmax = cand.iter().map(|&i| u64::from(dests[i].weight)).max().unwrap();
+        let mut pos: Vec<usize> = cand.iter().map(|&i| permutation(&dests[i], size).0 as usize).collect();
         let (mut taken, mut slots) = (vec![0u64; cand.len()], vec![u32::MAX; m]);
         let mut filled = 0;
         for round in 1.. {
@@ -354,18 +314,7 @@ mod tests {
     fn barrett_is_mod() {
         for m in [7u64, 65537, 1_048_573] {
             let b = Barrett::new(m);
-            for x in [
-                0,
-                1,
-                m - 1,
-                m,
-                m + 1,
-                m * m - 1,
-                m * m,
-                (m - 1) * (2 * m - 1),
-                1 << 42,
-                12_345_678_901,
-            ] {
+            for x in [0, 1, m - 1, m, m + 1, m * m - 1, m * m, (m - 1) * (2 * m - 1), 1 << 42, 12_345_678_901] {
                 assert_eq!(b.of(x), x % m, "{x} mod {m}");
             }
         }
@@ -426,23 +375,5 @@ mod tests {
             prop_assert!(moved_others as f64 / m <= 0.01, "{} other slots moved", moved_others);
             prop_assert!((moved as f64 / m - expect).abs() <= 0.01, "moved {}, about {} expected", moved, expect);
         }
-    }
-}
-
-#[cfg(test)]
-mod scratch {
-    use super::super::testing::*;
-    use super::*;
-    #[test]
-    fn scratch_build_time() {
-        let ds: Vec<_> = (0..1000).map(|i| { let mut d = dest(1, 1 + (i % 4) as u32); d.addr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)); d }).collect();
-        let mut best = f64::MAX; let mut tot = 0.0;
-        for _ in 0..100 {
-            let t = std::time::Instant::now();
-            let m = MaglevTable::with_size(&ds, 65537);
-            std::hint::black_box(m);
-            let e = t.elapsed().as_secs_f64(); tot += e; best = best.min(e);
-        }
-        eprintln!("build best {:.3} ms mean {:.3}", best * 1e3, tot / 100.0 * 1e3);
     }
 }

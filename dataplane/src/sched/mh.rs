@@ -28,18 +28,13 @@ pub struct Mh {
 
 impl Mh {
     pub fn new(dests: &[Dest], flags: SchedFlags) -> Self {
-        Mh {
-            table: MaglevTable::new(dests),
-            fallback: flags.fallback(),
-            port: flags.port(),
-        }
+        Mh { table: MaglevTable::new(dests), fallback: flags.fallback(), port: flags.port() }
     }
 }
 
 impl Scheduler for Mh {
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
-        self.table
-            .lookup(client_key(ctx, self.port), dests, self.fallback)
+        self.table.lookup(client_key(ctx, self.port), dests, self.fallback)
     }
 }
 
@@ -54,10 +49,7 @@ mod tests {
     #[test]
     fn stable_across_builds() {
         let ds = dests(&[1, 2, 3, 4, 5]);
-        let (x, y) = (
-            Mh::new(&ds, SchedFlags(0)),
-            Mh::new(&ds.clone(), SchedFlags(0)),
-        );
+        let (x, y) = (Mh::new(&ds, SchedFlags(0)), Mh::new(&ds.clone(), SchedFlags(0)));
         let mut seen = [false; 5];
         for c in 0..1000 {
             let p = x.pick(&ctx(c, 1), &ds);

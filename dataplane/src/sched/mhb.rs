@@ -49,11 +49,7 @@ impl Mhb {
         // Config validation insists on c >= 1; below 1 the bounds could
         // leave no dest with room.
         let c = if c >= 1.0 { c } else { 1.0 };
-        Mhb {
-            table: MaglevTable::new(dests),
-            c,
-            port: flags.port(),
-        }
+        Mhb { table: MaglevTable::new(dests), c, port: flags.port() }
     }
 }
 
@@ -68,10 +64,8 @@ impl Scheduler for Mhb {
         if m == 0 || total_weight == 0 {
             return None;
         }
-        let has_room = |d: &Dest| {
-            d.available()
-                && u64::from(d.active()) < bound(self.c, total_active, d.weight, total_weight)
-        };
+        let has_room =
+            |d: &Dest| d.available() && u64::from(d.active()) < bound(self.c, total_active, d.weight, total_weight);
         let mut s = self.table.slot(client_key(ctx, self.port));
         for _ in 0..m {
             let i = self.table.at(s);
@@ -94,10 +88,7 @@ mod tests {
     #[test]
     fn same_as_mh_under_the_bound() {
         let ds = dests(&[1, 2, 3]);
-        let (mh, mhb) = (
-            Mh::new(&ds, SchedFlags(0)),
-            Mhb::new(&ds, SchedFlags(0), 1.25),
-        );
+        let (mh, mhb) = (Mh::new(&ds, SchedFlags(0)), Mhb::new(&ds, SchedFlags(0), 1.25));
         for c in 0..1000 {
             assert_eq!(mh.pick(&ctx(c, 1), &ds), mhb.pick(&ctx(c, 1), &ds));
         }

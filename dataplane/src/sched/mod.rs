@@ -119,11 +119,7 @@ pub(crate) mod testing {
 
     /// Dests 10.0.0.1.. with the given weights.
     pub fn dests(weights: &[u32]) -> Vec<Dest> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| dest(i as u8 + 1, w))
-            .collect()
+        weights.iter().enumerate().map(|(i, &w)| dest(i as u8 + 1, w)).collect()
     }
 
     /// Set the overload flag of a dest, leaving its counts at 0 (the flag

@@ -28,13 +28,8 @@ impl Scheduler for Rr {
         let n = dests.len();
         let mut start = self.next.load(Relaxed);
         loop {
-            let found = (0..n)
-                .map(|k| (start + k) % n)
-                .find(|&i| dests[i].available())?;
-            match self
-                .next
-                .compare_exchange_weak(start, found + 1, Relaxed, Relaxed)
-            {
+            let found = (0..n).map(|k| (start + k) % n).find(|&i| dests[i].available())?;
+            match self.next.compare_exchange_weak(start, found + 1, Relaxed, Relaxed) {
                 Ok(_) => return Some(found),
                 Err(now) => start = now,
             }

@@ -45,14 +45,10 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 impl BucketTable {
     pub fn new(dests: &[Dest]) -> Self {
-        let used: Vec<(u32, u64)> = (0..dests.len() as u32)
-            .zip(dests.iter().map(|d| u64::from(d.weight)))
-            .filter(|&(_, w)| w > 0)
-            .collect();
+        let used: Vec<(u32, u64)> =
+            (0..dests.len() as u32).zip(dests.iter().map(|d| u64::from(d.weight))).filter(|&(_, w)| w > 0).collect();
         if used.is_empty() {
-            return BucketTable {
-                buckets: Box::new([]),
-            };
+            return BucketTable { buckets: Box::new([]) };
         }
         let size = MIN_BUCKETS.max(used.len().next_power_of_two());
         let g = used.iter().fold(0, |g, &(_, w)| gcd(g, w));
@@ -76,9 +72,7 @@ impl BucketTable {
                 }
             }
         }
-        BucketTable {
-            buckets: buckets.into(),
-        }
+        BucketTable { buckets: buckets.into() }
     }
 
     pub fn len(&self) -> usize {
@@ -131,11 +125,7 @@ pub struct Sh {
 
 impl Sh {
     pub fn new(dests: &[Dest], flags: SchedFlags) -> Self {
-        Sh {
-            table: BucketTable::new(dests),
-            fallback: flags.fallback(),
-            port: flags.port(),
-        }
+        Sh { table: BucketTable::new(dests), fallback: flags.fallback(), port: flags.port() }
     }
 }
 

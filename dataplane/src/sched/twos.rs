@@ -55,10 +55,7 @@ impl Twos {
         }
         let ok = |i: usize| Some(i) != not && dests[i].available();
         let n = dests.len().min(self.cum.len());
-        let sum: u64 = (0..n)
-            .filter(|&i| ok(i))
-            .map(|i| u64::from(dests[i].weight))
-            .sum();
+        let sum: u64 = (0..n).filter(|&i| ok(i)).map(|i| u64::from(dests[i].weight)).sum();
         if sum == 0 {
             return None;
         }
@@ -82,12 +79,7 @@ impl Scheduler for Twos {
             return Some(a);
         };
         let (da, db) = (&dests[a], &dests[b]);
-        let b_lighter = lighter(
-            u64::from(db.active()),
-            db.weight,
-            u64::from(da.active()),
-            da.weight,
-        );
+        let b_lighter = lighter(u64::from(db.active()), db.weight, u64::from(da.active()), da.weight);
         Some(if b_lighter { b } else { a })
     }
 }
@@ -112,13 +104,8 @@ mod tests {
             assert_eq!(pick_with(&s, &ds, r), Some(1));
         }
         set_load(&ds[1], 5, 0);
-        let firsts: usize = (0..1000)
-            .filter(|&r| pick_with(&s, &ds, r) == Some(0))
-            .count();
-        assert!(
-            (400..600).contains(&firsts),
-            "ties go to the first drawn: {firsts}"
-        );
+        let firsts: usize = (0..1000).filter(|&r| pick_with(&s, &ds, r) == Some(0)).count();
+        assert!((400..600).contains(&firsts), "ties go to the first drawn: {firsts}");
     }
 
     #[test]

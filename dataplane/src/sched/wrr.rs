@@ -47,11 +47,7 @@ impl Wrr {
         // Cursor on the last dest and cw 0: the first pick wraps, which
         // sets cw to the maximum weight and starts at the head.
         let last = dests.len().saturating_sub(1);
-        Wrr {
-            gcd,
-            max,
-            state: AtomicU64::new(pack(last, 0)),
-        }
+        Wrr { gcd, max, state: AtomicU64::new(pack(last, 0)) }
     }
 
     /// The pick after state `(i, cw)` and the new `cw`.
@@ -99,10 +95,7 @@ impl Scheduler for Wrr {
         loop {
             let (i, cw) = (cur as u32 as usize, (cur >> 32) as u32);
             let (next, ncw) = self.step(i, cw, dests)?;
-            match self
-                .state
-                .compare_exchange_weak(cur, pack(next, ncw), Relaxed, Relaxed)
-            {
+            match self.state.compare_exchange_weak(cur, pack(next, ncw), Relaxed, Relaxed) {
                 Ok(_) => return Some(next),
                 Err(now) => cur = now,
             }
