@@ -74,9 +74,7 @@ fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev: Option<&Sn
         .iter()
         .map(|s| {
             let old = prev.and_then(|p| p.services.list.iter().find(|o| o.conf.key == s.key));
-            Service::build(s, workers, old.map(|o| o.rt.clone()), |a, p| {
-                old.and_then(|o| o.dests.iter().find(|d| d.addr == a && d.port == p)).map(|d| d.rt.clone())
-            })
+            Service::build(s, workers, old)
         })
         .collect();
     Snapshot::new(gen, workers, ifaces, &[]).with_services(ServiceTable::new(list))

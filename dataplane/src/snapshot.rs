@@ -93,24 +93,25 @@ pub struct Service {
 }
 
 impl Service {
-    /// Build from configuration, reusing runtime state the caller found for
-    /// this service and its dests (so a reload keeps counters).
-    pub fn build(
-        conf: &ServiceConf,
-        workers: usize,
-        rt: Option<Arc<SvcRt>>,
-        dest_rt: impl Fn(IpAddr, u16) -> Option<Arc<DestRt>>,
-    ) -> Service {
+    /// Build from configuration. `prev` is this service (same key) in the
+    /// previous snapshot, if any: its counters, its dests' runtime state
+    /// (matched by address and port) and its scheduler's carried state
+    /// (lblc/lblcr tables) are kept, so a reload or an rvsadm edit loses
+    /// neither counters nor locality.
+    pub fn build(conf: &ServiceConf, workers: usize, prev: Option<&Service>) -> Service {
         let dests: Vec<Dest> = conf
             .dests
             .iter()
             .map(|d| {
                 let port = conf.dest_port(d);
-                let rt = dest_rt(d.addr, port).unwrap_or_else(|| DestRt::new(workers));
+                let rt = prev
+                    .and_then(|o| o.dests.iter().find(|x| x.addr == d.addr && x.port == port))
+                    .map(|x| x.rt.clone())
+                    .unwrap_or_else(|| DestRt::new(workers));
                 Dest::from_conf(d, port, rt)
             })
             .collect();
-        let sched = sched::build(conf.scheduler, conf.sched_flags, conf.mhb_c, &dests);
+        let sched = sched::build_from(prev.map(|p| &*p.sched), conf.scheduler, conf.sched_flags, conf.mhb_c, &dests);
         let v4 = |a: &IpAddr| match a {
             IpAddr::V4(a) => Some(u32::from(*a)),
             IpAddr::V6(_) => None,
@@ -121,7 +122,7 @@ impl Service {
             conf: conf.clone(),
             dests,
             sched,
-            rt: rt.unwrap_or_else(|| SvcRt::new(workers)),
+            rt: prev.map(|p| p.rt.clone()).unwrap_or_else(|| SvcRt::new(workers)),
         }
     }
 }

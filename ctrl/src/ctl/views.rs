@@ -132,7 +132,7 @@ mod tests {
         let mut c = ServiceConf::new(key);
         c.dests.push(DestConf::new("10.0.0.10".parse().unwrap(), 0, FwdMethod::Nat, 1));
         c.dests.push(DestConf::new("10.0.0.11".parse().unwrap(), 8080, FwdMethod::Nat, 2));
-        let s = Service::build(&c, 2, None, |_, _| None);
+        let s = Service::build(&c, 2, None);
         Snapshot::new(1, 2, vec![], &[]).with_services(ServiceTable::new(vec![s]))
     }
 

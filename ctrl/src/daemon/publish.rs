@@ -64,9 +64,7 @@ pub fn build(
         .iter()
         .map(|s| {
             let old = old_by_key.get(&s.key).copied();
-            Service::build(s, workers, old.map(|o| o.rt.clone()), |addr, port| {
-                old.and_then(|o| o.dests.iter().find(|d| d.addr == addr && d.port == port)).map(|d| d.rt.clone())
-            })
+            Service::build(s, workers, old)
         })
         .collect();
     let mut snap = Snapshot::new(generation, workers, ifaces, &routes).with_services(ServiceTable::new(list));
