@@ -149,7 +149,7 @@ impl<P: PacketBuf> Engine<P> {
             }
             ipv4::PROTO_ICMP => self.icmp(snap, neigh, io, pkt, &info, port_idx, now),
             _ => {
-                if snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) {
+                if snap.class(info.dst) != 0 {
                     self.drop_pkt(DropReason::L4Unsupported, pkt)
                 } else {
                     self.drop_pkt(DropReason::IpNotForUs, pkt)
@@ -169,8 +169,7 @@ impl<P: PacketBuf> Engine<P> {
         port_idx: u16,
         now: u64,
     ) {
-        let ours =
-            snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
+        let ours = snap.class(info.dst) != 0;
         let l4 = eth::HDR_LEN + info.hdr_len;
         let ty = pkt.data().get(l4).copied();
         if !ours {

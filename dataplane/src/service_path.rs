@@ -12,7 +12,7 @@ use crate::l3::neigh::NeighSnapshot;
 use crate::modes::{self, tun::EncapError, L4At};
 use crate::packet::{eth, icmp, ipv4, l4, PacketBuf};
 use crate::sched::PickCtx;
-use crate::snapshot::{Service, Snapshot};
+use crate::snapshot::{class, Service, Snapshot};
 use hashbrown::HashMap;
 use parking_lot::Mutex;
 use rvs_conf::{FwdMethod, ServiceKey};
@@ -99,9 +99,18 @@ pub fn owner(snap: &Snapshot, workers: usize, src: u32, sport: u16, dst: u32, dp
     if workers <= 1 {
         return 0;
     }
-    if snap.services.is_lip(dst) {
+    owner_of_class(snap.class(dst), workers, src, sport, dst, dport)
+}
+
+/// [`owner`] when the destination's class is already known.
+#[inline(always)]
+fn owner_of_class(cls: u8, workers: usize, src: u32, sport: u16, dst: u32, dport: u16) -> usize {
+    if workers <= 1 {
+        return 0;
+    }
+    if cls & class::LIP != 0 {
         dport as usize % workers
-    } else if snap.services.is_vip(dst) {
+    } else if cls & class::VIP != 0 {
         flow_hash(src, sport) as usize % workers
     } else {
         flow_hash(dst, dport) as usize % workers
@@ -153,7 +162,8 @@ pub fn handle<P: PacketBuf>(
 ) {
     let l4o = eth::HDR_LEN + info.hdr_len;
     let proto = info.proto;
-    let ours = snap.local.contains_key(&info.dst) || snap.services.is_vip(info.dst) || snap.services.is_lip(info.dst);
+    let cls = snap.class(info.dst);
+    let ours = cls != 0;
     if info.fragment {
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         return e.drop_pkt(r, pkt);
@@ -165,7 +175,7 @@ pub fn handle<P: PacketBuf>(
     let (sport, dport) = (l4::sport(b, l4o), l4::dport(b, l4o));
     let flags = if proto == ipv4::PROTO_TCP { l4::tcp_flags(b, l4o) } else { 0 };
     let workers = e.svc.workers;
-    let own = owner(snap, workers, info.src, sport, info.dst, dport);
+    let own = owner_of_class(cls, workers, info.src, sport, info.dst, dport);
     if own != e.id {
         return e.redirect(io, own, pkt);
     }
@@ -191,12 +201,8 @@ pub fn handle<P: PacketBuf>(
         let old = e.svc.conns.remove(cid);
         settle_removed(e, snap, old);
     }
-    if !snap.services.is_vip(info.dst) {
-        let r = if snap.local.contains_key(&info.dst) || snap.services.is_lip(info.dst) {
-            DropReason::NoService
-        } else {
-            DropReason::IpNotForUs
-        };
+    if cls & class::VIP == 0 {
+        let r = if ours { DropReason::NoService } else { DropReason::IpNotForUs };
         return e.drop_pkt(r, pkt);
     }
     let Some(si) = snap.services.lookup(proto, info.dst, dport) else {

@@ -200,6 +200,16 @@ impl ServiceTable {
     }
 }
 
+/// What an address is to the director.
+pub mod class {
+    /// An interface address.
+    pub const LOCAL: u8 = 1;
+    /// A service's virtual address.
+    pub const VIP: u8 = 2;
+    /// A FULLNAT local address.
+    pub const LIP: u8 = 4;
+}
+
 /// IPVS-style timeouts in seconds (`--set`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeoutSet {
@@ -219,6 +229,9 @@ pub struct Snapshot {
     pub services: ServiceTable,
     /// Addresses of our interfaces → interface index.
     pub local: HashMap<u32, u16>,
+    /// Every address the director handles (interface address, VIP, LIP)
+    /// → its [`class`] bits: one lookup per packet instead of three.
+    classes: HashMap<u32, u8>,
     pub timeouts: TimeoutSet,
     pub conn_reuse_mode: u8,
     pub expire_nodest_conn: bool,
@@ -250,6 +263,7 @@ impl Snapshot {
             ifaces,
             routes,
             services: ServiceTable::default(),
+            classes: local.keys().map(|a| (*a, class::LOCAL)).collect(),
             local,
             timeouts: TimeoutSet { tcp: 900, tcpfin: 120, udp: 300 },
             conn_reuse_mode: 1,
@@ -259,8 +273,20 @@ impl Snapshot {
     }
 
     pub fn with_services(mut self, t: ServiceTable) -> Self {
+        for v in t.vips.iter() {
+            *self.classes.entry(*v).or_default() |= class::VIP;
+        }
+        for l in t.lips.iter() {
+            *self.classes.entry(*l).or_default() |= class::LIP;
+        }
         self.services = t;
         self
+    }
+
+    /// The [`class`] bits of an address (0: not ours).
+    #[inline(always)]
+    pub fn class(&self, addr: u32) -> u8 {
+        self.classes.get(&addr).copied().unwrap_or(0)
     }
 
     /// Interface that owns `addr` as a local address or a LIP/VIP it must
