@@ -39,11 +39,7 @@ fn scrambled(n: u32) -> Vec<u32> {
 
 fn rss_bytes() -> usize {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
+    let pages: usize = s.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
     pages * 4096
 }
 
@@ -66,13 +62,7 @@ fn lookups(c: &mut Criterion, n: u32, label: &str) {
     );
     let order = scrambled(n);
     let hits: Vec<ConnKey> = order.iter().map(|&i| conn(i).request_key()).collect();
-    let misses: Vec<ConnKey> = order
-        .iter()
-        .map(|&i| ConnKey {
-            dport: 443,
-            ..conn(i).request_key()
-        })
-        .collect();
+    let misses: Vec<ConnKey> = order.iter().map(|&i| ConnKey { dport: 443, ..conn(i).request_key() }).collect();
 
     let mut g = c.benchmark_group(format!("conn_{label}"));
     let mut k = 0usize;
@@ -192,15 +182,8 @@ fn insert_expire(c: &mut Criterion) {
             black_box((id, n))
         })
     });
-    assert!(
-        now < secs(1_000_000),
-        "the established base must not start expiring"
-    );
-    eprintln!(
-        "insert_and_expire: {} iterations, {} live at the end",
-        it,
-        t.len()
-    );
+    assert!(now < secs(1_000_000), "the established base must not start expiring");
+    eprintln!("insert_and_expire: {} iterations, {} live at the end", it, t.len());
     // Insert + remove without the wheel's help: the cost of conn reuse.
     g.bench_function("insert_and_remove", |b| {
         b.iter_batched(

@@ -62,9 +62,7 @@ fn maglev_build(c: &mut Criterion) {
     let ds = dests(1000);
     let mut g = c.benchmark_group("maglev_build");
     g.sample_size(20);
-    g.bench_function("1000x65537", |b| {
-        b.iter(|| MaglevTable::with_size(black_box(&ds), 65537))
-    });
+    g.bench_function("1000x65537", |b| b.iter(|| MaglevTable::with_size(black_box(&ds), 65537)));
     g.finish();
 }
 

@@ -1,0 +1,405 @@
+//! rvs-bench: the system benchmark, run by `scripts/bench.sh`.
+//!
+//! In one invocation: rvsd's memory per connection, one-way replay
+//! through rvsd in every forwarding mode and through dpdk-testpmd on the
+//! same devices (1 and 2 workers), and TCP conversations through rvsd
+//! (NAT, FULLNAT) and testpmd with `rvs-gen`; then docs/benchmarks.md and
+//! its plots. `--smoke` runs all of it in seconds with tiny flow counts
+//! and fails (exit 1) if any part produced nothing.
+
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use rvs_benches::oneway::{self, Target};
+use rvs_benches::pcap::{self, Proto, Traffic};
+use rvs_benches::procs::Registry;
+use rvs_benches::report::{self, CpsRow, OnewayRow, Profile, Run};
+use rvs_benches::targets::{self, Env, Mode};
+use rvs_benches::{cps, machine, mem, profile};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "rvs-bench", about = "rvs system benchmark (rvsd against dpdk-testpmd, one run)")]
+struct Args {
+    /// Seconds, tiny flow counts; checks the harness works.
+    #[arg(long)]
+    smoke: bool,
+    #[arg(long)]
+    rvsd: PathBuf,
+    /// rvs-gen binary (default: next to this one).
+    #[arg(long)]
+    gen: Option<PathBuf>,
+    #[arg(long, default_value = "dpdk-testpmd")]
+    testpmd: PathBuf,
+    /// Directory for pcaps, configs, logs and plot data.
+    #[arg(long)]
+    work: PathBuf,
+    /// Where to write the report (full runs).
+    #[arg(long)]
+    doc: Option<PathBuf>,
+    /// Where to write the PNG plots.
+    #[arg(long)]
+    plots: Option<PathBuf>,
+    /// File that receives every child's PID (for the caller's trap).
+    #[arg(long)]
+    pidfile: PathBuf,
+    /// Autogroup nice of the benchmark processes (0: unchanged).
+    #[arg(long, default_value_t = -10, allow_negative_numbers = true)]
+    nice: i32,
+    /// One-way flow counts (1 worker).
+    #[arg(long, value_delimiter = ',')]
+    flows: Option<Vec<u32>>,
+    /// One-way traffic as TCP (SYN pass, then ACK pass: twice the mbufs).
+    #[arg(long)]
+    tcp: bool,
+    /// Seconds of the steady window of each one-way run.
+    #[arg(long)]
+    window: Option<f64>,
+    /// Criterion output of the `modes` micro benchmark, for the report.
+    #[arg(long)]
+    micro: Option<PathBuf>,
+}
+
+/// Durations and sizes of one kind of run.
+struct Plan {
+    flows: Vec<u32>,
+    warmup: f64,
+    window: f64,
+    modes_2w: Vec<Mode>,
+    testpmd_2w: bool,
+    flows_2w: u32,
+    frames_2w: u64,
+    extra_baselines: bool,
+    cps_targets: Vec<Target>,
+    cps_duration: f64,
+    cps_warmup: f64,
+    mem_sizes: Vec<u64>,
+    profiles: bool,
+}
+
+fn plan(a: &Args) -> Plan {
+    if a.smoke {
+        Plan {
+            flows: a.flows.clone().unwrap_or(vec![1000]),
+            warmup: 0.1,
+            window: a.window.unwrap_or(0.4),
+            modes_2w: vec![Mode::Nat],
+            testpmd_2w: false,
+            flows_2w: 4096,
+            frames_2w: 2_000_000,
+            extra_baselines: false,
+            cps_targets: vec![Target::Testpmd("io"), Target::Rvsd(Mode::Nat)],
+            cps_duration: 1.5,
+            cps_warmup: 0.5,
+            mem_sizes: vec![1000, 65536],
+            profiles: false,
+        }
+    } else {
+        Plan {
+            flows: a.flows.clone().unwrap_or(vec![1000, 100_000, 1_000_000]),
+            warmup: 1.0,
+            window: a.window.unwrap_or(4.0),
+            modes_2w: Mode::ALL.to_vec(),
+            testpmd_2w: true,
+            flows_2w: 100_000,
+            frames_2w: 3_000_000,
+            extra_baselines: true,
+            cps_targets: [Target::Testpmd("io"), Target::Rvsd(Mode::Nat), Target::Rvsd(Mode::FullNat)].repeat(2),
+            cps_duration: 8.0,
+            cps_warmup: 2.0,
+            mem_sizes: vec![1000, 1_000_000, 10_000_000],
+            profiles: true,
+        }
+    }
+}
+
+fn main() {
+    let a = Args::parse();
+    match run(&a) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("rvs-bench: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn err_str(e: anyhow::Error) -> String {
+    format!("{e:#}")
+}
+
+/// Runs one-way replays for every flow count (1 worker).
+fn oneway_1w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>, profiles: &mut Vec<Profile>) -> Result<()> {
+    let arp = env.path("arp.pcap");
+    let rs: Vec<u32> = targets::RS.iter().map(|s| s.parse::<std::net::Ipv4Addr>().unwrap().into()).collect();
+    pcap::write_arp_replies(&arp, &rs, targets::DIP.parse::<std::net::Ipv4Addr>()?.into())?;
+    let (first_n, last) = (p.flows.iter().copied().min().unwrap_or(0), p.flows.iter().copied().max().unwrap_or(0));
+    for &flows in &p.flows {
+        let mut t = Traffic::new(flows);
+        t.proto = if udp { Proto::Udp } else { Proto::Tcp };
+        t.est_passes = if udp { 0 } else { 1 };
+        let file = env.path(&format!("oneway-{flows}.pcap"));
+        let (first, total) = t.write(&file)?;
+        let mut order = vec![Target::Testpmd("io")];
+        if p.extra_baselines {
+            order.push(Target::Testpmd("5tswap"));
+        }
+        order.extend(Mode::ALL.iter().map(|m| Target::Rvsd(*m)));
+        order.push(Target::Testpmd("io"));
+        for target in order {
+            env.reg.check()?;
+            let want_profile = p.profiles && (flows == last || flows == first_n) && target == Target::Rvsd(Mode::Nat);
+            let spec = oneway::Spec {
+                target,
+                workers: 1,
+                flows,
+                udp,
+                first_pass: first,
+                finite_total: None,
+                client_dev: format!("net_pcap0,rx_pcap={},infinite_rx=1", file.display()),
+                server_dev: format!("net_pcap1,rx_pcap={}", arp.display()),
+                mbufs: total + 32768,
+                warmup: p.warmup,
+                window: p.window,
+                profile: want_profile.then(|| env.path(&format!("perf-oneway-nat-{flows}.data"))),
+            };
+            let res = oneway::run(env, &spec);
+            report_line(&format!("one-way 1w {flows} flows {}", target.name()), &res);
+            if let Ok(o) = &res {
+                if want_profile && !o.profile.is_empty() {
+                    profiles.push(Profile {
+                        what: format!("rvsd NAT, one-way replay, {flows} flows, steady window"),
+                        lines: o.profile.clone(),
+                    });
+                }
+            }
+            rows.push(OnewayRow { workers: 1, flows, target, res: res.map_err(err_str) });
+        }
+        let _ = std::fs::remove_file(&file);
+    }
+    Ok(())
+}
+
+/// Finite replay with one file per worker (see the report's note).
+fn oneway_2w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>) -> Result<()> {
+    let arp = env.path("arp.pcap");
+    let mut files = Vec::new();
+    let (mut first, mut total) = (0, 0);
+    for w in 0..2 {
+        let mut t = Traffic::new(p.flows_2w);
+        t.proto = if udp { Proto::Udp } else { Proto::Tcp };
+        t.shard = Some((w, 2));
+        let per_file = t.ids().len().max(1) as u64;
+        t.est_passes = (p.frames_2w / per_file).saturating_sub(1).max(1) as u32;
+        let f = env.path(&format!("oneway2w-{w}.pcap"));
+        let (a, b) = t.write(&f)?;
+        first += a;
+        total += b;
+        files.push(f);
+    }
+    let client = format!("net_pcap0,rx_pcap={},rx_pcap={}", files[0].display(), files[1].display());
+    let server = format!("net_pcap1,rx_pcap={0},rx_pcap={0}", arp.display());
+    let mut order = Vec::new();
+    if p.testpmd_2w {
+        order.push(Target::Testpmd("io"));
+    }
+    order.extend(p.modes_2w.iter().map(|m| Target::Rvsd(*m)));
+    if p.testpmd_2w {
+        order.push(Target::Testpmd("io"));
+    }
+    for target in order {
+        env.reg.check()?;
+        let spec = oneway::Spec {
+            target,
+            workers: 2,
+            flows: p.flows_2w,
+            udp,
+            first_pass: first,
+            finite_total: Some(total),
+            client_dev: client.clone(),
+            server_dev: server.clone(),
+            mbufs: 65536,
+            warmup: 0.0,
+            window: 0.0,
+            profile: None,
+        };
+        let res = oneway::run(env, &spec);
+        report_line(&format!("one-way 2w {} flows {}", p.flows_2w, target.name()), &res);
+        rows.push(OnewayRow { workers: 2, flows: p.flows_2w, target, res: res.map_err(err_str) });
+    }
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+    Ok(())
+}
+
+fn report_line<T: std::fmt::Debug>(what: &str, r: &Result<T>) {
+    match r {
+        Ok(_) => println!("rvs-bench: {what}: ok"),
+        Err(e) => println!("rvs-bench: {what}: FAILED: {}", format!("{e:#}").lines().next().unwrap_or("")),
+    }
+}
+
+fn run(a: &Args) -> Result<bool> {
+    std::fs::create_dir_all(&a.work)?;
+    let gen = match &a.gen {
+        Some(g) => g.clone(),
+        None => std::env::current_exe()?.with_file_name("rvs-gen"),
+    };
+    for (what, p) in [("rvsd", &a.rvsd), ("rvs-gen", &gen)] {
+        if !p.exists() {
+            bail!("{what} not found at {}", p.display());
+        }
+    }
+    let reg = Registry::new(&a.pidfile)?;
+    let env = Env::new(reg, a.rvsd.clone(), a.testpmd.clone(), gen, a.work.clone(), a.nice);
+    let p = plan(a);
+    let udp = !a.tcp;
+    let (perf_ok, perf_note) = profile::note();
+    let mut r = Run {
+        machine: machine::probe(),
+        smoke: a.smoke,
+        udp,
+        nice: a.nice,
+        window: p.window,
+        cps_duration: p.cps_duration,
+        oneway: Vec::new(),
+        cps: Vec::new(),
+        mem: Err("not run".into()),
+        profiles: Vec::new(),
+        perf_note,
+        micro: a
+            .micro
+            .as_ref()
+            .map(|p| report::parse_criterion(&std::fs::read_to_string(p).unwrap_or_default()))
+            .unwrap_or_default(),
+    };
+    let p = Plan { profiles: p.profiles && perf_ok, ..p };
+    println!(
+        "rvs-bench: {} mode, {} CPUs, TSC {:.2} GHz, load {}",
+        if a.smoke { "smoke" } else { "full" },
+        r.machine.cpus,
+        r.machine.tsc_hz / 1e9,
+        r.machine.load_start
+    );
+
+    r.mem = mem::run(&env, &p.mem_sizes).map_err(err_str);
+    report_line("memory", &r.mem.as_ref().map_err(|e| anyhow::anyhow!("{e}")));
+    env.reg.check()?;
+    oneway_1w(&env, &p, udp, &mut r.oneway, &mut r.profiles)?;
+    oneway_2w(&env, &p, udp, &mut r.oneway)?;
+    for target in p.cps_targets.clone() {
+        env.reg.check()?;
+        let want_profile = p.profiles && target == Target::Rvsd(Mode::Nat) && !r.cps.iter().any(|c| c.target == target);
+        let spec = cps::Spec {
+            target,
+            duration: p.cps_duration,
+            warmup: p.cps_warmup,
+            window: 512,
+            table_size: if a.smoke { 1 << 20 } else { 8 << 20 },
+            profile: want_profile.then(|| env.path("perf-cps-nat.data")),
+        };
+        let res = cps::run(&env, &spec);
+        report_line(&format!("conversations {}", target.name()), &res);
+        if let Ok(o) = &res {
+            if want_profile && !o.profile.is_empty() {
+                r.profiles.push(Profile { what: "rvsd NAT, conversations".into(), lines: o.profile.clone() });
+            }
+        }
+        r.cps.push(CpsRow { target, res: res.map_err(err_str) });
+    }
+    r.machine.load_end = machine::loadavg();
+
+    let md = report::markdown(&r);
+    let doc = a.doc.clone().unwrap_or_else(|| a.work.join("benchmarks.md"));
+    std::fs::write(&doc, &md).with_context(|| doc.display().to_string())?;
+    let plots = a.plots.clone().unwrap_or_else(|| a.work.join("plots"));
+    if let Err(e) = rvs_benches::plots::write(&r, &a.work, &plots) {
+        println!("rvs-bench: plots: {e}");
+    }
+    println!("rvs-bench: report in {}", doc.display());
+    summary(&r);
+    Ok(check(&r))
+}
+
+/// The short version on stdout.
+fn summary(r: &Run) {
+    for row in &r.oneway {
+        if let Ok(o) = &row.res {
+            let ratio =
+                r.baseline(row.workers, row.flows).map(|b| format!("x{:.2}", o.mpps / b)).unwrap_or_else(|| "-".into());
+            println!(
+                "  one-way {}w {:>8} flows {:<16} {:6.2} Mpps  {ratio} of testpmd io  create {}",
+                row.workers,
+                row.flows,
+                row.target.name(),
+                o.mpps,
+                o.create_mpps.map(|c| format!("{c:.2} Mpps")).unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    for row in &r.cps {
+        if let Ok(o) = &row.res {
+            println!(
+                "  conversations {:<16} {:9.0} conn/s  latency {:.0} us  lost {}",
+                row.target.name(),
+                o.cps,
+                o.latency_us,
+                o.lost
+            );
+        }
+    }
+    if let Ok(rows) = &r.mem {
+        for m in rows {
+            println!(
+                "  memory table_size {:>9}: RSS {} MiB, {} B/conn (conn table {:.0} B, templates {:.0} B)",
+                m.table_size,
+                m.rss >> 20,
+                m.rss_per_conn.map(|x| format!("{x:.0}")).unwrap_or_else(|| "ref".into()),
+                m.conn_table_per_conn,
+                m.template_per_conn
+            );
+        }
+    }
+}
+
+/// Every part produced a number (the smoke test's pass condition, and a
+/// full run's too).
+fn check(r: &Run) -> bool {
+    let mut ok = true;
+    let mut fail = |what: String| {
+        println!("rvs-bench: CHECK FAILED: {what}");
+        ok = false;
+    };
+    for row in &r.oneway {
+        match &row.res {
+            Err(e) => fail(format!("one-way {} {}: {}", row.flows, row.target.name(), e.lines().next().unwrap_or(""))),
+            Ok(o) if o.mpps <= 0.0 => {
+                fail(format!("one-way {} {}: no packets forwarded", row.flows, row.target.name()))
+            }
+            Ok(o)
+                if matches!(row.target, Target::Rvsd(_))
+                    && o.counters.get("conns_created").copied().unwrap_or(0) == 0 =>
+            {
+                fail(format!("one-way {} {}: no connections created", row.flows, row.target.name()))
+            }
+            Ok(_) => {}
+        }
+    }
+    for row in &r.cps {
+        match &row.res {
+            Err(e) => fail(format!("conversations {}: {}", row.target.name(), e.lines().next().unwrap_or(""))),
+            Ok(o) if o.cps <= 0.0 => fail(format!("conversations {}: none completed", row.target.name())),
+            Ok(_) => {}
+        }
+    }
+    if let Err(e) = &r.mem {
+        fail(format!("memory: {e}"));
+    }
+    if r.oneway.is_empty() || r.cps.is_empty() {
+        fail("nothing ran".into());
+    }
+    ok
+}

@@ -1,0 +1,92 @@
+//! The prose of docs/benchmarks.md: the method, the caveats, and what
+//! each hot symbol of a profile means, so the report can name the next
+//! bottleneck from the samples it took rather than from a text that goes
+//! stale when the code changes.
+
+pub const METHOD: &str = "\
+- **One-way replay.** `rvs-pcapgen` writes one file per flow count: a first pass with one {proto} packet per flow (64 B on the wire), each creating a connection, then the same flows again (established traffic). The file is replayed with `net_pcap0,rx_pcap=FILE,infinite_rx=1` into rvsd's client-side port; the server-side port is `net_pcap1` replaying four ARP replies once (so rvsd learns the real servers' MACs: nothing else could answer its ARP requests on a replay link, and rvsd has no static neighbours) and dropping everything sent to it, as `net_null` would. dpdk-testpmd (`--forward-mode=io`, and `5tswap` for reference) runs on the very same two devices and file, before and after the rvsd runs of each flow count; the mean of its two io runs is the 100% mark. One packet per flow per pass keeps the preloaded file small: `infinite_rx` holds every frame in an mbuf, and without hugepages an mbuf takes a 4 KiB page.
+- **Sampling.** Port counters are read live through DPDK's telemetry socket (`/ethdev/stats`) every 5 ms, for rvsd and testpmd alike. The creation rate is the receive rate while the counter is inside the first pass (shown from 50k flows up); the steady rate is the server-side transmit rate over a {window} s window that starts after the first pass plus a warm-up.
+- **Cycles per packet** = TSC rate × forwarding lcores ÷ packets per second: the forwarding lcore polls a source that never runs dry, so it is all busy. Beside it, rvsd's own accounting from `rvsadm --workers --json` at the window's ends: TSC cycles of the polls that found work (`busy_cycles`) per received packet, their share of the window, and the packets per such poll.
+- **Conversations.** `rvs-gen` (our DPDK client and real-server emulator) is joined to the director by two `net_memif` links (client side, server side). Each conversation is SYN, SYN-ACK, ACK+request, response+FIN, FIN-ACK, last ACK (6 packets) through NAT or FULLNAT and back; the generator keeps 512 of them in flight, derives every reply from the packet it answers, and counts one as done when the client sees the last ACK. Each run lasts {cps} s and is measured after a warm-up; every program runs twice, alternating, and the better run counts (other work on the machine only ever slows a run down). The baseline is the same generator through testpmd io on the same links. Generator on CPU 0, the director's forwarding lcore on CPU 1.
+- **Memory.** rvsd allocates its tables in full at boot, so their cost is rvsd's resident memory after booting with `conn.table_size` N minus that with a 1k table, divided by the difference; the structures' own accounting is shown beside it.
+- **Bounded and clean.** Every process is started by the harness, recorded by PID, stopped by PID (SIGTERM, then SIGKILL), killed if the harness is interrupted, and the whole run has a time limit.
+";
+
+pub const TWO_WORKERS: &str = "\
+`net_pcap` loops a file only with one rx queue, and rvsd gives every port one queue per worker, so the 2-worker replay is finite: one file per queue, each holding the flows its worker owns (as a NIC steering by rvsd's flow hash would deliver them), read from the page cache by libpcap inside each worker's rx call. That reading is part of both programs' per-packet cost, so these ratios are not comparable with the 1-worker ones. The two workers share the two CPUs with the main lcores (mostly asleep).";
+
+pub const CPS_NOTE: &str = "\
+2 workers are not measured: the generator needs a CPU of its own, and this machine has two. Finished connections stay in the table for their closing state's timeout (IPVS's: 10 s in CLOSE), about as long as a run, so the live count is close to every connection the run opened. The best run of each program is in bold and is the one the targets table uses.";
+
+pub const MEM_NOTE: &str = "\
+rvsd sizes one connection table per worker, and one shared persistence-template table, to `conn.table_size`; both are allocated and written at boot. The issue's measure is the connection table with its entries (the ConnTable column); the RSS column is what the daemon as configured pays per connection it can hold.";
+
+pub const RUNNING: &str = "\
+## Running it
+
+- `./scripts/bench.sh` — this report (about 12 minutes; root, after `scripts/setup.sh`). `--smoke` runs every part for a few seconds with tiny flow counts and fails if any part produced nothing; `scripts/test.sh` runs it. Other options go to `rvs-bench` (`--flows 1000,100000`, `--tcp` for one-way TCP with a SYN pass and an ACK pass, `--window SECS`, `--nice 0`).
+- The tools on their own: `rvs-pcapgen -o FILE -n FLOWS [--size 64] [--proto tcp|udp] [--split N --part I]`; `rvs-gen --client-dev VDEV --server-dev VDEV [--window 512] [--duration 10]` against a director on two `net_memif` links.
+- Micro benchmarks of the sans-IO core: `cargo bench -p rvs-benches --bench modes` (rewrites, seconds), `--bench conn` (lookup hit/miss at 1k and 1M, 10M with `RVS_BENCH_10M=1`, insert + expire), `--bench sched` (each scheduler's pick, Maglev table build).
+";
+
+pub const READING: &str = "\
+### Reading it
+
+- testpmd io is bounded by the replay device (`net_pcap` copies each frame from its preloaded ring into a fresh mbuf) and the sink's free: it is the ceiling on these virtual devices, not on a NIC, and rvsd pays the same device cost inside its cycles per packet.
+- The one-way rows at 1k flows, where the table fits in cache, show the per-packet path's fixed cost; the rows at 1M add what the table's memory costs. The profiles say which functions the samples fall in.";
+
+/// What a hot symbol in rvsd's profile stands for, and what would cut it.
+pub fn symbol(sym: &str) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 14] = [
+        ("ConnTable::lookup_burst", "connection lookup, batched"),
+        (
+            "ConnTable::lookup",
+            "connection lookup, one packet at a time (`ConnTable::lookup`): once the table outgrows the caches each packet waits for its index bucket, then its entry; `ConnTable::lookup_burst` (a burst's buckets, then its entries, prefetched together) would overlap those misses",
+        ),
+        ("ConnTable::insert", "connection creation: index insert, slab slot, timer"),
+        ("ConnTable::expire", "idle expiry through the timer wheel"),
+        ("service_path::established", "state transition and rewrite of a packet on a known connection"),
+        ("service_path::handle", "flow owner, key and lookup dispatch"),
+        ("Engine<P>::handle", "Ethernet/IPv4 checks and dispatch"),
+        ("Engine<P>::xmit", "neighbour lookup (a hash map) for every transmitted packet"),
+        ("arc_swap", "loading the published snapshots (service and neighbour) once per poll"),
+        ("__udivti3", "a 128-bit division per poll (TSC to connection-clock ticks)"),
+        ("worker::run", "the poll loop itself (per-poll work weighs when polls carry few packets)"),
+        ("rvs_rdtsc", "TSC reads, per poll"),
+        ("librte_net_pcap", "the replay device (testpmd pays it too)"),
+        ("librte_net_memif", "the memif link's copy (testpmd pays it too)"),
+    ];
+    KNOWN.iter().find(|(k, _)| sym.contains(k)).map(|(_, v)| *v)
+}
+
+/// Group a profile's lines by explanation: (share %, what, symbols).
+pub fn group(lines: &[String]) -> Vec<(f64, &'static str)> {
+    let mut out: Vec<(f64, &'static str)> = Vec::new();
+    for l in lines {
+        let Some(pct) = l.split('%').next().and_then(|p| p.trim().parse::<f64>().ok()) else { continue };
+        let Some(what) = symbol(l) else { continue };
+        match out.iter_mut().find(|(_, w)| *w == what) {
+            Some(e) => e.0 += pct,
+            None => out.push((pct, what)),
+        }
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_by_meaning() {
+        let l = vec![
+            "46.36% rvsd [.] rvs_dataplane::conn::table::ConnTable::lookup".to_string(),
+            "7.77% librte_net_pcap.so.23.0 [.] 0x42c3".to_string(),
+            "3.10% librte_net_pcap.so.23.0 [.] 0x42f5".to_string(),
+            "0.37% [kernel.kallsyms] [k] clear_page_rep".to_string(),
+        ];
+        let g = super::group(&l);
+        assert_eq!(g.len(), 2);
+        assert!((g[0].0 - 46.36).abs() < 1e-9 && g[0].1.starts_with("connection lookup, one"));
+        assert!((g[1].0 - 10.87).abs() < 1e-9);
+    }
+}

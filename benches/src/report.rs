@@ -1,0 +1,454 @@
+//! docs/benchmarks.md from one run's results (the plots are in
+//! [`crate::plots`], the prose in [`crate::explain`]).
+
+use crate::explain;
+use crate::machine::Machine;
+use crate::oneway::Target;
+use crate::targets::Mode;
+use crate::{cps, mem, oneway};
+use std::fmt::Write as _;
+
+pub struct OnewayRow {
+    pub workers: u32,
+    pub flows: u32,
+    pub target: Target,
+    pub res: Result<oneway::Outcome, String>,
+}
+
+pub struct CpsRow {
+    pub target: Target,
+    pub res: Result<cps::Outcome, String>,
+}
+
+/// A `perf report` excerpt for one run.
+pub struct Profile {
+    pub what: String,
+    pub lines: Vec<String>,
+}
+
+pub struct Run {
+    pub machine: Machine,
+    pub smoke: bool,
+    pub udp: bool,
+    pub nice: i32,
+    pub window: f64,
+    pub cps_duration: f64,
+    pub oneway: Vec<OnewayRow>,
+    pub cps: Vec<CpsRow>,
+    pub mem: Result<Vec<mem::Row>, String>,
+    pub profiles: Vec<Profile>,
+    /// Why perf could not give hardware counters, or its absence.
+    pub perf_note: String,
+    /// Criterion results of the rewrite micro benchmarks: (name, ns).
+    pub micro: Vec<(String, f64)>,
+}
+
+/// (name, median ns) from criterion's output lines
+/// `group/name  time:   [1.0 ns 1.1 ns 1.2 ns]`.
+pub fn parse_criterion(text: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let Some((name, rest)) = l.split_once("time:") else { continue };
+        let name = name.trim();
+        let v: Vec<&str> = rest.trim().trim_start_matches('[').trim_end_matches(']').split_whitespace().collect();
+        if name.is_empty() || v.len() < 4 {
+            continue;
+        }
+        let scale = match v[3] {
+            "ps" => 1e-3,
+            "ns" => 1.0,
+            "µs" | "us" => 1e3,
+            "ms" => 1e6,
+            _ => continue,
+        };
+        if let Ok(x) = v[2].parse::<f64>() {
+            out.push((name.to_string(), x * scale));
+        }
+    }
+    out
+}
+
+pub(crate) fn mpps(r: &OnewayRow) -> Option<f64> {
+    r.res.as_ref().ok().map(|o| o.mpps)
+}
+
+impl Run {
+    /// Mean testpmd io rate for (workers, flows): the runs before and
+    /// after the rvsd runs, so drift shows and averages out.
+    pub fn baseline(&self, workers: u32, flows: u32) -> Option<f64> {
+        let v: Vec<f64> = self
+            .oneway
+            .iter()
+            .filter(|r| r.workers == workers && r.flows == flows && r.target == Target::Testpmd("io"))
+            .filter_map(mpps)
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+
+    /// The best conversation rate of a program over its runs.
+    pub fn cps_best(&self, target: Target) -> Option<&cps::Outcome> {
+        self.cps
+            .iter()
+            .filter(|r| r.target == target)
+            .filter_map(|r| r.res.as_ref().ok())
+            .max_by(|a, b| a.cps.total_cmp(&b.cps))
+    }
+
+    fn cps_baseline(&self) -> Option<f64> {
+        self.cps_best(Target::Testpmd("io")).map(|o| o.cps)
+    }
+
+    /// Cycles of the forwarding lcores per packet, which busy-poll a
+    /// source that never runs dry (so they are 100% busy).
+    pub fn cycles(&self, workers: u32, mpps: f64) -> f64 {
+        self.machine.tsc_hz * f64::from(workers) / (mpps * 1e6)
+    }
+
+    pub fn rvsd_row(&self, workers: u32, flows: u32, mode: Mode) -> Option<&OnewayRow> {
+        self.oneway.iter().find(|r| r.workers == workers && r.flows == flows && r.target == Target::Rvsd(mode))
+    }
+
+    pub fn max_flows(&self, workers: u32) -> Option<u32> {
+        self.oneway.iter().filter(|r| r.workers == workers).map(|r| r.flows).max()
+    }
+
+    fn min_flows(&self, workers: u32) -> Option<u32> {
+        self.oneway.iter().filter(|r| r.workers == workers).map(|r| r.flows).min()
+    }
+}
+
+fn fmt_rate(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else {
+        format!("{:.0} k", x / 1e3)
+    }
+}
+
+pub(crate) fn flows_str(n: u32) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n if n >= 1024 && n % 1024 == 0 => format!("{}Ki", n / 1024),
+        n => n.to_string(),
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "**met**"
+    } else {
+        "not met"
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").replace('|', "/")
+}
+
+/// "623 (100% busy, 32/poll)" from rvsd's own counters.
+fn busy_cell(cpp: Option<f64>, share: Option<f64>, per_poll: Option<f64>) -> String {
+    match (cpp, share) {
+        (Some(c), Some(b)) => {
+            let pp = per_poll.map(|p| format!(", {p:.1} pkts/poll")).unwrap_or_default();
+            format!("{c:.0} ({:.0}% busy{pp})", 100.0 * b)
+        }
+        _ => "–".into(),
+    }
+}
+
+/// The summary table against the issue's targets.
+fn targets_table(r: &Run, out: &mut String) {
+    let _ = writeln!(out, "| target (issue 6) | goal | measured | |\n|---|---|---|---|");
+    if let Some(n) = r.max_flows(1) {
+        let base = r.baseline(1, n);
+        for m in Mode::ALL {
+            let row = r.rvsd_row(1, n, m).and_then(mpps);
+            let (cell, ok) = match (row, base) {
+                (Some(x), Some(b)) => (format!("{:.0}% ({x:.2} / {b:.2} Mpps)", 100.0 * x / b), x / b >= 0.6),
+                _ => ("no result".into(), false),
+            };
+            let _ = writeln!(
+                out,
+                "| {} established flows, {} concurrent, 64 B, 1 worker | ≥ 60% of testpmd io | {cell} | {} |",
+                m.upper(),
+                flows_str(n),
+                met(ok)
+            );
+        }
+    }
+    let cb = r.cps_baseline();
+    for m in [Mode::Nat, Mode::FullNat] {
+        if !r.cps.iter().any(|c| c.target == Target::Rvsd(m)) {
+            continue;
+        }
+        let (cell, ok) = match r.cps_best(Target::Rvsd(m)) {
+            Some(o) => {
+                let ratio = cb.map(|b| format!(", {:.0}% of testpmd io's", 100.0 * o.cps / b)).unwrap_or_default();
+                (format!("{}/s{ratio}", fmt_rate(o.cps)), o.cps >= 1e6)
+            }
+            None => ("no result".into(), false),
+        };
+        let _ = writeln!(
+            out,
+            "| {} conversations (6 packets, both FINs) | ≥ 1,000,000 new conn/s per worker | {cell} | {} |",
+            m.upper(),
+            met(ok)
+        );
+    }
+    if let Ok(rows) = &r.mem {
+        for row in rows.iter().filter(|x| x.rss_per_conn.is_some()) {
+            let n = flows_str(row.table_size as u32);
+            let t = row.conn_table_per_conn;
+            let _ = writeln!(
+                out,
+                "| bytes per connection, table + entry, at {n} | ≤ 128 B | {t:.0} B | {} |",
+                met(t <= 128.0)
+            );
+            let per = row.rss_per_conn.unwrap_or(0.0);
+            let _ = writeln!(
+                out,
+                "| rvsd resident memory per connection it can hold, at {n} (adds the template table) | ≤ 128 B | {per:.0} B | {} |",
+                met(per <= 128.0)
+            );
+        }
+        if let Some(row) = rows.iter().find(|x| x.table_size >= 10_000_000) {
+            let gib = |b: f64| b * row.table_size as f64 / (1u64 << 30) as f64;
+            let (rss, table) = (gib(row.rss_per_conn.unwrap_or(0.0)), gib(row.conn_table_per_conn));
+            let _ = writeln!(
+                out,
+                "| 10M connections in memory | ≤ 2 GiB | {rss:.2} GiB rvsd RSS ({table:.2} GiB conn table) | {} |",
+                met(rss <= 2.0)
+            );
+        }
+    }
+}
+
+fn oneway_table(r: &Run, workers: u32, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "| flows | program | creation pass, Mpps | steady, Mpps | ÷ testpmd io | cycles/packet (TSC) | rvsd busy cycles/packet | RSS, MiB | notes |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for row in r.oneway.iter().filter(|x| x.workers == workers) {
+        let base = r.baseline(workers, row.flows);
+        let (flows, name) = (flows_str(row.flows), row.target.name());
+        let o = match &row.res {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = writeln!(out, "| {flows} | {name} | | failed | | | | | {} |", first_line(e));
+                continue;
+            }
+        };
+        let ratio = base.map(|b| format!("{:.2}", o.mpps / b)).unwrap_or_else(|| "–".into());
+        let create = o.create_mpps.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into());
+        let rss = o.rss.map(|x| format!("{}", x >> 20)).unwrap_or_else(|| "–".into());
+        let mut notes = Vec::new();
+        if let Some(c) = o.counters.get("conns_created") {
+            notes.push(format!("{c} conns"));
+        }
+        let drops: Vec<String> = o
+            .counters
+            .iter()
+            .filter(|(k, v)| k.starts_with("drop ") && **v > 0)
+            .map(|(k, v)| format!("{} {v}", &k[5..]))
+            .collect();
+        if !drops.is_empty() {
+            notes.push(format!("drops: {}", drops.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "| {flows} | {name} | {create} | {:.2} | {ratio} | {:.0} | {} | {rss} | {} |",
+            o.mpps,
+            r.cycles(workers, o.mpps),
+            busy_cell(o.busy_cpp, o.busy_share, o.per_poll),
+            notes.join("; ")
+        );
+    }
+}
+
+fn cps_table(r: &Run, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "| program | conversations/s | ÷ best testpmd io | packets/s | cycles/conversation (TSC) | rvsd busy cycles/packet | live conns | mean latency, µs | lost | RSS, MiB |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let base = r.cps_baseline();
+    for row in &r.cps {
+        let name = row.target.name();
+        let o = match &row.res {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = writeln!(out, "| {name} | failed | | | | | | | | {} |", first_line(e));
+                continue;
+            }
+        };
+        let best = r.cps_best(row.target).is_some_and(|b| std::ptr::eq(b, o));
+        let cps = if best { format!("**{:.0}**", o.cps) } else { format!("{:.0}", o.cps) };
+        let ratio = base.map(|b| format!("{:.2}", o.cps / b)).unwrap_or_else(|| "–".into());
+        let rss = o.rss.map(|x| format!("{}", x >> 20)).unwrap_or_else(|| "–".into());
+        let live = o.live_conns.map(|c| c.to_string()).unwrap_or_else(|| "–".into());
+        let _ = writeln!(
+            out,
+            "| {name} | {cps} | {ratio} | {:.2} M | {:.0} | {} | {live} | {:.0} | {} | {rss} |",
+            o.cps * 6.0 / 1e6,
+            r.machine.tsc_hz / o.cps.max(1.0),
+            busy_cell(o.busy_cpp, o.busy_share, o.per_poll),
+            o.latency_us,
+            o.lost
+        );
+    }
+}
+
+fn mem_table(r: &Run, out: &mut String) {
+    let rows = match &r.mem {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = writeln!(out, "Memory measurement failed: {}", first_line(e));
+            return;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "| conn.table_size | rvsd RSS after boot, MiB | RSS per connection | ConnTable per entry | TemplateTable per entry |\n|---|---|---|---|---|"
+    );
+    for x in rows {
+        let per = x.rss_per_conn.map(|v| format!("{v:.0} B")).unwrap_or_else(|| "(reference)".into());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {per} | {:.0} B | {:.0} B |",
+            flows_str(x.table_size as u32),
+            x.rss >> 20,
+            x.conn_table_per_conn,
+            x.template_per_conn
+        );
+    }
+}
+
+/// Cycles over the wire's, and the profiles read through `explain`.
+fn bottleneck(r: &Run, out: &mut String) {
+    if let Some(n) = r.max_flows(1) {
+        if let Some(b) = r.baseline(1, n) {
+            let wire = r.cycles(1, b);
+            let _ = writeln!(
+                out,
+                "At {} flows testpmd io needs {wire:.0} cycles per packet (the replay device's copy and the sink's free, which rvsd pays too). Over that, rvsd spends:\n",
+                flows_str(n)
+            );
+            for m in Mode::ALL {
+                if let Some(x) = r.rvsd_row(1, n, m).and_then(mpps) {
+                    let (all, own) = (r.cycles(1, x), r.cycles(1, x) - wire);
+                    let _ = writeln!(out, "- {}: {own:.0} cycles per packet of its own ({all:.0} in all)", m.upper());
+                }
+            }
+            let _ = writeln!(out);
+        }
+        let small = r.min_flows(1).filter(|s| *s != n);
+        if let Some(s) = small {
+            let nat = |f| r.rvsd_row(1, f, Mode::Nat).and_then(mpps).map(|x| r.cycles(1, x));
+            if let (Some(a), Some(b)) = (nat(s), nat(n)) {
+                let _ = writeln!(
+                    out,
+                    "NAT needs {a:.0} cycles per packet at {} flows, where the table fits in the caches, and {b:.0} at {}.\n",
+                    flows_str(s),
+                    flows_str(n)
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "{}\n", r.perf_note);
+    for p in &r.profiles {
+        let _ = writeln!(out, "**{}**: where the samples fall —\n", p.what);
+        for (pct, what) in explain::group(&p.lines).iter().take(6) {
+            let _ = writeln!(out, "- {pct:.0}%: {what}");
+        }
+        let _ = writeln!(out, "\n<details><summary>perf report (top symbols)</summary>\n\n```");
+        for l in &p.lines {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = writeln!(out, "```\n</details>\n");
+    }
+    if !r.micro.is_empty() {
+        let _ = writeln!(
+            out,
+            "The rewrites alone, on a 64-byte frame in a buffer with headroom (`cargo bench -p rvs-benches --bench modes`, run by this script):\n\n| micro benchmark | ns | cycles |\n|---|---|---|"
+        );
+        for (name, ns) in &r.micro {
+            let _ = writeln!(out, "| {name} | {ns:.1} | {:.0} |", ns * r.machine.tsc_hz / 1e9);
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// The whole of docs/benchmarks.md.
+pub fn markdown(r: &Run) -> String {
+    let m = &r.machine;
+    let mut o = String::new();
+    let _ = writeln!(o, "# Benchmarks\n");
+    let _ = writeln!(
+        o,
+        "Written by `./scripts/bench.sh` on {} — rerun it after performance work; do not edit by hand. Every number was measured in this one run, and every rvsd rate stands beside dpdk-testpmd's on the same virtual devices and traffic.\n",
+        m.date
+    );
+    let _ = writeln!(o, "## Against the targets\n");
+    targets_table(r, &mut o);
+    let _ = writeln!(o, "\n## Machine\n");
+    let _ = writeln!(
+        o,
+        "{} CPUs ({}), TSC {:.2} GHz, {:.0} GiB, Linux {}, DPDK {}. Load average at the start {}, at the end {}: others were using the machine, so compare within a run, never across runs (the two testpmd io runs of each row group show the drift within one). Benchmark processes ran in sessions of their own with autogroup nice {}.\n",
+        m.cpus,
+        m.cpu_model,
+        m.tsc_hz / 1e9,
+        m.mem_gib,
+        m.kernel,
+        m.dpdk,
+        m.load_start,
+        m.load_end,
+        r.nice
+    );
+    let proto = if r.udp { "UDP" } else { "TCP" };
+    let method = explain::METHOD
+        .replace("{proto}", proto)
+        .replace("{window}", &format!("{:.1}", r.window))
+        .replace("{cps}", &format!("{:.0}", r.cps_duration));
+    let _ = writeln!(o, "## Method\n\n{method}");
+    let _ = writeln!(o, "## One-way replay, 1 worker\n");
+    oneway_table(r, 1, &mut o);
+    let _ = writeln!(
+        o,
+        "\n![Mpps by mode](plots/mpps_vs_mode.png)\n\n![Mpps by concurrent connections](plots/mpps_vs_conns.png)\n"
+    );
+    if r.oneway.iter().any(|x| x.workers == 2) {
+        let _ = writeln!(o, "## One-way replay, 2 workers\n\n{}\n", explain::TWO_WORKERS);
+        oneway_table(r, 2, &mut o);
+        let n = r.max_flows(2).unwrap_or(0);
+        let best = Mode::ALL.iter().filter_map(|m| r.rvsd_row(2, n, *m).and_then(mpps)).fold(0.0, f64::max);
+        if let Some(b) = r.baseline(2, n).filter(|b| best >= 0.8 * b) {
+            let _ = writeln!(
+                o,
+                "\nHere testpmd io with two forwarding cores ({b:.2} Mpps) gets little or no further than rvsd ({best:.2} Mpps): both are bounded by the file reading, so these rows show that two workers keep up with the replay and what a packet costs each worker, not how far rvsd scales. That needs more cores than this machine has."
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "## Conversations (new connections per second), 1 worker\n\n{}\n", explain::CPS_NOTE);
+    cps_table(r, &mut o);
+    let _ = writeln!(o, "\n![Connections per second](plots/cps.png)\n");
+    let _ = writeln!(o, "## Memory per connection\n\n{}\n", explain::MEM_NOTE);
+    mem_table(r, &mut o);
+    let _ = writeln!(o, "\n## Where the time goes\n");
+    bottleneck(r, &mut o);
+    let _ = writeln!(o, "{}\n", explain::READING);
+    let _ = writeln!(o, "{}", explain::RUNNING);
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn criterion_lines() {
+        let t = "rewrite/nat_request     time:   [12.277 ns 12.387 ns 12.575 ns]\nnoise\nrewrite/x time: [1.0 µs 1.5 µs 2.0 µs]\n";
+        assert_eq!(
+            super::parse_criterion(t),
+            vec![("rewrite/nat_request".into(), 12.387), ("rewrite/x".into(), 1500.0)]
+        );
+    }
+}
