@@ -19,7 +19,7 @@ pub const CPS_NOTE: &str = "\
 2 workers are not measured: the generator needs a CPU of its own, and this machine has two. Finished connections stay in the table for their closing state's timeout (IPVS's: 10 s in CLOSE), about as long as a run, so the live count is close to every connection the run opened. The best run of each program is in bold and is the one the targets table uses.";
 
 pub const MEM_NOTE: &str = "\
-rvsd sizes one connection table per worker, and one shared persistence-template table, to `conn.table_size`; both are allocated and written at boot. The issue's measure is the connection table with its entries (the ConnTable column); the RSS column is what the daemon as configured pays per connection it can hold.";
+rvsd sizes one connection table per worker to `conn.table_size` and one shared persistence-template table to `conn.template_size` (default 65,536); both are allocated and written at boot. The issue's measure is the connection table with its entries (the ConnTable column); the RSS column is what the daemon as configured pays per connection it can hold.";
 
 pub const RUNNING: &str = "\
 ## Running it

@@ -113,6 +113,11 @@ pub struct RouteConf {
 pub struct ConnConf {
     /// Capacity of each worker's connection table.
     pub table_size: u32,
+    /// Capacity of the persistence template table (shared by all
+    /// workers). Templates exist per client network and persistent
+    /// service, usually far fewer than connections, so it is sized on its
+    /// own rather than costing every connection slot.
+    pub template_size: u32,
     /// `--set tcp tcpfin udp` in seconds (0 keeps the built-in default).
     pub tcp_timeout: u32,
     pub tcpfin_timeout: u32,
@@ -129,6 +134,7 @@ impl Default for ConnConf {
     fn default() -> Self {
         ConnConf {
             table_size: 1 << 16,
+            template_size: 1 << 16,
             tcp_timeout: 900,
             tcpfin_timeout: 120,
             udp_timeout: 300,

@@ -81,6 +81,9 @@ impl Model {
         if new.conn.table_size != old.conn.table_size {
             fixed.push("conn.table_size");
         }
+        if new.conn.template_size != old.conn.template_size {
+            fixed.push("conn.template_size");
+        }
         if new.control != old.control {
             fixed.push("control");
         }

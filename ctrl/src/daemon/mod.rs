@@ -129,7 +129,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
     println!("rvsd: control socket {}", server.path().display());
-    let templates = service_path::new_templates(cfg.conn.table_size as usize);
+    let templates = service_path::new_templates(cfg.conn.template_size as usize);
     for (w, &lcore) in lcores.iter().take(workers).enumerate() {
         let sh = shared.clone();
         // The conn table is allocated here, before the worker starts, so
