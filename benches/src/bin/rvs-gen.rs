@@ -71,6 +71,9 @@ struct Args {
     mbufs: u32,
     #[arg(long)]
     file_prefix: Option<String>,
+    /// Seconds to keep the links up after printing the result.
+    #[arg(long, default_value_t = 30)]
+    hold_secs: u64,
 }
 
 /// A conversation slot: which id runs in it and since when (0 = free).
@@ -368,6 +371,12 @@ fn run(a: Args) -> Result<()> {
         "packets_per_conn": 6,
     });
     println!("gen-result: {result}");
+    // Keep the links up until the harness has stopped the device under
+    // test (it then ends us by PID): tearing memif down first can crash a
+    // peer that is still polling it. Bounded, in case nobody stops us.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(std::time::Duration::from_secs(a.hold_secs));
     drop(burst);
     drop(g);
     for mut p in ports {
