@@ -145,6 +145,8 @@ fn rvsadm_drives_a_live_director() {
     assert!(w.starts_with("Workers (published generation") && w.contains("Mempool: free"), "{w}");
     let log = lab.down();
     assert!(log.contains("rvsd: final counters"), "{log}");
+    let c = rvs_tests::rvsd::final_counters(&log);
+    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
     assert!(!log.contains("panicked"), "{log}");
     eprintln!("control_e2e: {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -155,6 +155,7 @@ fn port_group_service() {
     let log = lab.down();
     let c = final_counters(&log);
     assert!(c.get("drop no_service").copied().unwrap_or(0) >= 1, "{log}");
+    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
 }
 
 /// `-p`: one client sticks to one server across connections (and ports of

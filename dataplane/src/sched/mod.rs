@@ -144,6 +144,37 @@ pub(crate) mod testing {
         }
     }
 
+    /// The fallback contract shared by sh and mh: with dest 1 of three
+    /// overloaded, the strict scheduler answers None for exactly the
+    /// clients it used to send to dest 1, the fallback one sends those
+    /// (stably) to the others, spread over both (each at least `min`), and
+    /// leaves every other client where it was.
+    pub fn check_fallback(
+        build: impl Fn(&[Dest], super::SchedFlags) -> Box<dyn super::Scheduler>,
+        clients: u16,
+        min: usize,
+    ) {
+        use super::SchedFlags;
+        let mut ds = dests(&[1, 1, 1]);
+        let strict = build(&ds, SchedFlags(0));
+        let fb = build(&ds, SchedFlags(SchedFlags::FLAG1));
+        let before: Vec<_> = (0..clients).map(|c| strict.pick(&ctx(c, 1), &ds)).collect();
+        overload(&mut ds[1]);
+        let mut moved = [0; 3];
+        for c in 0..clients {
+            let (s, f) = (strict.pick(&ctx(c, 1), &ds), fb.pick(&ctx(c, 1), &ds));
+            if before[c as usize] == Some(1) {
+                assert_eq!(s, None);
+                moved[f.unwrap()] += 1;
+                assert_eq!(f, fb.pick(&ctx(c, 1), &ds), "fallback is stable");
+            } else {
+                assert_eq!((s, f), (before[c as usize], before[c as usize]));
+            }
+        }
+        // Clients of the lost dest spread over both others.
+        assert!(moved[0] > min && moved[2] > min && moved[1] == 0, "{moved:?}");
+    }
+
     /// Pick `n` times and return the sequence of chosen indices.
     pub fn seq(s: &dyn super::Scheduler, ds: &[Dest], n: usize) -> Vec<Option<usize>> {
         (0..n).map(|_| s.pick(&ctx(1, 1), ds)).collect()

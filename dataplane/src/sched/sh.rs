@@ -143,7 +143,6 @@ mod tests {
     use super::*;
 
     const PLAIN: SchedFlags = SchedFlags(0);
-    const FALLBACK: SchedFlags = SchedFlags(SchedFlags::FLAG1);
     const PORT: SchedFlags = SchedFlags(SchedFlags::FLAG2);
 
     #[test]
@@ -197,23 +196,6 @@ mod tests {
 
     #[test]
     fn fallback_flag() {
-        let mut ds = dests(&[1, 1, 1]);
-        let strict = Sh::new(&ds, PLAIN);
-        let fb = Sh::new(&ds, FALLBACK);
-        let before: Vec<_> = (0..300).map(|c| strict.pick(&ctx(c, 1), &ds)).collect();
-        overload(&mut ds[1]);
-        let mut moved = [0; 3];
-        for c in 0..300 {
-            let (s, f) = (strict.pick(&ctx(c, 1), &ds), fb.pick(&ctx(c, 1), &ds));
-            if before[c as usize] == Some(1) {
-                assert_eq!(s, None);
-                moved[f.unwrap()] += 1;
-                assert_eq!(f, fb.pick(&ctx(c, 1), &ds), "fallback is stable");
-            } else {
-                assert_eq!((s, f), (before[c as usize], before[c as usize]));
-            }
-        }
-        // Clients of the lost dest spread over both others.
-        assert!(moved[0] > 20 && moved[2] > 20 && moved[1] == 0, "{moved:?}");
+        crate::sched::testing::check_fallback(|ds, f| Box::new(Sh::new(ds, f)), 300, 20);
     }
 }
