@@ -511,9 +511,12 @@ impl Config {
         MBUF_HEADROOM + MBUF_DEFAULT_ROOM.max(frame.div_ceil(1024) * 1024)
     }
 
-    /// Bytes of the packet pool: `dpdk.mbufs` mbufs of `mbuf_data_room`.
+    /// Bytes of the packet pool: `dpdk.mbufs` mbufs of `mbuf_data_room`,
+    /// each rounded up to whole 4 KiB pages (without hugepages DPDK keeps
+    /// an mbuf from straddling a page it does not need to).
     pub fn pool_bytes(&self) -> u64 {
-        self.dpdk.mbufs as u64 * (self.mbuf_data_room() as u64 + MBUF_OVERHEAD)
+        let per = (self.mbuf_data_room() as u64 + MBUF_OVERHEAD).div_ceil(4096) * 4096;
+        self.dpdk.mbufs as u64 * per
     }
 
     /// The pool must fit in `dpdk.memory_mb` beside DPDK's other needs:

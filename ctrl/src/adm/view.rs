@@ -189,4 +189,14 @@ pub struct PortView {
     pub ierrors: u64,
     pub oerrors: u64,
     pub rx_nombuf: u64,
+    /// Link as rvsd's link watch last saw it (a port whose link is down
+    /// is not polled), and how many times it changed.
+    #[serde(default = "link_up_default")]
+    pub link_up: bool,
+    #[serde(default)]
+    pub link_changes: u64,
+}
+
+fn link_up_default() -> bool {
+    true
 }

@@ -46,8 +46,19 @@ pub fn format(v: &WorkersView, json_out: bool) -> String {
     for p in &v.ports {
         let _ = writeln!(
             out,
-            "Port {} ({}): ipackets {} opackets {} ibytes {} obytes {} imissed {} ierrors {} oerrors {} rx_nombuf {}",
-            p.id, p.name, p.ipackets, p.opackets, p.ibytes, p.obytes, p.imissed, p.ierrors, p.oerrors, p.rx_nombuf
+            "Port {} ({}): ipackets {} opackets {} ibytes {} obytes {} imissed {} ierrors {} oerrors {} rx_nombuf {} link {} ({} changes)",
+            p.id,
+            p.name,
+            p.ipackets,
+            p.opackets,
+            p.ibytes,
+            p.obytes,
+            p.imissed,
+            p.ierrors,
+            p.oerrors,
+            p.rx_nombuf,
+            if p.link_up { "up" } else { "down" },
+            p.link_changes
         );
     }
     out
@@ -65,7 +76,14 @@ mod tests {
             generation: 3,
             workers: vec![w0, WorkerView { id: 1, generation: 2, ..Default::default() }],
             mempool: MempoolView { free: 100, baseline: 110, size: 127 },
-            ports: vec![PortView { id: 0, name: "net_tap0".into(), ipackets: 10, ..Default::default() }],
+            ports: vec![PortView {
+                id: 0,
+                name: "net_tap0".into(),
+                ipackets: 10,
+                link_up: false,
+                link_changes: 3,
+                ..Default::default()
+            }],
         }
     }
 
@@ -79,6 +97,7 @@ mod tests {
         assert_eq!(lines[4], "  worker 0 drops: no_service 1");
         assert_eq!(lines[5], "Mempool: free 100 baseline 110 size 127 (in flight 10)");
         assert!(lines[6].starts_with("Port 0 (net_tap0): ipackets 10 "), "{}", lines[6]);
+        assert!(lines[6].ends_with(" link down (3 changes)"), "{}", lines[6]);
     }
 
     #[test]

@@ -158,11 +158,14 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // Serve the socket before the workers start, so a failure to bind
     // it stops the boot with nothing to undo.
     let control = Control::new(shared.clone(), cfg.clone(), ifaces, baseline, args.config.clone());
-    control.set_ports(port_views(&ports));
+    control.set_ports(port_views(&ports, &shared.links));
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
     println!("rvsd: control socket {}", server.path().display());
     let templates = service_path::new_templates(cfg.conn.template_size as usize);
+    // The links' first state before any worker polls.
+    let mut watch = LinkWatch::new(&ports);
+    watch.poll(&ports, &shared.links);
     // Each worker parks its queues here when it stops.
     let parked: Arc<Mutex<Vec<WorkerQueues>>> = Arc::new(Mutex::new(Vec::new()));
     for ((w, &lcore), mut q) in lcores.iter().take(workers).enumerate().zip(queues) {
@@ -185,7 +188,6 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         shared.pool.size()
     );
 
-    let mut watch = LinkWatch::new(&ports);
     main_loop(&stop, &hup, &control, &ports, &shared, &mut watch);
 
     println!("rvsd: stopping");
@@ -300,15 +302,16 @@ fn main_loop(
         }
         if last_ports.elapsed() >= Duration::from_millis(200) {
             last_ports = Instant::now();
-            control.set_ports(port_views(ports));
+            control.set_ports(port_views(ports, &shared.links));
         }
     }
 }
 
-fn port_views(ports: &[Port]) -> Vec<PortView> {
+fn port_views(ports: &[Port], links: &[PortLink]) -> Vec<PortView> {
     ports
         .iter()
-        .map(|p| {
+        .zip(links)
+        .map(|(p, link)| {
             let st = p.stats();
             PortView {
                 id: p.id(),
@@ -321,6 +324,8 @@ fn port_views(ports: &[Port]) -> Vec<PortView> {
                 ierrors: st.ierrors,
                 oerrors: st.oerrors,
                 rx_nombuf: st.rx_nombuf,
+                link_up: link.is_up(),
+                link_changes: link.changes.load(Ordering::Relaxed),
             }
         })
         .collect()
@@ -362,4 +367,18 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
         );
     }
     println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--check` sizes the pool with conf's copy of DPDK's constants: they
+    /// must be DPDK's.
+    #[test]
+    fn conf_mbuf_sizing_matches_dpdk() {
+        assert_eq!(rvs_conf::MBUF_HEADROOM, rvs_ffi::HEADROOM as u32);
+        assert_eq!(rvs_conf::MBUF_HEADROOM + rvs_conf::MBUF_DEFAULT_ROOM, rvs_ffi::DEFAULT_DATA_ROOM as u32);
+        for mtu in [576, 1500, 9000] {
+            assert_eq!(rvs_conf::frame_len(mtu) as usize, rvs_ffi::frame_len(mtu));
+        }
+    }
 }
