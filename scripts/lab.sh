@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rvs lab: network namespaces around a DPDK rvsd, like the seed's LVS labs.
 #
-#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun] [--workers N] [--services FILE|none] [--mtu N]
+#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun] [--workers N] [--services FILE|none]
 #   scripts/lab.sh down [--id ID]
 #   scripts/lab.sh status [--id ID]
 #   scripts/lab.sh exec [--id ID] NS-SUFFIX CMD...    (e.g. exec cli curl -s 172.25.254.100)
@@ -19,14 +19,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
 cmd=${1:-}; shift || true
-ID=0; MODE=nat; WORKERS=1; SERVICES=""; MTU=1500
+ID=0; MODE=nat; WORKERS=1; SERVICES=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --id) ID=$2; shift 2;;
     --mode) MODE=$2; shift 2;;
     --workers) WORKERS=$2; shift 2;;
     --services) SERVICES=$2; shift 2;;
-    --mtu) MTU=$2; shift 2;;
     *) break;;
   esac
 done
@@ -60,11 +59,11 @@ write_config() {
     echo "interfaces:"
     case $MODE in
       nat|fullnat)
-        echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24], mtu: ${MTU} }"
-        echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24], mtu: ${MTU} }"
+        echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24] }"
+        echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24] }"
         ;;
       dr|tun)
-        echo "  - { name: lan, device: 'net_tap0,iface=${TAP_S}', addresses: [192.168.0.50/24], mtu: ${MTU} }"
+        echo "  - { name: lan, device: 'net_tap0,iface=${TAP_S}', addresses: [192.168.0.50/24] }"
         echo "routes:"
         echo "  - { prefix: 0.0.0.0/0, via: 192.168.0.100, dev: lan }"
         ;;
@@ -116,8 +115,8 @@ lab_up() {
   local i=1
   for ns in $NS_RS1 $NS_RS2; do
     ip link add "v${ID}r$i" netns "$NS_LAN" type veth peer name eth0 netns "$ns"
-    nsx "$NS_LAN" ip link set "v${ID}r$i" mtu "$MTU" master br0 up
-    nsx "$ns" ip link set eth0 mtu "$MTU" up
+    nsx "$NS_LAN" ip link set "v${ID}r$i" master br0 up
+    nsx "$ns" ip link set eth0 up
     nsx "$ns" ip addr add "192.168.0.${i}0/24" dev eth0
     i=$((i + 1))
   done
@@ -148,14 +147,14 @@ lab_up() {
     dr|tun)
       ip link add "v${ID}c" netns "$NS_CLI" type veth peer name eth0 netns "$NS_RTR"
       nsx "$NS_CLI" ip addr add 172.25.254.200/24 dev "v${ID}c"
-      nsx "$NS_CLI" ip link set "v${ID}c" mtu "$MTU" up
+      nsx "$NS_CLI" ip link set "v${ID}c" up
       nsx "$NS_CLI" ip route add default via 172.25.254.100
       nsx "$NS_RTR" ip addr add 172.25.254.100/24 dev eth0
-      nsx "$NS_RTR" ip link set eth0 mtu "$MTU" up
+      nsx "$NS_RTR" ip link set eth0 up
       ip link add "v${ID}l" netns "$NS_LAN" type veth peer name eth1 netns "$NS_RTR"
-      nsx "$NS_LAN" ip link set "v${ID}l" mtu "$MTU" master br0 up
+      nsx "$NS_LAN" ip link set "v${ID}l" master br0 up
       nsx "$NS_RTR" ip addr add 192.168.0.100/24 dev eth1
-      nsx "$NS_RTR" ip link set eth1 mtu "$MTU" up
+      nsx "$NS_RTR" ip link set eth1 up
       nsx "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1
       ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
       nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"

@@ -235,7 +235,7 @@ impl Port {
                 conf.rx_queues, conf.tx_queues, info.max_rx_queues, info.max_tx_queues
             ));
         }
-        let mtu_mode = mtu_mode(&info, conf.mtu).map_err(|e| format!("port {name}: {e}"))?;
+        check_mtu(&info, conf.mtu).map_err(|e| format!("port {name}: {e}"))?;
         if frame_len(conf.mtu) > pool.max_frame() {
             return Err(format!(
                 "port {name}: mtu {} needs {}-byte frames, the pool's mbufs hold {}",
@@ -248,9 +248,7 @@ impl Port {
         let mut ec = sys::rte_eth_conf::default();
         ec.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_NONE;
         ec.txmode.mq_mode = sys::RTE_ETH_MQ_TX_NONE;
-        if mtu_mode == MtuMode::Device {
-            ec.rxmode.mtu = conf.mtu as u32;
-        }
+        ec.rxmode.mtu = conf.mtu as u32;
         // SAFETY: valid port and config struct.
         check(unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) }, "dev_configure")?;
         // SAFETY: valid port id; the socket lookup has no preconditions.
@@ -270,17 +268,11 @@ impl Port {
                 "tx_queue_setup",
             )?;
         }
-        match mtu_mode {
-            MtuMode::Device => {
-                // SAFETY: valid configured port id. A PMD without MTU
-                // control (-ENOTSUP) is fine at the default MTU; a jumbo MTU
-                // it cannot set is an error (it would drop the frames).
-                let rc = unsafe { sys::rte_eth_dev_set_mtu(id, conf.mtu) };
-                if rc < 0 && (conf.mtu > 1500 || rc != -libc::ENOTSUP) {
-                    check(rc, "set_mtu")?;
-                }
-            }
-            MtuMode::KernelIface => set_kernel_mtu(info.if_index, conf.mtu)?,
+        // SAFETY: valid configured port id. -ENOTSUP: the PMD has no MTU
+        // control (net_pcap, net_null: no frame limit to set), fine.
+        let rc = unsafe { sys::rte_eth_dev_set_mtu(id, conf.mtu) };
+        if rc < 0 && rc != -libc::ENOTSUP {
+            check(rc, "set_mtu")?;
         }
         // SAFETY: valid, configured port.
         check(unsafe { sys::rte_eth_dev_start(id) }, "dev_start")?;
@@ -369,67 +361,32 @@ impl Port {
     }
 }
 
-/// Who applies the MTU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MtuMode {
-    /// `rte_eth_dev_set_mtu` (the device's own limits allow it).
-    Device,
-    /// net_tap above its stated limit: the kernel interface's MTU.
-    KernelIface,
-}
-
 /// Check `mtu` against the device the way ethdev does (frame = MTU +
-/// the device's overhead, at most `max_rx_pktlen`). net_tap states a
-/// 1522-byte `max_rx_pktlen` yet reads any frame that fits its mbuf (the
-/// pool is sized for the MTU); what limits its frames is the kernel
-/// interface's MTU, which rvs then sets itself, as tap's own `mtu_set`
-/// would have.
-fn mtu_mode(info: &sys::rte_eth_dev_info, mtu: u16) -> Result<MtuMode, String> {
+/// the device's overhead, at most `max_rx_pktlen`), so a refusal names
+/// the device's limits. net_tap, for one, states a 1522-byte frame limit
+/// and its tx drops anything longer than the ethdev MTU, which ethdev will
+/// not raise past that limit: jumbo frames cannot cross it in DPDK 22.11.
+fn check_mtu(info: &sys::rte_eth_dev_info, mtu: u16) -> Result<(), String> {
     let overhead = if info.max_mtu != u16::MAX && info.max_rx_pktlen > info.max_mtu as u32 {
         info.max_rx_pktlen - info.max_mtu as u32
     } else {
         18
     };
     if mtu >= info.min_mtu && mtu <= info.max_mtu && mtu as u32 + overhead <= info.max_rx_pktlen {
-        return Ok(MtuMode::Device);
+        return Ok(());
     }
-    // SAFETY: driver_name is a static NUL-terminated string of the PMD
-    // (or null before a device is bound).
-    let driver = (!info.driver_name.is_null())
-        .then(|| unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if driver == "net_tap" && info.if_index != 0 && mtu > info.min_mtu {
-        return Ok(MtuMode::KernelIface);
-    }
+    let driver = if info.driver_name.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a non-null driver_name is the PMD's static C string.
+        unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned()
+    };
     Err(format!(
-        "mtu {mtu} is beyond what the device ({driver}) accepts: mtu {}..={}, frames up to {} bytes",
-        info.min_mtu, info.max_mtu, info.max_rx_pktlen
+        "mtu {mtu} is beyond what the device ({driver}) supports: mtu {}..={}, frames up to {} bytes",
+        info.min_mtu,
+        info.max_mtu.min((info.max_rx_pktlen.saturating_sub(overhead)).min(u16::MAX as u32) as u16),
+        info.max_rx_pktlen
     ))
-}
-
-/// Set a kernel interface's MTU by index (SIOCSIFMTU).
-fn set_kernel_mtu(if_index: u32, mtu: u16) -> Result<(), String> {
-    let mut req: libc::ifreq =
-        libc::ifreq { ifr_name: [0; libc::IFNAMSIZ], ifr_ifru: libc::__c_anonymous_ifr_ifru { ifru_mtu: 0 } };
-    // SAFETY: ifr_name has IFNAMSIZ bytes, what if_indextoname writes.
-    if unsafe { libc::if_indextoname(if_index, req.ifr_name.as_mut_ptr()) }.is_null() {
-        return Err(format!("no kernel interface with index {if_index}"));
-    }
-    req.ifr_ifru.ifru_mtu = mtu as i32;
-    // SAFETY: plain socket call; the fd is closed below.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(format!("socket: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: valid fd and a filled ifreq, as SIOCSIFMTU expects.
-    let rc = unsafe { libc::ioctl(fd, libc::SIOCSIFMTU, &req) };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: our fd.
-    unsafe { libc::close(fd) };
-    if rc < 0 {
-        return Err(format!("set the kernel interface's mtu to {mtu}: {err}"));
-    }
-    Ok(())
 }
 
 fn check(rc: i32, what: &str) -> Result<(), String> {
