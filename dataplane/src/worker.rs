@@ -222,7 +222,6 @@ pub fn run(
     let mut idle = 0u32;
     let mut dump_seen = 0u64;
     let mut burst = Burst::default();
-    let nports = shared.port_ids.len();
 
     while !shared.stop.load(Ordering::Relaxed) {
         let t0 = rvs_ffi::rdtsc();
@@ -249,11 +248,11 @@ pub fn run(
                 engine.resolve_later(&snap, &mut io, m, crate::engine::NextHop { port_idx, nexthop: nh }, now);
             }
         }
-        for pi in 0..nports {
-            if !shared.links[pi].is_up() {
+        for (pi, (rx, link)) in rxq.iter_mut().zip(&shared.links).enumerate() {
+            if !link.is_up() {
                 continue;
             }
-            let n = burst.rx(&mut rxq[pi], conf.burst);
+            let n = burst.rx(rx, conf.burst);
             if n == 0 {
                 continue;
             }
