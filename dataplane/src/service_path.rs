@@ -15,7 +15,8 @@ use crate::sched::PickCtx;
 use crate::snapshot::{class, Service, Snapshot};
 use hashbrown::HashMap;
 use parking_lot::Mutex;
-use rvs_conf::{FwdMethod, ServiceKey};
+use rvs_conf::FwdMethod;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Conn flag (caller bits): the TOA option was already added (FULLNAT).
@@ -41,8 +42,11 @@ pub struct ServicePath {
     workers: usize,
     pub conns: ConnTable,
     templates: SharedTemplates,
-    /// FULLNAT local ports this worker owns, per LIP (p % workers == id).
-    lports: HashMap<u32, Vec<u16>>,
+    /// FULLNAT local ports this worker owns, per LIP (p % workers == id),
+    /// free ones in first-in first-out order: a port just released waits
+    /// longest before reuse, so the real server's TIME_WAIT on it has
+    /// ended (as DPVS's sa_pool does).
+    lports: HashMap<u32, VecDeque<u16>>,
     timeouts: (u32, u32, u32),
     rng: u64,
 }
@@ -72,13 +76,13 @@ impl ServicePath {
         let (id, n) = (self.id, self.workers);
         self.lports
             .entry(lip)
-            .or_insert_with(|| (1024u32..=65535).rev().filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
-            .pop()
+            .or_insert_with(|| (1024u32..=65535).filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
+            .pop_front()
     }
 
     fn free_lport(&mut self, lip: u32, port: u16) {
         if let Some(v) = self.lports.get_mut(&lip) {
-            v.push(port);
+            v.push_back(port);
         }
     }
 
@@ -114,20 +118,6 @@ fn owner_of_class(cls: u8, workers: usize, src: u32, sport: u16, dst: u32, dport
         flow_hash(src, sport) as usize % workers
     } else {
         flow_hash(dst, dport) as usize % workers
-    }
-}
-
-/// Stable identity of a service for templates.
-fn svc_ident(k: &ServiceKey) -> u32 {
-    match *k {
-        ServiceKey::Fwmark(m) => m | 0x8000_0000,
-        ServiceKey::Inet { proto, addr, port } => {
-            let a = match addr {
-                std::net::IpAddr::V4(a) => u32::from(a),
-                std::net::IpAddr::V6(a) => a.octets().iter().fold(0u32, |h, b| h.rotate_left(5) ^ *b as u32),
-            };
-            flow_hash(a, port) ^ proto.number() as u32
-        }
     }
 }
 
@@ -168,19 +158,22 @@ pub fn handle<P: PacketBuf>(
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         return e.drop_pkt(r, pkt);
     }
-    let b = pkt.data();
-    if b.len() < l4o + l4::min_len(proto) {
-        return e.drop_pkt(DropReason::L4Truncated, pkt);
-    }
-    let (sport, dport) = (l4::sport(b, l4o), l4::dport(b, l4o));
-    let flags = if proto == ipv4::PROTO_TCP { l4::tcp_flags(b, l4o) } else { 0 };
+    // The one gate before any mode touches the L4 header.
+    let hdr = match l4::check(pkt.data(), l4o, info.total_len - info.hdr_len, proto) {
+        Ok(h) => h,
+        Err(r) => return e.drop_pkt(r, pkt),
+    };
+    let (sport, dport, flags) = (hdr.sport, hdr.dport, hdr.flags);
     let workers = e.svc.workers;
     let own = owner_of_class(cls, workers, info.src, sport, info.dst, dport);
     if own != e.id {
         return e.redirect(io, own, pkt);
     }
     if info.ttl <= 1 {
-        // Everything on this path is forwarded: a router would not.
+        // Everything on this path is forwarded: a router answers
+        // time-exceeded (RFC 1812 §5.3.1) and drops.
+        let orig = &pkt.data()[eth::HDR_LEN..];
+        e.send_icmp_error(snap, neigh, io, orig, icmp::TIME_EXCEEDED, 0, 0, now);
         return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
     }
     e.svc.sync_timeouts(snap);
@@ -208,8 +201,9 @@ pub fn handle<P: PacketBuf>(
     let Some(si) = snap.services.lookup(proto, info.dst, dport) else {
         return e.drop_pkt(DropReason::NoService, pkt);
     };
-    if proto == ipv4::PROTO_TCP && (flags & l4::TCP_SYN == 0 || flags & (l4::TCP_ACK | l4::TCP_RST) != 0) {
-        // IPVS schedules TCP only on a SYN; anything else is stray.
+    if proto == ipv4::PROTO_TCP && (flags & l4::TCP_SYN == 0 || flags & l4::TCP_RST != 0) {
+        // IPVS schedules TCP on `syn && !rst` (a SYN+ACK too, for active
+        // FTP); anything else is stray.
         return e.drop_pkt(DropReason::ConnNoSyn, pkt);
     }
     match create(e, snap, si as usize, proto, info.src, sport, info.dst, dport, now) {
@@ -317,7 +311,7 @@ fn persist_pick<P>(
     now: u64,
     timeout: u32,
 ) -> Result<(usize, u32), DropReason> {
-    let key = TemplateKey { svc: svc_ident(&s.conf.key), client: cip & s.netmask };
+    let key = TemplateKey { svc: s.conf.key, client: cip & s.netmask };
     let mut t = e.svc.templates.lock();
     if let Some(tid) = t.lookup(&key) {
         let rip = t.get(tid).dest;
@@ -338,7 +332,7 @@ fn persist_pick<P>(
     match t.insert(key, rip.into(), timeout, now) {
         Ok(tid) => {
             t.hold(tid);
-            s.dests[di].rt.cell(e.id).persist.inc();
+            s.dests[di].rt.persist_inc();
             Ok((di, tid))
         }
         // No room for a template: still serve the client, unpinned.
@@ -425,6 +419,18 @@ fn established<P: PacketBuf>(
         }
         None => {}
     }
+    // A DF packet that will not fit the egress MTU is answered with the
+    // packet as it arrived, before any rewrite (TUN checks its own
+    // overhead at encapsulation).
+    if info.df && c.fwd != FwdMethod::Tun {
+        let to = if dir == Dir::Output { c.caddr } else { c.daddr };
+        let mtu = out_mtu(snap, to);
+        if info.total_len > mtu as usize {
+            let orig = &pkt.data()[eth::HDR_LEN..];
+            e.send_icmp_error(snap, neigh, io, orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
+            return e.drop_pkt(DropReason::TooBig, pkt);
+        }
+    }
     ipv4::dec_ttl(pkt.data_mut(), at.l3);
     match (c.fwd, dir) {
         (FwdMethod::Nat, Dir::Output) => {
@@ -448,8 +454,10 @@ fn established<P: PacketBuf>(
                 // Carry the client address to the real server on the
                 // handshake's final ACK (where TOA readers look for it).
                 let mtu = out_mtu(snap, c.daddr);
-                if modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
-                    e.svc.conns.get_mut(cid).flags |= F_TOA_DONE;
+                match modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
+                    Ok(true) => e.svc.conns.get_mut(cid).flags |= F_TOA_DONE,
+                    Ok(false) => {}
+                    Err(r) => return e.drop_pkt(r, pkt),
                 }
             }
             modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport);
@@ -592,7 +600,14 @@ pub fn icmp_error<P: PacketBuf>(
     match c.fwd {
         FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
         FwdMethod::Tun => {
-            if let Err((p, _)) = send_tun(e, snap, neigh, io, pkt, c.daddr, rvs_conf::TunType::Ipip, 0, now) {
+            // The same encapsulation as the connection's own packets.
+            let (tt, tp) = resolve(snap, &mut { c })
+                .map(|(si, di)| {
+                    let d = &snap.services.list[si].dests[di];
+                    (d.tun_type, d.tun_port)
+                })
+                .unwrap_or_default();
+            if let Err((p, _)) = send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
                 e.drop_pkt(DropReason::TooBig, p);
             }
         }
@@ -603,22 +618,37 @@ pub fn icmp_error<P: PacketBuf>(
 /// Per-tick work: expire idle connections (bounded), and on worker 0 the
 /// shared persistence templates.
 pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, _neigh: &NeighSnapshot, _io: &mut impl Io<P>, now: u64) {
-    let mut expired: [Conn; 64] = [Conn::default(); 64];
-    loop {
+    const BATCH: usize = 64;
+    let mut expired: [Conn; BATCH] = [Conn::default(); BATCH];
+    let mut budget = EXPIRE_BUDGET;
+    while budget > 0 {
         let mut n = 0;
-        e.svc.conns.expire(now, EXPIRE_BUDGET.min(64), |c| {
+        // At most BATCH entries per call, within what is left of the budget.
+        e.svc.conns.expire(now, budget.min(BATCH), |c| {
             expired[n] = c;
             n += 1;
         });
+        budget = budget.saturating_sub(BATCH);
         for c in &expired[..n] {
             settle_removed(e, snap, *c);
             e.stats.conns_expired.inc();
         }
-        if n < 64 {
+        if n < BATCH {
             break;
         }
     }
     if e.id == 0 {
-        e.svc.templates.lock().expire(now, EXPIRE_BUDGET, |_| {});
+        let mut t = e.svc.templates.lock();
+        t.expire(now, EXPIRE_BUDGET, |tmpl| persist_gone(snap, &tmpl));
+    }
+}
+
+/// A template left the table: the dest it pinned has one `PersistConn`
+/// less (found by the service's identity and the dest's address; a dest
+/// deleted meanwhile took its counter with it).
+fn persist_gone(snap: &Snapshot, t: &conn::Template) {
+    let Some(s) = snap.services.list.iter().find(|s| s.conf.key == t.key.svc) else { return };
+    if let Some(d) = s.dests.iter().find(|d| d.addr == std::net::IpAddr::V4(t.dest.into())) {
+        d.rt.persist_dec();
     }
 }

@@ -64,7 +64,7 @@ fn service(s: &Service, est: &Estimator) -> ServiceView {
         *dv = DestView {
             active: d.active(),
             inactive: d.inactive(),
-            persist: d.rt.sum(|c| &c.persist) as u32,
+            persist: d.rt.persist() as u32,
             stats: dest_stats(&d.rt),
             rate: est.rates(&EstKey::Dest(k, d.addr, d.port)),
             ..dv.clone()

@@ -28,6 +28,14 @@ pub enum EncapError {
 
 /// Encapsulate the IPv4 packet after the Ethernet header. `mtu` is the
 /// output interface MTU.
+///
+/// The outer header is built as the kernel's IPIP tunnel (and IPVS) build
+/// it: TTL copied from the inner header, DF copied from the inner header,
+/// DSCP copied, and ECN copied as RFC 6040's normal mode asks (so the
+/// real server's decapsulation can propagate congestion marks). A packet
+/// with DF that would exceed the MTU is refused ([`EncapError::TooBig`]:
+/// the caller answers frag-needed); without DF it is encapsulated anyway
+/// and the outer packet is fragmented on output, as IPVS does.
 pub fn encap<P: PacketBuf>(
     pkt: &mut P,
     t: TunType,
@@ -40,15 +48,11 @@ pub fn encap<P: PacketBuf>(
     let extra = overhead(t);
     let b = pkt.data();
     let df = get16(b, eth::HDR_LEN + 6) & 0x4000 != 0;
+    let tos = b[eth::HDR_LEN + 1];
     let ttl = b[eth::HDR_LEN + 8];
     let id = get16(b, eth::HDR_LEN + 4);
-    if inner_len + extra > mtu as usize {
-        if df {
-            return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
-        }
-        // Without DF the outer packet may be fragmented on the way; we do
-        // not fragment in the data path, so treat it like DF (RFC 4459 §3.3).
-        return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
+    if df && inner_len + extra > mtu as usize {
+        return Err(EncapError::TooBig { mtu: (mtu as usize).saturating_sub(extra) as u16 });
     }
     let mut ethhdr = [0u8; eth::HDR_LEN];
     ethhdr.copy_from_slice(&b[..eth::HDR_LEN]);
@@ -64,7 +68,13 @@ pub fn encap<P: PacketBuf>(
         TunType::Gre => ipv4::PROTO_GRE,
         TunType::Gue => ipv4::PROTO_UDP,
     };
-    ipv4::write_header(b, outer, total, id, df, ttl.max(2), proto, dip, rip);
+    ipv4::write_header(b, outer, total, id, df, ttl, proto, dip, rip);
+    if tos != 0 {
+        let old = get16(b, outer);
+        b[outer + 1] = tos;
+        let c = crate::packet::csum::update16(get16(b, outer + 10), old, get16(b, outer));
+        put16(b, outer + 10, c);
+    }
     let after = outer + ipv4::MIN_HDR;
     match t {
         TunType::Ipip => {}
@@ -141,5 +151,36 @@ mod tests {
         ipv4::set_checksum(&mut p, 14, 20);
         assert_eq!(encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Err(EncapError::TooBig { mtu: 1480 }));
         assert_eq!(p.len(), 14 + 1500, "unchanged on error");
+    }
+
+    #[test]
+    fn outer_header_copies_tos_ecn_and_ttl() {
+        for (tos, ttl) in [(0xb8u8, 64u8), (0x03, 1), (0x2a, 200), (0x01, 7)] {
+            let mut p = udp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, b"x");
+            p[15] = tos;
+            p[22] = ttl;
+            ipv4::set_checksum(&mut p, 14, 20);
+            encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500).unwrap();
+            let s = SlicedPacket::from_ethernet(&p).unwrap();
+            let Some(NetSlice::Ipv4(ip)) = &s.net else { panic!() };
+            let h = ip.header().to_header();
+            assert_eq!(h.header_checksum, h.calc_header_checksum());
+            assert_eq!((h.dscp.value() << 2) | h.ecn.value(), tos, "DSCP and ECN copied");
+            assert_eq!(h.time_to_live, ttl, "TTL from the inner header");
+        }
+    }
+
+    #[test]
+    fn no_df_too_big_is_encapsulated_for_fragmentation() {
+        let mut p = tcp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, false, &[0u8; 1460]);
+        let f = get16(&p, 20) & !0x4000;
+        put16(&mut p, 20, f);
+        ipv4::set_checksum(&mut p, 14, 20);
+        assert_eq!(encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Ok(()));
+        let outer = ipv4::validate(&p, 14).unwrap();
+        assert_eq!(outer.total_len, 1520);
+        assert!(!outer.df);
+        let plan = crate::packet::frag::Plan::new(&p, 1500).expect("to be fragmented");
+        assert_eq!(plan.count(), 2);
     }
 }

@@ -14,6 +14,25 @@ pub fn is_error(ty: u8) -> bool {
     matches!(ty, DEST_UNREACH | TIME_EXCEEDED | 4 | 5 | 12)
 }
 
+/// May the director send an ICMP error about `orig` (an IPv4 packet from
+/// its header on)? Not about an ICMP error (RFC 1122 §3.2.2), nor about a
+/// fragment other than the first, nor about a packet to a group address.
+pub fn may_answer(orig: &[u8]) -> bool {
+    if orig.len() < ipv4::MIN_HDR {
+        return false;
+    }
+    let ihl = ((orig[0] & 0x0f) as usize) * 4;
+    if get16(orig, 6) & 0x1fff != 0 || orig[16] >= 224 {
+        return false;
+    }
+    if orig[9] == ipv4::PROTO_ICMP {
+        // Only queries (echo and friends) get errors; an unreadable type
+        // is treated as an error.
+        return orig.get(ihl).is_some_and(|t| !is_error(*t));
+    }
+    true
+}
+
 /// Turn an echo request (IPv4 header at `l3`, header length `ihl`) into
 /// the reply in place: swap addresses, type 0, fix checksums. Ethernet
 /// addresses are left to the output path. Returns false if the ICMP

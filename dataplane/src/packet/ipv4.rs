@@ -60,6 +60,15 @@ pub fn validate(b: &[u8], off: usize) -> Result<Ipv4Info, DropReason> {
     })
 }
 
+/// A source address no packet may carry (RFC 1812 §5.3.7): "this
+/// network" 0/8, loopback 127/8, multicast 224/4, and the reserved 240/4
+/// with the limited broadcast 255.255.255.255 in it.
+#[inline(always)]
+pub fn is_martian_src(a: u32) -> bool {
+    let first = (a >> 24) as u8;
+    first == 0 || first == 127 || first >= 224
+}
+
 /// Recompute the header checksum from scratch.
 pub fn set_checksum(b: &mut [u8], off: usize, hdr_len: usize) {
     put16(b, off + 10, 0);
@@ -150,6 +159,16 @@ mod tests {
         let mut v = b.clone();
         v[10] ^= 1;
         assert_eq!(validate(&v, 0), Err(DropReason::IpBadCsum));
+    }
+
+    #[test]
+    fn martian_sources() {
+        for a in [0x0000_0000, 0x00ff_ffff, 0x7f00_0001, 0xe000_0001, 0xefff_ffff, 0xf000_0001, 0xffff_ffff] {
+            assert!(is_martian_src(a), "{a:#x}");
+        }
+        for a in [0x0100_0000, 0x0a00_0001, 0x7e00_0001, 0x8000_0001, 0xac19_fec8, 0xdfff_ffff] {
+            assert!(!is_martian_src(a), "{a:#x}");
+        }
     }
 
     #[test]
