@@ -11,6 +11,8 @@ pub mod dump;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod hostile_tests;
 pub mod l3;
 pub mod modes;
 pub mod packet;

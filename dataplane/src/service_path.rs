@@ -86,6 +86,11 @@ impl ServicePath {
         }
     }
 
+    /// Persistence templates held (all workers').
+    pub fn templates_len(&self) -> usize {
+        self.templates.lock().len()
+    }
+
     fn sync_timeouts(&mut self, snap: &Snapshot) {
         let t = (snap.timeouts.tcp, snap.timeouts.tcpfin, snap.timeouts.udp);
         if t != self.timeouts {
