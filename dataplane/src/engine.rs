@@ -11,6 +11,7 @@ use crate::l3::neigh::{Action, NeighSnapshot, NeighTable};
 use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
 use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
+use crate::wire::{Ethernet, Ipv4};
 use std::sync::Arc;
 
 /// What the engine needs from its surroundings.
@@ -100,19 +101,18 @@ impl<P: PacketBuf> Engine<P> {
         port_idx: u16,
         now: u64,
     ) {
-        let d = pkt.data();
-        if d.len() < eth::HDR_LEN {
-            return self.drop_pkt(DropReason::EthTruncated, pkt);
-        }
+        let frame = match Ethernet::new_checked(pkt.data()) {
+            Ok(f) => f,
+            Err(r) => return self.drop_pkt(r, pkt),
+        };
         let Some(ifc) = snap.ifaces.get(port_idx as usize) else {
             return self.drop_pkt(DropReason::EthNotForUs, pkt);
         };
-        let dmac = eth::dst(d);
-        let group = dmac[0] & 1 != 0;
-        if !group && dmac != ifc.mac {
+        let group = frame.is_group();
+        if !group && frame.dst() != ifc.mac {
             return self.drop_pkt(DropReason::EthNotForUs, pkt);
         }
-        let ty = eth::ethertype(d);
+        let ty = frame.ethertype();
         // Only ARP may arrive broadcast: a VIP is a unicast address, and a
         // frame to a group MAC was not sent to this director's IP layer.
         if group && ty != eth::TYPE_ARP {
@@ -311,11 +311,9 @@ impl<P: PacketBuf> Engine<P> {
     #[cold]
     fn fragment_out(&mut self, io: &mut impl Io<P>, mut pkt: P, port_id: u16, mtu: u16) {
         let d = pkt.data();
-        let df = d.get(eth::HDR_LEN + 6).is_some_and(|f| f & 0x40 != 0);
-        let plan = match eth::ethertype(d) {
-            eth::TYPE_IPV4 if !df => crate::packet::frag::Plan::new(d, mtu),
-            _ => None,
-        };
+        let ipv4_no_df = Ethernet::new_checked(d)
+            .is_ok_and(|f| f.ethertype() == eth::TYPE_IPV4 && Ipv4::new_checked(f.payload()).is_ok_and(|ip| !ip.df()));
+        let plan = if ipv4_no_df { crate::packet::frag::Plan::new(d, mtu) } else { None };
         let Some(plan) = plan else {
             return self.drop_pkt(DropReason::TooBig, pkt);
         };
@@ -396,7 +394,8 @@ impl<P: PacketBuf> Engine<P> {
             self.stats.icmp_err_suppressed.inc();
             return;
         }
-        let src_of_orig = crate::packet::get32(orig, 12);
+        let Ok(quoted) = Ipv4::new_checked_quoted(orig) else { return };
+        let src_of_orig = quoted.src();
         let Some((port_idx, _)) = snap.routes.lookup(src_of_orig) else { return };
         let Some(from) = snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };
         let Some(mut p) = io.alloc() else {
@@ -408,6 +407,10 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::NoMbuf, p);
         }
         let n = icmp::build_error(p.data_mut(), from, orig, ty, code, mtu);
+        if n == 0 {
+            // Nothing to quote: the buffer was never a packet.
+            return drop(p);
+        }
         p.set_len(n);
         self.stats.icmp_err_sent.inc();
         self.route_out(snap, neigh, io, p, src_of_orig, now);

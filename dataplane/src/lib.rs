@@ -21,5 +21,6 @@ pub mod service_path;
 pub mod snapshot;
 pub mod stats;
 pub mod svc;
+pub mod wire;
 #[cfg(feature = "dpdk")]
 pub mod worker;

@@ -424,31 +424,33 @@ fn established<P: PacketBuf>(
         }
         None => {}
     }
-    // A DF packet that will not fit the egress MTU is answered with the
-    // packet as it arrived, before any rewrite (TUN checks its own
-    // overhead at encapsulation).
-    if info.df && c.fwd != FwdMethod::Tun {
+    let (tt, tp) = match (c.fwd, resolved) {
+        (FwdMethod::Tun, Some((si, di))) => {
+            let d = &snap.services.list[si].dests[di];
+            (d.tun_type, d.tun_port)
+        }
+        _ => Default::default(),
+    };
+    // A DF packet that will not fit the egress MTU (after TUN's outer
+    // headers) is answered with the packet as it arrived, before any
+    // rewrite, as IPVS checks before it mangles.
+    if info.df {
         let to = if dir == Dir::Output { c.caddr } else { c.daddr };
-        let mtu = out_mtu(snap, to);
-        if info.total_len > mtu as usize {
+        let extra = if c.fwd == FwdMethod::Tun { modes::tun::overhead(tt) } else { 0 };
+        let mtu = (out_mtu(snap, to) as usize).saturating_sub(extra);
+        if info.total_len > mtu {
             let orig = &pkt.data()[eth::HDR_LEN..];
-            e.send_icmp_error(snap, neigh, io, orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
+            e.send_icmp_error(snap, neigh, io, orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu as u16, now);
             return e.drop_pkt(DropReason::TooBig, pkt);
         }
     }
     ipv4::dec_ttl(pkt.data_mut(), at.l3);
-    match (c.fwd, dir) {
-        (FwdMethod::Nat, Dir::Output) => {
-            modes::nat::reply(pkt.data_mut(), at, c.vaddr, c.vport);
-            e.route_out(snap, neigh, io, pkt, c.caddr, now);
-        }
-        (FwdMethod::Nat, _) => {
-            modes::nat::request(pkt.data_mut(), at, c.daddr, c.dport);
-            e.route_out(snap, neigh, io, pkt, c.daddr, now);
-        }
+    let b = pkt.data_mut();
+    let rewritten = match (c.fwd, dir) {
+        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport).map(|()| c.caddr),
+        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport).map(|()| c.daddr),
         (FwdMethod::FullNat, Dir::Output) => {
-            modes::fullnat::reply(pkt.data_mut(), at, c.vaddr, c.vport, c.caddr, c.cport);
-            e.route_out(snap, neigh, io, pkt, c.caddr, now);
+            modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport).map(|()| c.caddr)
         }
         (FwdMethod::FullNat, _) => {
             if at.proto == ipv4::PROTO_TCP
@@ -465,30 +467,25 @@ fn established<P: PacketBuf>(
                     Err(r) => return e.drop_pkt(r, pkt),
                 }
             }
-            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport);
-            e.route_out(snap, neigh, io, pkt, c.daddr, now);
+            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport).map(|()| c.daddr)
         }
-        (FwdMethod::Dr, _) => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
-        (FwdMethod::Tun, _) => {
-            let (tt, tp) = resolved
-                .map(|(si, di)| {
-                    let d = &snap.services.list[si].dests[di];
-                    (d.tun_type, d.tun_port)
-                })
-                .unwrap_or_default();
-            match send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
-                Ok(()) => {}
-                Err((pkt, EncapError::TooBig { mtu })) => {
-                    // Tell the client (RFC 1191) with its original packet.
-                    let mut orig = pkt.data()[eth::HDR_LEN..].to_vec();
-                    orig[8] = orig[8].wrapping_add(1);
-                    ipv4::set_checksum(&mut orig, 0, info.hdr_len);
-                    e.send_icmp_error(snap, neigh, io, &orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
-                    e.drop_pkt(DropReason::TooBig, pkt)
-                }
-                Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
-            }
-        }
+        (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(0),
+    };
+    let to = match rewritten {
+        Ok(to) => to,
+        Err(r) => return e.drop_pkt(r, pkt),
+    };
+    match c.fwd {
+        FwdMethod::Nat | FwdMethod::FullNat => e.route_out(snap, neigh, io, pkt, to, now),
+        FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
+        FwdMethod::Tun => match send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
+            Ok(()) => {}
+            // Checked above with the same MTU; only a route change between
+            // the two lookups could get here.
+            Err((pkt, EncapError::TooBig { .. })) => e.drop_pkt(DropReason::TooBig, pkt),
+            Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
+            Err((pkt, EncapError::NotIpv4)) => e.drop_pkt(DropReason::IpBadLen, pkt),
+        },
     }
 }
 
@@ -584,7 +581,9 @@ pub fn icmp_error<P: PacketBuf>(
             inner_src: Some((c.caddr, c.cport)),
             inner_dst: Some((c.vaddr, c.vport)),
         };
-        apply(pkt.data_mut(), &q, &rw);
+        if !apply(pkt.data_mut(), &q, &rw) {
+            return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+        }
         return e.route_out(snap, neigh, io, pkt, c.caddr, now);
     }
     // From the client side, about a reply the client got.
@@ -601,7 +600,9 @@ pub fn icmp_error<P: PacketBuf>(
         // DR/TUN: the real server holds the VIP; forward unchanged.
         FwdMethod::Dr | FwdMethod::Tun => Rewrite::default(),
     };
-    apply(pkt.data_mut(), &q, &rw);
+    if !apply(pkt.data_mut(), &q, &rw) {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    }
     match c.fwd {
         FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
         FwdMethod::Tun => {

@@ -5,22 +5,24 @@
 
 use super::{set_dst, set_src, L4At};
 use crate::drop::DropReason;
+use crate::packet::ipv4::PROTO_TCP;
 use crate::packet::{csum, get16, put16, put32, PacketBuf};
+use crate::wire::{Ipv4, L4};
 
 /// TOA: kind 254, length 8, client port, client IPv4 address.
 pub const TOA_KIND: u8 = 254;
 pub const TOA_LEN: usize = 8;
 
 #[inline]
-pub fn request(b: &mut [u8], at: L4At, lip: u32, lport: u16, rip: u32, rport: u16) {
-    set_src(b, at, lip, lport);
-    set_dst(b, at, rip, rport);
+pub fn request(b: &mut [u8], at: L4At, lip: u32, lport: u16, rip: u32, rport: u16) -> Result<(), DropReason> {
+    set_src(b, at, lip, lport)?;
+    set_dst(b, at, rip, rport)
 }
 
 #[inline]
-pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16, cip: u32, cport: u16) {
-    set_src(b, at, vip, vport);
-    set_dst(b, at, cip, cport);
+pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16, cip: u32, cport: u16) -> Result<(), DropReason> {
+    set_src(b, at, vip, vport)?;
+    set_dst(b, at, cip, cport)
 }
 
 /// Insert a TOA option carrying `cip:cport` into a TCP packet (before the
@@ -37,24 +39,21 @@ pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16, cip: u32, cport: u16)
 /// `Ok(false)` (packet unchanged): the header has no room for 8 more
 /// option bytes or the packet would exceed `mtu`; it is sent without TOA.
 pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u16) -> Result<bool, DropReason> {
-    let b = pkt.data();
-    let ip_total = get16(b, at.l3 + 2) as usize;
+    let ip = Ipv4::new_checked(pkt.data().get(at.l3..).ok_or(DropReason::IpTruncated)?)?;
+    let tcp = L4::new_checked(ip.payload(), PROTO_TCP)?;
+    let (ip_total, l4, doff) = (ip.total_len(), at.l3 + ip.hdr_len(), tcp.hdr_len());
     let ip_end = at.l3 + ip_total;
-    let doff = b.get(at.l4 + 12).map_or(0, |o| ((o >> 4) as usize) * 4);
-    if doff < 20 || at.l4 + doff > ip_end || ip_end > b.len() {
-        return Err(DropReason::TcpBadDoff);
-    }
-    let eol = options_end(&b[at.l4 + 20..at.l4 + doff])?;
+    let eol = options_end(tcp.options())?;
     if doff + TOA_LEN > 60 || ip_total + TOA_LEN > mtu as usize {
         return Ok(false);
     }
     // Sum of the old header without its checksum field, and old length.
     let mut hdr = [0u8; 60 + TOA_LEN];
-    hdr[..doff].copy_from_slice(&b[at.l4..at.l4 + doff]);
+    hdr[..doff].copy_from_slice(tcp.header());
     let old_csum = get16(&hdr, 16);
     put16(&mut hdr, 16, 0);
     let old_sum = csum::sum(&hdr[..doff], 0);
-    let old_seg = (ip_end - at.l4) as u16;
+    let old_seg = (ip_end - l4) as u16;
     // The new header: options with EOL turned into NOPs, then TOA.
     if let Some(e) = eol {
         hdr[20 + e..doff].fill(TCPOPT_NOP);
@@ -78,13 +77,13 @@ pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u
         return Ok(false);
     }
     let b = pkt.data_mut();
-    let opt_end = at.l4 + doff;
+    let opt_end = l4 + doff;
     b.copy_within(opt_end..old_len, opt_end + TOA_LEN);
-    b[at.l4..at.l4 + new_doff].copy_from_slice(&hdr[..new_doff]);
-    let new_total = (ip_total + TOA_LEN) as u16;
-    let ic = csum::update16(get16(b, at.l3 + 10), ip_total as u16, new_total);
-    put16(b, at.l3 + 2, new_total);
-    put16(b, at.l3 + 10, ic);
+    b[l4..l4 + new_doff].copy_from_slice(&hdr[..new_doff]);
+    let mut ip = Ipv4::new_checked(&mut b[at.l3..]).map_err(|_| DropReason::IpBadLen)?;
+    if !ip.set_total_len((ip_total + TOA_LEN) as u16) {
+        return Err(DropReason::IpBadLen);
+    }
     Ok(true)
 }
 
@@ -125,11 +124,11 @@ mod tests {
     fn both_directions() {
         let mut p = tcp([172, 25, 254, 200], 40000, [172, 25, 254, 100], 80, true, b"");
         let a = at(&p);
-        request(&mut p, a, LIP, 5001, RIP, 8080);
+        request(&mut p, a, LIP, 5001, RIP, 8080).unwrap();
         assert_eq!(check(&p), ([192, 168, 0, 101], 5001, [192, 168, 0, 10], 8080));
         let mut r = tcp([192, 168, 0, 10], 8080, [192, 168, 0, 101], 5001, false, b"body");
         let a = at(&r);
-        reply(&mut r, a, 0xac19fe64, 80, 0xac19fec8, 40000);
+        reply(&mut r, a, 0xac19fe64, 80, 0xac19fec8, 40000).unwrap();
         assert_eq!(check(&r), ([172, 25, 254, 100], 80, [172, 25, 254, 200], 40000));
     }
 
@@ -138,7 +137,7 @@ mod tests {
         let mut p = tcp([172, 25, 254, 200], 40000, [172, 25, 254, 100], 80, false, b"GET / HTTP/1.1\r\n");
         let a = at(&p);
         assert_eq!(add_toa(&mut p, a, 0xac19fec8, 40000, 1500), Ok(true));
-        request(&mut p, a, LIP, 5001, RIP, 80);
+        request(&mut p, a, LIP, 5001, RIP, 80).unwrap();
         check(&p);
         let s = SlicedPacket::from_ethernet(&p).unwrap();
         let Some(TransportSlice::Tcp(t)) = s.transport else { panic!() };

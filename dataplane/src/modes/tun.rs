@@ -3,7 +3,8 @@
 //! and replies directly. IPIP is the default; GUE (UDP) and GRE are the
 //! ipvsadm `--tun-type` options.
 
-use crate::packet::{eth, get16, ipv4, put16, PacketBuf};
+use crate::packet::{eth, ipv4, put16, PacketBuf};
+use crate::wire::Ipv4;
 use rvs_conf::TunType;
 
 /// Bytes the encapsulation adds.
@@ -24,6 +25,8 @@ pub enum EncapError {
         mtu: u16,
     },
     NoHeadroom,
+    /// Not a valid IPv4 packet after the Ethernet header.
+    NotIpv4,
 }
 
 /// Encapsulate the IPv4 packet after the Ethernet header. `mtu` is the
@@ -44,13 +47,13 @@ pub fn encap<P: PacketBuf>(
     rip: u32,
     mtu: u16,
 ) -> Result<(), EncapError> {
-    let inner_len = pkt.len() - eth::HDR_LEN;
-    let extra = overhead(t);
     let b = pkt.data();
-    let df = get16(b, eth::HDR_LEN + 6) & 0x4000 != 0;
-    let tos = b[eth::HDR_LEN + 1];
-    let ttl = b[eth::HDR_LEN + 8];
-    let id = get16(b, eth::HDR_LEN + 4);
+    let Some(Ok(inner)) = b.get(eth::HDR_LEN..).map(Ipv4::new_checked) else {
+        return Err(EncapError::NotIpv4);
+    };
+    let inner_len = inner.total_len();
+    let extra = overhead(t);
+    let (df, tos, ttl, id) = (inner.df(), inner.tos(), inner.ttl(), inner.ident());
     if df && inner_len + extra > mtu as usize {
         return Err(EncapError::TooBig { mtu: (mtu as usize).saturating_sub(extra) as u16 });
     }
@@ -69,11 +72,8 @@ pub fn encap<P: PacketBuf>(
         TunType::Gue => ipv4::PROTO_UDP,
     };
     ipv4::write_header(b, outer, total, id, df, ttl, proto, dip, rip);
-    if tos != 0 {
-        let old = get16(b, outer);
-        b[outer + 1] = tos;
-        let c = crate::packet::csum::update16(get16(b, outer + 10), old, get16(b, outer));
-        put16(b, outer + 10, c);
+    if let Ok(mut o) = Ipv4::new_checked(&mut b[outer..]) {
+        o.set_tos(tos);
     }
     let after = outer + ipv4::MIN_HDR;
     match t {
@@ -104,6 +104,7 @@ pub fn encap<P: PacketBuf>(
 mod tests {
     use super::super::testpkt::*;
     use super::*;
+    use crate::packet::get16;
     use etherparse::{NetSlice, SlicedPacket};
 
     const DIP: u32 = 0xc0a80032;

@@ -1,7 +1,5 @@
 //! TCP/UDP header access and checksum-preserving rewrites.
 
-use super::{csum, get16, put16};
-
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
@@ -15,67 +13,6 @@ pub fn csum_off(proto: u8) -> usize {
     } else {
         6
     }
-}
-
-/// Minimal header length to read ports/flags.
-#[inline(always)]
-pub fn min_len(proto: u8) -> usize {
-    if proto == super::ipv4::PROTO_TCP {
-        20
-    } else {
-        8
-    }
-}
-
-#[inline(always)]
-pub fn sport(b: &[u8], l4: usize) -> u16 {
-    get16(b, l4)
-}
-
-#[inline(always)]
-pub fn dport(b: &[u8], l4: usize) -> u16 {
-    get16(b, l4 + 2)
-}
-
-#[inline(always)]
-pub fn tcp_flags(b: &[u8], l4: usize) -> u8 {
-    b[l4 + 13]
-}
-
-/// Adjust the L4 checksum for an address change (pseudo-header). UDP's
-/// "no checksum" (0) stays 0; a computed 0 is sent as 0xffff (RFC 768).
-#[inline(always)]
-pub fn fix_addr(b: &mut [u8], l4: usize, proto: u8, old: u32, new: u32) {
-    let o = l4 + csum_off(proto);
-    let c = get16(b, o);
-    if proto == super::ipv4::PROTO_UDP && c == 0 {
-        return;
-    }
-    let mut n = csum::update32(c, old, new);
-    if proto == super::ipv4::PROTO_UDP && n == 0 {
-        n = 0xffff;
-    }
-    put16(b, o, n);
-}
-
-/// Set a port (`which` = 0 source, 2 destination) and fix the checksum.
-#[inline(always)]
-pub fn set_port(b: &mut [u8], l4: usize, proto: u8, which: usize, new: u16) {
-    let old = get16(b, l4 + which);
-    if old == new {
-        return;
-    }
-    put16(b, l4 + which, new);
-    let o = l4 + csum_off(proto);
-    let c = get16(b, o);
-    if proto == super::ipv4::PROTO_UDP && c == 0 {
-        return;
-    }
-    let mut n = csum::update16(c, old, new);
-    if proto == super::ipv4::PROTO_UDP && n == 0 {
-        n = 0xffff;
-    }
-    put16(b, o, n);
 }
 
 /// What the data path reads of a TCP or UDP header, validated once.
@@ -95,25 +32,9 @@ pub struct L4Hdr {
 /// without further length checks: TCP's data offset is 5..=15 words and
 /// within the segment, UDP's length is at least 8 and within the datagram.
 pub fn check(b: &[u8], l4: usize, seg_len: usize, proto: u8) -> Result<L4Hdr, crate::drop::DropReason> {
-    use crate::drop::DropReason;
-    let seg = b.get(l4..l4 + seg_len).ok_or(DropReason::L4Truncated)?;
-    if seg.len() < min_len(proto) {
-        return Err(DropReason::L4Truncated);
-    }
-    let (sport, dport) = (get16(seg, 0), get16(seg, 2));
-    if proto == super::ipv4::PROTO_TCP {
-        let hdr_len = ((seg[12] >> 4) as usize) * 4;
-        if hdr_len < 20 || hdr_len > seg.len() {
-            return Err(DropReason::TcpBadDoff);
-        }
-        Ok(L4Hdr { sport, dport, flags: seg[13], hdr_len })
-    } else {
-        let ulen = get16(seg, 4) as usize;
-        if ulen < 8 || ulen > seg.len() {
-            return Err(DropReason::UdpBadLen);
-        }
-        Ok(L4Hdr { sport, dport, flags: 0, hdr_len: 8 })
-    }
+    let seg = b.get(l4..l4 + seg_len).ok_or(crate::drop::DropReason::L4Truncated)?;
+    let v = crate::wire::L4::new_checked(seg, proto)?;
+    Ok(L4Hdr { sport: v.src_port(), dport: v.dst_port(), flags: v.flags(), hdr_len: v.hdr_len() })
 }
 
 #[cfg(test)]
@@ -121,6 +42,7 @@ mod tests {
     use super::*;
     use crate::drop::DropReason;
     use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
+    use crate::packet::put16;
 
     fn tcp_hdr(doff: u8) -> Vec<u8> {
         let mut b = vec![0u8; 20];
