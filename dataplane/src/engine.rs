@@ -149,7 +149,8 @@ impl<P: PacketBuf> Engine<P> {
         // Learn the sender when the frame concerns us (RFC 826 merge rule,
         // limited to our own addresses so we do not cache the whole LAN).
         if a.spa != 0 && (for_us || a.op == arp::OP_REPLY) {
-            let waiting = self.neigh.as_mut().expect("worker 0").learn(port_idx, a.spa, a.sha, now / crate::conn::HZ);
+            let Some(table) = self.neigh.as_mut() else { return self.drop_pkt(DropReason::ArpNotForUs, pkt) };
+            let waiting = table.learn(port_idx, a.spa, a.sha, now / crate::conn::HZ);
             for p in waiting {
                 self.emit(snap, io, p, port_idx, a.sha);
             }
@@ -280,7 +281,10 @@ impl<P: PacketBuf> Engine<P> {
 
     /// Worker 0: queue a packet for an unresolved next hop.
     pub fn resolve_later(&mut self, snap: &Snapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
-        let table = self.neigh.as_mut().expect("worker 0");
+        let Some(table) = self.neigh.as_mut() else {
+            // Only worker 0 resolves; a caller elsewhere hands over instead.
+            return self.drop_pkt(DropReason::NeighPendingFull, pkt);
+        };
         // Resolved meanwhile (a packet handed over by another worker)?
         if let Some(mac) = table.get(nh.port_idx, nh.nexthop) {
             return self.emit(snap, io, pkt, nh.port_idx, mac);
