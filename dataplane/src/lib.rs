@@ -16,6 +16,7 @@ mod hostile_tests;
 pub mod l3;
 pub mod modes;
 pub mod packet;
+pub mod rss;
 pub mod sched;
 pub mod service_path;
 pub mod snapshot;
