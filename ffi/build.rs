@@ -88,6 +88,8 @@ const FUNCS: &[&str] = &[
     "rte_eth_dev_get_name_by_port",
     "rte_eth_dev_info_get",
     "rte_eth_dev_set_mtu",
+    "rte_eth_dev_get_mtu",
+    "rte_lcore_is_enabled",
     "rte_eth_promiscuous_enable",
     "rte_eth_allmulticast_enable",
     "rte_eth_dev_count_avail",

@@ -6,6 +6,8 @@
 //!
 //! `cargo bench -p rvs-benches --bench conn`
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rvs_conf::FwdMethod;
 use rvs_dataplane::conn::{secs, BuildFastHasher, Conn, ConnKey, ConnTable, Dir, State, Timeouts};

@@ -7,6 +7,8 @@
 //!
 //! `cargo bench -p rvs-benches --bench modes` (a few seconds).
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use rvs_benches::frame::{self, tcp_flags, Endpoints, Seg};
 use rvs_conf::TunType;

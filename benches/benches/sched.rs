@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p rvs-benches --bench sched`
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use rvs_conf::{DestConf, FwdMethod, SchedFlags, SchedKind};
 use rvs_dataplane::sched::{self, maglev::MaglevTable, PickCtx};

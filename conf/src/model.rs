@@ -67,12 +67,45 @@ pub struct InterfaceConf {
     /// Director addresses with prefix length; each adds a connected route.
     #[serde(default)]
     pub addresses: Vec<IpNet>,
-    #[serde(default = "default_mtu")]
+    /// L3 MTU of the link, `MIN_MTU..=MAX_MTU` (checked where it is
+    /// written, so the error points at the value).
+    #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
     pub mtu: u16,
 }
 
 fn default_mtu() -> u16 {
     1500
+}
+
+/// Smallest MTU accepted (IPv4's minimum datagram every host takes).
+pub const MIN_MTU: u16 = 576;
+/// Largest MTU accepted: the usual jumbo frame.
+pub const MAX_MTU: u16 = 9000;
+/// Bytes DPDK keeps in front of each mbuf's frame (`RTE_PKTMBUF_HEADROOM`;
+/// rvsd checks the two agree).
+pub const MBUF_HEADROOM: u32 = 128;
+/// Frame room of DPDK's default mbuf (`RTE_MBUF_DEFAULT_DATAROOM`).
+pub const MBUF_DEFAULT_ROOM: u32 = 2048;
+/// What an mbuf costs besides its data room: the `rte_mbuf` header and
+/// the mempool's per-object header, rounded up.
+pub const MBUF_OVERHEAD: u64 = 256;
+/// EAL memory kept for everything but the packet pool (rings, queue
+/// descriptors, tables DPDK allocates).
+pub const EAL_RESERVE_MB: u64 = 64;
+
+/// Largest Ethernet frame of an L3 `mtu`: header, one VLAN tag, CRC.
+pub const fn frame_len(mtu: u16) -> u32 {
+    mtu as u32 + 14 + 4 + 4
+}
+
+fn de_mtu<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let v = u64::deserialize(d)?;
+    if !(MIN_MTU as u64..=MAX_MTU as u64).contains(&v) {
+        return Err(serde::de::Error::custom(format!(
+            "mtu {v} out of range {MIN_MTU}..={MAX_MTU} (jumbo frames up to {MAX_MTU})"
+        )));
+    }
+    Ok(v as u16)
 }
 
 /// Which lcores run the data path.
@@ -490,6 +523,42 @@ impl TryFrom<RawService> for ServiceConf {
 }
 
 impl Config {
+    /// Largest MTU of any interface.
+    pub fn max_mtu(&self) -> u16 {
+        self.interfaces.iter().map(|i| i.mtu).max().unwrap_or_else(default_mtu)
+    }
+
+    /// Data room (headroom included) of the packet pool's mbufs: one mbuf
+    /// holds a whole frame of the largest MTU, so jumbo frames never need
+    /// chaining (rvs rewrites packets as one contiguous buffer). DPDK's
+    /// default room at standard MTUs; above, the frame rounded up to 1 KiB.
+    pub fn mbuf_data_room(&self) -> u32 {
+        let frame = frame_len(self.max_mtu());
+        MBUF_HEADROOM + MBUF_DEFAULT_ROOM.max(frame.div_ceil(1024) * 1024)
+    }
+
+    /// Bytes of the packet pool: `dpdk.mbufs` mbufs of `mbuf_data_room`.
+    pub fn pool_bytes(&self) -> u64 {
+        self.dpdk.mbufs as u64 * (self.mbuf_data_room() as u64 + MBUF_OVERHEAD)
+    }
+
+    /// The pool must fit in `dpdk.memory_mb` beside DPDK's other needs:
+    /// refused here (`rvsd --check`) rather than by DPDK at boot.
+    fn check_pool_memory(&self) -> Result<(), String> {
+        let need_mb = self.pool_bytes().div_ceil(1 << 20) + EAL_RESERVE_MB;
+        if need_mb > self.dpdk.memory_mb as u64 {
+            return Err(format!(
+                "dpdk.memory_mb {} is too small for {} mbufs of {} bytes (mtu {}): needs at least {need_mb} \
+                 (lower dpdk.mbufs or the mtu, or raise dpdk.memory_mb)",
+                self.dpdk.memory_mb,
+                self.dpdk.mbufs,
+                self.mbuf_data_room(),
+                self.max_mtu()
+            ));
+        }
+        Ok(())
+    }
+
     /// Whole-file rules (each service was already checked on its own).
     pub fn validate(&self) -> Result<(), String> {
         if self.interfaces.is_empty() {
@@ -500,10 +569,11 @@ impl Config {
             if !names.insert(i.name.as_str()) {
                 return Err(format!("interface '{}' is defined twice", i.name));
             }
-            if i.mtu < 576 || i.mtu > 9000 {
-                return Err(format!("interface '{}': mtu {} out of range 576..9000", i.name, i.mtu));
+            if i.mtu < MIN_MTU || i.mtu > MAX_MTU {
+                return Err(format!("interface '{}': mtu {} out of range {MIN_MTU}..={MAX_MTU}", i.name, i.mtu));
             }
         }
+        self.check_pool_memory()?;
         for r in &self.routes {
             if !names.contains(r.dev.as_str()) {
                 return Err(format!("route {}: unknown interface '{}'", r.prefix, r.dev));

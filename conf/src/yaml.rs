@@ -36,11 +36,49 @@ pub fn load_file(path: &Path) -> Result<Config, ConfError> {
 /// Parse and validate configuration text; `name` is used in errors.
 pub fn load_str(name: &str, text: &str) -> Result<Config, ConfError> {
     let cfg: Config = serde_yaml_ng::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-        ConfError { file: name.to_string(), line, column, message: strip_location(&e.to_string()) }
+        let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let message = strip_location(&e.to_string());
+        // A value refused by its own check (e.g. the MTU range) is reported
+        // by serde at the start of its mapping: point at the value itself.
+        if message.contains(": mtu ") {
+            if let Some(at) = locate_key(text, line, column, "mtu") {
+                (line, column) = at;
+            }
+        }
+        ConfError { file: name.to_string(), line, column, message }
     })?;
     cfg.validate().map_err(|message| ConfError { file: name.to_string(), line: 1, column: 1, message })?;
     Ok(cfg)
+}
+
+/// Where the value of `key` is inside the mapping that starts at
+/// (`line`, `column`) (1-based): the first `key:` from there on, before the
+/// text goes back to the mapping's indentation or less.
+fn locate_key(text: &str, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
+    let pat = format!("{key}:");
+    let indent = column.saturating_sub(1);
+    for (n, l) in text.lines().enumerate().skip(line.saturating_sub(1)) {
+        let from = if n + 1 == line { indent.min(l.len()) } else { 0 };
+        if n + 1 > line {
+            let lead = l.len() - l.trim_start().len();
+            let t = l.trim_start();
+            if !t.is_empty() && !t.starts_with('#') && (lead < indent || (lead == indent && t.starts_with("- "))) {
+                return None;
+            }
+        }
+        let mut at = from;
+        while let Some(i) = l.get(at..).and_then(|r| r.find(&pat)) {
+            let k = at + i;
+            let word_start = k == 0 || !l.as_bytes()[k - 1].is_ascii_alphanumeric() && l.as_bytes()[k - 1] != b'_';
+            if word_start {
+                let v = k + pat.len();
+                let v = v + l[v..].len() - l[v..].trim_start().len();
+                return Some((n + 1, v + 1));
+            }
+            at = k + pat.len();
+        }
+    }
+    None
 }
 
 /// serde_yaml appends " at line L column C"; we print it in front instead.
@@ -130,6 +168,42 @@ services:
         let text = GOOD.replace("{ addr: 192.168.0.10, fwd: nat }", "{ addr: 192.168.0.10, port: 81, fwd: dr }");
         let e = load_str("x.yaml", &text).unwrap_err();
         assert!(e.message.contains("cannot map ports"), "{e}");
+    }
+
+    #[test]
+    fn mtu_out_of_range_points_at_the_value() {
+        let text =
+            GOOD.replace("    addresses: [192.168.0.100/24]\n", "    addresses: [192.168.0.100/24]\n    mtu: 9216\n");
+        let e = load_str("x.yaml", &text).unwrap_err();
+        assert!(e.message.contains("mtu 9216 out of range"), "{e}");
+        let line = text.lines().position(|l| l.contains("mtu: 9216")).unwrap() + 1;
+        assert_eq!((e.line, e.column), (line, 10), "{e}");
+        let e =
+            load_str("x.yaml", &GOOD.replace("device: net_tap0,iface=rvs-c", "device: x\n    mtu: 100")).unwrap_err();
+        assert!(e.message.contains("mtu 100 out of range"), "{e}");
+        assert_eq!((e.line, e.column), (7, 10), "{e}");
+        // Flow style: the column of the value on the entry's line.
+        let flow = "interfaces:\n  - { name: a, device: b, mtu: 65000 }\n";
+        let e = load_str("x.yaml", flow).unwrap_err();
+        assert!(e.message.contains("mtu 65000 out of range"), "{e}");
+        assert_eq!((e.line, e.column), (2, 32), "{e}");
+    }
+
+    #[test]
+    fn jumbo_mtu_sizes_the_pool_and_must_fit_in_memory() {
+        let c = load_str("x.yaml", GOOD).unwrap();
+        assert_eq!(c.mbuf_data_room(), MBUF_HEADROOM + MBUF_DEFAULT_ROOM, "standard MTU: DPDK's default room");
+        let jumbo =
+            GOOD.replace("    addresses: [192.168.0.100/24]\n", "    addresses: [192.168.0.100/24]\n    mtu: 9000\n");
+        let c = load_str("x.yaml", &jumbo).unwrap();
+        assert_eq!(c.max_mtu(), 9000);
+        assert!(c.mbuf_data_room() >= MBUF_HEADROOM + frame_len(9000), "{}", c.mbuf_data_room());
+        // 16383 mbufs of ~9.5 KB do not fit in 64 MiB: refused at --check.
+        let small = jumbo.replace("memory_mb: 256", "memory_mb: 128");
+        let e = load_str("x.yaml", &small).unwrap_err();
+        assert!(e.message.contains("dpdk.memory_mb 128 is too small"), "{e}");
+        // The same memory is plenty at the standard MTU.
+        load_str("x.yaml", &GOOD.replace("memory_mb: 256", "memory_mb: 128")).unwrap();
     }
 
     #[test]

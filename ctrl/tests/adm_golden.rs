@@ -4,6 +4,8 @@
 //! printf formats (see tests/golden/derive.sh), not by rvsadm; each test
 //! builds the same table by hand and compares line by line.
 
+#![forbid(unsafe_code)]
+
 use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
 use rvs_ctrl::adm::cmd::{AdmCommand, ListOpts, ListTarget, SaveOpts};
 use rvs_ctrl::adm::format::{self, ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts};

@@ -5,6 +5,8 @@
 //!
 //! Needs root and the binaries in target/release (`./scripts/test.sh`).
 
+#![forbid(unsafe_code)]
+
 use rvs_tests::lab::Lab;
 use rvs_tests::rvsd::binary;
 use std::io::Write;

@@ -57,6 +57,7 @@ reasons! {
     TooBig => "too_big", "Would exceed the MTU with DF set (ICMP frag-needed sent, rate limited).";
     NoHeadroom => "no_headroom", "No room to encapsulate.";
     TxFull => "tx_full", "NIC tx queue full.";
+    LinkDown => "link_down", "Egress port's link is down (peer gone): not sent.";
     NoMbuf => "no_mbuf", "Mempool empty when building a packet.";
     MultiSeg => "multi_seg", "Multi-segment frame that could not be linearized.";
     Shutdown => "shutdown", "Still queued (waiting for ARP or in a ring) when rvsd stopped.";

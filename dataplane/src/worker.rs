@@ -5,6 +5,12 @@
 //! waiting for ARP, then `rx_burst` each port's queue, process, flush the
 //! tx batches, run timers once per tick, and back off when idle so an idle
 //! director does not burn its cores.
+//!
+//! A worker owns its queues ([`WorkerQueues`]: the rx and tx queue token of
+//! each port and the consumer side of its redirect ring): the types let no
+//! other thread poll them. A port whose link is down (see [`PortLink`]) is
+//! neither polled nor sent to; what would go out on it is dropped and
+//! counted as `link_down`.
 
 use crate::engine::{Engine, Io};
 use crate::l3::neigh::NeighSnapshot;
@@ -13,8 +19,8 @@ use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
 use arc_swap::ArcSwap;
 use crossbeam_queue::ArrayQueue;
-use rvs_ffi::{Burst, Mbuf, Mempool, Ring, TxBatch};
-use std::sync::atomic::{AtomicBool, Ordering};
+use rvs_ffi::{Burst, Mbuf, Mempool, Ring, RingConsumer, RxQueue, TxBatch, TxQueue};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 impl PacketBuf for Mbuf {
@@ -47,7 +53,8 @@ pub type NeighItem = (Mbuf, u16, u32);
 pub struct Shared {
     pub snap: ArcSwap<Snapshot>,
     pub neigh: ArcSwap<NeighSnapshot>,
-    /// One redirect ring per worker (multi-producer, single consumer).
+    /// One redirect ring per worker: the producer sides (each worker's
+    /// consumer side is in its [`WorkerQueues`]).
     pub rings: Vec<Ring<Mbuf>>,
     /// Packets for worker 0 to resolve.
     pub neigh_q: ArrayQueue<NeighItem>,
@@ -61,6 +68,49 @@ pub struct Shared {
     /// Control's requests for worker-owned state (`rvsadm -c`), looked at
     /// once per tick.
     pub dump: crate::dump::DumpHook,
+    /// Link state by interface index (kept by the daemon's link watch).
+    pub links: Vec<PortLink>,
+}
+
+/// One port's link as the workers see it. One thread (the daemon's main
+/// thread, which owns the ports) reads the device's link and writes
+/// here; workers only load `up`, once per poll.
+#[derive(Debug)]
+pub struct PortLink {
+    /// Poll and send only while true.
+    pub up: AtomicBool,
+    /// Up→down and down→up transitions seen.
+    pub changes: AtomicU64,
+}
+
+impl Default for PortLink {
+    fn default() -> Self {
+        PortLink { up: AtomicBool::new(true), changes: AtomicU64::new(0) }
+    }
+}
+
+impl PortLink {
+    #[inline(always)]
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Record the link's state; true when it changed.
+    pub fn set(&self, up: bool) -> bool {
+        let changed = self.up.swap(up, Ordering::Relaxed) != up;
+        if changed {
+            self.changes.fetch_add(1, Ordering::Relaxed);
+        }
+        changed
+    }
+}
+
+/// What one worker alone may touch: the rx and tx queue of each port
+/// (by interface index) and the consumer side of its redirect ring.
+pub struct WorkerQueues {
+    pub rx: Vec<RxQueue>,
+    pub tx: Vec<TxQueue>,
+    pub ring: RingConsumer<Mbuf>,
 }
 
 /// Idle back-off and burst settings.
@@ -77,23 +127,34 @@ struct WorkerIo<'a> {
     shared: &'a Shared,
     /// Tx batches by interface index.
     tx: Vec<TxBatch>,
+    /// This worker's tx queue on each port, by interface index.
+    txq: &'a mut [TxQueue],
     /// Interface index by DPDK port id.
     idx_of: [u16; 64],
 }
 
 impl WorkerIo<'_> {
-    fn flush(&mut self) {
+    /// Send (or, on a port whose link is down, drop) what batch `i` holds.
+    #[inline]
+    fn flush_one(&mut self, i: usize) {
         let st = &self.shared.stats[self.id];
-        for (i, b) in self.tx.iter_mut().enumerate() {
-            if b.is_empty() {
-                continue;
+        if !self.shared.links[i].is_up() {
+            for _ in 0..self.tx[i].discard() {
+                st.count_drop(crate::drop::DropReason::LinkDown);
             }
-            let (sent, dropped) = b.flush(self.shared.port_ids[i], self.id as u16);
-            st.tx_pkts.add(sent as u64);
-            if dropped > 0 {
-                for _ in 0..dropped {
-                    st.count_drop(crate::drop::DropReason::TxFull);
-                }
+            return;
+        }
+        let (sent, dropped) = self.tx[i].flush(&mut self.txq[i]);
+        st.tx_pkts.add(sent as u64);
+        for _ in 0..dropped {
+            st.count_drop(crate::drop::DropReason::TxFull);
+        }
+    }
+
+    fn flush(&mut self) {
+        for i in 0..self.tx.len() {
+            if !self.tx[i].is_empty() {
+                self.flush_one(i);
             }
         }
     }
@@ -108,12 +169,7 @@ impl Io<Mbuf> for WorkerIo<'_> {
         let i = self.idx_of[port_id as usize & 63] as usize;
         self.shared.stats[self.id].tx_bytes.add(pkt.len() as u64);
         if self.tx[i].is_full() {
-            let (sent, dropped) = self.tx[i].flush(port_id, self.id as u16);
-            let st = &self.shared.stats[self.id];
-            st.tx_pkts.add(sent as u64);
-            for _ in 0..dropped {
-                st.count_drop(crate::drop::DropReason::TxFull);
-            }
+            self.flush_one(i);
         }
         self.tx[i].push(pkt);
     }
@@ -136,16 +192,30 @@ fn answer_dump(shared: &Shared, id: usize, engine: &Engine<Mbuf>, seq: u64, max:
     shared.dump.answer(id, seq, crate::dump::ConnDump { now, conns, total: t.len() });
 }
 
-/// Run worker `id` until `shared.stop` is set. Returns 0.
-pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_path::ServicePath) -> i32 {
+/// Run worker `id` on its queues until `shared.stop` is set. Returns 0.
+/// The queues come back to the caller, which drains the ring once every
+/// worker has stopped (others may redirect to it until then).
+pub fn run(
+    id: usize,
+    shared: Arc<Shared>,
+    conf: LoopConf,
+    svc: crate::service_path::ServicePath,
+    q: &mut WorkerQueues,
+) -> i32 {
     let stats = shared.stats[id].clone();
     let mut engine: Engine<Mbuf> = Engine::new(id, stats.clone(), svc);
     let mut idx_of = [0u16; 64];
     for (i, p) in shared.port_ids.iter().enumerate() {
         idx_of[*p as usize & 63] = i as u16;
     }
-    let mut io =
-        WorkerIo { id, shared: &shared, tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(), idx_of };
+    let WorkerQueues { rx: rxq, tx: txq, ring } = q;
+    let mut io = WorkerIo {
+        id,
+        shared: &shared,
+        tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(),
+        txq: &mut txq[..],
+        idx_of,
+    };
     let hz = rvs_ffi::tsc_hz().max(1);
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;
@@ -163,7 +233,7 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
         stats.generation.set(snap.generation);
         let mut work = 0usize;
 
-        let n = burst.from_ring(&shared.rings[id], conf.burst);
+        let n = burst.from_ring(ring, conf.burst);
         if n > 0 {
             stats.redirect_in.add(n as u64);
             work += n;
@@ -180,7 +250,10 @@ pub fn run(id: usize, shared: Arc<Shared>, conf: LoopConf, svc: crate::service_p
             }
         }
         for pi in 0..nports {
-            let n = burst.rx(shared.port_ids[pi], id as u16, conf.burst);
+            if !shared.links[pi].is_up() {
+                continue;
+            }
+            let n = burst.rx(&mut rxq[pi], conf.burst);
             if n == 0 {
                 continue;
             }

@@ -1,8 +1,16 @@
 //! EAL initialisation and cleanup.
+//!
+//! Every DPDK object of the safe layer (pool, port, ring) holds an
+//! [`EalRef`]: a share of the initialised EAL. `rte_eal_cleanup` unmaps
+//! DPDK's memory, so it runs only when the [`Eal`] handle *and* every
+//! object are gone — dropping the `Eal` first merely defers it. Objects
+//! cannot be made before `Eal::init` (their constructors fail instead of
+//! touching an uninitialised EAL) nor after the cleanup.
 
 use crate::sys;
 use std::ffi::CString;
 use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
 
 #[derive(Debug)]
 pub struct EalError(pub String);
@@ -14,10 +22,41 @@ impl fmt::Display for EalError {
 }
 impl std::error::Error for EalError {}
 
-/// The initialised EAL. Dropping it runs `rte_eal_cleanup`; it must outlive
-/// every port, pool and ring, so the daemon keeps it until the very end.
-pub struct Eal {
+/// The live EAL; its drop is the cleanup.
+pub(crate) struct EalInner {
     _priv: (),
+}
+
+impl Drop for EalInner {
+    fn drop(&mut self) {
+        // SAFETY: EAL was initialised by Eal::init, and this is the last
+        // share: no pool, port or ring (hence no mbuf, see Mempool) is left.
+        unsafe {
+            sys::rte_eal_cleanup();
+        }
+    }
+}
+
+/// A share of the EAL that keeps it initialised.
+pub(crate) type EalRef = Arc<EalInner>;
+
+/// The EAL of this process, while it lives (at most one per process).
+static CURRENT: Mutex<Weak<EalInner>> = Mutex::new(Weak::new());
+
+/// A share of the running EAL, or an error before `Eal::init` / after
+/// the cleanup.
+pub(crate) fn eal_ref() -> Result<EalRef, String> {
+    CURRENT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .upgrade()
+        .ok_or_else(|| "the DPDK EAL is not initialised (Eal::init first)".to_string())
+}
+
+/// The initialised EAL. Dropping it gives up this handle's share; the
+/// cleanup runs once every pool, port and ring is gone too.
+pub struct Eal {
+    _inner: EalRef,
 }
 
 impl Eal {
@@ -28,6 +67,7 @@ impl Eal {
             .iter()
             .map(|a| CString::new(a.as_str()).map_err(|_| EalError(format!("NUL in EAL argument {a:?}"))))
             .collect::<Result<_, _>>()?;
+        let mut cur = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
         // rte_eal_init may permute argv; give it its own pointer array. The
         // strings stay alive (leaked) because EAL may keep pointers to them.
         let mut ptrs: Vec<*mut libc::c_char> = cargs.into_iter().map(CString::into_raw).collect();
@@ -35,21 +75,14 @@ impl Eal {
         let argc = (ptrs.len() - 1) as i32;
         let argv = ptrs.leak().as_mut_ptr();
         // SAFETY: argv is a NULL-terminated array of argc valid C strings
-        // that live for the rest of the process.
+        // that live for the rest of the process. DPDK refuses a second
+        // init itself (the lock above keeps two from racing).
         let rc = unsafe { sys::rte_eal_init(argc, argv) };
         if rc < 0 {
             return Err(EalError(format!("rte_eal_init failed: {}", crate::last_error())));
         }
-        Ok(Eal { _priv: () })
-    }
-}
-
-impl Drop for Eal {
-    fn drop(&mut self) {
-        // SAFETY: EAL was initialised by Eal::init, and all DPDK objects are
-        // dropped before the Eal (the daemon owns it last).
-        unsafe {
-            sys::rte_eal_cleanup();
-        }
+        let inner = Arc::new(EalInner { _priv: () });
+        *cur = Arc::downgrade(&inner);
+        Ok(Eal { _inner: inner })
     }
 }

@@ -1,9 +1,18 @@
 //! DPDK for rvs: raw bindings ([`sys`]) and a thin safe layer over them.
 //!
 //! This crate is the only place in rvs with `unsafe` code. Each unsafe block
-//! carries a `// SAFETY:` note. The safe types keep DPDK's ownership rules in
-//! Rust's type system: an [`Mbuf`] is owned (freed on drop), handing it to
-//! [`TxBatch`] or a [`Ring`] moves it, so it can never be freed twice.
+//! carries a `// SAFETY:` note. The promise: no safe use of this API can
+//! cause undefined behaviour. The safe types keep DPDK's rules in Rust's
+//! type system:
+//! - an [`Mbuf`] is owned (freed on drop); handing it to [`TxBatch`] or a
+//!   [`Ring`] moves it, so it can never be freed twice;
+//! - rx/tx bursts need the queue's token ([`RxQueue`]/[`TxQueue`], made
+//!   once per queue when the port is set up, `Send` but not `Sync`), so a
+//!   queue is polled by one thread and only while its port is open;
+//! - a ring has one [`RingConsumer`] (single-consumer dequeue) and any
+//!   number of producers;
+//! - a [`Mempool`] is freed only once every mbuf is back (else leaked with
+//!   a warning), and the EAL is cleaned up only after every object ([`Eal`]).
 
 pub mod sys {
     #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
@@ -21,9 +30,9 @@ mod ring;
 pub use eal::{Eal, EalError};
 pub use lcore::{launch, lcore_id, main_lcore, pause, rdtsc, tsc_hz, wait_lcore, worker_lcores};
 pub use mbuf::{Burst, Mbuf, TxBatch, MAX_BURST};
-pub use mempool::Mempool;
-pub use port::{LinkInfo, Port, PortConf, PortStats};
-pub use ring::{Ring, RingItem};
+pub use mempool::{Mempool, DEFAULT_DATA_ROOM, HEADROOM};
+pub use port::{frame_len, LinkInfo, Port, PortConf, PortQueues, PortStats, RxQueue, TxQueue};
+pub use ring::{Ring, RingConsumer, RingItem};
 
 /// Text of the current `rte_errno`.
 pub fn last_error() -> String {
@@ -35,3 +44,61 @@ pub fn last_error() -> String {
         format!("{} (rte_errno {e})", std::ffi::CStr::from_ptr(p).to_string_lossy())
     }
 }
+
+/// The threading rules, checked by the compiler (these are doc tests).
+///
+/// Queue tokens, the ring consumer and ports move between threads; the
+/// ring's producer side and pools are shared:
+/// ```
+/// fn send<T: Send>() {}
+/// fn sync<T: Sync>() {}
+/// send::<rvs_ffi::RxQueue>();
+/// send::<rvs_ffi::TxQueue>();
+/// send::<rvs_ffi::RingConsumer<rvs_ffi::Mbuf>>();
+/// send::<rvs_ffi::Port>();
+/// send::<rvs_ffi::Mbuf>();
+/// sync::<rvs_ffi::Ring<rvs_ffi::Mbuf>>();
+/// sync::<rvs_ffi::Mempool>();
+/// ```
+/// A token is never shared between threads:
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<rvs_ffi::RxQueue>();
+/// ```
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<rvs_ffi::TxQueue>();
+/// ```
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<rvs_ffi::RingConsumer<rvs_ffi::Mbuf>>();
+/// ```
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<rvs_ffi::Port>();
+/// ```
+/// nor copied:
+/// ```compile_fail
+/// fn clone<T: Clone>() {}
+/// clone::<rvs_ffi::RxQueue>();
+/// ```
+/// ```compile_fail
+/// fn clone<T: Clone>() {}
+/// clone::<rvs_ffi::RingConsumer<rvs_ffi::Mbuf>>();
+/// ```
+/// and a burst needs one (no bare port/queue numbers):
+/// ```compile_fail
+/// let mut b = rvs_ffi::Burst::default();
+/// b.rx(0, 0, 32);
+/// ```
+/// Implementing [`RingItem`] is an `unsafe` promise, impossible in the
+/// other crates (`forbid(unsafe_code)`):
+/// ```compile_fail
+/// #![forbid(unsafe_code)]
+/// struct X;
+/// unsafe impl rvs_ffi::RingItem for X {
+///     fn into_ptr(self) -> *mut std::ffi::c_void { std::ptr::null_mut() }
+///     unsafe fn from_ptr(_: *mut std::ffi::c_void) -> Self { X }
+/// }
+/// ```
+pub mod rules {}

@@ -8,15 +8,23 @@ pub const MAX_BURST: usize = 64;
 
 /// An owned packet buffer; freed back to its pool on drop.
 ///
-/// Only single-segment mbufs are exposed as byte slices: rvs' pools use a
-/// data room larger than the MTU, and multi-segment frames are linearized
-/// on receive (or dropped when that fails).
+/// The byte slices are the first segment's data (`data_len` bytes), which
+/// is all of a single-segment packet: rvs sizes its pools' data room for
+/// the largest frame of the configured MTU, and a multi-segment frame is
+/// linearized on receive (or dropped when that fails). On a chain the
+/// slices stay sound, they just do not cover the later segments.
 #[repr(transparent)]
 pub struct Mbuf(NonNull<sys::rte_mbuf>);
 
 // SAFETY: an mbuf is owned by exactly one Mbuf value at a time; moving it to
 // another lcore (through a Ring) is how DPDK applications hand packets over.
 unsafe impl Send for Mbuf {}
+
+impl std::fmt::Debug for Mbuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mbuf(len {}, pkt_len {}, segs {})", self.len(), self.pkt_len(), self.nb_segs())
+    }
+}
 
 impl Mbuf {
     /// Take ownership of a raw mbuf.
@@ -96,26 +104,32 @@ impl Mbuf {
     /// is not enough headroom.
     #[inline]
     pub fn prepend(&mut self, n: usize) -> bool {
+        // A length DPDK's u16 cannot carry is refused, never truncated.
+        let Ok(n) = u16::try_from(n) else { return false };
         // SAFETY: we own the mbuf; DPDK checks the headroom.
-        !unsafe { sys::rvs_pktmbuf_prepend(self.0.as_ptr(), n as u16) }.is_null()
+        !unsafe { sys::rvs_pktmbuf_prepend(self.0.as_ptr(), n) }.is_null()
     }
 
     /// Remove `n` bytes at the front.
     #[inline]
     pub fn adj(&mut self, n: usize) -> bool {
+        let Ok(n) = u16::try_from(n) else { return false };
         // SAFETY: we own the mbuf; DPDK checks the length.
-        !unsafe { sys::rvs_pktmbuf_adj(self.0.as_ptr(), n as u16) }.is_null()
+        !unsafe { sys::rvs_pktmbuf_adj(self.0.as_ptr(), n) }.is_null()
     }
 
     /// Grow at the end by `n` bytes (uninitialised content, zeroed here).
     #[inline]
     pub fn append(&mut self, n: usize) -> bool {
+        // Refused, not truncated: the zeroing below writes n bytes, which
+        // must be what DPDK reserved.
+        let Ok(n16) = u16::try_from(n) else { return false };
         // SAFETY: we own the mbuf; DPDK checks the tailroom.
-        let p = unsafe { sys::rvs_pktmbuf_append(self.0.as_ptr(), n as u16) };
+        let p = unsafe { sys::rvs_pktmbuf_append(self.0.as_ptr(), n16) };
         if p.is_null() {
             return false;
         }
-        // SAFETY: p points at n fresh bytes inside the segment.
+        // SAFETY: p points at n fresh bytes inside the last segment.
         unsafe { std::ptr::write_bytes(p as *mut u8, 0, n) };
         true
     }
@@ -123,12 +137,18 @@ impl Mbuf {
     /// Remove `n` bytes at the end.
     #[inline]
     pub fn trim(&mut self, n: usize) -> bool {
+        let Ok(n) = u16::try_from(n) else { return false };
         // SAFETY: we own the mbuf; DPDK checks the length.
-        unsafe { sys::rvs_pktmbuf_trim(self.0.as_ptr(), n as u16) == 0 }
+        unsafe { sys::rvs_pktmbuf_trim(self.0.as_ptr(), n) == 0 }
     }
 
     /// Set the length to exactly `n` bytes (grow or shrink at the end).
+    /// Single-segment packets only (false on a chain, whose end is not
+    /// where `len()` says).
     pub fn set_len(&mut self, n: usize) -> bool {
+        if self.nb_segs() != 1 {
+            return false;
+        }
         let cur = self.len();
         if n >= cur {
             self.append(n - cur)
@@ -181,21 +201,33 @@ impl Default for Burst {
 }
 
 impl Burst {
-    /// Receive up to `max` packets from (port, queue), replacing the burst.
+    /// Free what the previous burst left untaken (so refilling never
+    /// leaks it).
+    #[inline(always)]
+    fn release_rest(&mut self) {
+        if self.next < self.len {
+            for m in self.by_ref() {
+                drop(m);
+            }
+        }
+    }
+
+    /// Receive up to `max` packets from the queue, replacing the burst.
     #[inline]
-    pub fn rx(&mut self, port: u16, queue: u16, max: usize) -> usize {
-        debug_assert!(self.next >= self.len, "previous burst not drained");
+    pub fn rx(&mut self, queue: &mut crate::RxQueue, max: usize) -> usize {
+        self.release_rest();
         let max = max.min(MAX_BURST) as u16;
         // SAFETY: pkts has room for MAX_BURST pointers; the PMD writes up
         // to `max` owned mbufs and returns the count.
-        self.len = unsafe { sys::rvs_rx_burst(port, queue, self.pkts.as_mut_ptr(), max) } as usize;
+        self.len = unsafe { crate::port::rx_burst(queue, self.pkts.as_mut_ptr(), max) } as usize;
         self.next = 0;
         self.len
     }
 
     /// Dequeue up to `max` mbufs from a ring into this burst.
     #[inline]
-    pub fn from_ring(&mut self, ring: &crate::Ring<Mbuf>, max: usize) -> usize {
+    pub fn from_ring(&mut self, ring: &mut crate::RingConsumer<Mbuf>, max: usize) -> usize {
+        self.release_rest();
         let max = max.min(MAX_BURST);
         // SAFETY: the ring only ever holds owned mbufs (Ring<Mbuf>); pkts
         // has room for `max` pointers.
@@ -287,10 +319,22 @@ impl TxBatch {
         self.len += 1;
     }
 
+    /// Free everything queued without sending it; returns how many.
+    #[inline]
+    pub fn discard(&mut self) -> usize {
+        let n = self.len;
+        if n > 0 {
+            // SAFETY: the queued mbufs are owned by the batch.
+            unsafe { sys::rvs_pktmbuf_free_bulk(self.pkts.as_mut_ptr(), n as u32) };
+            self.len = 0;
+        }
+        n
+    }
+
     /// Transmit everything queued; returns (sent, dropped). Packets the
     /// NIC did not take are freed (the caller counts them as tx drops).
     #[inline]
-    pub fn flush(&mut self, port: u16, queue: u16) -> (usize, usize) {
+    pub fn flush(&mut self, queue: &mut crate::TxQueue) -> (usize, usize) {
         if self.len == 0 {
             return (0, 0);
         }
@@ -299,9 +343,8 @@ impl TxBatch {
         for _ in 0..4 {
             // SAFETY: pkts[sent..len] are owned mbufs; the PMD takes
             // ownership of the ones it reports as sent.
-            sent +=
-                unsafe { sys::rvs_tx_burst(port, queue, self.pkts.as_mut_ptr().add(sent), (self.len - sent) as u16) }
-                    as usize;
+            sent += unsafe { crate::port::tx_burst(queue, self.pkts.as_mut_ptr().add(sent), (self.len - sent) as u16) }
+                as usize;
             if sent == self.len {
                 break;
             }

@@ -1,7 +1,25 @@
-//! Ethernet ports.
+//! Ethernet ports and their queues.
+//!
+//! DPDK's fast path is not thread-safe per queue: two threads in
+//! `rte_eth_rx_burst` on one (port, queue) corrupt it, and a burst on a
+//! queue that was never set up (or on a port being closed) reads freed
+//! or null driver state. The types carry those rules:
+//! - one [`Port`] value per device (a second `by_name` of a port in use
+//!   fails), configured once;
+//! - configuring yields one [`RxQueue`] and one [`TxQueue`] token per
+//!   queue it set up; they are the only way to call rx/tx burst, are
+//!   `Send` (a worker takes them to its lcore) but not `Sync` or `Clone`;
+//! - each token keeps the port open: the device is stopped and closed
+//!   when the `Port` and all its tokens are gone, never under a burst;
+//!   and the port keeps its rx pool alive (it refills from it).
 
+use crate::eal::{eal_ref, EalRef};
 use crate::{sys, Mempool};
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::ffi::{CStr, CString};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
 
 /// How to set a port up.
 #[derive(Debug, Clone)]
@@ -10,6 +28,8 @@ pub struct PortConf {
     pub tx_queues: u16,
     pub rx_desc: u16,
     pub tx_desc: u16,
+    /// L3 MTU. Above 1500 the device must accept it and the pool's mbufs
+    /// must hold the whole frame (see [`frame_len`]).
     pub mtu: u16,
     pub promiscuous: bool,
 }
@@ -18,6 +38,11 @@ impl Default for PortConf {
     fn default() -> Self {
         PortConf { rx_queues: 1, tx_queues: 1, rx_desc: 1024, tx_desc: 1024, mtu: 1500, promiscuous: true }
     }
+}
+
+/// Largest Ethernet frame for an L3 `mtu`: header, one VLAN tag, CRC.
+pub const fn frame_len(mtu: u16) -> usize {
+    mtu as usize + 14 + 4 + 4
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,57 +64,200 @@ pub struct PortStats {
     pub rx_nombuf: u64,
 }
 
-/// A DPDK ethdev port.
-#[derive(Debug)]
-pub struct Port {
+/// Port ids with a live `Port` value.
+static CLAIMED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+struct PortInner {
     id: u16,
     name: String,
-    started: bool,
+    /// Set once started; the device is stopped and closed on drop.
+    started: Mutex<bool>,
+    /// The rx queues' pool: freed only after the port closes.
+    pool: Mutex<Option<Mempool>>,
+    _eal: EalRef,
+}
+
+impl Drop for PortInner {
+    fn drop(&mut self) {
+        let started = *self.started.get_mut().unwrap_or_else(|e| e.into_inner());
+        if started {
+            // SAFETY: valid started port; no queue token is left (each
+            // holds this Arc), so no burst runs.
+            unsafe { sys::rte_eth_dev_stop(self.id) };
+        }
+        // SAFETY: valid port id, stopped, no token left. Frees the queues
+        // and the mbufs in them (back into `pool`, still alive here).
+        unsafe { sys::rte_eth_dev_close(self.id) };
+        if let Some(set) = CLAIMED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+/// A DPDK ethdev port (the control side: configure, counters, link).
+pub struct Port {
+    inner: Arc<PortInner>,
+    configured: bool,
+    /// Not Sync: ethdev's control functions are not all thread-safe, so
+    /// one thread at a time calls them.
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl std::fmt::Debug for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Port").field("id", &self.inner.id).field("name", &self.inner.name).finish()
+    }
+}
+
+/// The queues a port was set up with, one token each.
+pub struct PortQueues {
+    pub rx: Vec<RxQueue>,
+    pub tx: Vec<TxQueue>,
+}
+
+/// The right to receive on one (port, queue).
+pub struct RxQueue {
+    port: Arc<PortInner>,
+    queue: u16,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// The right to transmit on one (port, queue).
+pub struct TxQueue {
+    port: Arc<PortInner>,
+    queue: u16,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl std::fmt::Debug for PortQueues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortQueues").field("rx", &self.rx.len()).field("tx", &self.tx.len()).finish()
+    }
+}
+
+impl std::fmt::Debug for RxQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RxQueue(port {}, queue {})", self.port.id, self.queue)
+    }
+}
+
+impl std::fmt::Debug for TxQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TxQueue(port {}, queue {})", self.port.id, self.queue)
+    }
+}
+
+impl RxQueue {
+    pub fn port_id(&self) -> u16 {
+        self.port.id
+    }
+    pub fn queue_id(&self) -> u16 {
+        self.queue
+    }
+}
+
+impl TxQueue {
+    pub fn port_id(&self) -> u16 {
+        self.port.id
+    }
+    pub fn queue_id(&self) -> u16 {
+        self.queue
+    }
 }
 
 impl Port {
-    /// Find a port by device name (`net_tap0`, a PCI address, ...).
+    /// Find a port by device name (`net_tap0`, a PCI address, ...). Fails
+    /// if another `Port` value holds it.
     pub fn by_name(name: &str) -> Result<Port, String> {
+        let eal = eal_ref()?;
         let cname = CString::new(name).map_err(|e| e.to_string())?;
         let mut id = 0u16;
-        // SAFETY: valid C string and out pointer.
+        // SAFETY: the EAL is initialised; valid C string and out pointer.
         let rc = unsafe { sys::rte_eth_dev_get_port_by_name(cname.as_ptr(), &mut id) };
         if rc != 0 {
             return Err(format!("no DPDK port named '{name}' (did the device probe?)"));
         }
-        Ok(Port { id, name: name.to_string(), started: false })
+        let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+        if !claimed.get_or_insert_with(HashSet::new).insert(id) {
+            return Err(format!("port '{name}' (id {id}) is already in use"));
+        }
+        let inner =
+            PortInner { id, name: name.to_string(), started: Mutex::new(false), pool: Mutex::new(None), _eal: eal };
+        Ok(Port { inner: Arc::new(inner), configured: false, _not_sync: PhantomData })
     }
 
     pub fn id(&self) -> u16 {
-        self.id
+        self.inner.id
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
-    /// Configure queues and MTU, then start the port.
-    pub fn configure_and_start(&mut self, conf: &PortConf, pool: &Mempool) -> Result<(), String> {
-        let id = self.id;
+    /// The PMD's name (`net_tap`, `net_memif`, ...).
+    pub fn driver_name(&self) -> String {
+        let Ok(info) = self.info() else { return String::new() };
+        if info.driver_name.is_null() {
+            return String::new();
+        }
+        // SAFETY: a non-null driver_name is the PMD's static C string.
+        unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned()
+    }
+
+    /// Largest MTU the device accepts.
+    pub fn max_mtu(&self) -> Result<u16, String> {
+        Ok(self.info()?.max_mtu)
+    }
+
+    fn info(&self) -> Result<sys::rte_eth_dev_info, String> {
         let mut info = sys::rte_eth_dev_info::default();
         // SAFETY: valid port id and out pointer.
-        check(unsafe { sys::rte_eth_dev_info_get(id, &mut info) }, "dev_info_get")?;
+        check(unsafe { sys::rte_eth_dev_info_get(self.inner.id, &mut info) }, "dev_info_get")?;
+        Ok(info)
+    }
+
+    /// Configure queues and MTU, then start the port: once per port. The
+    /// rx queues fill from `pool`, which must hold a whole frame of
+    /// `conf.mtu` in one mbuf (rvs does not chain segments).
+    pub fn configure_and_start(&mut self, conf: &PortConf, pool: &Mempool) -> Result<PortQueues, String> {
+        if self.configured {
+            return Err(format!("port {}: already configured", self.inner.name));
+        }
+        let id = self.inner.id;
+        let name = &self.inner.name;
+        let info = self.info()?;
+        if conf.rx_queues == 0 || conf.tx_queues == 0 {
+            return Err(format!("port {name}: needs at least one rx and one tx queue"));
+        }
         if conf.rx_queues > info.max_rx_queues || conf.tx_queues > info.max_tx_queues {
             return Err(format!(
-                "port {}: wants {} rx / {} tx queues, device has {} / {}",
-                self.name, conf.rx_queues, conf.tx_queues, info.max_rx_queues, info.max_tx_queues
+                "port {name}: wants {} rx / {} tx queues, device has {} / {}",
+                conf.rx_queues, conf.tx_queues, info.max_rx_queues, info.max_tx_queues
             ));
         }
+        let mtu_mode = mtu_mode(&info, conf.mtu).map_err(|e| format!("port {name}: {e}"))?;
+        if frame_len(conf.mtu) > pool.max_frame() {
+            return Err(format!(
+                "port {name}: mtu {} needs {}-byte frames, the pool's mbufs hold {}",
+                conf.mtu,
+                frame_len(conf.mtu),
+                pool.max_frame()
+            ));
+        }
+        *self.inner.pool.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
         let mut ec = sys::rte_eth_conf::default();
         ec.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_NONE;
         ec.txmode.mq_mode = sys::RTE_ETH_MQ_TX_NONE;
+        if mtu_mode == MtuMode::Device {
+            ec.rxmode.mtu = conf.mtu as u32;
+        }
         // SAFETY: valid port and config struct.
         check(unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) }, "dev_configure")?;
         // SAFETY: valid port id; the socket lookup has no preconditions.
         let socket = unsafe { sys::rte_eth_dev_socket_id(id) }.max(0) as u32;
         for q in 0..conf.rx_queues {
             // SAFETY: valid port/queue; NULL rxconf = driver defaults; the
-            // pool outlives the port (the daemon drops ports first).
+            // pool outlives the port (PortInner holds it until close).
             check(
                 unsafe { sys::rte_eth_rx_queue_setup(id, q, conf.rx_desc, socket, std::ptr::null(), pool.raw()) },
                 "rx_queue_setup",
@@ -102,36 +270,66 @@ impl Port {
                 "tx_queue_setup",
             )?;
         }
-        // SAFETY: valid port id. Some PMDs refuse MTU changes: not fatal.
-        let _ = unsafe { sys::rte_eth_dev_set_mtu(id, conf.mtu) };
+        match mtu_mode {
+            MtuMode::Device => {
+                // SAFETY: valid configured port id. A PMD without MTU
+                // control (-ENOTSUP) is fine at the default MTU; a jumbo MTU
+                // it cannot set is an error (it would drop the frames).
+                let rc = unsafe { sys::rte_eth_dev_set_mtu(id, conf.mtu) };
+                if rc < 0 && (conf.mtu > 1500 || rc != -libc::ENOTSUP) {
+                    check(rc, "set_mtu")?;
+                }
+            }
+            MtuMode::KernelIface => set_kernel_mtu(info.if_index, conf.mtu)?,
+        }
         // SAFETY: valid, configured port.
         check(unsafe { sys::rte_eth_dev_start(id) }, "dev_start")?;
-        self.started = true;
+        *self.inner.started.lock().unwrap_or_else(|e| e.into_inner()) = true;
         if conf.promiscuous {
             // SAFETY: valid started port; failure only means "unsupported".
             let _ = unsafe { sys::rte_eth_promiscuous_enable(id) };
         }
-        Ok(())
+        self.configured = true;
+        let token = |q| (self.inner.clone(), q);
+        Ok(PortQueues {
+            rx: (0..conf.rx_queues)
+                .map(token)
+                .map(|(port, queue)| RxQueue { port, queue, _not_sync: PhantomData })
+                .collect(),
+            tx: (0..conf.tx_queues)
+                .map(token)
+                .map(|(port, queue)| TxQueue { port, queue, _not_sync: PhantomData })
+                .collect(),
+        })
+    }
+
+    /// The MTU the device runs with now.
+    pub fn mtu(&self) -> Result<u16, String> {
+        let mut mtu = 0u16;
+        // SAFETY: valid port id and out pointer.
+        check(unsafe { sys::rte_eth_dev_get_mtu(self.inner.id, &mut mtu) }, "get_mtu")?;
+        Ok(mtu)
     }
 
     pub fn mac(&self) -> [u8; 6] {
         let mut a = sys::rte_ether_addr::default();
         // SAFETY: valid port id and out pointer.
-        unsafe { sys::rte_eth_macaddr_get(self.id, &mut a) };
+        unsafe { sys::rte_eth_macaddr_get(self.inner.id, &mut a) };
         a.addr_bytes
     }
 
+    /// Link state without waiting (`rte_eth_link_get_nowait`).
     pub fn link(&self) -> LinkInfo {
         let mut l = sys::rte_eth_link::default();
         // SAFETY: valid port id and out pointer.
-        unsafe { sys::rte_eth_link_get_nowait(self.id, &mut l) };
+        unsafe { sys::rte_eth_link_get_nowait(self.inner.id, &mut l) };
         LinkInfo { up: l.link_status() != 0, speed_mbps: l.link_speed }
     }
 
     pub fn stats(&self) -> PortStats {
         let mut s = sys::rte_eth_stats::default();
         // SAFETY: valid port id and out pointer.
-        unsafe { sys::rte_eth_stats_get(self.id, &mut s) };
+        unsafe { sys::rte_eth_stats_get(self.inner.id, &mut s) };
         PortStats {
             ipackets: s.ipackets,
             opackets: s.opackets,
@@ -148,26 +346,90 @@ impl Port {
     pub fn dpdk_name(&self) -> String {
         let mut buf = [0 as libc::c_char; 128];
         // SAFETY: buffer of RTE_ETH_NAME_MAX_LEN bytes or more.
-        unsafe { sys::rte_eth_dev_get_name_by_port(self.id, buf.as_mut_ptr()) };
+        unsafe { sys::rte_eth_dev_get_name_by_port(self.inner.id, buf.as_mut_ptr()) };
         // SAFETY: DPDK NUL-terminates the name.
         unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
     }
 
-    pub fn stop(&mut self) {
-        if self.started {
-            // SAFETY: valid started port.
-            unsafe { sys::rte_eth_dev_stop(self.id) };
-            self.started = false;
+    /// Stop the device now, if no queue token is left (a stop under a
+    /// running burst would pull the queues from under it). Returns whether
+    /// the port is stopped; otherwise it stops when the last token goes.
+    pub fn stop(&mut self) -> bool {
+        if Arc::strong_count(&self.inner) > 1 {
+            return false;
         }
+        let mut started = self.inner.started.lock().unwrap_or_else(|e| e.into_inner());
+        if *started {
+            // SAFETY: valid started port; this is the only handle (no token
+            // exists and none can be made: configure needs &mut self).
+            unsafe { sys::rte_eth_dev_stop(self.inner.id) };
+            *started = false;
+        }
+        true
     }
 }
 
-impl Drop for Port {
-    fn drop(&mut self) {
-        self.stop();
-        // SAFETY: valid port id; stopped above. Frees queue mbufs.
-        unsafe { sys::rte_eth_dev_close(self.id) };
+/// Who applies the MTU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MtuMode {
+    /// `rte_eth_dev_set_mtu` (the device's own limits allow it).
+    Device,
+    /// net_tap above its stated limit: the kernel interface's MTU.
+    KernelIface,
+}
+
+/// Check `mtu` against the device the way ethdev does (frame = MTU +
+/// the device's overhead, at most `max_rx_pktlen`). net_tap states a
+/// 1522-byte `max_rx_pktlen` yet reads any frame that fits its mbuf (the
+/// pool is sized for the MTU); what limits its frames is the kernel
+/// interface's MTU, which rvs then sets itself, as tap's own `mtu_set`
+/// would have.
+fn mtu_mode(info: &sys::rte_eth_dev_info, mtu: u16) -> Result<MtuMode, String> {
+    let overhead = if info.max_mtu != u16::MAX && info.max_rx_pktlen > info.max_mtu as u32 {
+        info.max_rx_pktlen - info.max_mtu as u32
+    } else {
+        18
+    };
+    if mtu >= info.min_mtu && mtu <= info.max_mtu && mtu as u32 + overhead <= info.max_rx_pktlen {
+        return Ok(MtuMode::Device);
     }
+    // SAFETY: driver_name is a static NUL-terminated string of the PMD
+    // (or null before a device is bound).
+    let driver = (!info.driver_name.is_null())
+        .then(|| unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if driver == "net_tap" && info.if_index != 0 && mtu > info.min_mtu {
+        return Ok(MtuMode::KernelIface);
+    }
+    Err(format!(
+        "mtu {mtu} is beyond what the device ({driver}) accepts: mtu {}..={}, frames up to {} bytes",
+        info.min_mtu, info.max_mtu, info.max_rx_pktlen
+    ))
+}
+
+/// Set a kernel interface's MTU by index (SIOCSIFMTU).
+fn set_kernel_mtu(if_index: u32, mtu: u16) -> Result<(), String> {
+    let mut req: libc::ifreq =
+        libc::ifreq { ifr_name: [0; libc::IFNAMSIZ], ifr_ifru: libc::__c_anonymous_ifr_ifru { ifru_mtu: 0 } };
+    // SAFETY: ifr_name has IFNAMSIZ bytes, what if_indextoname writes.
+    if unsafe { libc::if_indextoname(if_index, req.ifr_name.as_mut_ptr()) }.is_null() {
+        return Err(format!("no kernel interface with index {if_index}"));
+    }
+    req.ifr_ifru.ifru_mtu = mtu as i32;
+    // SAFETY: plain socket call; the fd is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: valid fd and a filled ifreq, as SIOCSIFMTU expects.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCSIFMTU, &req) };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: our fd.
+    unsafe { libc::close(fd) };
+    if rc < 0 {
+        return Err(format!("set the kernel interface's mtu to {mtu}: {err}"));
+    }
+    Ok(())
 }
 
 fn check(rc: i32, what: &str) -> Result<(), String> {
@@ -178,4 +440,27 @@ fn check(rc: i32, what: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Receive up to `max` mbuf pointers from the token's queue.
+///
+/// # Safety
+/// `pkts` has room for `max` pointers; the caller owns what is written.
+#[inline(always)]
+pub(crate) unsafe fn rx_burst(q: &mut RxQueue, pkts: *mut *mut sys::rte_mbuf, max: u16) -> u16 {
+    // SAFETY: the token proves the queue was set up and that this thread
+    // alone polls it (&mut, not Sync); it keeps the port open. Room for
+    // `max` pointers is the caller's promise.
+    unsafe { sys::rvs_rx_burst(q.port.id, q.queue, pkts, max) }
+}
+
+/// Transmit `n` mbufs on the token's queue; returns how many the PMD took.
+///
+/// # Safety
+/// `pkts[..n]` are owned mbufs; ownership of the first (return value) of
+/// them passes to the PMD.
+#[inline(always)]
+pub(crate) unsafe fn tx_burst(q: &mut TxQueue, pkts: *mut *mut sys::rte_mbuf, n: u16) -> u16 {
+    // SAFETY: as in rx_burst, for the tx side; the mbufs are the caller's.
+    unsafe { sys::rvs_tx_burst(q.port.id, q.queue, pkts, n) }
 }

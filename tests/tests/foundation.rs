@@ -1,6 +1,8 @@
 //! Issue 2: rvsd boots on DPDK, answers ARP and ping in the lab, drops
 //! malformed frames with the right counters, validates its config.
 
+#![forbid(unsafe_code)]
+
 use etherparse::PacketBuilder;
 use rvs_tests::{lab::Lab, pcap, rvsd};
 use std::process::Command;

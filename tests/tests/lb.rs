@@ -2,6 +2,8 @@
 //! Linux TCP stack, Python HTTP servers and curl, for every forwarding
 //! mode, with 1 and 2 workers.
 
+#![forbid(unsafe_code)]
+
 use rvs_tests::lab::Lab;
 use rvs_tests::rvsd::final_counters;
 use std::collections::HashMap;

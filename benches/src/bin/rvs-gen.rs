@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rvs_benches::convo::{self, Action, Conf};
 use rvs_benches::frame::{self, Mac};
-use rvs_ffi::{Burst, Eal, Mbuf, Mempool, Port, PortConf, TxBatch};
+use rvs_ffi::{Burst, Eal, Mbuf, Mempool, Port, PortConf, TxBatch, TxQueue};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -102,7 +102,7 @@ struct Gen {
     free: Vec<u32>,
     c: Counts,
     tx: [TxBatch; 2],
-    ports: [u16; 2],
+    txq: Vec<TxQueue>,
 }
 
 const CLIENT: usize = 0;
@@ -117,7 +117,7 @@ impl Gen {
     }
 
     fn flush(&mut self, side: usize) {
-        let (_, dropped) = self.tx[side].flush(self.ports[side], 0);
+        let (_, dropped) = self.tx[side].flush(&mut self.txq[side]);
         self.c.tx_drops += dropped as u64;
     }
 
@@ -237,9 +237,13 @@ fn run(a: Args) -> Result<()> {
     let eal = Eal::init(&eal_args).map_err(|e| anyhow::anyhow!("{e}"))?;
     let pool = Mempool::new("gen_pkt", a.mbufs, 256).map_err(|e| anyhow::anyhow!(e))?;
     let mut ports = Vec::new();
+    let (mut rxq, mut txq) = (Vec::new(), Vec::new());
     for dev in [&a.client_dev, &a.server_dev] {
         let mut p = Port::by_name(dev.split(',').next().unwrap_or(dev)).map_err(|e| anyhow::anyhow!(e))?;
-        p.configure_and_start(&PortConf::default(), &pool).map_err(|e| anyhow::anyhow!(e)).context(dev.clone())?;
+        let q =
+            p.configure_and_start(&PortConf::default(), &pool).map_err(|e| anyhow::anyhow!(e)).context(dev.clone())?;
+        rxq.extend(q.rx);
+        txq.extend(q.tx);
         ports.push(p);
     }
     let macs = [ports[CLIENT].mac(), ports[SERVER].mac()];
@@ -269,7 +273,7 @@ fn run(a: Args) -> Result<()> {
         free: (0..a.window).rev().collect(),
         c: Counts::default(),
         tx: [TxBatch::default(), TxBatch::default()],
-        ports: [ports[CLIENT].id(), ports[SERVER].id()],
+        txq,
     };
     let mut burst = Burst::default();
 
@@ -295,7 +299,7 @@ fn run(a: Args) -> Result<()> {
             }
         }
         for side in [CLIENT, SERVER] {
-            burst.rx(g.ports[side], 0, 32);
+            burst.rx(&mut rxq[side], 32);
             for m in burst.by_ref() {
                 g.on_frame(side, m, macs[side], now);
             }
@@ -317,7 +321,7 @@ fn run(a: Args) -> Result<()> {
             break;
         }
         for side in [CLIENT, SERVER] {
-            burst.rx(g.ports[side], 0, 32);
+            burst.rx(&mut rxq[side], 32);
             for m in burst.by_ref() {
                 g.on_frame(side, m, macs[side], now);
             }
@@ -379,6 +383,7 @@ fn run(a: Args) -> Result<()> {
     std::thread::sleep(std::time::Duration::from_secs(a.hold_secs));
     drop(burst);
     drop(g);
+    drop(rxq);
     for mut p in ports {
         p.stop();
     }

@@ -9,6 +9,8 @@
 //!
 //! `rvs-ctlbench --socket /tmp/rvs-lab-c/rvsd.sock [--services 10000] [--dests 16] [--edits 20]`
 
+#![forbid(unsafe_code)]
+
 use rvs_ctrl::adm::{self, cmd::SaveOpts, format};
 use rvs_ctrl::ctl::client;
 use rvs_ctrl::ctl::proto::{ApplyReport, Reply, Request};

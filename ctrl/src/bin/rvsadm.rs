@@ -5,6 +5,8 @@
 //! ipvsadm's formats. The socket is `--socket PATH`, else `$RVSADM_SOCKET`,
 //! else `/run/rvs/rvsd.sock`.
 
+#![forbid(unsafe_code)]
+
 use rvs_ctrl::adm::cmd::{ListOpts, ListTarget};
 use rvs_ctrl::adm::{self, format, AdmCommand, AdmError};
 use rvs_ctrl::ctl::client::{self, CallError, DEFAULT_SOCKET};

@@ -1,8 +1,13 @@
 //! rvsd: boot from YAML, run the workers, serve Control, shut down cleanly.
 //!
 //! The main thread (EAL's main lcore) boots, then handles signals
-//! (SIGHUP reloads), the rate estimator's timer and port sampling; the
-//! control socket is served by its own threads (see [`crate::ctl`]).
+//! (SIGHUP reloads), the rate estimator's timer, port sampling and the
+//! link watch; the control socket is served by its own threads (see
+//! [`crate::ctl`]).
+//!
+//! Boot hands each worker its [`WorkerQueues`] (one rx and one tx queue
+//! token per port, the consumer of its redirect ring); at shutdown they
+//! come back, the rings are drained, and only then are the ports closed.
 
 pub mod eal_args;
 pub mod publish;
@@ -18,12 +23,15 @@ use rvs_dataplane::dump::DumpHook;
 use rvs_dataplane::l3::neigh::NeighSnapshot;
 use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
-use rvs_dataplane::worker::{self, LoopConf, Shared};
-use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring};
+use rvs_dataplane::worker::{self, LoopConf, PortLink, Shared, WorkerQueues};
+use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring, RxQueue, TxQueue};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How often the main thread reads the ports' link state.
+const LINK_WATCH_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Parser, Debug)]
 #[command(name = "rvsd", version, about = "rvs director daemon (DPDK userspace IPVS)")]
@@ -47,11 +55,13 @@ pub fn main() -> i32 {
     };
     if args.check {
         println!(
-            "rvsd: {}: configuration OK ({} interfaces, {} services, {} workers)",
+            "rvsd: {}: configuration OK ({} interfaces, {} services, {} workers, mtu up to {}, mbuf data room {})",
             args.config.display(),
             cfg.interfaces.len(),
             cfg.services.len(),
-            cfg.workers.count
+            cfg.workers.count,
+            cfg.max_mtu(),
+            cfg.mbuf_data_room()
         );
         return 0;
     }
@@ -80,18 +90,28 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     if lcores.len() < workers {
         return Err(format!("{} workers configured but EAL has {} worker lcores", workers, lcores.len()));
     }
-    let pool = Mempool::new("rvs_pkt", cfg.dpdk.mbufs, 256).map_err(|e| e.to_string())?;
+    // One pool for every port, its mbufs sized for the largest MTU (the
+    // same sizing `--check` validated against dpdk.memory_mb).
+    let room = u16::try_from(cfg.mbuf_data_room()).map_err(|_| "mbuf data room beyond 64 KiB".to_string())?;
+    let pool = Mempool::with_data_room("rvs_pkt", cfg.dpdk.mbufs, 256, room).map_err(|e| e.to_string())?;
     let mut ports = Vec::new();
+    // Queue tokens by port, then handed out one per worker.
+    let mut rxq: Vec<std::vec::IntoIter<RxQueue>> = Vec::new();
+    let mut txq: Vec<std::vec::IntoIter<TxQueue>> = Vec::new();
     for i in &cfg.interfaces {
         let mut p = Port::by_name(eal_args::port_name(&i.device))?;
         let pc = PortConf { rx_queues: workers as u16, tx_queues: workers as u16, mtu: i.mtu, ..Default::default() };
-        p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
+        let q = p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
+        rxq.push(q.rx.into_iter());
+        txq.push(q.tx.into_iter());
         println!(
-            "rvsd: interface {} = port {} ({}) mac {}",
+            "rvsd: interface {} = port {} ({}) mac {} mtu {} driver {}",
             i.name,
             p.id(),
             i.device,
-            rvs_dataplane::packet::eth::fmt_mac(&p.mac())
+            rvs_dataplane::packet::eth::fmt_mac(&p.mac()),
+            i.mtu,
+            p.driver_name()
         );
         ports.push(p);
     }
@@ -100,7 +120,19 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let ifaces = publish::ifaces(&cfg, &port_ids, &macs);
     let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
-    let rings = (0..workers).map(|w| Ring::new(&format!("rvs_redir{w}"), 4096)).collect::<Result<Vec<_>, _>>()?;
+    let (rings, consumers): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|w| Ring::new(&format!("rvs_redir{w}"), 4096))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let mut queues = Vec::with_capacity(workers);
+    for ring in consumers {
+        let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
+        let tx = txq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
+        let (Some(rx), Some(tx)) = (rx, tx) else { return Err("a port has fewer queues than workers".into()) };
+        queues.push(WorkerQueues { rx, tx, ring });
+    }
+    let nports = ports.len();
     let shared = Arc::new(Shared {
         snap: ArcSwap::from_pointee(snap),
         neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
@@ -112,6 +144,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         epoch_tsc: rvs_ffi::rdtsc(),
         port_ids,
         dump: DumpHook::new(workers),
+        links: (0..nports).map(|_| PortLink::default()).collect(),
     });
     // Baseline: what is free once the rx rings are filled.
     std::thread::sleep(Duration::from_millis(50));
@@ -130,12 +163,19 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
     println!("rvsd: control socket {}", server.path().display());
     let templates = service_path::new_templates(cfg.conn.template_size as usize);
-    for (w, &lcore) in lcores.iter().take(workers).enumerate() {
+    // Each worker parks its queues here when it stops.
+    let parked: Arc<Mutex<Vec<WorkerQueues>>> = Arc::new(Mutex::new(Vec::new()));
+    for ((w, &lcore), mut q) in lcores.iter().take(workers).enumerate().zip(queues) {
         let sh = shared.clone();
+        let parked = parked.clone();
         // The conn table is allocated here, before the worker starts, so
         // its memory is counted at boot and never grows.
         let sp = ServicePath::new(w, workers, cfg.conn.table_size as usize, templates.clone(), 0);
-        rvs_ffi::launch(lcore, move || worker::run(w, sh, lc, sp))?;
+        rvs_ffi::launch(lcore, move || {
+            let rc = worker::run(w, sh, lc, sp, &mut q);
+            parked.lock().unwrap_or_else(|e| e.into_inner()).push(q);
+            rc
+        })?;
     }
     println!(
         "rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)",
@@ -145,7 +185,8 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         shared.pool.size()
     );
 
-    main_loop(&stop, &hup, &control, &ports);
+    let mut watch = LinkWatch::new(&ports);
+    main_loop(&stop, &hup, &control, &ports, &shared, &mut watch);
 
     println!("rvsd: stopping");
     // Control first: no request may touch the data path once it stops.
@@ -155,15 +196,23 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     for &lcore in lcores.iter().take(workers) {
         rvs_ffi::wait_lcore(lcore);
     }
-    // Drain redirect rings (packets in flight between workers).
-    for r in &shared.rings {
-        while let Some(m) = r.dequeue() {
+    // Drain redirect rings (packets in flight between workers), then let
+    // the queue tokens go so the ports can stop.
+    let mut parked = std::mem::take(&mut *parked.lock().unwrap_or_else(|e| e.into_inner()));
+    if parked.len() != workers {
+        eprintln!("rvsd: only {} of {workers} workers handed their queues back", parked.len());
+    }
+    for q in parked.iter_mut() {
+        while let Some(m) = q.ring.dequeue() {
             drop(m);
         }
     }
+    drop(parked);
     print_final(&shared, &ports, baseline);
     for p in ports.iter_mut() {
-        p.stop();
+        if !p.stop() {
+            eprintln!("rvsd: port {} still has queues in use: it stops when they are released", p.name());
+        }
     }
     drop(ports);
     drop(shared);
@@ -171,12 +220,64 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Which ports' link state is meaningful, and what was last seen.
+///
+/// The watch runs on the main thread, the one that owns the [`Port`]s:
+/// ethdev's control calls are not meant to be made from several threads
+/// at once, a worker must not spend its poll on a syscall-backed link
+/// query, and one reader gives each transition one log line. Workers
+/// learn the state through [`Shared::links`].
+///
+/// net_tap is not watched: its link reads the kernel interface by name in
+/// rvsd's namespace, which reads "down" forever once the interface moves to
+/// another namespace (as the lab does); its peer is the kernel, which
+/// cannot vanish from under a poll.
+struct LinkWatch {
+    watched: Vec<bool>,
+}
+
+impl LinkWatch {
+    fn new(ports: &[Port]) -> LinkWatch {
+        LinkWatch { watched: ports.iter().map(|p| p.driver_name() != "net_tap").collect() }
+    }
+
+    /// Read every watched port's link; publish and log changes.
+    fn poll(&mut self, ports: &[Port], links: &[PortLink]) {
+        for (i, p) in ports.iter().enumerate() {
+            if !self.watched[i] {
+                continue;
+            }
+            let up = p.link().up;
+            if links[i].set(up) {
+                let n = links[i].changes.load(Ordering::Relaxed);
+                if up {
+                    println!("rvsd: port {} ({}): link up: polling again ({n} changes)", p.id(), p.name());
+                } else {
+                    println!(
+                        "rvsd: port {} ({}): link down: not polled until it is back ({n} changes)",
+                        p.id(),
+                        p.name()
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The main lcore's duties while the workers run: signals, the rate
-/// estimator's 2-second timer, and sampling the ports (their counters are
-/// read where the ports are owned).
-fn main_loop(stop: &AtomicBool, hup: &AtomicBool, control: &Control, ports: &[Port]) {
+/// estimator's 2-second timer, sampling the ports (their counters are
+/// read where the ports are owned) and watching their links.
+fn main_loop(
+    stop: &AtomicBool,
+    hup: &AtomicBool,
+    control: &Control,
+    ports: &[Port],
+    shared: &Shared,
+    watch: &mut LinkWatch,
+) {
     let mut last_est = Instant::now();
     let mut last_ports = Instant::now();
+    let mut last_link = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
         if hup.swap(false, Ordering::Relaxed) {
@@ -192,6 +293,10 @@ fn main_loop(stop: &AtomicBool, hup: &AtomicBool, control: &Control, ports: &[Po
         if last_est.elapsed() >= ESTIMATE_EVERY {
             last_est = Instant::now();
             control.estimate();
+        }
+        if last_link.elapsed() >= LINK_WATCH_EVERY {
+            last_link = Instant::now();
+            watch.poll(ports, &shared.links);
         }
         if last_ports.elapsed() >= Duration::from_millis(200) {
             last_ports = Instant::now();
@@ -240,17 +345,20 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             println!("    drop {name}: {v}");
         }
     }
-    for p in ports {
+    for (i, p) in ports.iter().enumerate() {
         let st = p.stats();
+        let link = &shared.links[i];
         println!(
-            "  port {} ({}): ipackets {} opackets {} imissed {} rx_nombuf {} oerrors {}",
+            "  port {} ({}): ipackets {} opackets {} imissed {} rx_nombuf {} oerrors {} link {} link_changes {}",
             p.id(),
             p.name(),
             st.ipackets,
             st.opackets,
             st.imissed,
             st.rx_nombuf,
-            st.oerrors
+            st.oerrors,
+            if link.is_up() { "up" } else { "down" },
+            link.changes.load(Ordering::Relaxed)
         );
     }
     println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
