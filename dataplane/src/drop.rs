@@ -23,7 +23,7 @@ reasons! {
     EthTruncated => "eth_truncated", "Frame shorter than an Ethernet header.";
     EthUnknownType => "eth_unknown_type", "Ethertype we do not handle (not IPv4/ARP).";
     EthNotForUs => "eth_not_for_us", "Unicast frame addressed to another MAC.";
-    EthMulticast => "eth_multicast", "Non-ARP frame sent to a broadcast or multicast MAC.";
+    EthMulticast => "eth_multicast", "IPv4 frame sent to a broadcast or multicast MAC.";
     Ipv6Unsupported => "ipv6_unsupported", "IPv6 is not forwarded yet.";
     ArpMalformed => "arp_malformed", "ARP packet too short or not Ethernet/IPv4.";
     ArpNotForUs => "arp_not_for_us", "ARP request for an address we do not own.";

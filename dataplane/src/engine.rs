@@ -113,9 +113,10 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::EthNotForUs, pkt);
         }
         let ty = frame.ethertype();
-        // Only ARP may arrive broadcast: a VIP is a unicast address, and a
-        // frame to a group MAC was not sent to this director's IP layer.
-        if group && ty != eth::TYPE_ARP {
+        // Only ARP may arrive broadcast: a VIP is a unicast address, and an
+        // IPv4 frame to a group MAC was not sent to this director's IP
+        // layer. (Other ethertypes are refused below by their own names.)
+        if group && ty == eth::TYPE_IPV4 {
             return self.drop_pkt(DropReason::EthMulticast, pkt);
         }
         match ty {
