@@ -102,25 +102,25 @@ fn rewrites(c: &mut Criterion) {
     g.bench_function("nat_request", |b| {
         b.iter(|| {
             i += 1;
-            nat::request(f.data_mut(), a, RIP[i & 1], 8080);
+            nat::request(f.data_mut(), a, RIP[i & 1], 8080).expect("rewrite");
         })
     });
     g.bench_function("nat_reply", |b| {
         b.iter(|| {
             i += 1;
-            nat::reply(f.data_mut(), a, RIP[i & 1], 80);
+            nat::reply(f.data_mut(), a, RIP[i & 1], 80).expect("rewrite");
         })
     });
     g.bench_function("fullnat_request", |b| {
         b.iter(|| {
             i += 1;
-            fullnat::request(f.data_mut(), a, 0xc0a8_0080, 1024 + (i as u16 & 1), RIP[i & 1], 8080);
+            fullnat::request(f.data_mut(), a, 0xc0a8_0080, 1024 + (i as u16 & 1), RIP[i & 1], 8080).expect("rewrite");
         })
     });
     g.bench_function("fullnat_reply", |b| {
         b.iter(|| {
             i += 1;
-            fullnat::reply(f.data_mut(), a, 0xac19_fe64, 80, 0x0a01_0001 + (i as u32 & 1), 40000);
+            fullnat::reply(f.data_mut(), a, 0xac19_fe64, 80, 0x0a01_0001 + (i as u32 & 1), 40000).expect("rewrite");
         })
     });
     // Insertion and encapsulation change the frame: each iteration starts

@@ -374,6 +374,31 @@ impl ServiceConf {
         }
     }
 
+    /// The data path forwards IPv4 only (IPv6 is being built): refuse any
+    /// IPv6 address here rather than accept a service that would never
+    /// receive a packet.
+    /// (Called where configuration meets the data path — the YAML loader
+    /// and the daemon's transactions — not in `validate`, so that rvsadm
+    /// still reads and prints every ipvsadm file faithfully.)
+    pub fn check_data_path(&self) -> Result<(), String> {
+        let what = |thing: &str, a: &IpAddr| {
+            format!("{thing} {a}: IPv6 is not supported by the rvs data path yet (IPv4 services only)")
+        };
+        if let ServiceKey::Inet { addr: a @ IpAddr::V6(_), .. } = &self.key {
+            return Err(what("service address", a));
+        }
+        if let Some(m) = self.matches.iter().find(|m| m.vip.is_ipv6()) {
+            return Err(what("match vip", &m.vip));
+        }
+        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6()) {
+            return Err(what("dest", &d.addr));
+        }
+        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6()) {
+            return Err(what("laddr", l));
+        }
+        Ok(())
+    }
+
     /// Rules that hold whatever the front end (YAML, rvsadm) was.
     pub fn validate(&self) -> Result<(), String> {
         if let ServiceKey::Inet { port: 0, .. } = self.key {
@@ -492,6 +517,7 @@ impl TryFrom<RawService> for ServiceConf {
         }
         s.dests = r.dests;
         s.validate()?;
+        s.check_data_path()?;
         Ok(s)
     }
 }

@@ -212,4 +212,19 @@ services:
         let e = load_str("x.yaml", &text).unwrap_err();
         assert!(e.message.contains("defined twice"), "{e}");
     }
+
+    #[test]
+    fn ipv6_is_refused_with_a_location() {
+        for (from, to) in [
+            ("- vip: 172.25.254.100", "- vip: 2001:db8::100"),
+            ("{ addr: 192.168.0.10, fwd: nat }", "{ addr: 2001:db8::10, fwd: nat }"),
+            ("vip: 192.168.0.200, ports", "vip: 2001:db8::200, ports"),
+        ] {
+            let text = GOOD.replace(from, to);
+            assert_ne!(text, GOOD);
+            let e = load_str("v6.yaml", &text).unwrap_err();
+            assert!(e.message.contains("IPv6 is not supported"), "{e}");
+            assert!(e.line > 10, "{e}");
+        }
+    }
 }

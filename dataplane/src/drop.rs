@@ -23,6 +23,7 @@ reasons! {
     EthTruncated => "eth_truncated", "Frame shorter than an Ethernet header.";
     EthUnknownType => "eth_unknown_type", "Ethertype we do not handle (not IPv4/ARP).";
     EthNotForUs => "eth_not_for_us", "Unicast frame addressed to another MAC.";
+    EthMulticast => "eth_multicast", "IPv4 frame sent to a broadcast or multicast MAC.";
     Ipv6Unsupported => "ipv6_unsupported", "IPv6 is not forwarded yet.";
     ArpMalformed => "arp_malformed", "ARP packet too short or not Ethernet/IPv4.";
     ArpNotForUs => "arp_not_for_us", "ARP request for an address we do not own.";
@@ -35,8 +36,12 @@ reasons! {
     IpFragment => "ip_fragment", "Fragment of a service packet (no reassembly).";
     IpOptions => "ip_options", "IPv4 options on service traffic.";
     IpNotForUs => "ip_not_for_us", "Transit traffic: forwarding is not enabled.";
+    IpMartianSrc => "ip_martian_src", "Source that no host may use (RFC 1812 5.3.7) or one of ours.";
     IcmpUnhandled => "icmp_unhandled", "ICMP to us other than echo request.";
     L4Truncated => "l4_truncated", "TCP/UDP header cut short.";
+    TcpBadDoff => "tcp_bad_doff", "TCP data offset below 5 words or past the segment.";
+    TcpBadOptions => "tcp_bad_options", "TCP options that run past the header (where TOA goes).";
+    UdpBadLen => "udp_bad_len", "UDP length below 8 or past the datagram.";
     L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/ICMP to a VIP.";
     NoRoute => "no_route", "No route to the destination.";
     NeighPendingFull => "neigh_pending_full", "Too many packets waiting for ARP.";
@@ -49,12 +54,13 @@ reasons! {
     ConnNoDest => "conn_nodest", "Connection whose dest was deleted (expire_nodest_conn).";
     LportExhausted => "lport_exhausted", "No free FULLNAT local port.";
     RedirectFull => "redirect_full", "Owner worker's redirect ring full.";
-    TooBig => "too_big", "Would exceed the MTU with DF set (ICMP sent).";
+    TooBig => "too_big", "Would exceed the MTU with DF set (ICMP frag-needed sent, rate limited).";
     NoHeadroom => "no_headroom", "No room to encapsulate.";
     TxFull => "tx_full", "NIC tx queue full.";
     LinkDown => "link_down", "Egress port's link is down (peer gone): not sent.";
     NoMbuf => "no_mbuf", "Mempool empty when building a packet.";
     MultiSeg => "multi_seg", "Multi-segment frame that could not be linearized.";
+    Shutdown => "shutdown", "Still queued (waiting for ARP or in a ring) when rvsd stopped.";
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::l3::neigh::{Action, NeighSnapshot, NeighTable};
 use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
 use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
+use crate::wire::{Ethernet, Ipv4};
 use std::sync::Arc;
 
 /// What the engine needs from its surroundings.
@@ -34,6 +35,42 @@ pub struct Engine<P> {
     /// Authoritative neighbour table: only on worker 0.
     pub neigh: Option<NeighTable<P>>,
     pub svc: crate::service_path::ServicePath,
+    /// Rate limit of the ICMP errors this worker originates.
+    pub icmp_limit: TokenBucket,
+}
+
+/// A token bucket in ticks of [`crate::conn::HZ`]: `rate` tokens a second,
+/// at most `burst` saved. Per worker, so no state is shared.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBucket {
+    rate: u64,
+    burst: u64,
+    /// Tokens × HZ (so a fraction of a token per tick is kept).
+    credit: u64,
+    last: u64,
+}
+
+impl TokenBucket {
+    /// Linux's defaults for the ICMP errors a host sends
+    /// (`icmp_msgs_per_sec` 1000, `icmp_msgs_burst` 50).
+    pub const ICMP: TokenBucket = TokenBucket::new(1000, 50);
+
+    pub const fn new(rate: u64, burst: u64) -> Self {
+        TokenBucket { rate, burst, credit: burst * crate::conn::HZ, last: 0 }
+    }
+
+    /// Take one token at tick `now`; false when none is left.
+    pub fn take(&mut self, now: u64) -> bool {
+        let hz = crate::conn::HZ;
+        let elapsed = now.saturating_sub(self.last);
+        self.last = self.last.max(now);
+        self.credit = (self.credit + elapsed.saturating_mul(self.rate)).min(self.burst * hz);
+        if self.credit < hz {
+            return false;
+        }
+        self.credit -= hz;
+        true
+    }
 }
 
 /// Where a packet goes after rewriting: out of `port_idx` to `nexthop`.
@@ -45,7 +82,7 @@ pub struct NextHop {
 
 impl<P: PacketBuf> Engine<P> {
     pub fn new(id: usize, stats: Arc<WorkerStats>, svc: crate::service_path::ServicePath) -> Self {
-        Engine { id, stats, neigh: (id == 0).then(NeighTable::default), svc }
+        Engine { id, stats, neigh: (id == 0).then(NeighTable::default), svc, icmp_limit: TokenBucket::ICMP }
     }
 
     #[inline(always)]
@@ -64,18 +101,25 @@ impl<P: PacketBuf> Engine<P> {
         port_idx: u16,
         now: u64,
     ) {
-        let d = pkt.data();
-        if d.len() < eth::HDR_LEN {
-            return self.drop_pkt(DropReason::EthTruncated, pkt);
-        }
+        let frame = match Ethernet::new_checked(pkt.data()) {
+            Ok(f) => f,
+            Err(r) => return self.drop_pkt(r, pkt),
+        };
         let Some(ifc) = snap.ifaces.get(port_idx as usize) else {
             return self.drop_pkt(DropReason::EthNotForUs, pkt);
         };
-        let dmac = eth::dst(d);
-        if dmac[0] & 1 == 0 && dmac != ifc.mac {
+        let group = frame.is_group();
+        if !group && frame.dst() != ifc.mac {
             return self.drop_pkt(DropReason::EthNotForUs, pkt);
         }
-        match eth::ethertype(d) {
+        let ty = frame.ethertype();
+        // Only ARP may arrive broadcast: a VIP is a unicast address, and an
+        // IPv4 frame to a group MAC was not sent to this director's IP
+        // layer. (Other ethertypes are refused below by their own names.)
+        if group && ty == eth::TYPE_IPV4 {
+            return self.drop_pkt(DropReason::EthMulticast, pkt);
+        }
+        match ty {
             eth::TYPE_IPV4 => self.ipv4(snap, neigh, io, pkt, port_idx, now),
             eth::TYPE_ARP => {
                 if self.neigh.is_none() {
@@ -106,7 +150,8 @@ impl<P: PacketBuf> Engine<P> {
         // Learn the sender when the frame concerns us (RFC 826 merge rule,
         // limited to our own addresses so we do not cache the whole LAN).
         if a.spa != 0 && (for_us || a.op == arp::OP_REPLY) {
-            let waiting = self.neigh.as_mut().expect("worker 0").learn(port_idx, a.spa, a.sha, now / crate::conn::HZ);
+            let Some(table) = self.neigh.as_mut() else { return self.drop_pkt(DropReason::ArpNotForUs, pkt) };
+            let waiting = table.learn(port_idx, a.spa, a.sha, now / crate::conn::HZ);
             for p in waiting {
                 self.emit(snap, io, p, port_idx, a.sha);
             }
@@ -138,6 +183,9 @@ impl<P: PacketBuf> Engine<P> {
             Ok(i) => i,
             Err(r) => return self.drop_pkt(r, pkt),
         };
+        if ipv4::is_martian_src(info.src) || snap.class(info.src) != 0 {
+            return self.drop_pkt(DropReason::IpMartianSrc, pkt);
+        }
         // Drop Ethernet padding so lengths below are the IP lengths.
         let frame_len = eth::HDR_LEN + info.total_len;
         if pkt.len() > frame_len {
@@ -234,7 +282,10 @@ impl<P: PacketBuf> Engine<P> {
 
     /// Worker 0: queue a packet for an unresolved next hop.
     pub fn resolve_later(&mut self, snap: &Snapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
-        let table = self.neigh.as_mut().expect("worker 0");
+        let Some(table) = self.neigh.as_mut() else {
+            // Only worker 0 resolves; a caller elsewhere hands over instead.
+            return self.drop_pkt(DropReason::NeighPendingFull, pkt);
+        };
         // Resolved meanwhile (a packet handed over by another worker)?
         if let Some(mac) = table.get(nh.port_idx, nh.nexthop) {
             return self.emit(snap, io, pkt, nh.port_idx, mac);
@@ -253,7 +304,42 @@ impl<P: PacketBuf> Engine<P> {
         let b = pkt.data_mut();
         b[0..6].copy_from_slice(&mac);
         b[6..12].copy_from_slice(&ifc.mac);
-        io.tx(ifc.port_id, pkt);
+        if b.len() <= eth::HDR_LEN + ifc.mtu as usize {
+            return io.tx(ifc.port_id, pkt);
+        }
+        self.fragment_out(io, pkt, ifc.port_id, ifc.mtu);
+    }
+
+    /// A frame over the egress MTU. Service traffic with DF was answered
+    /// with frag-needed before its rewrite; what still has DF here (or is
+    /// not IPv4) cannot be sent. Without DF it is fragmented.
+    #[cold]
+    fn fragment_out(&mut self, io: &mut impl Io<P>, mut pkt: P, port_id: u16, mtu: u16) {
+        let d = pkt.data();
+        let ipv4_no_df = Ethernet::new_checked(d)
+            .is_ok_and(|f| f.ethertype() == eth::TYPE_IPV4 && Ipv4::new_checked(f.payload()).is_ok_and(|ip| !ip.df()));
+        let plan = if ipv4_no_df { crate::packet::frag::Plan::new(d, mtu) } else { None };
+        let Some(plan) = plan else {
+            return self.drop_pkt(DropReason::TooBig, pkt);
+        };
+        for i in 1..plan.count() {
+            let Some(mut f) = io.alloc() else {
+                // The fragments already sent cannot be reassembled: the
+                // packet is lost; count it once.
+                return self.drop_pkt(DropReason::NoMbuf, pkt);
+            };
+            if !f.set_len(plan.later_len(i)) {
+                drop(f);
+                return self.drop_pkt(DropReason::NoMbuf, pkt);
+            }
+            plan.write_later(pkt.data(), i, f.data_mut());
+            self.stats.frags_out.inc();
+            io.tx(port_id, f);
+        }
+        let n = plan.write_first(pkt.data_mut());
+        pkt.set_len(n);
+        self.stats.frags_out.inc();
+        io.tx(port_id, pkt);
     }
 
     fn probe(&mut self, snap: &Snapshot, io: &mut impl Io<P>, a: Action) {
@@ -291,7 +377,10 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its source.
+    /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its
+    /// source, within the worker's ICMP rate limit. Never about an ICMP
+    /// error, a fragment other than the first, or a group address
+    /// (RFC 1812 §4.3.2.7).
     pub fn send_icmp_error(
         &mut self,
         snap: &Snapshot,
@@ -303,7 +392,15 @@ impl<P: PacketBuf> Engine<P> {
         mtu: u16,
         now: u64,
     ) {
-        let src_of_orig = crate::packet::get32(orig, 12);
+        if !icmp::may_answer(orig) {
+            return;
+        }
+        if !self.icmp_limit.take(now) {
+            self.stats.icmp_err_suppressed.inc();
+            return;
+        }
+        let Ok(quoted) = Ipv4::new_checked_quoted(orig) else { return };
+        let src_of_orig = quoted.src();
         let Some((port_idx, _)) = snap.routes.lookup(src_of_orig) else { return };
         let Some(from) = snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };
         let Some(mut p) = io.alloc() else {
@@ -315,7 +412,29 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::NoMbuf, p);
         }
         let n = icmp::build_error(p.data_mut(), from, orig, ty, code, mtu);
+        if n == 0 {
+            // Nothing to quote: the buffer was never a packet.
+            return drop(p);
+        }
         p.set_len(n);
+        self.stats.icmp_err_sent.inc();
         self.route_out(snap, neigh, io, p, src_of_orig, now);
+    }
+
+    /// Release every packet this worker still holds (waiting for ARP),
+    /// each counted as [`DropReason::Shutdown`].
+    pub fn shutdown(&mut self) {
+        if let Some(t) = self.neigh.as_mut() {
+            for p in t.drain_pending() {
+                self.stats.count_drop(DropReason::Shutdown);
+                drop(p);
+            }
+        }
+    }
+
+    /// Count and free a packet found queued at shutdown (redirect ring,
+    /// neighbour queue).
+    pub fn drop_at_shutdown(&self, pkt: P) {
+        self.drop_pkt(DropReason::Shutdown, pkt);
     }
 }

@@ -14,21 +14,21 @@ use rvs_conf::{DestConf, FwdMethod, Proto, SchedKind, ServiceConf, ServiceKey};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-const C_MAC: Mac = [2, 0, 0, 0, 0, 0xc];
-const S_MAC: Mac = [2, 0, 0, 0, 0, 0x5];
-const CLI_MAC: Mac = [2, 0, 0, 0, 1, 0xc8];
-const RS1_MAC: Mac = [2, 0, 0, 0, 2, 10];
-const RS2_MAC: Mac = [2, 0, 0, 0, 2, 20];
-const VIP: [u8; 4] = [172, 25, 254, 100];
-const CIP: [u8; 4] = [172, 25, 254, 200];
-const RS1: [u8; 4] = [192, 168, 0, 10];
-const RS2: [u8; 4] = [192, 168, 0, 20];
-const LIP: [u8; 4] = [192, 168, 0, 101];
+pub(crate) const C_MAC: Mac = [2, 0, 0, 0, 0, 0xc];
+pub(crate) const S_MAC: Mac = [2, 0, 0, 0, 0, 0x5];
+pub(crate) const CLI_MAC: Mac = [2, 0, 0, 0, 1, 0xc8];
+pub(crate) const RS1_MAC: Mac = [2, 0, 0, 0, 2, 10];
+pub(crate) const RS2_MAC: Mac = [2, 0, 0, 0, 2, 20];
+pub(crate) const VIP: [u8; 4] = [172, 25, 254, 100];
+pub(crate) const CIP: [u8; 4] = [172, 25, 254, 200];
+pub(crate) const RS1: [u8; 4] = [192, 168, 0, 10];
+pub(crate) const RS2: [u8; 4] = [192, 168, 0, 20];
+pub(crate) const LIP: [u8; 4] = [192, 168, 0, 101];
 
 #[derive(Default)]
-struct TestIo {
-    sent: Vec<(u16, Vec<u8>)>,
-    redirected: Vec<(usize, Vec<u8>)>,
+pub(crate) struct TestIo {
+    pub(crate) sent: Vec<(u16, Vec<u8>)>,
+    pub(crate) redirected: Vec<(usize, Vec<u8>)>,
 }
 
 impl Io<Vec<u8>> for TestIo {
@@ -47,15 +47,15 @@ impl Io<Vec<u8>> for TestIo {
     }
 }
 
-fn ip(a: [u8; 4]) -> IpAddr {
+pub(crate) fn ip(a: [u8; 4]) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(a))
 }
 
-fn u(a: [u8; 4]) -> u32 {
+pub(crate) fn u(a: [u8; 4]) -> u32 {
     u32::from_be_bytes(a)
 }
 
-fn svc(fwd: FwdMethod, sched: SchedKind, dests: &[([u8; 4], u16, u32)]) -> ServiceConf {
+pub(crate) fn svc(fwd: FwdMethod, sched: SchedKind, dests: &[([u8; 4], u16, u32)]) -> ServiceConf {
     let mut s = ServiceConf::new(ServiceKey::Inet { proto: Proto::Tcp, addr: ip(VIP), port: 80 });
     s.scheduler = sched;
     s.dests = dests.iter().map(|(a, p, w)| DestConf::new(ip(*a), *p, fwd, *w)).collect();
@@ -65,7 +65,7 @@ fn svc(fwd: FwdMethod, sched: SchedKind, dests: &[([u8; 4], u16, u32)]) -> Servi
     s
 }
 
-fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev: Option<&Snapshot>) -> Snapshot {
+pub(crate) fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev: Option<&Snapshot>) -> Snapshot {
     let ifaces = vec![
         Iface { name: "client".into(), port_id: 0, mac: C_MAC, addrs: vec![(u(VIP), 24)], mtu: 1500 },
         Iface { name: "server".into(), port_id: 1, mac: S_MAC, addrs: vec![(u([192, 168, 0, 100]), 24)], mtu: 1500 },
@@ -80,7 +80,7 @@ fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev: Option<&Sn
     Snapshot::new(gen, workers, ifaces, &[]).with_services(ServiceTable::new(list))
 }
 
-fn engine(id: usize, workers: usize, cap: usize) -> Engine<Vec<u8>> {
+pub(crate) fn engine(id: usize, workers: usize, cap: usize) -> Engine<Vec<u8>> {
     let sp = ServicePath::new(id, workers, cap, new_templates(1024), 0);
     let mut e = Engine::new(id, Arc::new(WorkerStats::default()), sp);
     if let Some(t) = e.neigh.as_mut() {
@@ -91,7 +91,7 @@ fn engine(id: usize, workers: usize, cap: usize) -> Engine<Vec<u8>> {
     e
 }
 
-fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: &str, ttl: u8) -> Vec<u8> {
+pub(crate) fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: &str, ttl: u8) -> Vec<u8> {
     let dmac = if dst == VIP || dst == LIP { C_MAC } else { S_MAC };
     let mut t = PacketBuilder::ethernet2([9; 6], dmac).ipv4(src, dst, ttl).tcp(sport, dport, 1, 1000);
     if flags.contains('S') {
@@ -112,7 +112,7 @@ fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: &str, ttl: u8)
 }
 
 /// (eth dst, ip src, sport, ip dst, dport) of a sent frame, checksums verified.
-fn parsed(b: &[u8]) -> (Mac, [u8; 4], u16, [u8; 4], u16) {
+pub(crate) fn parsed(b: &[u8]) -> (Mac, [u8; 4], u16, [u8; 4], u16) {
     let p = SlicedPacket::from_ethernet(b).unwrap();
     let Some(etherparse::LinkSlice::Ethernet2(e)) = &p.link else { panic!() };
     let Some(NetSlice::Ipv4(ipv4)) = &p.net else { panic!("not ipv4") };
@@ -123,11 +123,24 @@ fn parsed(b: &[u8]) -> (Mac, [u8; 4], u16, [u8; 4], u16) {
     (e.destination(), h.source, t.source_port(), h.destination, t.destination_port())
 }
 
-fn run(e: &mut Engine<Vec<u8>>, snap: &Snapshot, mut pkt: Vec<u8>, port: u16, now: u64) -> TestIo {
+pub(crate) fn run(e: &mut Engine<Vec<u8>>, snap: &Snapshot, pkt: Vec<u8>, port: u16, now: u64) -> TestIo {
+    run_with(e, snap, &NeighSnapshot::default(), pkt, port, now)
+}
+
+/// [`run`] on a worker other than 0, which sees worker 0's neighbours
+/// through `neigh`.
+pub(crate) fn run_with(
+    e: &mut Engine<Vec<u8>>,
+    snap: &Snapshot,
+    neigh: &NeighSnapshot,
+    mut pkt: Vec<u8>,
+    port: u16,
+    now: u64,
+) -> TestIo {
     // Addressed to the MAC of the port it arrives on.
     pkt[0..6].copy_from_slice(&snap.ifaces[port as usize].mac);
     let mut io = TestIo::default();
-    e.handle(snap, &NeighSnapshot::default(), &mut io, pkt, port, now);
+    e.handle(snap, neigh, &mut io, pkt, port, now);
     io
 }
 
@@ -259,22 +272,32 @@ fn flows_go_to_their_owner_worker() {
     let snap = snapshot(1, 2, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 80, 1)])], None);
     let mut e0 = engine(0, 2, 64);
     let mut e1 = engine(1, 2, 64);
+    let neigh = e0.neigh.as_mut().unwrap().take_snapshot().unwrap();
     let (mut r0, mut r1) = (0, 0);
     for p in 0..40u16 {
         let pkt = tcp(CIP, 9000 + p, VIP, 80, "S", 64);
         let owner = crate::conn::flow_hash(u(CIP), 9000 + p) as usize % 2;
         let io = run(&mut e0, &snap, pkt.clone(), 0, 0);
-        if owner == 0 {
-            assert!(io.redirected.is_empty() && io.sent.len() == 1);
+        // Every packet is accounted for: sent by its owner, nowhere else.
+        let io = if owner == 0 {
+            assert!(io.redirected.is_empty());
             r0 += 1;
+            io
         } else {
+            assert!(io.sent.is_empty());
+            assert_eq!(io.redirected.len(), 1);
             assert_eq!(io.redirected[0].0, 1);
-            let io = run(&mut e1, &snap, pkt, 0, 0);
+            let io = run_with(&mut e1, &snap, &neigh, pkt, 0, 0);
             assert!(io.redirected.is_empty());
             r1 += 1;
-        }
+            io
+        };
+        assert_eq!(io.sent.len(), 1, "port {}: drops {:?} {:?}", 9000 + p, e0.stats.drop_list(), e1.stats.drop_list());
+        assert_eq!(parsed(&io.sent[0].1), (RS1_MAC, CIP, 9000 + p, RS1, 80));
     }
     assert!(r0 > 5 && r1 > 5, "{r0} {r1}");
+    assert_eq!((e0.stats.total_drops(), e1.stats.total_drops()), (0, 0));
+    assert_eq!((e0.stats.redirect_out.get(), e1.stats.redirect_out.get()), (r1, 0));
 }
 
 #[test]

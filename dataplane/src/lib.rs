@@ -11,13 +11,17 @@ pub mod dump;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod hostile_tests;
 pub mod l3;
 pub mod modes;
 pub mod packet;
+pub mod rss;
 pub mod sched;
 pub mod service_path;
 pub mod snapshot;
 pub mod stats;
 pub mod svc;
+pub mod wire;
 #[cfg(feature = "dpdk")]
 pub mod worker;

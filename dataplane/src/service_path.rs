@@ -15,7 +15,8 @@ use crate::sched::PickCtx;
 use crate::snapshot::{class, Service, Snapshot};
 use hashbrown::HashMap;
 use parking_lot::Mutex;
-use rvs_conf::{FwdMethod, ServiceKey};
+use rvs_conf::FwdMethod;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Conn flag (caller bits): the TOA option was already added (FULLNAT).
@@ -41,8 +42,11 @@ pub struct ServicePath {
     workers: usize,
     pub conns: ConnTable,
     templates: SharedTemplates,
-    /// FULLNAT local ports this worker owns, per LIP (p % workers == id).
-    lports: HashMap<u32, Vec<u16>>,
+    /// FULLNAT local ports this worker owns, per LIP (p % workers == id),
+    /// free ones in first-in first-out order: a port just released waits
+    /// longest before reuse, so the real server's TIME_WAIT on it has
+    /// ended (as DPVS's sa_pool does).
+    lports: HashMap<u32, VecDeque<u16>>,
     timeouts: (u32, u32, u32),
     rng: u64,
 }
@@ -72,14 +76,19 @@ impl ServicePath {
         let (id, n) = (self.id, self.workers);
         self.lports
             .entry(lip)
-            .or_insert_with(|| (1024u32..=65535).rev().filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
-            .pop()
+            .or_insert_with(|| (1024u32..=65535).filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
+            .pop_front()
     }
 
     fn free_lport(&mut self, lip: u32, port: u16) {
         if let Some(v) = self.lports.get_mut(&lip) {
-            v.push(port);
+            v.push_back(port);
         }
+    }
+
+    /// Persistence templates held (all workers').
+    pub fn templates_len(&self) -> usize {
+        self.templates.lock().len()
     }
 
     fn sync_timeouts(&mut self, snap: &Snapshot) {
@@ -114,20 +123,6 @@ fn owner_of_class(cls: u8, workers: usize, src: u32, sport: u16, dst: u32, dport
         flow_hash(src, sport) as usize % workers
     } else {
         flow_hash(dst, dport) as usize % workers
-    }
-}
-
-/// Stable identity of a service for templates.
-fn svc_ident(k: &ServiceKey) -> u32 {
-    match *k {
-        ServiceKey::Fwmark(m) => m | 0x8000_0000,
-        ServiceKey::Inet { proto, addr, port } => {
-            let a = match addr {
-                std::net::IpAddr::V4(a) => u32::from(a),
-                std::net::IpAddr::V6(a) => a.octets().iter().fold(0u32, |h, b| h.rotate_left(5) ^ *b as u32),
-            };
-            flow_hash(a, port) ^ proto.number() as u32
-        }
     }
 }
 
@@ -168,19 +163,22 @@ pub fn handle<P: PacketBuf>(
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         return e.drop_pkt(r, pkt);
     }
-    let b = pkt.data();
-    if b.len() < l4o + l4::min_len(proto) {
-        return e.drop_pkt(DropReason::L4Truncated, pkt);
-    }
-    let (sport, dport) = (l4::sport(b, l4o), l4::dport(b, l4o));
-    let flags = if proto == ipv4::PROTO_TCP { l4::tcp_flags(b, l4o) } else { 0 };
+    // The one gate before any mode touches the L4 header.
+    let hdr = match l4::check(pkt.data(), l4o, info.total_len - info.hdr_len, proto) {
+        Ok(h) => h,
+        Err(r) => return e.drop_pkt(r, pkt),
+    };
+    let (sport, dport, flags) = (hdr.sport, hdr.dport, hdr.flags);
     let workers = e.svc.workers;
     let own = owner_of_class(cls, workers, info.src, sport, info.dst, dport);
     if own != e.id {
         return e.redirect(io, own, pkt);
     }
     if info.ttl <= 1 {
-        // Everything on this path is forwarded: a router would not.
+        // Everything on this path is forwarded: a router answers
+        // time-exceeded (RFC 1812 §5.3.1) and drops.
+        let orig = &pkt.data()[eth::HDR_LEN..];
+        e.send_icmp_error(snap, neigh, io, orig, icmp::TIME_EXCEEDED, 0, 0, now);
         return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
     }
     e.svc.sync_timeouts(snap);
@@ -208,8 +206,9 @@ pub fn handle<P: PacketBuf>(
     let Some(si) = snap.services.lookup(proto, info.dst, dport) else {
         return e.drop_pkt(DropReason::NoService, pkt);
     };
-    if proto == ipv4::PROTO_TCP && (flags & l4::TCP_SYN == 0 || flags & (l4::TCP_ACK | l4::TCP_RST) != 0) {
-        // IPVS schedules TCP only on a SYN; anything else is stray.
+    if proto == ipv4::PROTO_TCP && (flags & l4::TCP_SYN == 0 || flags & l4::TCP_RST != 0) {
+        // IPVS schedules TCP on `syn && !rst` (a SYN+ACK too, for active
+        // FTP); anything else is stray.
         return e.drop_pkt(DropReason::ConnNoSyn, pkt);
     }
     match create(e, snap, si as usize, proto, info.src, sport, info.dst, dport, now) {
@@ -317,7 +316,7 @@ fn persist_pick<P>(
     now: u64,
     timeout: u32,
 ) -> Result<(usize, u32), DropReason> {
-    let key = TemplateKey { svc: svc_ident(&s.conf.key), client: cip & s.netmask };
+    let key = TemplateKey { svc: s.conf.key, client: cip & s.netmask };
     let mut t = e.svc.templates.lock();
     if let Some(tid) = t.lookup(&key) {
         let rip = t.get(tid).dest;
@@ -338,7 +337,7 @@ fn persist_pick<P>(
     match t.insert(key, rip.into(), timeout, now) {
         Ok(tid) => {
             t.hold(tid);
-            s.dests[di].rt.cell(e.id).persist.inc();
+            s.dests[di].rt.persist_inc();
             Ok((di, tid))
         }
         // No room for a template: still serve the client, unpinned.
@@ -425,19 +424,33 @@ fn established<P: PacketBuf>(
         }
         None => {}
     }
+    let (tt, tp) = match (c.fwd, resolved) {
+        (FwdMethod::Tun, Some((si, di))) => {
+            let d = &snap.services.list[si].dests[di];
+            (d.tun_type, d.tun_port)
+        }
+        _ => Default::default(),
+    };
+    // A DF packet that will not fit the egress MTU (after TUN's outer
+    // headers) is answered with the packet as it arrived, before any
+    // rewrite, as IPVS checks before it mangles.
+    if info.df {
+        let to = if dir == Dir::Output { c.caddr } else { c.daddr };
+        let extra = if c.fwd == FwdMethod::Tun { modes::tun::overhead(tt) } else { 0 };
+        let mtu = (out_mtu(snap, to) as usize).saturating_sub(extra);
+        if info.total_len > mtu {
+            let orig = &pkt.data()[eth::HDR_LEN..];
+            e.send_icmp_error(snap, neigh, io, orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu as u16, now);
+            return e.drop_pkt(DropReason::TooBig, pkt);
+        }
+    }
     ipv4::dec_ttl(pkt.data_mut(), at.l3);
-    match (c.fwd, dir) {
-        (FwdMethod::Nat, Dir::Output) => {
-            modes::nat::reply(pkt.data_mut(), at, c.vaddr, c.vport);
-            e.route_out(snap, neigh, io, pkt, c.caddr, now);
-        }
-        (FwdMethod::Nat, _) => {
-            modes::nat::request(pkt.data_mut(), at, c.daddr, c.dport);
-            e.route_out(snap, neigh, io, pkt, c.daddr, now);
-        }
+    let b = pkt.data_mut();
+    let rewritten = match (c.fwd, dir) {
+        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport).map(|()| c.caddr),
+        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport).map(|()| c.daddr),
         (FwdMethod::FullNat, Dir::Output) => {
-            modes::fullnat::reply(pkt.data_mut(), at, c.vaddr, c.vport, c.caddr, c.cport);
-            e.route_out(snap, neigh, io, pkt, c.caddr, now);
+            modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport).map(|()| c.caddr)
         }
         (FwdMethod::FullNat, _) => {
             if at.proto == ipv4::PROTO_TCP
@@ -448,34 +461,31 @@ fn established<P: PacketBuf>(
                 // Carry the client address to the real server on the
                 // handshake's final ACK (where TOA readers look for it).
                 let mtu = out_mtu(snap, c.daddr);
-                if modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
-                    e.svc.conns.get_mut(cid).flags |= F_TOA_DONE;
+                match modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
+                    Ok(true) => e.svc.conns.get_mut(cid).flags |= F_TOA_DONE,
+                    Ok(false) => {}
+                    Err(r) => return e.drop_pkt(r, pkt),
                 }
             }
-            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport);
-            e.route_out(snap, neigh, io, pkt, c.daddr, now);
+            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport).map(|()| c.daddr)
         }
-        (FwdMethod::Dr, _) => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
-        (FwdMethod::Tun, _) => {
-            let (tt, tp) = resolved
-                .map(|(si, di)| {
-                    let d = &snap.services.list[si].dests[di];
-                    (d.tun_type, d.tun_port)
-                })
-                .unwrap_or_default();
-            match send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
-                Ok(()) => {}
-                Err((pkt, EncapError::TooBig { mtu })) => {
-                    // Tell the client (RFC 1191) with its original packet.
-                    let mut orig = pkt.data()[eth::HDR_LEN..].to_vec();
-                    orig[8] = orig[8].wrapping_add(1);
-                    ipv4::set_checksum(&mut orig, 0, info.hdr_len);
-                    e.send_icmp_error(snap, neigh, io, &orig, icmp::DEST_UNREACH, icmp::CODE_FRAG_NEEDED, mtu, now);
-                    e.drop_pkt(DropReason::TooBig, pkt)
-                }
-                Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
-            }
-        }
+        (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(0),
+    };
+    let to = match rewritten {
+        Ok(to) => to,
+        Err(r) => return e.drop_pkt(r, pkt),
+    };
+    match c.fwd {
+        FwdMethod::Nat | FwdMethod::FullNat => e.route_out(snap, neigh, io, pkt, to, now),
+        FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
+        FwdMethod::Tun => match send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
+            Ok(()) => {}
+            // Checked above with the same MTU; only a route change between
+            // the two lookups could get here.
+            Err((pkt, EncapError::TooBig { .. })) => e.drop_pkt(DropReason::TooBig, pkt),
+            Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
+            Err((pkt, EncapError::NotIpv4)) => e.drop_pkt(DropReason::IpBadLen, pkt),
+        },
     }
 }
 
@@ -571,7 +581,9 @@ pub fn icmp_error<P: PacketBuf>(
             inner_src: Some((c.caddr, c.cport)),
             inner_dst: Some((c.vaddr, c.vport)),
         };
-        apply(pkt.data_mut(), &q, &rw);
+        if !apply(pkt.data_mut(), &q, &rw) {
+            return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+        }
         return e.route_out(snap, neigh, io, pkt, c.caddr, now);
     }
     // From the client side, about a reply the client got.
@@ -588,11 +600,20 @@ pub fn icmp_error<P: PacketBuf>(
         // DR/TUN: the real server holds the VIP; forward unchanged.
         FwdMethod::Dr | FwdMethod::Tun => Rewrite::default(),
     };
-    apply(pkt.data_mut(), &q, &rw);
+    if !apply(pkt.data_mut(), &q, &rw) {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    }
     match c.fwd {
         FwdMethod::Dr => send_dr(e, snap, neigh, io, pkt, c.daddr, now),
         FwdMethod::Tun => {
-            if let Err((p, _)) = send_tun(e, snap, neigh, io, pkt, c.daddr, rvs_conf::TunType::Ipip, 0, now) {
+            // The same encapsulation as the connection's own packets.
+            let (tt, tp) = resolve(snap, &mut { c })
+                .map(|(si, di)| {
+                    let d = &snap.services.list[si].dests[di];
+                    (d.tun_type, d.tun_port)
+                })
+                .unwrap_or_default();
+            if let Err((p, _)) = send_tun(e, snap, neigh, io, pkt, c.daddr, tt, tp, now) {
                 e.drop_pkt(DropReason::TooBig, p);
             }
         }
@@ -603,22 +624,37 @@ pub fn icmp_error<P: PacketBuf>(
 /// Per-tick work: expire idle connections (bounded), and on worker 0 the
 /// shared persistence templates.
 pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, _neigh: &NeighSnapshot, _io: &mut impl Io<P>, now: u64) {
-    let mut expired: [Conn; 64] = [Conn::default(); 64];
-    loop {
+    const BATCH: usize = 64;
+    let mut expired: [Conn; BATCH] = [Conn::default(); BATCH];
+    let mut budget = EXPIRE_BUDGET;
+    while budget > 0 {
         let mut n = 0;
-        e.svc.conns.expire(now, EXPIRE_BUDGET.min(64), |c| {
+        // At most BATCH entries per call, within what is left of the budget.
+        e.svc.conns.expire(now, budget.min(BATCH), |c| {
             expired[n] = c;
             n += 1;
         });
+        budget = budget.saturating_sub(BATCH);
         for c in &expired[..n] {
             settle_removed(e, snap, *c);
             e.stats.conns_expired.inc();
         }
-        if n < 64 {
+        if n < BATCH {
             break;
         }
     }
     if e.id == 0 {
-        e.svc.templates.lock().expire(now, EXPIRE_BUDGET, |_| {});
+        let mut t = e.svc.templates.lock();
+        t.expire(now, EXPIRE_BUDGET, |tmpl| persist_gone(snap, &tmpl));
+    }
+}
+
+/// A template left the table: the dest it pinned has one `PersistConn`
+/// less (found by the service's identity and the dest's address; a dest
+/// deleted meanwhile took its counter with it).
+fn persist_gone(snap: &Snapshot, t: &conn::Template) {
+    let Some(s) = snap.services.list.iter().find(|s| s.conf.key == t.key.svc) else { return };
+    if let Some(d) = s.dests.iter().find(|d| d.addr == std::net::IpAddr::V4(t.dest.into())) {
+        d.rt.persist_dec();
     }
 }

@@ -57,6 +57,12 @@ pub struct WorkerStats {
     pub arp_replies: Counter,
     pub arp_requests: Counter,
     pub icmp_echo: Counter,
+    /// ICMP errors the director originated (time exceeded, frag-needed).
+    pub icmp_err_sent: Counter,
+    /// ICMP errors not sent because the worker's token bucket was empty.
+    pub icmp_err_suppressed: Counter,
+    /// Fragments sent for packets without DF larger than the egress MTU.
+    pub frags_out: Counter,
     pub conns_created: Counter,
     pub conns_expired: Counter,
     pub conns: Counter,
@@ -81,6 +87,9 @@ impl Default for WorkerStats {
             arp_replies: Counter::default(),
             arp_requests: Counter::default(),
             icmp_echo: Counter::default(),
+            icmp_err_sent: Counter::default(),
+            icmp_err_suppressed: Counter::default(),
+            frags_out: Counter::default(),
             conns_created: Counter::default(),
             conns_expired: Counter::default(),
             conns: Counter::default(),

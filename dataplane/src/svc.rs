@@ -10,7 +10,7 @@ use crate::stats::Counter;
 use crossbeam_utils::CachePadded;
 use rvs_conf::{DestConf, FwdMethod, TunType};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// Counters of one dest written by one worker.
@@ -20,8 +20,6 @@ pub struct DestCell {
     pub active: Counter,
     /// Other states (IPVS `inactconns`).
     pub inactive: Counter,
-    /// Persistence templates pointing at this dest.
-    pub persist: Counter,
     /// Connections ever scheduled here.
     pub conns: Counter,
     pub in_pkts: Counter,
@@ -38,6 +36,11 @@ pub struct DestRt {
     /// below the lower one. Written only when a connection is bound or
     /// unbound (not per packet).
     overloaded: AtomicBool,
+    /// Persistence templates pointing at this dest (`PersistConn`). Not a
+    /// per-worker cell: a template is created by one worker and expired by
+    /// worker 0, always under the template table's lock, so this changes
+    /// only when a template does — never per packet.
+    persist: AtomicU64,
 }
 
 impl DestRt {
@@ -45,6 +48,7 @@ impl DestRt {
         Arc::new(DestRt {
             cells: (0..workers.max(1)).map(|_| CachePadded::new(DestCell::default())).collect(),
             overloaded: AtomicBool::new(false),
+            persist: AtomicU64::new(0),
         })
     }
 
@@ -56,6 +60,21 @@ impl DestRt {
 
     pub fn cells(&self) -> impl Iterator<Item = &DestCell> {
         self.cells.iter().map(|c| &**c)
+    }
+
+    /// A template now pins clients to this dest.
+    pub fn persist_inc(&self) {
+        self.persist.fetch_add(1, Relaxed);
+    }
+
+    /// A template pinning clients to this dest has expired.
+    pub fn persist_dec(&self) {
+        let _ = self.persist.fetch_update(Relaxed, Relaxed, |v| v.checked_sub(1));
+    }
+
+    /// `PersistConn`.
+    pub fn persist(&self) -> u64 {
+        self.persist.load(Relaxed)
     }
 
     /// Sum a field over all workers.

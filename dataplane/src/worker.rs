@@ -308,12 +308,10 @@ pub fn run(
             }
         }
     }
-    // Shutdown: release every packet we still hold.
-    if let Some(t) = engine.neigh.as_mut() {
-        drop(t.drain_pending());
-    }
-    while let Some(item) = shared.neigh_q.pop() {
-        drop(item);
+    // Shutdown: release every packet we still hold, each counted.
+    engine.shutdown();
+    while let Some((m, _, _)) = shared.neigh_q.pop() {
+        engine.drop_at_shutdown(m);
     }
     io.flush();
     drop(burst);

@@ -25,8 +25,9 @@ fn lab_ping_both_sides() {
     assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
 }
 
-/// net_pcap has no MAC option: frames go to broadcast, which every port accepts.
-const OUR_MAC: [u8; 6] = [0xff; 6];
+/// DPDK's net_pcap gives its first port the fixed address 02:70:63:61:70:00
+/// ("pcap"); rvsd logs it at boot.
+const OUR_MAC: [u8; 6] = [0x02, 0x70, 0x63, 0x61, 0x70, 0x00];
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 
 fn udp(src: [u8; 4], dst: [u8; 4], ttl: u8) -> Vec<u8> {
@@ -64,6 +65,10 @@ fn malformed_frames_are_dropped_with_named_counters() {
     frames.push((v, "eth_unknown_type"));
     // UDP to our own address with no service.
     frames.push((good.clone(), "no_service"));
+    // IPv4 to the broadcast MAC never enters the service path.
+    let mut v = good.clone();
+    v[0..6].copy_from_slice(&[0xff; 6]);
+    frames.push((v, "eth_multicast"));
     // Then a valid ARP request and ping: rvsd must still be answering.
     let mut arp = vec![0u8; 60];
     arp[0..6].copy_from_slice(&[0xff; 6]);

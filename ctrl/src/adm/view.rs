@@ -156,6 +156,12 @@ pub struct WorkerView {
     pub arp_replies: u64,
     pub arp_requests: u64,
     pub icmp_echo: u64,
+    /// ICMP errors originated (time exceeded, frag-needed) and those the
+    /// rate limit suppressed.
+    pub icmp_err_sent: u64,
+    pub icmp_err_suppressed: u64,
+    /// Fragments sent for packets over the egress MTU without DF.
+    pub frags_out: u64,
     /// Entries in this worker's connection table now.
     pub conns: u64,
     pub conns_created: u64,
@@ -163,7 +169,7 @@ pub struct WorkerView {
     pub polls: u64,
     pub idle_polls: u64,
     pub busy_cycles: u64,
-    /// Non-zero drop counters by reason name.
+    /// Every drop counter by reason name (zeros included).
     pub drops: std::collections::BTreeMap<String, u64>,
 }
 

@@ -30,8 +30,8 @@ pub fn format(v: &WorkersView, json_out: bool) -> String {
             w.id, w.generation, w.rx_pkts, w.tx_pkts, w.redirect_in, w.redirect_out, w.conns, w.conns_created, drops
         );
     }
-    for w in v.workers.iter().filter(|w| !w.drops.is_empty()) {
-        let list: Vec<String> = w.drops.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    for w in v.workers.iter().filter(|w| w.drops.values().any(|n| *n > 0)) {
+        let list: Vec<String> = w.drops.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(out, "  worker {} drops: {}", w.id, list.join(", "));
     }
     let m = &v.mempool;

@@ -47,6 +47,7 @@ impl Model {
                 }
             },
         )?;
+        refuse_unsupported(&services, cmds)?;
         let mut cfg = Config { services: Vec::new(), ..self.cfg.clone() };
         let mut zero = Vec::new();
         for (_, c) in cmds {
@@ -103,6 +104,26 @@ impl Model {
             self.generation
         })
     }
+}
+
+/// Refuse a transaction whose result the data path cannot honour
+/// ([`rvs_conf::ServiceConf::check_data_path`]), naming the first command
+/// that added or edited the offending service.
+fn refuse_unsupported(services: &[rvs_conf::ServiceConf], cmds: &[(usize, AdmCommand)]) -> Result<(), AdmError> {
+    for s in services {
+        let Err(msg) = s.check_data_path() else { continue };
+        let line = cmds
+            .iter()
+            .find(|(_, c)| match c {
+                AdmCommand::AddService(o) | AdmCommand::EditService(o) => o.key == s.key,
+                AdmCommand::AddDest(d) | AdmCommand::EditDest(d) => d.service == s.key,
+                _ => false,
+            })
+            .map_or(0, |(l, _)| *l);
+        let e = AdmError::Invalid(msg);
+        return Err(if line == 0 { e } else { e.at_line(line) });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -179,5 +200,17 @@ services:
         assert_eq!(e, "interfaces, workers changed: restart required");
         let size = format!("{BASE}conn: {{ table_size: 1024 }}\n");
         assert!(m.plan_reload(rvs_conf::load_str("t", &size).unwrap()).unwrap_err().contains("conn.table_size"));
+    }
+
+    #[test]
+    fn ipv6_is_refused_until_the_data_path_has_it() {
+        let m = model();
+        let cmds = parse_restore("-A -t 10.0.0.101:80 -s rr\n-A -t [2001:db8::1]:80 -s rr\n").unwrap();
+        let e = m.plan_cmds(&cmds).unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(e.to_string().contains("IPv6 is not supported"), "{e}");
+        let e = m.plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r [2001:db8::10]:80 -i")]).unwrap_err();
+        assert!(e.to_string().contains("dest 2001:db8::10"), "{e}");
+        assert_eq!(m.cfg.services[0].dests.len(), 1, "nothing applied");
     }
 }

@@ -64,7 +64,7 @@ fn service(s: &Service, est: &Estimator) -> ServiceView {
         *dv = DestView {
             active: d.active(),
             inactive: d.inactive(),
-            persist: d.rt.sum(|c| &c.persist) as u32,
+            persist: d.rt.persist() as u32,
             stats: dest_stats(&d.rt),
             rate: est.rates(&EstKey::Dest(k, d.addr, d.port)),
             ..dv.clone()
@@ -108,13 +108,17 @@ pub fn worker(id: usize, s: &WorkerStats) -> WorkerView {
         arp_replies: s.arp_replies.get(),
         arp_requests: s.arp_requests.get(),
         icmp_echo: s.icmp_echo.get(),
+        icmp_err_sent: s.icmp_err_sent.get(),
+        icmp_err_suppressed: s.icmp_err_suppressed.get(),
+        frags_out: s.frags_out.get(),
         conns: s.conns.get(),
         conns_created: s.conns_created.get(),
         conns_expired: s.conns_expired.get(),
         polls: s.polls.get(),
         idle_polls: s.idle_polls.get(),
         busy_cycles: s.busy_cycles.get(),
-        drops: s.drop_list().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        // Every reason, zeros too: a reader can tell "none" from "absent".
+        drops: rvs_dataplane::drop::DropReason::ALL.iter().map(|r| (r.name().to_string(), s.drops(*r))).collect(),
     }
 }
 

@@ -204,8 +204,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     if parked.len() != workers {
         eprintln!("rvsd: only {} of {workers} workers handed their queues back", parked.len());
     }
+    // Every worker has stopped, so worker 0's cells have no other writer
+    // now: packets found in flight are counted there.
     for q in parked.iter_mut() {
         while let Some(m) = q.ring.dequeue() {
+            shared.stats[0].count_drop(rvs_dataplane::drop::DropReason::Shutdown);
             drop(m);
         }
     }

@@ -22,16 +22,18 @@ use super::index::{Index, Probe};
 use super::key::{mix2, random_seed};
 use super::table::InsertError;
 use super::timer::{secs, TimerWheel};
+use rvs_conf::ServiceKey;
+use std::net::IpAddr;
 
 /// A template's slot number.
 pub type TmplId = u32;
 
 /// What a template is keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TemplateKey {
-    /// The service (an identifier stable across snapshots) or its fwmark
-    /// (the caller keeps the two spaces apart).
-    pub svc: u32,
+    /// The service's identity (its VIP:port/proto or fwmark): stable
+    /// across snapshots, and two services never share templates.
+    pub svc: ServiceKey,
     /// Client address masked with the service's `-M` netmask.
     pub client: u32,
 }
@@ -39,7 +41,26 @@ pub struct TemplateKey {
 impl TemplateKey {
     #[inline(always)]
     fn hash64(&self, seed: u64) -> u64 {
-        mix2((u64::from(self.svc) << 32) | u64::from(self.client), 0x7e, seed)
+        let svc = match self.svc {
+            ServiceKey::Fwmark(m) => u64::from(m) | 1 << 63,
+            ServiceKey::Inet { proto, addr, port } => {
+                let a = match addr {
+                    IpAddr::V4(a) => u64::from(u32::from(a)),
+                    IpAddr::V6(a) => {
+                        let v = u128::from(a);
+                        (v as u64) ^ ((v >> 64) as u64).rotate_left(17)
+                    }
+                };
+                a ^ u64::from(port) << 32 ^ u64::from(proto.number()) << 48
+            }
+        };
+        mix2(svc ^ u64::from(self.client).rotate_left(40), 0x7e, seed)
+    }
+}
+
+impl Default for TemplateKey {
+    fn default() -> Self {
+        TemplateKey { svc: ServiceKey::Fwmark(0), client: 0 }
     }
 }
 
@@ -200,7 +221,7 @@ impl TemplateTable {
 mod tests {
     use super::*;
 
-    const K: TemplateKey = TemplateKey { svc: 1, client: 0x0a00_0000 };
+    const K: TemplateKey = TemplateKey { svc: ServiceKey::Fwmark(1), client: 0x0a00_0000 };
 
     fn drain(t: &mut TemplateTable, now: u64) -> Vec<Template> {
         let mut v = Vec::new();
@@ -215,7 +236,7 @@ mod tests {
         assert_eq!(t.lookup(&K), Some(id));
         assert_eq!(t.get(id).dest, 7);
         assert_eq!(t.insert(K, 8, 300, 0), Err(InsertError::Exists));
-        assert_eq!(t.lookup(&TemplateKey { svc: 2, ..K }), None);
+        assert_eq!(t.lookup(&TemplateKey { svc: ServiceKey::Fwmark(2), ..K }), None);
         // A new connection at 200 s keeps it until 500 s.
         t.touch(id, secs(200));
         assert!(drain(&mut t, secs(300)).is_empty());
@@ -252,7 +273,7 @@ mod tests {
         assert_ne!(new, old);
         assert_eq!(t.lookup(&K), Some(new));
         t.hold(new);
-        assert_eq!(t.insert(TemplateKey { svc: 9, client: 0 }, 1, 60, 0), Err(InsertError::Full));
+        assert_eq!(t.insert(TemplateKey { svc: ServiceKey::Fwmark(9), client: 0 }, 1, 60, 0), Err(InsertError::Full));
         assert!(drain(&mut t, secs(20)).is_empty());
         t.release(old);
         // Re-armed at 20 s for one more timeout.

@@ -4,7 +4,8 @@
 //! headers must be translated like the connection's own packets, or the
 //! host that gets the error cannot match it to its socket.
 
-use crate::packet::{csum, eth, get16, ipv4, l4, put16};
+use crate::packet::{csum, eth, ipv4, l4};
+use crate::wire::Ipv4;
 
 /// The quoted packet of an ICMP error: offsets and its 4-tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,24 +28,21 @@ pub struct Quoted {
 pub fn parse(b: &[u8], outer_ihl: usize) -> Option<Quoted> {
     let icmp = eth::HDR_LEN + outer_ihl;
     let l3 = icmp + 8;
-    let h = b.get(l3..)?;
-    if h.len() < ipv4::MIN_HDR || h[0] >> 4 != 4 {
+    let ip = Ipv4::new_checked_quoted(b.get(l3..)?).ok()?;
+    let proto = ip.proto();
+    if !(proto == ipv4::PROTO_TCP || proto == ipv4::PROTO_UDP) {
         return None;
     }
-    let ihl = ((h[0] & 0xf) as usize) * 4;
-    let proto = h[9];
-    if ihl < ipv4::MIN_HDR || !(proto == ipv4::PROTO_TCP || proto == ipv4::PROTO_UDP) || h.len() < ihl + 4 {
-        return None;
-    }
+    let ports = ip.payload().get(..4)?;
     Some(Quoted {
         icmp,
         l3,
-        l4: l3 + ihl,
+        l4: l3 + ip.hdr_len(),
         proto,
-        src: crate::packet::get32(h, 12),
-        sport: get16(h, ihl),
-        dst: crate::packet::get32(h, 16),
-        dport: get16(h, ihl + 2),
+        src: ip.src(),
+        sport: u16::from_be_bytes([ports[0], ports[1]]),
+        dst: ip.dst(),
+        dport: u16::from_be_bytes([ports[2], ports[3]]),
     })
 }
 
@@ -58,30 +56,47 @@ pub struct Rewrite {
 }
 
 /// Apply `rw`, keeping the outer IP, inner IP, inner L4 (when quoted in
-/// full far enough to hold its checksum) and ICMP checksums valid.
-pub fn apply(b: &mut [u8], q: &Quoted, rw: &Rewrite) {
-    let outer = eth::HDR_LEN;
+/// full far enough to hold its checksum) and ICMP checksums valid. False
+/// (the frame may be half rewritten: drop it) when `q` does not describe
+/// `b`.
+pub fn apply(b: &mut [u8], q: &Quoted, rw: &Rewrite) -> bool {
+    let Some(Ok(mut outer)) = b.get_mut(eth::HDR_LEN..).map(Ipv4::new_checked) else { return false };
     if let Some(a) = rw.outer_src {
-        ipv4::set_addr(b, outer, 12, a);
+        outer.set_src(a);
     }
     if let Some(a) = rw.outer_dst {
-        ipv4::set_addr(b, outer, 16, a);
+        outer.set_dst(a);
     }
-    let has_csum = b.len() >= q.l4 + l4::csum_off(q.proto) + 2;
-    for (field, port_at, new) in [(12, 0, rw.inner_src), (16, 2, rw.inner_dst)] {
+    let end = eth::HDR_LEN + outer.total_len();
+    let Some(quote) = b.get_mut(q.l3..end) else { return false };
+    let Ok(mut inner) = Ipv4::new_checked_quoted(quote) else { return false };
+    let csum_at = l4::csum_off(q.proto);
+    for (end_is_src, new) in [(true, rw.inner_src), (false, rw.inner_dst)] {
         let Some((addr, port)) = new else { continue };
-        let old = ipv4::set_addr(b, q.l3, field, addr);
-        if has_csum {
-            l4::fix_addr(b, q.l4, q.proto, old, addr);
-            l4::set_port(b, q.l4, q.proto, port_at, port);
-        } else {
-            put16(b, q.l4 + port_at, port);
+        let old = if end_is_src { inner.set_src(addr) } else { inner.set_dst(addr) };
+        let port_at = if end_is_src { 0 } else { 2 };
+        let l4b = inner.payload_mut();
+        let Some(p) = l4b.get_mut(port_at..port_at + 2) else { return false };
+        let old_port = u16::from_be_bytes([p[0], p[1]]);
+        p.copy_from_slice(&port.to_be_bytes());
+        // The quoted L4 checksum, when the quote reaches it.
+        if let Some(c) = l4b.get_mut(csum_at..csum_at + 2) {
+            let v = u16::from_be_bytes([c[0], c[1]]);
+            if !(q.proto == ipv4::PROTO_UDP && v == 0) {
+                let mut n = csum::update16(csum::update32(v, old, addr), old_port, port);
+                if q.proto == ipv4::PROTO_UDP && n == 0 {
+                    n = 0xffff;
+                }
+                c.copy_from_slice(&n.to_be_bytes());
+            }
         }
     }
-    let end = eth::HDR_LEN + get16(b, outer + 2) as usize;
-    put16(b, q.icmp + 2, 0);
-    let c = csum::checksum(&b[q.icmp..end.min(b.len())]);
-    put16(b, q.icmp + 2, c);
+    let Some(msg) = b.get_mut(q.icmp..end) else { return false };
+    let Some(c) = msg.get_mut(2..4) else { return false };
+    c.fill(0);
+    let sum = csum::checksum(msg);
+    msg[2..4].copy_from_slice(&sum.to_be_bytes());
+    true
 }
 
 #[cfg(test)]
@@ -106,7 +121,7 @@ mod tests {
         let q = parse(&b, 20).unwrap();
         assert_eq!((q.src, q.sport, q.dst, q.dport), (0xac19fec8, 5000, 0xc0a8000a, 5300));
         let vip = 0xac19fe64;
-        apply(&mut b, &q, &Rewrite { outer_src: Some(vip), inner_dst: Some((vip, 53)), ..Default::default() });
+        assert!(apply(&mut b, &q, &Rewrite { outer_src: Some(vip), inner_dst: Some((vip, 53)), ..Default::default() }));
         let p = SlicedPacket::from_ethernet(&b).unwrap();
         let Some(etherparse::NetSlice::Ipv4(ip)) = &p.net else { panic!() };
         let h = ip.header().to_header();

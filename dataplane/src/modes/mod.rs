@@ -8,7 +8,8 @@ pub mod icmp_err;
 pub mod nat;
 pub mod tun;
 
-use crate::packet::{ipv4, l4};
+use crate::drop::DropReason;
+use crate::wire::{Ipv4, L4};
 
 /// Where the L4 header of a validated IPv4 packet starts, and its proto.
 #[derive(Debug, Clone, Copy)]
@@ -18,20 +19,42 @@ pub struct L4At {
     pub proto: u8,
 }
 
+/// Which end of the flow a rewrite changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Src,
+    Dst,
+}
+
 /// Replace the source address and port.
 #[inline(always)]
-pub fn set_src(b: &mut [u8], at: L4At, addr: u32, port: u16) {
-    let old = ipv4::set_addr(b, at.l3, 12, addr);
-    l4::fix_addr(b, at.l4, at.proto, old, addr);
-    l4::set_port(b, at.l4, at.proto, 0, port);
+pub fn set_src(b: &mut [u8], at: L4At, addr: u32, port: u16) -> Result<(), DropReason> {
+    rewrite(b, at, End::Src, addr, port)
 }
 
 /// Replace the destination address and port.
 #[inline(always)]
-pub fn set_dst(b: &mut [u8], at: L4At, addr: u32, port: u16) {
-    let old = ipv4::set_addr(b, at.l3, 16, addr);
-    l4::fix_addr(b, at.l4, at.proto, old, addr);
-    l4::set_port(b, at.l4, at.proto, 2, port);
+pub fn set_dst(b: &mut [u8], at: L4At, addr: u32, port: u16) -> Result<(), DropReason> {
+    rewrite(b, at, End::Dst, addr, port)
+}
+
+/// Both views are checked before anything is written, so a packet is
+/// either rewritten whole or left as it was.
+#[inline(always)]
+fn rewrite(b: &mut [u8], at: L4At, end: End, addr: u32, port: u16) -> Result<(), DropReason> {
+    let mut ip = Ipv4::new_checked(b.get_mut(at.l3..).ok_or(DropReason::IpTruncated)?)?;
+    L4::new_checked(ip.payload(), at.proto)?;
+    let old = match end {
+        End::Src => ip.set_src(addr),
+        End::Dst => ip.set_dst(addr),
+    };
+    let mut l4 = L4::new_checked(ip.payload_mut(), at.proto)?;
+    l4.fix_addr(old, addr);
+    match end {
+        End::Src => l4.set_src_port(port),
+        End::Dst => l4.set_dst_port(port),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,17 +2,18 @@
 //! back to the VIP. The real server routes replies through the director.
 
 use super::{set_dst, set_src, L4At};
+use crate::drop::DropReason;
 
 /// Request: CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
 #[inline]
-pub fn request(b: &mut [u8], at: L4At, rip: u32, rport: u16) {
-    set_dst(b, at, rip, rport);
+pub fn request(b: &mut [u8], at: L4At, rip: u32, rport: u16) -> Result<(), DropReason> {
+    set_dst(b, at, rip, rport)
 }
 
 /// Reply: RIP:rport → CIP:cport becomes VIP:vport → CIP:cport.
 #[inline]
-pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16) {
-    set_src(b, at, vip, vport);
+pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16) -> Result<(), DropReason> {
+    set_src(b, at, vip, vport)
 }
 
 #[cfg(test)]
@@ -24,11 +25,11 @@ mod tests {
     fn tcp_both_directions_with_port_mapping() {
         let mut req = tcp([172, 25, 254, 200], 40000, [172, 25, 254, 100], 80, true, b"");
         let a = at(&req);
-        request(&mut req, a, u32::from_be_bytes([192, 168, 0, 10]), 8080);
+        request(&mut req, a, u32::from_be_bytes([192, 168, 0, 10]), 8080).unwrap();
         assert_eq!(check(&req), ([172, 25, 254, 200], 40000, [192, 168, 0, 10], 8080));
         let mut rep = tcp([192, 168, 0, 10], 8080, [172, 25, 254, 200], 40000, false, b"hello");
         let a = at(&rep);
-        reply(&mut rep, a, u32::from_be_bytes([172, 25, 254, 100]), 80);
+        reply(&mut rep, a, u32::from_be_bytes([172, 25, 254, 100]), 80).unwrap();
         assert_eq!(check(&rep), ([172, 25, 254, 100], 80, [172, 25, 254, 200], 40000));
     }
 
@@ -36,7 +37,7 @@ mod tests {
     fn udp_with_payload() {
         let mut req = udp([10, 0, 0, 1], 5353, [10, 0, 0, 100], 53, b"query");
         let a = at(&req);
-        request(&mut req, a, u32::from_be_bytes([192, 168, 0, 20]), 5300);
+        request(&mut req, a, u32::from_be_bytes([192, 168, 0, 20]), 5300).unwrap();
         assert_eq!(check(&req), ([10, 0, 0, 1], 5353, [192, 168, 0, 20], 5300));
     }
 
@@ -46,7 +47,7 @@ mod tests {
         let a = at(&req);
         req[a.l4 + 6] = 0;
         req[a.l4 + 7] = 0;
-        request(&mut req, a, 0x0a000002, 3);
+        request(&mut req, a, 0x0a000002, 3).unwrap();
         assert_eq!(&req[a.l4 + 6..a.l4 + 8], &[0, 0]);
     }
 }

@@ -3,7 +3,8 @@
 //! and replies directly. IPIP is the default; GUE (UDP) and GRE are the
 //! ipvsadm `--tun-type` options.
 
-use crate::packet::{eth, get16, ipv4, put16, PacketBuf};
+use crate::packet::{eth, ipv4, put16, PacketBuf};
+use crate::wire::Ipv4;
 use rvs_conf::TunType;
 
 /// Bytes the encapsulation adds.
@@ -24,10 +25,20 @@ pub enum EncapError {
         mtu: u16,
     },
     NoHeadroom,
+    /// Not a valid IPv4 packet after the Ethernet header.
+    NotIpv4,
 }
 
 /// Encapsulate the IPv4 packet after the Ethernet header. `mtu` is the
 /// output interface MTU.
+///
+/// The outer header is built as the kernel's IPIP tunnel (and IPVS) build
+/// it: TTL copied from the inner header, DF copied from the inner header,
+/// DSCP copied, and ECN copied as RFC 6040's normal mode asks (so the
+/// real server's decapsulation can propagate congestion marks). A packet
+/// with DF that would exceed the MTU is refused ([`EncapError::TooBig`]:
+/// the caller answers frag-needed); without DF it is encapsulated anyway
+/// and the outer packet is fragmented on output, as IPVS does.
 pub fn encap<P: PacketBuf>(
     pkt: &mut P,
     t: TunType,
@@ -36,19 +47,15 @@ pub fn encap<P: PacketBuf>(
     rip: u32,
     mtu: u16,
 ) -> Result<(), EncapError> {
-    let inner_len = pkt.len() - eth::HDR_LEN;
-    let extra = overhead(t);
     let b = pkt.data();
-    let df = get16(b, eth::HDR_LEN + 6) & 0x4000 != 0;
-    let ttl = b[eth::HDR_LEN + 8];
-    let id = get16(b, eth::HDR_LEN + 4);
-    if inner_len + extra > mtu as usize {
-        if df {
-            return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
-        }
-        // Without DF the outer packet may be fragmented on the way; we do
-        // not fragment in the data path, so treat it like DF (RFC 4459 §3.3).
-        return Err(EncapError::TooBig { mtu: mtu - extra as u16 });
+    let Some(Ok(inner)) = b.get(eth::HDR_LEN..).map(Ipv4::new_checked) else {
+        return Err(EncapError::NotIpv4);
+    };
+    let inner_len = inner.total_len();
+    let extra = overhead(t);
+    let (df, tos, ttl, id) = (inner.df(), inner.tos(), inner.ttl(), inner.ident());
+    if df && inner_len + extra > mtu as usize {
+        return Err(EncapError::TooBig { mtu: (mtu as usize).saturating_sub(extra) as u16 });
     }
     let mut ethhdr = [0u8; eth::HDR_LEN];
     ethhdr.copy_from_slice(&b[..eth::HDR_LEN]);
@@ -64,7 +71,10 @@ pub fn encap<P: PacketBuf>(
         TunType::Gre => ipv4::PROTO_GRE,
         TunType::Gue => ipv4::PROTO_UDP,
     };
-    ipv4::write_header(b, outer, total, id, df, ttl.max(2), proto, dip, rip);
+    ipv4::write_header(b, outer, total, id, df, ttl, proto, dip, rip);
+    if let Ok(mut o) = Ipv4::new_checked(&mut b[outer..]) {
+        o.set_tos(tos);
+    }
     let after = outer + ipv4::MIN_HDR;
     match t {
         TunType::Ipip => {}
@@ -94,6 +104,7 @@ pub fn encap<P: PacketBuf>(
 mod tests {
     use super::super::testpkt::*;
     use super::*;
+    use crate::packet::get16;
     use etherparse::{NetSlice, SlicedPacket};
 
     const DIP: u32 = 0xc0a80032;
@@ -141,5 +152,36 @@ mod tests {
         ipv4::set_checksum(&mut p, 14, 20);
         assert_eq!(encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Err(EncapError::TooBig { mtu: 1480 }));
         assert_eq!(p.len(), 14 + 1500, "unchanged on error");
+    }
+
+    #[test]
+    fn outer_header_copies_tos_ecn_and_ttl() {
+        for (tos, ttl) in [(0xb8u8, 64u8), (0x03, 1), (0x2a, 200), (0x01, 7)] {
+            let mut p = udp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, b"x");
+            p[15] = tos;
+            p[22] = ttl;
+            ipv4::set_checksum(&mut p, 14, 20);
+            encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500).unwrap();
+            let s = SlicedPacket::from_ethernet(&p).unwrap();
+            let Some(NetSlice::Ipv4(ip)) = &s.net else { panic!() };
+            let h = ip.header().to_header();
+            assert_eq!(h.header_checksum, h.calc_header_checksum());
+            assert_eq!((h.dscp.value() << 2) | h.ecn.value(), tos, "DSCP and ECN copied");
+            assert_eq!(h.time_to_live, ttl, "TTL from the inner header");
+        }
+    }
+
+    #[test]
+    fn no_df_too_big_is_encapsulated_for_fragmentation() {
+        let mut p = tcp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, false, &[0u8; 1460]);
+        let f = get16(&p, 20) & !0x4000;
+        put16(&mut p, 20, f);
+        ipv4::set_checksum(&mut p, 14, 20);
+        assert_eq!(encap(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Ok(()));
+        let outer = ipv4::validate(&p, 14).unwrap();
+        assert_eq!(outer.total_len, 1520);
+        assert!(!outer.df);
+        let plan = crate::packet::frag::Plan::new(&p, 1500).expect("to be fragmented");
+        assert_eq!(plan.count(), 2);
     }
 }

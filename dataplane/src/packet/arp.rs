@@ -26,9 +26,9 @@ pub fn parse(b: &[u8]) -> Result<Arp, DropReason> {
     }
     Ok(Arp {
         op: get16(a, 6),
-        sha: a[8..14].try_into().unwrap(),
+        sha: std::array::from_fn(|i| a[8 + i]),
         spa: get32(a, 14),
-        tha: a[18..24].try_into().unwrap(),
+        tha: std::array::from_fn(|i| a[18 + i]),
         tpa: get32(a, 24),
     })
 }

@@ -23,6 +23,15 @@ pub fn sum(data: &[u8], init: u32) -> u32 {
     acc as u32
 }
 
+/// Incremental update for a region that changed from sum `old` to sum
+/// `new` (unfolded sums as returned by [`sum`], over data at the same
+/// 16-bit alignment). Like [`update16`], an error in `csum` survives.
+#[inline]
+pub fn update_sum(csum: u16, old: u32, new: u32) -> u16 {
+    let s = (!csum) as u32 + (!fold(old)) as u32 + fold(new) as u32;
+    !fold(s)
+}
+
 /// Fold a 32-bit sum to 16 bits.
 #[inline(always)]
 pub fn fold(mut s: u32) -> u16 {

@@ -1,4 +1,5 @@
-//! Ethernet II header.
+//! Ethernet II constants and header writing (reading goes through
+//! [`crate::wire::Ethernet`]).
 
 pub const HDR_LEN: usize = 14;
 pub const TYPE_IPV4: u16 = 0x0800;
@@ -8,21 +9,6 @@ pub const TYPE_VLAN: u16 = 0x8100;
 
 pub type Mac = [u8; 6];
 pub const BROADCAST: Mac = [0xff; 6];
-
-#[inline(always)]
-pub fn dst(b: &[u8]) -> Mac {
-    b[0..6].try_into().unwrap()
-}
-
-#[inline(always)]
-pub fn src(b: &[u8]) -> Mac {
-    b[6..12].try_into().unwrap()
-}
-
-#[inline(always)]
-pub fn ethertype(b: &[u8]) -> u16 {
-    super::get16(b, 12)
-}
 
 /// Write destination, source and type.
 #[inline(always)]

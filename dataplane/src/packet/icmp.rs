@@ -14,28 +14,42 @@ pub fn is_error(ty: u8) -> bool {
     matches!(ty, DEST_UNREACH | TIME_EXCEEDED | 4 | 5 | 12)
 }
 
-/// Turn an echo request (IPv4 header at `l3`, header length `ihl`) into
-/// the reply in place: swap addresses, type 0, fix checksums. Ethernet
-/// addresses are left to the output path. Returns false if the ICMP
-/// checksum of the request is wrong.
-pub fn echo_reply_in_place(b: &mut [u8], l3: usize, info: &ipv4::Ipv4Info) -> bool {
-    let l4 = l3 + info.hdr_len;
-    let end = l3 + info.total_len;
-    if end - l4 < 8 || csum::fold(csum::sum(&b[l4..end], 0)) != 0xffff {
+/// May the director send an ICMP error about `orig` (an IPv4 packet from
+/// its header on)? Not about an ICMP error (RFC 1122 §3.2.2), nor about a
+/// fragment other than the first, nor about a packet to a group address.
+pub fn may_answer(orig: &[u8]) -> bool {
+    let Ok(ip) = crate::wire::Ipv4::new_checked_quoted(orig) else { return false };
+    if ip.frag_offset() != 0 || ip.dst() >> 28 >= 0xe {
         return false;
     }
-    // Type 8 -> 0 changes the first 16-bit word (type, code).
-    let old = get16(b, l4);
-    b[l4] = ECHO_REPLY;
-    let c = csum::update16(get16(b, l4 + 2), old, get16(b, l4));
-    put16(b, l4 + 2, c);
-    // Swap addresses; the header checksum is unchanged by a swap.
-    let (s, d) = (l3 + 12, l3 + 16);
-    for i in 0..4 {
-        b.swap(s + i, d + i);
+    if ip.proto() == ipv4::PROTO_ICMP {
+        // Only queries (echo and friends) get errors; an unreadable type
+        // is treated as an error.
+        return ip.payload().first().is_some_and(|t| !is_error(*t));
     }
-    b[l3 + 8] = 64;
-    ipv4::set_checksum(b, l3, info.hdr_len);
+    true
+}
+
+/// Turn an echo request (IPv4 packet at `l3`) into the reply in place:
+/// swap addresses, type 0, fix checksums. Ethernet addresses are left to
+/// the output path. Returns false (nothing changed) if the packet is not
+/// a well-formed echo request with a valid ICMP checksum.
+pub fn echo_reply_in_place(b: &mut [u8], l3: usize, _info: &ipv4::Ipv4Info) -> bool {
+    let Some(Ok(mut ip)) = b.get_mut(l3..).map(crate::wire::Ipv4::new_checked) else { return false };
+    let msg = ip.payload();
+    if msg.len() < 8 || msg[0] != ECHO_REQUEST || csum::fold(csum::sum(msg, 0)) != 0xffff {
+        return false;
+    }
+    let (src, dst) = (ip.src(), ip.dst());
+    // Type 8 -> 0 changes the first 16-bit word (type, code).
+    let m = ip.payload_mut();
+    let old = get16(m, 0);
+    m[0] = ECHO_REPLY;
+    let c = csum::update16(get16(m, 2), old, get16(m, 0));
+    put16(m, 2, c);
+    ip.set_src(dst);
+    ip.set_dst(src);
+    ip.set_ttl(64);
     true
 }
 
@@ -47,14 +61,19 @@ pub const MAX_QUOTE: usize = 548;
 /// output path, IPv4 at 14) about
 /// `orig` (the offending IPv4 packet, from its IP header on). `src` is the
 /// director address the error comes from. `mtu` goes in bytes 6..8 for
-/// frag-needed. Returns the frame length.
+/// frag-needed. Returns the frame length: 0 (nothing built) when `orig`
+/// has no IPv4 header or `out` is too short.
 pub fn build_error(out: &mut [u8], src: u32, orig: &[u8], ty: u8, code: u8, mtu: u16) -> usize {
+    let Ok(quoted) = crate::wire::Ipv4::new_checked_quoted(orig) else { return 0 };
+    let dst = quoted.src();
     let quote = orig.len().min(MAX_QUOTE);
-    let dst = super::get32(orig, 12);
     let l3 = eth::HDR_LEN;
     let l4 = l3 + ipv4::MIN_HDR;
     let total = ipv4::MIN_HDR + 8 + quote;
     let frame = l3 + total;
+    if out.len() < frame {
+        return 0;
+    }
     out[..frame].fill(0);
     out[l4] = ty;
     out[l4 + 1] = code;

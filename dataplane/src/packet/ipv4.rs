@@ -1,6 +1,6 @@
 //! IPv4 header validation and field access.
 
-use super::{csum, get16, get32, put16};
+use super::{csum, put16};
 use crate::drop::DropReason;
 
 pub const MIN_HDR: usize = 20;
@@ -26,38 +26,33 @@ pub struct Ipv4Info {
 }
 
 /// Validate the header at `off` as RFC 1812 asks of a router: version,
-/// IHL, total length against the frame, header checksum.
+/// IHL, total length against the frame (the checked view's gate), then the
+/// header checksum.
 #[inline]
 pub fn validate(b: &[u8], off: usize) -> Result<Ipv4Info, DropReason> {
-    let h = b.get(off..).ok_or(DropReason::IpTruncated)?;
-    if h.len() < MIN_HDR {
-        return Err(DropReason::IpTruncated);
-    }
-    if h[0] >> 4 != 4 {
-        return Err(DropReason::IpBadVersion);
-    }
-    let hdr_len = ((h[0] & 0x0f) as usize) * 4;
-    if hdr_len < MIN_HDR || hdr_len > h.len() {
-        return Err(DropReason::IpBadIhl);
-    }
-    let total_len = get16(h, 2) as usize;
-    if total_len < hdr_len || total_len > h.len() {
-        return Err(DropReason::IpBadLen);
-    }
-    if csum::fold(csum::sum(&h[..hdr_len], 0)) != 0xffff {
+    let ip = crate::wire::Ipv4::new_checked(b.get(off..).ok_or(DropReason::IpTruncated)?)?;
+    if !ip.checksum_ok() {
         return Err(DropReason::IpBadCsum);
     }
-    let frag = get16(h, 6);
     Ok(Ipv4Info {
-        hdr_len,
-        total_len,
-        proto: h[9],
-        ttl: h[8],
-        src: get32(h, 12),
-        dst: get32(h, 16),
-        fragment: frag & 0x3fff != 0,
-        df: frag & 0x4000 != 0,
+        hdr_len: ip.hdr_len(),
+        total_len: ip.total_len(),
+        proto: ip.proto(),
+        ttl: ip.ttl(),
+        src: ip.src(),
+        dst: ip.dst(),
+        fragment: ip.is_fragment(),
+        df: ip.df(),
     })
+}
+
+/// A source address no packet may carry (RFC 1812 §5.3.7): "this
+/// network" 0/8, loopback 127/8, multicast 224/4, and the reserved 240/4
+/// with the limited broadcast 255.255.255.255 in it.
+#[inline(always)]
+pub fn is_martian_src(a: u32) -> bool {
+    let first = (a >> 24) as u8;
+    first == 0 || first == 127 || first >= 224
 }
 
 /// Recompute the header checksum from scratch.
@@ -67,25 +62,17 @@ pub fn set_checksum(b: &mut [u8], off: usize, hdr_len: usize) {
     put16(b, off + 10, c);
 }
 
-/// Decrement TTL, updating the checksum incrementally.
+/// Decrement TTL of the IPv4 header at `off`, updating the checksum
+/// incrementally. False (nothing changed) when no valid header is there.
 #[inline(always)]
-pub fn dec_ttl(b: &mut [u8], off: usize) {
-    let old = get16(b, off + 8);
-    b[off + 8] -= 1;
-    let new = get16(b, off + 8);
-    let c = csum::update16(get16(b, off + 10), old, new);
-    put16(b, off + 10, c);
-}
-
-/// Replace the source or destination address (`field_off` 12 or 16),
-/// fixing the header checksum; returns the old address.
-#[inline(always)]
-pub fn set_addr(b: &mut [u8], off: usize, field_off: usize, new: u32) -> u32 {
-    let old = get32(b, off + field_off);
-    super::put32(b, off + field_off, new);
-    let c = csum::update32(get16(b, off + 10), old, new);
-    put16(b, off + 10, c);
-    old
+pub fn dec_ttl(b: &mut [u8], off: usize) -> bool {
+    match b.get_mut(off..).map(crate::wire::Ipv4::new_checked) {
+        Some(Ok(mut ip)) => {
+            ip.dec_ttl();
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Write a fresh 20-byte header (no options) and its checksum.
@@ -153,11 +140,21 @@ mod tests {
     }
 
     #[test]
+    fn martian_sources() {
+        for a in [0x0000_0000, 0x00ff_ffff, 0x7f00_0001, 0xe000_0001, 0xefff_ffff, 0xf000_0001, 0xffff_ffff] {
+            assert!(is_martian_src(a), "{a:#x}");
+        }
+        for a in [0x0100_0000, 0x0a00_0001, 0x7e00_0001, 0x8000_0001, 0xac19_fec8, 0xdfff_ffff] {
+            assert!(!is_martian_src(a), "{a:#x}");
+        }
+    }
+
+    #[test]
     fn ttl_and_addr_updates_keep_checksum_valid() {
         let mut b = hdr();
         dec_ttl(&mut b, 0);
         assert_eq!(validate(&b, 0).unwrap().ttl, 63);
-        let old = set_addr(&mut b, 0, 16, 0xc0a80001);
+        let old = crate::wire::Ipv4::new_checked(&mut b[..]).unwrap().set_dst(0xc0a80001);
         assert_eq!(old, 0x0a000002);
         assert_eq!(validate(&b, 0).unwrap().dst, 0xc0a80001);
     }

@@ -6,6 +6,7 @@
 pub mod arp;
 pub mod csum;
 pub mod eth;
+pub mod frag;
 pub mod icmp;
 pub mod ipv4;
 pub mod l4;

@@ -1,0 +1,262 @@
+//! TCP (RFC 9293) and UDP (RFC 768) header views. The two share what a
+//! load balancer touches — ports and the checksum — so one view serves
+//! both, knowing its protocol.
+
+use super::{rd16, wr16, DropReason, Field};
+use crate::packet::csum;
+use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
+
+mod field {
+    use super::Field;
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    pub const UDP_LEN: Field = 4..6;
+    pub const UDP_CHECKSUM: Field = 6..8;
+    pub const TCP_DOFF: usize = 12;
+    pub const TCP_FLAGS: usize = 13;
+    pub const TCP_CHECKSUM: Field = 16..18;
+}
+
+pub const TCP_MIN_HDR: usize = 20;
+pub const UDP_HDR: usize = 8;
+
+/// A TCP segment or UDP datagram: the buffer is the IP payload.
+#[derive(Debug, Clone, Copy)]
+pub struct L4<T> {
+    buf: T,
+    proto: u8,
+}
+
+impl<T: AsRef<[u8]>> L4<T> {
+    /// TCP: at least 20 bytes, data offset 5..=15 words within the
+    /// segment. UDP: at least 8 bytes, length field 8..=the datagram.
+    /// Any other protocol is `L4Unsupported`.
+    pub fn new_checked(buf: T, proto: u8) -> Result<Self, DropReason> {
+        let b = buf.as_ref();
+        match proto {
+            PROTO_TCP => {
+                if b.len() < TCP_MIN_HDR {
+                    return Err(DropReason::L4Truncated);
+                }
+                let doff = ((b[field::TCP_DOFF] >> 4) as usize) * 4;
+                if doff < TCP_MIN_HDR || doff > b.len() {
+                    return Err(DropReason::TcpBadDoff);
+                }
+            }
+            PROTO_UDP => {
+                if b.len() < UDP_HDR {
+                    return Err(DropReason::L4Truncated);
+                }
+                let ulen = rd16(b, field::UDP_LEN) as usize;
+                if ulen < UDP_HDR || ulen > b.len() {
+                    return Err(DropReason::UdpBadLen);
+                }
+            }
+            _ => return Err(DropReason::L4Unsupported),
+        }
+        Ok(L4 { buf, proto })
+    }
+
+    fn b(&self) -> &[u8] {
+        self.buf.as_ref()
+    }
+
+    pub fn proto(&self) -> u8 {
+        self.proto
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        self.proto == PROTO_TCP
+    }
+
+    pub fn src_port(&self) -> u16 {
+        rd16(self.b(), field::SRC_PORT)
+    }
+
+    pub fn dst_port(&self) -> u16 {
+        rd16(self.b(), field::DST_PORT)
+    }
+
+    /// TCP flags; 0 for UDP.
+    pub fn flags(&self) -> u8 {
+        if self.is_tcp() {
+            self.b()[field::TCP_FLAGS]
+        } else {
+            0
+        }
+    }
+
+    /// TCP data offset × 4, or UDP's 8.
+    pub fn hdr_len(&self) -> usize {
+        if self.is_tcp() {
+            ((self.b()[field::TCP_DOFF] >> 4) as usize) * 4
+        } else {
+            UDP_HDR
+        }
+    }
+
+    fn csum_field(&self) -> Field {
+        if self.is_tcp() {
+            field::TCP_CHECKSUM
+        } else {
+            field::UDP_CHECKSUM
+        }
+    }
+
+    pub fn checksum(&self) -> u16 {
+        rd16(self.b(), self.csum_field())
+    }
+
+    /// The whole header, options included.
+    pub fn header(&self) -> &[u8] {
+        &self.b()[..self.hdr_len()]
+    }
+
+    /// TCP options (empty for UDP).
+    pub fn options(&self) -> &[u8] {
+        if self.is_tcp() {
+            &self.b()[TCP_MIN_HDR..self.hdr_len()]
+        } else {
+            &[]
+        }
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.b()[self.hdr_len()..]
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
+    fn m(&mut self) -> &mut [u8] {
+        self.buf.as_mut()
+    }
+
+    /// Write a new checksum computed by `f` from the old one. UDP's "no
+    /// checksum" (0) stays 0, and a computed 0 is sent as 0xffff.
+    fn update_checksum(&mut self, f: impl FnOnce(u16) -> u16) {
+        let (field, old) = (self.csum_field(), self.checksum());
+        let udp = !self.is_tcp();
+        if udp && old == 0 {
+            return;
+        }
+        let mut c = f(old);
+        if udp && c == 0 {
+            c = 0xffff;
+        }
+        wr16(self.m(), field, c);
+    }
+
+    /// The IP address `old` in the pseudo-header became `new`.
+    pub fn fix_addr(&mut self, old: u32, new: u32) {
+        self.update_checksum(|c| csum::update32(c, old, new));
+    }
+
+    pub fn set_src_port(&mut self, p: u16) {
+        self.set_port(field::SRC_PORT, p);
+    }
+
+    pub fn set_dst_port(&mut self, p: u16) {
+        self.set_port(field::DST_PORT, p);
+    }
+
+    fn set_port(&mut self, f: Field, new: u16) {
+        let old = rd16(self.b(), f.clone());
+        if old == new {
+            return;
+        }
+        wr16(self.m(), f, new);
+        self.update_checksum(|c| csum::update16(c, old, new));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+
+    fn ip_payload(tcp: bool) -> (Vec<u8>, usize) {
+        let mut b = Vec::new();
+        let ip = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64);
+        if tcp {
+            ip.tcp(4000, 80, 7, 1024).syn().ack(9).write(&mut b, b"hello").unwrap();
+        } else {
+            ip.udp(5353, 53).write(&mut b, b"query").unwrap();
+        }
+        (b, 20)
+    }
+
+    fn csum_ok(b: &[u8]) -> bool {
+        let p = SlicedPacket::from_ip(b).unwrap();
+        let Some(etherparse::NetSlice::Ipv4(ip)) = &p.net else { panic!() };
+        let h = ip.header().to_header();
+        match p.transport.unwrap() {
+            TransportSlice::Tcp(t) => t.checksum() == t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap(),
+            TransportSlice::Udp(u) => u.checksum() == u.to_header().calc_checksum_ipv4(&h, u.payload()).unwrap(),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn accessors_match_etherparse() {
+        let (b, l4) = ip_payload(true);
+        let v = L4::new_checked(&b[l4..], PROTO_TCP).unwrap();
+        let p = SlicedPacket::from_ip(&b).unwrap();
+        let Some(TransportSlice::Tcp(t)) = p.transport else { panic!() };
+        assert_eq!((v.src_port(), v.dst_port()), (t.source_port(), t.destination_port()));
+        assert_eq!(v.hdr_len(), t.header_len());
+        assert_eq!(v.checksum(), t.checksum());
+        assert_eq!(v.flags(), 0x12, "SYN+ACK");
+        assert_eq!(v.payload(), t.payload());
+        assert!(v.options().is_empty());
+        let (b, l4) = ip_payload(false);
+        let v = L4::new_checked(&b[l4..], PROTO_UDP).unwrap();
+        let p = SlicedPacket::from_ip(&b).unwrap();
+        let Some(TransportSlice::Udp(u)) = p.transport else { panic!() };
+        assert_eq!((v.src_port(), v.dst_port(), v.checksum()), (5353, 53, u.checksum()));
+        assert_eq!((v.flags(), v.hdr_len(), v.payload()), (0, 8, &b"query"[..]));
+    }
+
+    #[test]
+    fn port_and_address_rewrites_keep_checksums() {
+        for tcp in [true, false] {
+            let (mut b, l4) = ip_payload(tcp);
+            let proto = if tcp { PROTO_TCP } else { PROTO_UDP };
+            let mut ip = crate::wire::Ipv4::new_checked(&mut b[..]).unwrap();
+            let old = ip.set_dst(0xc0a8000a);
+            let mut v = L4::new_checked(&mut b[l4..], proto).unwrap();
+            v.fix_addr(old, 0xc0a8000a);
+            v.set_dst_port(8080);
+            v.set_src_port(1);
+            assert!(csum_ok(&b), "tcp={tcp}");
+        }
+    }
+
+    #[test]
+    fn udp_without_checksum_stays_without() {
+        let (mut b, l4) = ip_payload(false);
+        b[l4 + 6..l4 + 8].fill(0);
+        let mut v = L4::new_checked(&mut b[l4..], PROTO_UDP).unwrap();
+        v.set_dst_port(1);
+        v.fix_addr(1, 2);
+        assert_eq!(v.checksum(), 0);
+    }
+
+    #[test]
+    fn the_gate_names_each_defect() {
+        let (b, l4) = ip_payload(true);
+        assert_eq!(L4::new_checked(&b[l4..l4 + 19], PROTO_TCP).unwrap_err(), DropReason::L4Truncated);
+        let mut v = b.clone();
+        v[l4 + 12] = 4 << 4;
+        assert_eq!(L4::new_checked(&v[l4..], PROTO_TCP).unwrap_err(), DropReason::TcpBadDoff);
+        v[l4 + 12] = 7 << 4; // 28 > 25
+        assert_eq!(L4::new_checked(&v[l4..], PROTO_TCP).unwrap_err(), DropReason::TcpBadDoff);
+        let (b, l4) = ip_payload(false);
+        assert_eq!(L4::new_checked(&b[l4..l4 + 7], PROTO_UDP).unwrap_err(), DropReason::L4Truncated);
+        let mut v = b.clone();
+        v[l4 + 5] = 7;
+        assert_eq!(L4::new_checked(&v[l4..], PROTO_UDP).unwrap_err(), DropReason::UdpBadLen);
+        v[l4 + 5] = 14;
+        assert_eq!(L4::new_checked(&v[l4..], PROTO_UDP).unwrap_err(), DropReason::UdpBadLen);
+        assert_eq!(L4::new_checked(&b[l4..], 1).unwrap_err(), DropReason::L4Unsupported);
+    }
+}
