@@ -5,6 +5,8 @@
 //! scheduler and state machine is unit-tested on plain `Vec<u8>` frames.
 //! `worker` (feature `dpdk`) drives that logic from per-lcore poll loops.
 
+#![forbid(unsafe_code)]
+
 pub mod conn;
 pub mod drop;
 pub mod dump;

@@ -1,5 +1,7 @@
 //! Helpers for rvs' integration tests: pcap files, running rvsd, the lab.
 
+#![forbid(unsafe_code)]
+
 pub mod lab;
 pub mod pcap;
 pub mod rvsd;
