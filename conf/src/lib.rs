@@ -5,6 +5,7 @@
 //! the same [`ServiceConf`]/[`DestConf`] types, so that both front ends act on
 //! one model (reload and `rvsadm -R` both end in [`Config::validate`]).
 
+pub mod fuzzing;
 pub mod model;
 pub mod sched;
 pub mod yaml;

@@ -3,3 +3,4 @@
 pub mod adm;
 pub mod ctl;
 pub mod daemon;
+pub mod fuzzing;
