@@ -18,7 +18,8 @@ pub fn yaml(data: &[u8]) -> Option<Config> {
             Some(cfg)
         }
         Err(e) => {
-            let lines = text.lines().count().max(1);
+            // YAML breaks lines at "\n", "\r\n" and a lone "\r".
+            let lines = 1 + text.replace("\r\n", "\n").bytes().filter(|b| *b == b'\n' || *b == b'\r').count();
             assert!(e.line <= lines + 1, "error at line {} of a {lines}-line text: {e}", e.line);
             assert!(!e.to_string().is_empty());
             None

@@ -16,13 +16,16 @@ use crate::adm::{self, format, AdmCommand};
 use crate::ctl::model::Model;
 use crate::ctl::proto::{self, Request};
 use crate::daemon::{eal_args, publish};
-use rvs_conf::{Config, ServiceConf};
+use rvs_conf::{Config, SchedKind, ServiceConf};
 
 /// Larger configurations are loaded but not turned into snapshots (rvsd
 /// refuses more workers than lcores before building one; the limit keeps
 /// the fuzzer's memory bounded).
 const MAX_BUILD_WORKERS: u16 = 8;
 const MAX_BUILD_SERVICES: usize = 256;
+/// A Maglev table (mh, mhb) takes milliseconds to build: at most this many
+/// per snapshot, or the targets spend their time there.
+const MAX_BUILD_MAGLEV: usize = 2;
 
 /// The configuration the control and rvsadm targets start from.
 const BASE: &str = "
@@ -32,7 +35,7 @@ interfaces:
   - { name: server, device: net_null1, addresses: [192.168.0.100/24] }
 services:
   - { vip: 172.25.254.100, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: nat } ] }
-  - { vip: 172.25.254.100, port: 443, scheduler: mh, laddrs: [192.168.0.101],
+  - { vip: 172.25.254.100, port: 443, scheduler: sh, laddrs: [192.168.0.101],
       dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat, weight: 3 } ] }
 ";
 
@@ -43,7 +46,8 @@ fn base() -> Model {
 /// What rvsd does with a configuration once loaded: EAL arguments and a
 /// snapshot, then a second snapshot from the first (a reload).
 fn publish_all(cfg: &Config, services: &[ServiceConf]) {
-    if cfg.workers.count > MAX_BUILD_WORKERS || services.len() > MAX_BUILD_SERVICES {
+    let maglev = services.iter().filter(|s| matches!(s.scheduler, SchedKind::Mh | SchedKind::Mhb)).count();
+    if cfg.workers.count > MAX_BUILD_WORKERS || services.len() > MAX_BUILD_SERVICES || maglev > MAX_BUILD_MAGLEV {
         return;
     }
     let _ = eal_args::build(cfg, 1);

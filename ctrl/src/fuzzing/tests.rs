@@ -145,9 +145,10 @@ fn corpus_rvsadm_replays_clean() {
     assert!(replay("rvsadm", rvsadm) > 0);
 }
 
-/// Write the seeds into `fuzz/corpus/` (run by `scripts/fuzz.sh`).
+/// Write the seeds into `fuzz/corpus/` (by hand: `cargo test -p rvs-ctrl
+/// --lib write_seeds -- --ignored`).
 #[test]
-#[ignore = "writes files: run by scripts/fuzz.sh to (re)create seeds"]
+#[ignore = "writes files: run by hand to (re)create the seeds"]
 fn write_seeds() {
     for (target, name, data) in seeds() {
         let dir = fuzz_dir(&format!("corpus/{target}"));
