@@ -419,7 +419,7 @@ pub fn flows(data: &[u8]) {
             0 => {
                 let c = b.u8();
                 let mode = Mode::ALL[usize::from(c % 5)];
-                let tcp = c / 5 % 2 == 0;
+                let tcp = (c / 5) & 1 == 0;
                 let stage = c >> 4 & 3;
                 let client = usize::from(c >> 6);
                 let cport = b.u16() | 1024;
