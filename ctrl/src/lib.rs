@@ -6,3 +6,4 @@
 pub mod adm;
 pub mod ctl;
 pub mod daemon;
+pub mod fuzzing;

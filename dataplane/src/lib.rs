@@ -24,6 +24,8 @@ pub mod service_path;
 pub mod snapshot;
 pub mod stats;
 pub mod svc;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod wire;
 #[cfg(feature = "dpdk")]
 pub mod worker;

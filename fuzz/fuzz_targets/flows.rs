@@ -1,0 +1,3 @@
+//! `flows`: see `rvs_dataplane::testkit::fuzz::flows`.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rvs_dataplane::testkit::fuzz::flows(data));
