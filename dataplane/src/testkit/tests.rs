@@ -190,3 +190,4 @@ fn write_seeds() {
         }
     }
 }
+
