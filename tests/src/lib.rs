@@ -1,5 +1,6 @@
 //! Helpers for rvs' integration tests: pcap files, running rvsd, the lab.
 
+pub mod counters;
 pub mod lab;
 pub mod pcap;
 pub mod rvsd;

@@ -1,6 +1,5 @@
 //! Running rvsd as a child process and reading its final counters.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -80,32 +79,6 @@ impl Drop for Rvsd {
     }
 }
 
-/// Final counters printed at shutdown, summed over workers:
-/// "drop NAME" → value, plus "rx", "tx", ... and "mempool_free"/"mempool_baseline".
-pub fn final_counters(out: &str) -> HashMap<String, u64> {
-    let mut m: HashMap<String, u64> = HashMap::new();
-    let tail = out.split("rvsd: final counters").nth(1).unwrap_or_else(|| panic!("no final counters in:\n{out}"));
-    for line in tail.lines() {
-        let l = line.trim();
-        if let Some(rest) = l.strip_prefix("drop ") {
-            if let Some((k, v)) = rest.split_once(": ") {
-                *m.entry(format!("drop {k}")).or_default() += v.trim().parse::<u64>().unwrap_or(0);
-            }
-        } else if l.starts_with("worker ") {
-            let words: Vec<&str> = l.split_whitespace().skip(2).collect();
-            for kv in words.chunks(2) {
-                if let [k, v] = kv {
-                    *m.entry(k.to_string()).or_default() += v.parse::<u64>().unwrap_or(0);
-                }
-            }
-        } else if let Some(rest) = l.strip_prefix("mempool: ") {
-            let w: Vec<&str> = rest.split_whitespace().collect();
-            for kv in w.chunks(2) {
-                if let [k, v] = kv {
-                    m.insert(format!("mempool_{k}"), v.parse().unwrap_or(0));
-                }
-            }
-        }
-    }
-    m
-}
+/// The final counters of a stopped rvsd, parsed strictly (see
+/// [`crate::counters`]).
+pub use crate::counters::final_counters;
