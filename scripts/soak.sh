@@ -135,7 +135,7 @@ run_config() { # run_config WORKERS
   [ "$ok" = yes ] || echo "soak: counters did not settle (mempool or rx still moving)" >&2
   kill -TERM "$td1" "$td2" 2>/dev/null || true; wait "$td1" 2>/dev/null || true; wait "$td2" 2>/dev/null || true
   local arp
-  arp=$(( $(tcpdump -r "$dir/arp-c.pcap" 2>/dev/null | wc -l) + $(tcpdump -r "$dir/arp-s.pcap" 2>/dev/null | wc -l) ))
+  arp=$(/usr/bin/python3 -c "import sys; from scapy.utils import PcapReader; print(sum(sum(1 for _ in PcapReader(f)) for f in sys.argv[1:]))" "$dir/arp-c.pcap" "$dir/arp-s.pcap")
   "$here/lab.sh" down --id "$id" > "$dir/lab-down.log" 2>&1
   cp "/tmp/rvs-lab-$id/rvsd.log" "$dir/rvsd.log"
   [ -s "$dir/curl.json" ] || echo '{"requests": 0, "failures": -1}' > "$dir/curl.json"

@@ -5,7 +5,7 @@ Runs inside one lab namespace and sends, on one interface, a seeded random
 mix of malformed, crafted and fuzzed frames at rvsd's port (scapy builds
 them; rvs's own code never does), at a bounded rate for a bounded time.
 
-  inject.py --side client|server --iface IF --dst-mac MAC --seconds N --pps R --seed S --out FILE
+  inject.py --side client|server --iface IF --dst-mac MAC --seconds N --pps R --seed S --out FILE [--kinds a,b]
 
 The client side plays hostile clients towards the VIPs (NAT/FULLNAT
 172.25.254.100:80/443, DR/TUN 192.168.0.200:80/443); the server side plays
@@ -231,13 +231,18 @@ def main():
     ap.add_argument("--pps", type=float, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--kinds", default="", help="comma-separated subset of the kinds (default: all)")
     a = ap.parse_args()
     conf.verb = 0
     rnd = random.Random(a.seed)
     src_mac = open(f"/sys/class/net/{a.iface}/address").read().strip()
     g = Gen(a.side, src_mac, a.dst_mac, rnd)
     sock = conf.L2socket(iface=a.iface)
-    sent = {k[2:]: 0 for k in KINDS}
+    kinds = [f"k_{k}" for k in a.kinds.split(",")] if a.kinds else KINDS
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        sys.exit(f"unknown kinds {sorted(unknown)}; known: {[k[2:] for k in KINDS]}")
+    sent = {k[2:]: 0 for k in kinds}
     errors = 0
     t0 = time.monotonic()
     n = 0
@@ -250,7 +255,7 @@ def main():
         if due > now:
             time.sleep(min(due - now, 0.05))
             continue
-        kind = rnd.choice(KINDS)
+        kind = rnd.choice(kinds)
         frames = getattr(g, kind)()
         for frame in frames if isinstance(frames, list) else [frames]:
             try:

@@ -20,7 +20,7 @@ import re
 import sys
 
 WORKER = ["rx_pkts", "tx_pkts", "redirect_in", "redirect_out", "arp_replies", "arp_requests", "icmp_echo",
-          "conns_created", "conns", "drops"]
+          "icmp_err_sent", "icmp_err_suppressed", "frags_out", "conns_created", "conns", "drops"]
 
 
 def fail(msg):
@@ -46,11 +46,6 @@ def live_counters(text):
             if k == "drops":
                 continue
             sums[k] = sums.get(k, 0) + count(w, k, f"worker {w.get('id')}")
-        # Counters that newer rvsd versions report (ICMP errors sent):
-        # when present they must be counts.
-        for k in ("icmp_err_sent", "icmp_err_suppressed", "frags_out"):
-            if k in w:
-                sums[k] = sums.get(k, 0) + count(w, k, f"worker {w.get('id')}")
         d = w.get("drops")
         if not isinstance(d, dict):
             fail("live: drops not an object")
@@ -78,7 +73,7 @@ def final_counters(log):
             if len(kv) % 2 or int(m.group(1)) != workers:
                 fail(f"final: bad worker line {l!r}")
             d = dict(zip(kv[::2], kv[1::2]))
-            for k in ("rx", "tx", "drops", "arp_requests"):
+            for k in ("rx", "tx", "drops", "arp_requests", "icmp_err_sent", "frags_out"):
                 if k not in d or not d[k].isdigit():
                     fail(f"final: {k} missing or not a count in {l!r}")
                 sums[k] = sums.get(k, 0) + int(d[k])
@@ -135,9 +130,11 @@ def main():
     rx_ports = sum(p["ipackets"] for p in ports.values())
     if rx_ports != sums["rx_pkts"]:
         errors.append(f"ports received {rx_ports}, workers counted {sums['rx_pkts']}")
-    # ICMP errors: counted as icmp_err_sent where rvsd has it; before that
-    # one ICMP frag-needed left for every too_big drop.
-    icmp_gen = sums["icmp_err_sent"] if "icmp_err_sent" in sums else drops.get("too_big", 0)
+    icmp_gen = sums["icmp_err_sent"]
+    if sums["frags_out"]:
+        # One packet in, k fragments out: the counters do not say how many
+        # packets were fragmented, so the frames cannot be balanced.
+        errors.append(f"{sums['frags_out']} fragments sent: the soak's frames should all fit the MTU")
     generated = sums["arp_requests"] + icmp_gen
     residual = sums["rx_pkts"] - sums["tx_pkts"] - total_drops + generated
     if residual != a.arp:
@@ -155,7 +152,8 @@ def main():
         "rx": sums["rx_pkts"],
         "tx": sums["tx_pkts"],
         "drops_total": total_drops,
-        "generated": {"arp_requests": sums["arp_requests"], "icmp": icmp_gen},
+        "generated": {"arp_requests": sums["arp_requests"], "icmp_err_sent": icmp_gen},
+        "icmp_err_suppressed": sums["icmp_err_suppressed"],
         "arp_consumed": a.arp,
         "conns_created": sums["conns_created"],
         "imissed": sum(p["imissed"] for p in ports.values()),
