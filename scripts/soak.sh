@@ -75,6 +75,19 @@ ARP_FILTER='arp and len >= 42 and arp[0:2] = 1 and arp[2:2] = 0x0800 and arp[4] 
 
 json_field() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
 
+# settle SOCKET FILE: poll until no frame is in flight (mempool at
+# baseline) and rx has not moved for 200 ms; FILE gets the counters.
+settle() {
+  local prev="" cur
+  for _ in $(seq 1 75); do
+    "$RVSADM" --socket "$1" --workers --json > "$2" || return 1
+    cur=$(/usr/bin/python3 -c "import json,sys; v=json.load(open(sys.argv[1])); m=v['mempool']; print(sum(w['rx_pkts'] for w in v['workers']), m['free']==m['baseline'])" "$2")
+    if [ "$cur" = "$prev" ] && [[ $cur == *True ]]; then return 0; fi
+    prev=$cur; sleep 0.2
+  done
+  return 1
+}
+
 run_config() { # run_config WORKERS
   local w=$1 id="k$1" dir="$OUT/w$1"
   rm -rf "$dir"; mkdir -p "$dir"
@@ -101,6 +114,9 @@ run_config() { # run_config WORKERS
     grep -q "listening on" "$dir/tcpdump-$f.log" || { echo "soak: tcpdump did not start" >&2; return 1; }
   done
 
+  # The accounting covers [start, end]: both points settled, the ARP
+  # captures running across the whole window.
+  settle "$sock" "$dir/live-start.json" || { echo "soak: counters did not settle before the start" >&2; return 1; }
   curl_loop "$P-cli" "$dir" &
   BG+=($!); local cl=$!
   ip netns exec "$P-cli" /usr/bin/python3 "$here/lab/inject.py" --side client --iface "t${id}c" --dst-mac "$cmac" \
@@ -123,25 +139,17 @@ run_config() { # run_config WORKERS
   touch "$dir/stop"; wait "$cl" || true
   kill -0 "$pid" 2>/dev/null || alive=no
 
-  # Settled: no frame in flight (mempool at baseline), rx no longer moving.
-  local prev="" cur ok=no
-  for _ in $(seq 1 75); do
-    [ "$alive" = yes ] || break
-    "$RVSADM" --socket "$sock" --workers --json > "$dir/live.json" || break
-    cur=$(/usr/bin/python3 -c "import json,sys; v=json.load(open(sys.argv[1])); m=v['mempool']; print(sum(w['rx_pkts'] for w in v['workers']), m['free']==m['baseline'])" "$dir/live.json")
-    if [ "$cur" = "$prev" ] && [[ $cur == *True ]]; then ok=yes; break; fi
-    prev=$cur; sleep 0.2
-  done
-  [ "$ok" = yes ] || echo "soak: counters did not settle (mempool or rx still moving)" >&2
+  local ok=no
+  if [ "$alive" = yes ] && settle "$sock" "$dir/live.json"; then ok=yes; else echo "soak: counters did not settle" >&2; fi
   kill -TERM "$td1" "$td2" 2>/dev/null || true; wait "$td1" 2>/dev/null || true; wait "$td2" 2>/dev/null || true
   local arp
-  arp=$(/usr/bin/python3 -c "import sys; from scapy.utils import PcapReader; print(sum(sum(1 for _ in PcapReader(f)) for f in sys.argv[1:]))" "$dir/arp-c.pcap" "$dir/arp-s.pcap")
+  arp=$(/usr/bin/python3 -c "import sys; from scapy.utils import PcapReader; print(sum(sum(1 for _ in PcapReader(f)) for f in sys.argv[1:]))" "$dir/arp-c.pcap" "$dir/arp-s.pcap" 2>/dev/null)
   "$here/lab.sh" down --id "$id" > "$dir/lab-down.log" 2>&1
   cp "/tmp/rvs-lab-$id/rvsd.log" "$dir/rvsd.log"
   [ -s "$dir/curl.json" ] || echo '{"requests": 0, "failures": -1}' > "$dir/curl.json"
   [ -s "$dir/live.json" ] || echo '{}' > "$dir/live.json"
   for s in client server; do [ -s "$dir/inject-$s.json" ] || echo "{\"side\": \"$s\", \"frames\": 0, \"seconds\": 0, \"by_kind\": {}}" > "$dir/inject-$s.json"; done
-  if /usr/bin/python3 "$here/lab/soak_check.py" --live "$dir/live.json" --log "$dir/rvsd.log" \
+  if /usr/bin/python3 "$here/lab/soak_check.py" --start "$dir/live-start.json" --live "$dir/live.json" --log "$dir/rvsd.log" \
       --inject "$dir/inject-client.json" "$dir/inject-server.json" --curl "$dir/curl.json" --arp "$arp" \
       --workers "$w" --alive "$alive" > "$dir/report.json"; then
     echo "soak: $w worker(s) OK: $(json_field "$dir/report.json" "['summary']"); report $dir/report.json"

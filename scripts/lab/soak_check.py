@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The soak's verdict for one configuration, from strict counters.
 
-  soak_check.py --live LIVE.json --log rvsd.log --inject A.json [B.json] --curl CURL.json --arp N --workers W
+  soak_check.py --start START.json --live LIVE.json --log rvsd.log --inject A.json [B.json] --curl CURL.json --arp N --workers W
 
-LIVE.json is `rvsadm --workers --json` after the traffic settled; the log
+START.json and LIVE.json are `rvsadm --workers --json`, settled, before
+and after the soak (the accounting covers the window between); the log
 holds rvsd's "final counters" block. A counter that is missing or not a
 count is a failure, never a zero. Every frame must be accounted for:
 
@@ -98,6 +99,7 @@ def final_counters(log):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--start", required=True)
     ap.add_argument("--live", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--inject", nargs="+", required=True)
@@ -108,6 +110,9 @@ def main():
     a = ap.parse_args()
     errors = []
     sums, drops, mp, ports = live_counters(open(a.live).read())
+    s0, d0, _, _ = live_counters(open(a.start).read())
+    delta = {k: sums[k] - s0[k] for k in sums}
+    ddrops = {k: v - d0.get(k, 0) for k, v in drops.items() if v - d0.get(k, 0)}
     fsums, fdrops, fmp = final_counters(open(a.log, errors="replace").read())
     inj = [json.load(open(f)) for f in a.inject]
     curl = json.load(open(a.curl))
@@ -130,17 +135,17 @@ def main():
     rx_ports = sum(p["ipackets"] for p in ports.values())
     if rx_ports != sums["rx_pkts"]:
         errors.append(f"ports received {rx_ports}, workers counted {sums['rx_pkts']}")
-    icmp_gen = sums["icmp_err_sent"]
-    if sums["frags_out"]:
+    icmp_gen = delta["icmp_err_sent"]
+    if delta["frags_out"]:
         # One packet in, k fragments out: the counters do not say how many
         # packets were fragmented, so the frames cannot be balanced.
         errors.append(f"{sums['frags_out']} fragments sent: the soak's frames should all fit the MTU")
-    generated = sums["arp_requests"] + icmp_gen
-    residual = sums["rx_pkts"] - sums["tx_pkts"] - total_drops + generated
+    generated = delta["arp_requests"] + icmp_gen
+    residual = delta["rx_pkts"] - delta["tx_pkts"] - sum(ddrops.values()) + generated
     if residual != a.arp:
         errors.append(f"unaccounted frames: rx - tx - drops + generated = {residual}, ARP consumed = {a.arp}")
     frames = sum(i["frames"] for i in inj)
-    if sums["rx_pkts"] < frames:
+    if delta["rx_pkts"] < frames:
         errors.append(f"rvsd received {sums['rx_pkts']} frames, fewer than the {frames} injected")
     report = {
         "ok": not errors,
@@ -152,16 +157,17 @@ def main():
         "rx": sums["rx_pkts"],
         "tx": sums["tx_pkts"],
         "drops_total": total_drops,
-        "generated": {"arp_requests": sums["arp_requests"], "icmp_err_sent": icmp_gen},
+        "window": {"rx": delta["rx_pkts"], "tx": delta["tx_pkts"], "drops": sum(ddrops.values()),
+                   "generated": {"arp_requests": delta["arp_requests"], "icmp_err_sent": icmp_gen}},
         "icmp_err_suppressed": sums["icmp_err_suppressed"],
         "arp_consumed": a.arp,
         "conns_created": sums["conns_created"],
         "imissed": sum(p["imissed"] for p in ports.values()),
         "mempool": mp,
-        "drops": dict(sorted(drops.items())),
+        "drops": dict(sorted(ddrops.items())),
     }
     report["summary"] = (f"{report['requests']} requests ({curl['failures']} failed), {frames} frames injected, "
-                         f"rx {report['rx']} tx {report['tx']} drops {total_drops}, residual {residual} = ARP consumed {a.arp}")
+                         f"rx {delta['rx_pkts']} tx {delta['tx_pkts']} drops {sum(ddrops.values())} generated {generated}, residual {residual} (ARP consumed {a.arp})")
     print(json.dumps(report, indent=1))
     sys.exit(0 if not errors else 1)
 
