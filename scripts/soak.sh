@@ -37,7 +37,7 @@ done
 command -v tcpdump >/dev/null || { echo "soak.sh: tcpdump missing (scripts/setup.sh)" >&2; exit 1; }
 RVSADM=${RVSADM:-$root/target/release/rvsadm}
 [ -x "$RVSADM" ] || { echo "soak.sh: $RVSADM not built" >&2; exit 1; }
-OUT=/tmp/rvs-soak
+OUT=${SOAK_OUT:-/tmp/rvs-soak}
 mkdir -p "$OUT"
 
 LAB_IDS=()
