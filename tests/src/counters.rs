@@ -26,6 +26,8 @@ const PORT_FIELDS: &[&str] = &["ipackets", "opackets", "imissed", "rx_nombuf", "
 pub struct Port {
     pub name: String,
     pub fields: BTreeMap<String, u64>,
+    /// The link state, where the source reports it (the final block).
+    pub link: Option<bool>,
 }
 
 impl Port {
@@ -143,7 +145,7 @@ impl Counters {
             for k in PORT_FIELDS.iter().chain(&["ibytes", "obytes", "ierrors"]) {
                 fields.insert(k.to_string(), num(p, k, &format!("port {name}"))?);
             }
-            c.ports.push(Port { name, fields });
+            c.ports.push(Port { name, fields, link: None });
         }
         Ok(c)
     }
@@ -198,13 +200,24 @@ impl Counters {
                 finish(&mut c, pending.take())?;
                 let (head, kv) = rest.split_once("): ").ok_or_else(|| format!("bad port line {l:?}"))?;
                 let name = head.split_once(" (").map(|(_, n)| n).ok_or_else(|| format!("bad port line {l:?}"))?;
-                let fields = pairs(kv).map_err(|e| format!("{l:?}: {e}"))?;
+                // "link up|down" is the one word that is not a count.
+                let (kv, link) = match kv.split_once(" link ") {
+                    Some((a, rest)) => {
+                        let (state, more) = rest.split_once(' ').unwrap_or((rest, ""));
+                        if state != "up" && state != "down" {
+                            return Err(format!("{l:?}: link {state:?}"));
+                        }
+                        (format!("{a} {more}"), Some(state == "up"))
+                    }
+                    None => (kv.to_string(), None),
+                };
+                let fields = pairs(&kv).map_err(|e| format!("{l:?}: {e}"))?;
                 for k in PORT_FIELDS {
                     if !fields.contains_key(*k) {
                         return Err(format!("{l:?}: no {k}"));
                     }
                 }
-                c.ports.push(Port { name: name.to_string(), fields });
+                c.ports.push(Port { name: name.to_string(), fields, link });
             } else if let Some(rest) = l.strip_prefix("mempool: ") {
                 finish(&mut c, pending.take())?;
                 let m = pairs(rest).map_err(|e| format!("{l:?}: {e}"))?;
@@ -294,7 +307,7 @@ pub fn settled(socket: &Path, timeout: Duration) -> Counters {
 mod tests {
     use super::*;
 
-    const LOG: &str = "rvsd: ready\nrvsd: final counters\n  worker 0: rx 10 tx 4 redirect_in 0 redirect_out 1 arp_replies 1 arp_requests 0 icmp_echo 2 icmp_err_sent 0 frags_out 0 conns_created 3 drops 5\n    drop no_service: 2\n    drop ip_bad_csum: 3\n  worker 1: rx 1 tx 1 redirect_in 1 redirect_out 0 arp_replies 0 arp_requests 0 icmp_echo 0 icmp_err_sent 0 frags_out 0 conns_created 0 drops 0\n  port 0 (net_tap0): ipackets 11 opackets 5 imissed 0 rx_nombuf 0 oerrors 0\n  mempool: free 8000 baseline 8000 size 8191\n";
+    const LOG: &str = "rvsd: ready\nrvsd: final counters\n  worker 0: rx 10 tx 4 redirect_in 0 redirect_out 1 arp_replies 1 arp_requests 0 icmp_echo 2 icmp_err_sent 0 frags_out 0 conns_created 3 drops 5\n    drop no_service: 2\n    drop ip_bad_csum: 3\n  worker 1: rx 1 tx 1 redirect_in 1 redirect_out 0 arp_replies 0 arp_requests 0 icmp_echo 0 icmp_err_sent 0 frags_out 0 conns_created 0 drops 0\n  port 0 (net_tap0): ipackets 11 opackets 5 imissed 0 rx_nombuf 0 oerrors 0 link up link_changes 0\n  mempool: free 8000 baseline 8000 size 8191\n";
 
     #[test]
     fn final_block_parses() {
@@ -302,6 +315,7 @@ mod tests {
         assert_eq!((c.workers, c.get("rx_pkts"), c.get("tx_pkts"), c.get("redirect_in")), (2, 11, 5, 1));
         assert_eq!((c.drop("no_service"), c.drop("ip_bad_csum"), c.drop("no_dest"), c.total_drops()), (2, 3, 0, 5));
         assert_eq!(c.port("net_tap0").get("ipackets"), 11);
+        assert_eq!((c.port("net_tap0").link, c.port("net_tap0").get("link_changes")), (Some(true), 0));
         assert!(c.mempool_at_baseline());
     }
 
@@ -316,6 +330,8 @@ mod tests {
         assert!(Counters::from_final_log(&garbled).is_err());
         let unknown = LOG.replace("drop no_service", "drop no_such_reason");
         assert!(Counters::from_final_log(&unknown).is_err());
+        let link = LOG.replace("link up", "link sideways");
+        assert!(Counters::from_final_log(&link).is_err());
         let short = LOG.replace("drops 5", "drops 6");
         assert!(Counters::from_final_log(&short).is_err(), "drop lines must add up");
     }

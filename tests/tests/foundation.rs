@@ -31,8 +31,9 @@ fn lab_ping_both_sides() {
     assert!(c.get("rx_pkts") >= live.get("rx_pkts"), "{log}");
 }
 
-/// net_pcap has no MAC option: frames go to broadcast, which every port accepts.
-const OUR_MAC: [u8; 6] = [0xff; 6];
+/// net_pcap has no MAC option: DPDK gives its first device 02:70:63:61:70:00
+/// ("pcap", index 0); the test checks rvsd reports that MAC.
+const OUR_MAC: [u8; 6] = [0x02, 0x70, 0x63, 0x61, 0x70, 0x00];
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 
 fn udp(src: [u8; 4], dst: [u8; 4], ttl: u8) -> Vec<u8> {
@@ -70,6 +71,10 @@ fn malformed_frames_are_dropped_with_named_counters() {
     frames.push((v, "eth_unknown_type"));
     // UDP to our own address with no service.
     frames.push((good.clone(), "no_service"));
+    // IPv4 to the broadcast MAC: not for our IP layer.
+    let mut v = good.clone();
+    v[0..6].copy_from_slice(&[0xff; 6]);
+    frames.push((v, "eth_multicast"));
     // Then a valid ARP request and ping: rvsd must still be answering.
     let mut arp = vec![0u8; 60];
     arp[0..6].copy_from_slice(&[0xff; 6]);
@@ -110,6 +115,7 @@ fn malformed_frames_are_dropped_with_named_counters() {
         c.get("rx_pkts") >= n && c.get("icmp_echo") >= 1 && c.get("arp_replies") >= 1 && c.mempool_at_baseline()
     });
     assert!(d.alive(), "rvsd died on malformed input:\n{}", d.output());
+    assert!(d.output().contains("mac 02:70:63:61:70:00"), "net_pcap's MAC changed:\n{}", d.output());
     let (code, out) = d.stop();
     assert_eq!(code, 0, "{out}");
     let fin = rvsd::final_counters(&out);
