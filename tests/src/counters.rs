@@ -122,7 +122,9 @@ impl Counters {
                 return Err(format!("{what}: id out of order"));
             }
             let mut m = BTreeMap::new();
-            for k in WORKER_FIELDS.iter().chain(&["conns", "conns_expired", "polls", "idle_polls", "icmp_err_suppressed"]) {
+            for k in
+                WORKER_FIELDS.iter().chain(&["conns", "conns_expired", "polls", "idle_polls", "icmp_err_suppressed"])
+            {
                 m.insert(k.to_string(), num(w, k, &what)?);
             }
             let drops = w.get("drops").and_then(|d| d.as_object()).ok_or_else(|| format!("{what}: no drops"))?;
@@ -243,7 +245,7 @@ impl Counters {
 /// "k1 v1 k2 v2 ..." → map; every value must be a count.
 fn pairs(s: &str) -> Result<BTreeMap<String, u64>, String> {
     let w: Vec<&str> = s.split_whitespace().collect();
-    if w.len() % 2 != 0 {
+    if !w.len().is_multiple_of(2) {
         return Err("odd number of words".into());
     }
     let mut m = BTreeMap::new();

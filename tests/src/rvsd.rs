@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A binary of the workspace's release build, or of `$RVS_BIN_DIR` when
+/// set (to run a test against another build, e.g. an older commit's).
 pub fn binary(name: &str) -> PathBuf {
-    let p = crate::root().join("target/release").join(name);
+    let dir =
+        std::env::var_os("RVS_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| crate::root().join("target/release"));
+    let p = dir.join(name);
     assert!(p.exists(), "{} not built: run cargo build --release (./scripts/test.sh does)", p.display());
     p
 }
@@ -20,8 +24,20 @@ pub struct Rvsd {
 impl Rvsd {
     /// Start rvsd with `config`, output to `log`; wait for "ready".
     pub fn start(config: &Path, log: &Path) -> Rvsd {
+        Self::start_cmd(Command::new(binary("rvsd")), config, log)
+    }
+
+    /// Start rvsd inside network namespace `ns` (its net_tap devices
+    /// appear there, never in the root namespace).
+    pub fn start_in(ns: &str, config: &Path, log: &Path) -> Rvsd {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).arg(binary("rvsd"));
+        Self::start_cmd(c, config, log)
+    }
+
+    fn start_cmd(mut cmd: Command, config: &Path, log: &Path) -> Rvsd {
         let f = std::fs::File::create(log).unwrap();
-        let child = Command::new(binary("rvsd"))
+        let child = cmd
             .arg("--config")
             .arg(config)
             .stdout(Stdio::from(f.try_clone().unwrap()))
@@ -46,6 +62,10 @@ impl Rvsd {
             let _ = f.read_to_string(&mut s);
         }
         s
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn alive(&mut self) -> bool {
