@@ -71,7 +71,7 @@ impl Counters {
         self.drops.get(name).copied().unwrap_or(0)
     }
 
-    /// The non-zero drop counters.
+    /// The non-zero drop counters (a source may list zeros too).
     pub fn drops(&self) -> &BTreeMap<String, u64> {
         &self.drops
     }
@@ -101,7 +101,9 @@ impl Counters {
         if !known_drop(name) {
             return Err(format!("unknown drop counter {name:?}"));
         }
-        *self.drops.entry(name.to_string()).or_default() += v;
+        if v > 0 {
+            *self.drops.entry(name.to_string()).or_default() += v;
+        }
         Ok(())
     }
 
