@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rvs lab: network namespaces around a DPDK rvsd, like the seed's LVS labs.
 #
-#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun] [--workers N] [--services FILE|none]
+#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun|mixed] [--workers N] [--services FILE|none]
 #   scripts/lab.sh down [--id ID]
 #   scripts/lab.sh status [--id ID]
 #   scripts/lab.sh exec [--id ID] NS-SUFFIX CMD...    (e.g. exec cli curl -s 172.25.254.100)
@@ -13,6 +13,10 @@
 #                  lan bridge -- rs1, rs2 (VIP 192.168.0.200 on lo, arp_ignore=1/arp_announce=2, gateway .100)
 #                  lan bridge ==tap== [dir: rvsd 192.168.0.50, VIP 192.168.0.200]
 #                  tun: rs1/rs2 run the userspace IPIP decapsulator (no ipip module on this kernel).
+#   mixed          (the soak) the nat topology with all four modes at once: NAT 172.25.254.100:80,
+#                  FULLNAT 172.25.254.100:443, DR 192.168.0.200:80, TUN 192.168.0.200:443. DR/TUN
+#                  replies (source 192.168.0.200, policy-routed on rs1/rs2) return through
+#                  rtr (192.168.0.1 | 10.255.0.1) to a second client interface (10.255.0.2).
 # rvsd runs in the dir namespace; its net_tap devices are moved to the peers.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +62,7 @@ write_config() {
     echo "control: { socket: ${STATE}/rvsd.sock }"
     echo "interfaces:"
     case $MODE in
-      nat|fullnat)
+      nat|fullnat|mixed)
         echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24] }"
         echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24] }"
         ;;
@@ -82,9 +86,36 @@ write_config() {
                  echo "  - { vip: 172.25.254.100, port: 53, proto: udp, scheduler: rr, laddrs: [192.168.0.101], dests: [ { addr: 192.168.0.10, port: 80, fwd: fullnat }, { addr: 192.168.0.20, port: 80, fwd: fullnat } ] }";;
         dr) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: dr }, { addr: 192.168.0.20, fwd: dr } ] }";;
         tun) echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: tun }, { addr: 192.168.0.20, fwd: tun } ] }";;
+        mixed) echo "  - { vip: 172.25.254.100, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }"
+               echo "  - { vip: 172.25.254.100, port: 443, scheduler: rr, laddrs: [192.168.0.101, 192.168.0.102], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }"
+               echo "  - { vip: ${VIP_DR}, port: 80, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: dr }, { addr: 192.168.0.20, fwd: dr } ] }"
+               echo "  - { vip: ${VIP_DR}, port: 443, scheduler: rr, dests: [ { addr: 192.168.0.10, fwd: tun }, { addr: 192.168.0.20, fwd: tun } ] }";;
       esac
     fi
   } > "$cfg"
+}
+
+mixed_return_path() { # DR/TUN replies: rs -> rtr -> the client's second interface
+  ip link add "v${ID}c" netns "$NS_CLI" type veth peer name eth0 netns "$NS_RTR"
+  nsx "$NS_CLI" ip addr add 10.255.0.2/30 dev "v${ID}c"
+  nsx "$NS_CLI" ip link set "v${ID}c" up
+  nsx "$NS_CLI" sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.v${ID}c.rp_filter=0"
+  nsx "$NS_RTR" ip addr add 10.255.0.1/30 dev eth0
+  nsx "$NS_RTR" ip link set eth0 up
+  ip link add "v${ID}l" netns "$NS_LAN" type veth peer name eth1 netns "$NS_RTR"
+  nsx "$NS_LAN" ip link set "v${ID}l" master br0 up
+  nsx "$NS_RTR" ip addr add 192.168.0.1/24 dev eth1
+  nsx "$NS_RTR" ip link set eth1 up
+  nsx "$NS_RTR" ip route add 172.25.254.0/24 via 10.255.0.2
+  nsx "$NS_RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0
+  for ns in $NS_RS1 $NS_RS2; do
+    nsx "$ns" ip addr add $VIP_DR/32 dev lo
+    nsx "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    nsx "$ns" sysctl -qw net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+    nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+    nsx "$ns" ip rule add from $VIP_DR lookup 100
+    nsx "$ns" ip route add default via 192.168.0.1 dev eth0 table 100
+  done
 }
 
 start_rs() { # start_rs NS NAME ADDR
@@ -93,7 +124,7 @@ start_rs() { # start_rs NS NAME ADDR
   echo $! >> "$STATE/pids"
   ip netns exec "$ns" python3 "$here/lab/httpd.py" "$name" "$addr" 443 > "$STATE/$name-443.log" 2>&1 &
   echo $! >> "$STATE/pids"
-  if [ "$MODE" = tun ]; then
+  if [ "$MODE" = tun ] || [ "$MODE" = mixed ]; then
     ip netns exec "$ns" python3 "$here/lab/ipip_decap.py" > "$STATE/$name-decap.log" 2>&1 &
     echo $! >> "$STATE/pids"
   fi
@@ -106,7 +137,7 @@ lab_up() {
   echo "$MODE" > "$STATE/mode"
   [ -x "$RVSD" ] || { echo "lab.sh: $RVSD not built (cargo build --release)" >&2; exit 1; }
   for ns in $NS_DIR $NS_CLI $NS_LAN $NS_RS1 $NS_RS2; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
-  [ "$MODE" = dr ] || [ "$MODE" = tun ] && { ip netns add "$NS_RTR"; nsx "$NS_RTR" ip link set lo up; }
+  case $MODE in dr|tun|mixed) ip netns add "$NS_RTR"; nsx "$NS_RTR" ip link set lo up;; esac
   write_config
 
   # The LAN: a bridge in its own namespace, one veth per real server.
@@ -129,7 +160,7 @@ lab_up() {
   fi
 
   case $MODE in
-    nat|fullnat)
+    nat|fullnat|mixed)
       ip -n "$NS_DIR" link set "$TAP_C" netns "$NS_CLI"
       # net_tap gives the kernel side the port's own MAC: change it, or a
       # bridge would treat frames to the director as its own.
@@ -140,9 +171,10 @@ lab_up() {
       ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
       nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"
       nsx "$NS_LAN" ip link set "$TAP_S" master br0 up
-      if [ "$MODE" = nat ]; then
+      if [ "$MODE" = nat ] || [ "$MODE" = mixed ]; then
         for ns in $NS_RS1 $NS_RS2; do nsx "$ns" ip route add default via 192.168.0.100; done
       fi
+      if [ "$MODE" = mixed ]; then mixed_return_path; fi
       ;;
     dr|tun)
       ip link add "v${ID}c" netns "$NS_CLI" type veth peer name eth0 netns "$NS_RTR"
@@ -171,7 +203,7 @@ lab_up() {
   esac
   start_rs "$NS_RS1" webserver1 192.168.0.10
   start_rs "$NS_RS2" webserver2 192.168.0.20
-  if [ "$MODE" = tun ]; then
+  if [ "$MODE" = tun ] || [ "$MODE" = mixed ]; then
     for n in webserver1 webserver2; do
       wait_for 10 grep -q ready "$STATE/$n-decap.log" || { echo "lab.sh: decapsulator $n did not start" >&2; exit 1; }
     done

@@ -145,10 +145,10 @@ fn rvsadm_drives_a_live_director() {
 
     let w = adm.ok(&["--workers"]);
     assert!(w.starts_with("Workers (published generation") && w.contains("Mempool: free"), "{w}");
-    let log = lab.down();
-    assert!(log.contains("rvsd: final counters"), "{log}");
-    let c = rvs_tests::rvsd::final_counters(&log);
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
+    let live = lab.settled();
+    assert!(live.get("conns_created") > 0, "{}", live.source);
+    let (c, log) = lab.down_counters();
+    assert!(c.get("conns_created") >= live.get("conns_created"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
     eprintln!("control_e2e: {:.1} s", t0.elapsed().as_secs_f64());
 }
@@ -240,12 +240,17 @@ fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
     let changes = t.elapsed();
     adm.ok(&["-e", "-t", VIP, "-r", other, "-m", "-w", "1"]);
 
-    // Rates are real during traffic: two estimator rounds after the start.
-    let wait = Duration::from_millis(4500).saturating_sub(started.elapsed());
-    std::thread::sleep(wait);
-    let r = adm.ok(&["-Ln", "--rate", "--exact"]);
-    let dest_rate = nums(line(&r, &format!("-> {serving}")).unwrap());
-    assert!(dest_rate[dest_rate.len() - 1] > 100_000 && dest_rate[dest_rate.len() - 4] > 0, "OutBPS/InPPS:\n{r}");
+    // Rates are real during traffic: poll until the estimator shows the
+    // download (OutBPS > 100 kB/s, InPPS > 0), within 10 s of its start.
+    loop {
+        let r = adm.ok(&["-Ln", "--rate", "--exact"]);
+        let dest_rate = nums(line(&r, &format!("-> {serving}")).unwrap());
+        if dest_rate[dest_rate.len() - 1] > 100_000 && dest_rate[dest_rate.len() - 4] > 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "OutBPS/InPPS:\n{r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Drain the serving dest: new requests go to the other one.
     adm.ok(&["-e", "-t", VIP, "-r", &serving, "-m", "-w", "0"]);

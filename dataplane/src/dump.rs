@@ -2,35 +2,74 @@
 //!
 //! A worker's connection table is single-threaded by design (no locks on
 //! the packet path), so Control cannot read it for `rvsadm -c`. Instead it
-//! posts a request here; each worker notices it at its next tick (one
-//! atomic load per tick, never per packet), copies its entries into its
-//! own reply slot and goes on. Control collects the slots with a timeout,
-//! so a stopped or stuck worker delays a listing but never blocks it.
+//! posts a request here and each worker walks its own table **a bounded
+//! piece per loop iteration** ([`DumpCursor::step`]: at most
+//! [`SLOTS_PER_STEP`] slots looked at, so a few microseconds), posting
+//! each piece to its reply slot, between bursts. A table of a million
+//! entries is listed in about a thousand steps without ever holding rx
+//! for longer than one step; Control assembles the pieces. Control waits
+//! with a timeout that restarts whenever a piece arrives, so a stopped or
+//! stuck worker delays a listing but never blocks it, while a large table
+//! that keeps progressing is listed whole.
+//!
+//! The listing is not an atomic snapshot (neither is IPVS's
+//! /proc/net/ip_vs_conn): an entry live during the whole walk is listed
+//! exactly once; one created or expired meanwhile may or may not be.
 //!
 //! Entries are copied as plain [`Conn`] values (64 bytes each); turning
 //! them into text is Control's job, off the data path.
 
-use crate::conn::Conn;
+use crate::conn::{Conn, ConnTable};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// One worker's answer to a connection dump request.
+/// Slots of the connection table one step looks at (live or not): the
+/// bound on a worker's time away from rx per loop iteration.
+pub const SLOTS_PER_STEP: usize = 1024;
+
+/// Entries copied at one worker clock reading.
+#[derive(Debug, Clone, Default)]
+pub struct Piece {
+    /// The worker's clock (ticks of [`crate::conn::HZ`]) when it copied
+    /// these entries, to turn `expires` into seconds left.
+    pub now: u64,
+    pub conns: Vec<Conn>,
+}
+
+/// One worker's whole answer to a connection dump request.
 #[derive(Debug, Clone, Default)]
 pub struct ConnDump {
-    /// The worker's clock (ticks of [`crate::conn::HZ`]) when it copied
-    /// the entries, to turn `expires` into seconds left.
-    pub now: u64,
-    /// Up to the requested number of entries.
-    pub conns: Vec<Conn>,
-    /// Entries in the table (may exceed `conns.len()`).
+    /// In table order; up to the requested number of entries in all.
+    pub pieces: Vec<Piece>,
+    /// Entries in the table when the walk ended (may exceed the entries
+    /// listed).
     pub total: usize,
+}
+
+impl ConnDump {
+    /// The entries, each with the clock of its piece.
+    pub fn conns(&self) -> impl Iterator<Item = (&Conn, u64)> + '_ {
+        self.pieces.iter().flat_map(|p| p.conns.iter().map(move |c| (c, p.now)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(|p| p.conns.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug, Default)]
 struct Slot {
+    /// The request the pieces belong to.
     seq: u64,
-    reply: Option<ConnDump>,
+    /// Posted by the worker, not yet taken by Control.
+    pieces: Vec<Piece>,
+    /// `Some(total)` once the worker's walk for `seq` is over.
+    done: Option<usize>,
 }
 
 /// The request board shared by Control and the workers.
@@ -45,6 +84,59 @@ pub struct DumpHook {
     control: Mutex<()>,
 }
 
+/// A worker's progress through its table for the current request. Lives
+/// on the worker, next to its table.
+#[derive(Debug, Default)]
+pub struct DumpCursor {
+    /// The last request this worker started (or finished).
+    seen: u64,
+    /// The walk under way: next slot to look at, entries still allowed.
+    walk: Option<(usize, usize)>,
+}
+
+impl DumpCursor {
+    /// Once per loop iteration: one atomic load when no dump is asked for;
+    /// otherwise copy the live entries of the next [`SLOTS_PER_STEP`]
+    /// slots of `table` into worker `id`'s reply slot. Returns the slots
+    /// looked at (0 when idle), for the caller's idle accounting.
+    #[inline]
+    pub fn step(&mut self, hook: &DumpHook, id: usize, table: &ConnTable, now: u64) -> usize {
+        let req = hook.req.load(Ordering::Acquire);
+        if req == self.seen && self.walk.is_none() {
+            return 0;
+        }
+        self.step_cold(hook, id, table, now, req)
+    }
+
+    #[cold]
+    fn step_cold(&mut self, hook: &DumpHook, id: usize, table: &ConnTable, now: u64, req: u64) -> usize {
+        if req != self.seen {
+            // A new request (or one that superseded a walk left unfinished
+            // when Control gave up): start over.
+            self.seen = req;
+            self.walk = Some((0, hook.max.load(Ordering::Relaxed)));
+            let mut s = hook.slots[id].lock().unwrap_or_else(|e| e.into_inner());
+            *s = Slot { seq: req, pieces: Vec::new(), done: None };
+        }
+        let Some((pos, left)) = self.walk else { return 0 };
+        let end = (pos + SLOTS_PER_STEP).min(table.capacity());
+        let conns: Vec<Conn> = table.iter_slots(pos..end).take(left).map(|(_, c)| *c).collect();
+        let left = left - conns.len();
+        let finished = end >= table.capacity() || left == 0;
+        let mut s = hook.slots[id].lock().unwrap_or_else(|e| e.into_inner());
+        if !conns.is_empty() {
+            s.pieces.push(Piece { now, conns });
+        }
+        if finished {
+            s.done = Some(table.len());
+            self.walk = None;
+        } else {
+            self.walk = Some((end, left));
+        }
+        end - pos
+    }
+}
+
 impl DumpHook {
     pub fn new(workers: usize) -> Self {
         DumpHook {
@@ -55,43 +147,39 @@ impl DumpHook {
         }
     }
 
-    /// Worker side, once per tick: a request newer than `seen` (the
-    /// worker's own record of the last one it answered), as (sequence,
-    /// max entries). Cheap when there is none: one atomic load.
-    #[inline]
-    pub fn pending(&self, seen: u64) -> Option<(u64, usize)> {
-        let r = self.req.load(Ordering::Acquire);
-        (r != seen).then(|| (r, self.max.load(Ordering::Relaxed)))
-    }
-
-    /// Worker side: post the answer to request `seq`.
-    pub fn answer(&self, worker: usize, seq: u64, dump: ConnDump) {
-        let mut s = self.slots[worker].lock().unwrap_or_else(|e| e.into_inner());
-        s.seq = seq;
-        s.reply = Some(dump);
-    }
-
-    /// Control side: ask every worker for up to `max` entries and wait up
-    /// to `timeout` for the answers. `None` for a worker that did not
-    /// answer in time.
-    pub fn collect(&self, max: usize, timeout: Duration) -> Vec<Option<ConnDump>> {
+    /// Control side: ask every worker for up to `max` entries and gather
+    /// their pieces. A worker that posts nothing for `idle_timeout` (stopped,
+    /// stuck) is given up on: `None` in its place.
+    pub fn collect(&self, max: usize, idle_timeout: Duration) -> Vec<Option<ConnDump>> {
         let _one = self.control.lock().unwrap_or_else(|e| e.into_inner());
         self.max.store(max, Ordering::Relaxed);
         let seq = self.req.load(Ordering::Relaxed) + 1;
         self.req.store(seq, Ordering::Release);
-        let deadline = Instant::now() + timeout;
-        let mut out: Vec<Option<ConnDump>> = vec![None; self.slots.len()];
+        let n = self.slots.len();
+        let mut out: Vec<ConnDump> = vec![ConnDump::default(); n];
+        let mut done = vec![false; n];
+        let mut last_progress = Instant::now();
         loop {
             for (i, slot) in self.slots.iter().enumerate() {
-                if out[i].is_none() {
-                    let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-                    if s.seq == seq {
-                        out[i] = s.reply.take();
-                    }
+                if done[i] {
+                    continue;
+                }
+                let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+                if s.seq != seq {
+                    continue;
+                }
+                if !s.pieces.is_empty() {
+                    out[i].pieces.append(&mut s.pieces);
+                    last_progress = Instant::now();
+                }
+                if let Some(total) = s.done {
+                    out[i].total = total;
+                    done[i] = true;
+                    last_progress = Instant::now();
                 }
             }
-            if out.iter().all(Option::is_some) || Instant::now() >= deadline {
-                return out;
+            if done.iter().all(|d| *d) || last_progress.elapsed() >= idle_timeout {
+                return out.into_iter().zip(done).map(|(d, ok)| ok.then_some(d)).collect();
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -101,34 +189,75 @@ impl DumpHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rvs_conf::FwdMethod;
     use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
+    fn table(n: u32, cap: usize) -> ConnTable {
+        let mut t = ConnTable::new(cap);
+        for i in 0..n {
+            let c = Conn::new(6, FwdMethod::Nat, 0x0a00_0000 + i, 1000, 0x0a01_0001, 80, 0x0a02_0001, 80);
+            t.insert(c, 0).unwrap();
+        }
+        t
+    }
+
+    /// A worker thread stepping its cursor, like worker::run does.
+    fn worker(hook: Arc<DumpHook>, id: usize, t: ConnTable, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+        std::thread::spawn(move || {
+            let (mut cur, mut max_step) = (DumpCursor::default(), 0);
+            while !stop.load(Ordering::Relaxed) {
+                max_step = max_step.max(cur.step(&hook, id, &t, 7));
+                std::thread::yield_now();
+            }
+            max_step
+        })
+    }
+
     #[test]
-    fn workers_answer_on_their_tick() {
+    fn a_large_table_is_listed_whole_in_bounded_steps() {
+        let n = 10_000;
         let hook = Arc::new(DumpHook::new(2));
         let stop = Arc::new(AtomicBool::new(false));
-        // Worker 0 answers; worker 1 is "stuck" and never does.
-        let (h, st) = (hook.clone(), stop.clone());
-        let t = std::thread::spawn(move || {
-            let mut seen = 0;
-            while !st.load(Ordering::Relaxed) {
-                if let Some((seq, max)) = h.pending(seen) {
-                    seen = seq;
-                    let conns = vec![Conn::default(); 5].into_iter().take(max).collect();
-                    h.answer(0, seq, ConnDump { now: 7, conns, total: 5 });
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        });
-        assert_eq!(hook.pending(0), None);
-        let r = hook.collect(3, Duration::from_millis(200));
-        assert_eq!(r[0].as_ref().map(|d| (d.now, d.conns.len(), d.total)), Some((7, 3, 5)));
-        assert!(r[1].is_none());
-        // A second request gets a fresh answer, not the old one.
-        let r = hook.collect(10, Duration::from_millis(200));
-        assert_eq!(r[0].as_ref().map(|d| d.conns.len()), Some(5));
+        let w0 = worker(hook.clone(), 0, table(n, 3 * n as usize), stop.clone());
+        let w1 = worker(hook.clone(), 1, table(5, 64), stop.clone());
+        let r = hook.collect(1_000_000, Duration::from_secs(5));
+        let d0 = r[0].as_ref().expect("worker 0 answered");
+        assert_eq!((d0.len(), d0.total), (n as usize, n as usize));
+        assert!(d0.pieces.len() >= n as usize / SLOTS_PER_STEP, "listed in pieces, not at once");
+        let mut seen: Vec<u32> = d0.conns().map(|(c, now)| (assert_eq!(now, 7), c.caddr).1).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), n as usize, "every entry exactly once");
+        assert_eq!(r[1].as_ref().map(|d| (d.len(), d.total)), Some((5, 5)));
+        // `max` bounds each worker's copy; the total still counts all.
+        let r = hook.collect(100, Duration::from_secs(5));
+        assert_eq!(r[0].as_ref().map(|d| (d.len(), d.total)), Some((100, n as usize)));
         stop.store(true, Ordering::Relaxed);
-        t.join().unwrap();
+        assert!(w0.join().unwrap() <= SLOTS_PER_STEP, "a step looked at more than SLOTS_PER_STEP slots");
+        w1.join().unwrap();
+    }
+
+    #[test]
+    fn a_stuck_worker_times_out_and_a_new_request_gets_fresh_answers() {
+        let hook = Arc::new(DumpHook::new(2));
+        let stop = Arc::new(AtomicBool::new(false));
+        // Worker 0 answers; worker 1 is "stuck" and never steps.
+        let w0 = worker(hook.clone(), 0, table(5, 64), stop.clone());
+        let r = hook.collect(3, Duration::from_millis(200));
+        assert_eq!(r[0].as_ref().map(|d| (d.len(), d.total)), Some((3, 5)));
+        assert!(r[1].is_none());
+        let r = hook.collect(10, Duration::from_millis(200));
+        assert_eq!(r[0].as_ref().map(|d| d.len()), Some(5));
+        stop.store(true, Ordering::Relaxed);
+        w0.join().unwrap();
+    }
+
+    #[test]
+    fn idle_cursor_does_nothing() {
+        let hook = DumpHook::new(1);
+        let t = table(3, 16);
+        let mut c = DumpCursor::default();
+        assert_eq!(c.step(&hook, 0, &t, 0), 0);
     }
 }

@@ -66,7 +66,7 @@ pub struct Shared {
     /// DPDK port ids, by interface index.
     pub port_ids: Vec<u16>,
     /// Control's requests for worker-owned state (`rvsadm -c`), looked at
-    /// once per tick.
+    /// once per loop iteration and answered a bounded piece at a time.
     pub dump: crate::dump::DumpHook,
     /// Link state by interface index (kept by the daemon's link watch).
     pub links: Vec<PortLink>,
@@ -182,16 +182,6 @@ impl Io<Mbuf> for WorkerIo<'_> {
     }
 }
 
-/// Copy up to `max` connection entries for Control (`rvsadm -c`). Runs
-/// on the worker between bursts: a full scan of the table, so only on
-/// request, never on the packet path.
-#[cold]
-fn answer_dump(shared: &Shared, id: usize, engine: &Engine<Mbuf>, seq: u64, max: usize, now: u64) {
-    let t = &engine.svc.conns;
-    let conns = t.iter().take(max).map(|(_, c)| *c).collect();
-    shared.dump.answer(id, seq, crate::dump::ConnDump { now, conns, total: t.len() });
-}
-
 /// Run worker `id` on its queues until `shared.stop` is set. Returns 0.
 /// The queues come back to the caller, which drains the ring once every
 /// worker has stopped (others may redirect to it until then).
@@ -220,7 +210,7 @@ pub fn run(
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;
     let mut idle = 0u32;
-    let mut dump_seen = 0u64;
+    let mut dump = crate::dump::DumpCursor::default();
     let mut burst = Burst::default();
 
     while !shared.stop.load(Ordering::Relaxed) {
@@ -269,6 +259,8 @@ pub fn run(
             }
         }
         io.flush();
+        // `rvsadm -c`: a bounded piece of the table per iteration, if asked.
+        work += dump.step(&shared.dump, id, &engine.svc.conns, now);
 
         if now != last_tick {
             last_tick = now;
@@ -281,10 +273,6 @@ pub fn run(
                 if let Some(s) = t.take_snapshot() {
                     shared.neigh.store(Arc::new(s));
                 }
-            }
-            if let Some((seq, max)) = shared.dump.pending(dump_seen) {
-                dump_seen = seq;
-                answer_dump(&shared, id, &engine, seq, max, now);
             }
             io.flush();
         }

@@ -1,6 +1,7 @@
 //! The netns lab from Rust: `scripts/lab.sh` behind a guard that always
 //! tears down, plus helpers to run commands (curl, ping) in namespaces.
 
+use crate::counters::{self, Counters};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
@@ -69,6 +70,31 @@ impl Lab {
     /// curl from the client namespace; body as text.
     pub fn curl(&self, url: &str) -> String {
         self.sh("cli", &["curl", "-sS", "--max-time", "10", url])
+    }
+
+    /// rvsd's control socket.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.state_dir().join("rvsd.sock")
+    }
+
+    /// The live counters (`rvsadm --workers --json`), strictly parsed.
+    pub fn counters(&self) -> Counters {
+        counters::live(&self.socket())
+    }
+
+    /// Wait until traffic has settled (mempool at baseline, rx still) and
+    /// return the live counters then.
+    pub fn settled(&self) -> Counters {
+        counters::settled(&self.socket(), std::time::Duration::from_secs(10))
+    }
+
+    /// Tear down and return rvsd's final counters (strictly parsed) and
+    /// its log. The final mempool line must show every mbuf returned.
+    pub fn down_counters(self) -> (Counters, String) {
+        let log = self.down();
+        let c = counters::final_counters(&log);
+        assert!(c.mempool_at_baseline(), "mbuf leak at shutdown:\n{log}");
+        (c, log)
     }
 
     pub fn rvsd_log(&self) -> String {

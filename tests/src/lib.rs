@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod counters;
 pub mod lab;
 pub mod pcap;
 pub mod rvsd;

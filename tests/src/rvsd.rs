@@ -1,13 +1,16 @@
 //! Running rvsd as a child process and reading its final counters.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A binary of the workspace's release build, or of `$RVS_BIN_DIR` when
+/// set (to run a test against another build, e.g. an older commit's).
 pub fn binary(name: &str) -> PathBuf {
-    let p = crate::root().join("target/release").join(name);
+    let dir =
+        std::env::var_os("RVS_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| crate::root().join("target/release"));
+    let p = dir.join(name);
     assert!(p.exists(), "{} not built: run cargo build --release (./scripts/test.sh does)", p.display());
     p
 }
@@ -21,8 +24,20 @@ pub struct Rvsd {
 impl Rvsd {
     /// Start rvsd with `config`, output to `log`; wait for "ready".
     pub fn start(config: &Path, log: &Path) -> Rvsd {
+        Self::start_cmd(Command::new(binary("rvsd")), config, log)
+    }
+
+    /// Start rvsd inside network namespace `ns` (its net_tap devices
+    /// appear there, never in the root namespace).
+    pub fn start_in(ns: &str, config: &Path, log: &Path) -> Rvsd {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).arg(binary("rvsd"));
+        Self::start_cmd(c, config, log)
+    }
+
+    fn start_cmd(mut cmd: Command, config: &Path, log: &Path) -> Rvsd {
         let f = std::fs::File::create(log).unwrap();
-        let child = Command::new(binary("rvsd"))
+        let child = cmd
             .arg("--config")
             .arg(config)
             .stdout(Stdio::from(f.try_clone().unwrap()))
@@ -47,6 +62,10 @@ impl Rvsd {
             let _ = f.read_to_string(&mut s);
         }
         s
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn alive(&mut self) -> bool {
@@ -80,32 +99,6 @@ impl Drop for Rvsd {
     }
 }
 
-/// Final counters printed at shutdown, summed over workers:
-/// "drop NAME" → value, plus "rx", "tx", ... and "mempool_free"/"mempool_baseline".
-pub fn final_counters(out: &str) -> HashMap<String, u64> {
-    let mut m: HashMap<String, u64> = HashMap::new();
-    let tail = out.split("rvsd: final counters").nth(1).unwrap_or_else(|| panic!("no final counters in:\n{out}"));
-    for line in tail.lines() {
-        let l = line.trim();
-        if let Some(rest) = l.strip_prefix("drop ") {
-            if let Some((k, v)) = rest.split_once(": ") {
-                *m.entry(format!("drop {k}")).or_default() += v.trim().parse::<u64>().unwrap_or(0);
-            }
-        } else if l.starts_with("worker ") {
-            let words: Vec<&str> = l.split_whitespace().skip(2).collect();
-            for kv in words.chunks(2) {
-                if let [k, v] = kv {
-                    *m.entry(k.to_string()).or_default() += v.parse::<u64>().unwrap_or(0);
-                }
-            }
-        } else if let Some(rest) = l.strip_prefix("mempool: ") {
-            let w: Vec<&str> = rest.split_whitespace().collect();
-            for kv in w.chunks(2) {
-                if let [k, v] = kv {
-                    m.insert(format!("mempool_{k}"), v.parse().unwrap_or(0));
-                }
-            }
-        }
-    }
-    m
-}
+/// The final counters of a stopped rvsd, parsed strictly (see
+/// [`crate::counters`]).
+pub use crate::counters::final_counters;

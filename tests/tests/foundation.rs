@@ -4,8 +4,9 @@
 #![forbid(unsafe_code)]
 
 use etherparse::PacketBuilder;
-use rvs_tests::{lab::Lab, pcap, rvsd};
+use rvs_tests::{counters, lab::Lab, pcap, rvsd};
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn lab_ping_both_sides() {
@@ -17,16 +18,21 @@ fn lab_ping_both_sides() {
     // A transit packet (client → real server, no service): dropped, counted.
     let o = lab.exec("cli", &["ping", "-c", "1", "-W", "1", "192.168.0.10"]);
     assert!(!o.status.success(), "director must not forward transit traffic");
-    let log = lab.down();
-    let c = rvsd::final_counters(&log);
-    assert!(c["icmp_echo"] >= 6, "{log}");
-    assert!(c["arp_replies"] >= 2, "{log}");
-    assert!(c.get("drop ip_not_for_us").copied().unwrap_or(0) >= 1, "{log}");
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
+    // Live (rvsadm --workers --json) once traffic settled, then the final
+    // block at shutdown: both strict, both must tell the same story.
+    let live = lab.settled();
+    let (c, log) = lab.down_counters();
+    for (c, what) in [(&live, "live"), (&c, "final")] {
+        assert!(c.get("icmp_echo") >= 6, "{what}: {}", c.source);
+        assert!(c.get("arp_replies") >= 2, "{what}: {}", c.source);
+        assert!(c.drop("ip_not_for_us") >= 1, "{what}: {}", c.source);
+        assert!(c.mempool_at_baseline(), "{what}: mbuf leak:\n{}", c.source);
+    }
+    assert!(c.get("rx_pkts") >= live.get("rx_pkts"), "{log}");
 }
 
-/// DPDK's net_pcap gives its first port the fixed address 02:70:63:61:70:00
-/// ("pcap"); rvsd logs it at boot.
+/// net_pcap has no MAC option: DPDK gives its first device 02:70:63:61:70:00
+/// ("pcap", index 0); the test checks rvsd reports that MAC.
 const OUR_MAC: [u8; 6] = [0x02, 0x70, 0x63, 0x61, 0x70, 0x00];
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 
@@ -65,7 +71,7 @@ fn malformed_frames_are_dropped_with_named_counters() {
     frames.push((v, "eth_unknown_type"));
     // UDP to our own address with no service.
     frames.push((good.clone(), "no_service"));
-    // IPv4 to the broadcast MAC never enters the service path.
+    // IPv4 to the broadcast MAC: not for our IP layer.
     let mut v = good.clone();
     v[0..6].copy_from_slice(&[0xff; 6]);
     frames.push((v, "eth_multicast"));
@@ -103,18 +109,29 @@ fn malformed_frames_are_dropped_with_named_counters() {
     )
     .unwrap();
     let mut d = rvsd::Rvsd::start(&cfg, &dir.join("rvsd.log"));
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Until every frame of the file has been read and answered.
+    let n = all.len() as u64;
+    let live = counters::wait_for(&dir.join("rvsd.sock"), Duration::from_secs(10), "all frames handled", |c| {
+        c.get("rx_pkts") >= n && c.get("icmp_echo") >= 1 && c.get("arp_replies") >= 1 && c.mempool_at_baseline()
+    });
     assert!(d.alive(), "rvsd died on malformed input:\n{}", d.output());
+    assert!(d.output().contains("mac 02:70:63:61:70:00"), "net_pcap's MAC changed:\n{}", d.output());
     let (code, out) = d.stop();
     assert_eq!(code, 0, "{out}");
-    let c = rvsd::final_counters(&out);
-    for (_, name) in &frames {
-        let want = frames.iter().filter(|(_, n)| n == name).count() as u64;
-        assert_eq!(c.get(&format!("drop {name}")).copied().unwrap_or(0), want, "counter {name}:\n{out}");
+    let fin = rvsd::final_counters(&out);
+    for c in [&live, &fin] {
+        for (_, name) in &frames {
+            let want = frames.iter().filter(|(_, n)| n == name).count() as u64;
+            assert_eq!(c.drop(name), want, "counter {name}:\n{}", c.source);
+        }
+        // Every frame accounted for: the malformed ones dropped by name,
+        // the ARP request and the ping answered.
+        assert_eq!(c.get("rx_pkts"), n, "{}", c.source);
+        assert_eq!(c.total_drops(), frames.len() as u64, "{}", c.source);
+        assert_eq!(c.get("arp_replies"), 1, "{}", c.source);
+        assert_eq!(c.get("icmp_echo"), 1, "{}", c.source);
+        assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
     }
-    assert_eq!(c["arp_replies"], 1, "{out}");
-    assert_eq!(c["icmp_echo"], 1, "{out}");
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{out}");
     // The ARP reply and the echo reply were transmitted.
     let sent = pcap::read(&tx).unwrap();
     assert!(sent.iter().any(|f| f.len() >= 42 && f[12..14] == [8, 6] && f[20..22] == [0, 2]), "no ARP reply sent");

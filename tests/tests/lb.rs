@@ -4,9 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+use rvs_tests::counters::Counters;
 use rvs_tests::lab::Lab;
-use rvs_tests::rvsd::final_counters;
-use std::collections::HashMap;
 
 /// The body the lab's servers send for /big (see scripts/lab/httpd.py).
 fn pattern(n: usize) -> Vec<u8> {
@@ -24,18 +23,33 @@ fn vip(mode: &str) -> &'static str {
 }
 
 /// Drops that are not failures: traffic the lab's kernels send around
-/// (IPv6 router solicitations, ARP for other hosts on the shared LAN).
-fn check_drops(c: &HashMap<String, u64>, log: &str) {
-    for (k, v) in c {
-        if let Some(name) = k.strip_prefix("drop ") {
-            let benign = matches!(
-                name,
-                "ipv6_unsupported" | "arp_not_for_us" | "ip_not_for_us" | "eth_not_for_us" | "l4_unsupported"
-            );
-            assert!(benign, "unexpected drop {name}={v}:\n{log}");
-        }
+/// (IPv6 router solicitations to group MACs, ARP for other hosts on the
+/// shared LAN).
+fn check_drops(c: &Counters) {
+    for (name, v) in c.drops() {
+        let benign = matches!(
+            name.as_str(),
+            "ipv6_unsupported"
+                | "arp_not_for_us"
+                | "ip_not_for_us"
+                | "eth_not_for_us"
+                | "eth_multicast"
+                | "l4_unsupported"
+        );
+        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
     }
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
+    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
+}
+
+/// The live counters once traffic has settled, then the final ones:
+/// both strict, both checked for unexpected drops and leaks.
+fn finish(lab: Lab) -> Counters {
+    let live = lab.settled();
+    check_drops(&live);
+    let (c, log) = lab.down_counters();
+    check_drops(&c);
+    assert!(c.get("rx_pkts") >= live.get("rx_pkts") && c.get("tx_pkts") >= live.get("tx_pkts"), "{log}");
+    c
 }
 
 fn run_mode(id: &str, mode: &str, workers: u32) {
@@ -75,19 +89,18 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
     assert_eq!(got.len(), BIG);
     assert!(got == pattern(BIG), "10 MB body differs");
 
-    let log = lab.down();
-    let c = final_counters(&log);
-    check_drops(&c, &log);
-    assert!(c["conns_created"] >= 8, "{log}");
-    let tx_bytes = c["tx"];
+    let c = finish(lab);
+    let log = &c.source;
+    assert!(c.get("conns_created") >= 8, "{log}");
+    let tx_pkts = c.get("tx_pkts");
     if mode == "dr" || mode == "tun" {
         // Replies bypass the director: it sent only the client's packets.
-        assert!(tx_bytes < 2000, "{mode}: director transmitted {tx_bytes} packets for a 10 MB reply:\n{log}");
+        assert!(tx_pkts < 2000, "{mode}: director transmitted {tx_pkts} packets for a 10 MB reply:\n{log}");
     } else {
-        assert!(tx_bytes > 7000, "{mode}: replies must cross the director:\n{log}");
+        assert!(tx_pkts > 7000, "{mode}: replies must cross the director:\n{log}");
     }
     if workers > 1 && (mode == "nat" || mode == "fullnat") {
-        assert!(c["redirect_in"] > 0, "2 workers: no redirect seen:\n{log}");
+        assert!(c.get("redirect_in") > 0, "2 workers: no redirect seen:\n{log}");
     }
 }
 
@@ -154,10 +167,10 @@ fn port_group_service() {
     // A port outside the group is not a service.
     let o = lab.exec("cli", &["curl", "-sS", "--max-time", "2", "http://172.25.254.100:8080/"]);
     assert!(!o.status.success());
-    let log = lab.down();
-    let c = final_counters(&log);
-    assert!(c.get("drop no_service").copied().unwrap_or(0) >= 1, "{log}");
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{log}");
+    let live = lab.settled();
+    assert!(live.drop("no_service") >= 1, "{}", live.source);
+    let (c, log) = lab.down_counters();
+    assert!(c.drop("no_service") >= 1, "{log}");
 }
 
 /// `-p`: one client sticks to one server across connections (and ports of
@@ -173,6 +186,5 @@ fn persistent_service() {
     for port in [80, 443, 80, 443, 80, 443] {
         assert_eq!(lab.curl(&format!("http://172.25.254.100:{port}/")), first, "persistence broken");
     }
-    let log = lab.down();
-    check_drops(&final_counters(&log), &log);
+    finish(lab);
 }

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 
 /// How long a commit waits for the workers before it reports them late.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long `-c` waits for the workers' copies.
+/// How long `-c` waits for a worker that posts no piece of its table
+/// (stopped or stuck); a worker still walking a large table resets it.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Most connection entries one `-c` returns.
 const MAX_CONNS: usize = 1_000_000;
@@ -190,7 +191,7 @@ impl Control {
             };
             v.total += d.total;
             let room = max - v.conns.len();
-            v.conns.extend(d.conns.iter().take(room).map(|c| views::conn(c, d.now)));
+            v.conns.extend(d.conns().take(room).map(|(c, now)| views::conn(c, now)));
         }
         v
     }

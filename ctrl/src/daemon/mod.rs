@@ -338,7 +338,7 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
     println!("rvsd: final counters");
     for (w, s) in shared.stats.iter().enumerate() {
         println!(
-            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} icmp_echo {} conns_created {} drops {}",
+            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} icmp_echo {} icmp_err_sent {} frags_out {} conns_created {} drops {}",
             s.rx_pkts.get(),
             s.tx_pkts.get(),
             s.redirect_in.get(),
@@ -346,6 +346,8 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             s.arp_replies.get(),
             s.arp_requests.get(),
             s.icmp_echo.get(),
+            s.icmp_err_sent.get(),
+            s.frags_out.get(),
             s.conns_created.get(),
             s.total_drops()
         );

@@ -449,6 +449,21 @@ impl ConnTable {
         self.slab.iter().enumerate().filter(|(i, _)| self.wheel.is_scheduled(*i as u32)).map(|(i, c)| (i as ConnId, c))
     }
 
+    /// The live entries among slots `slots` (clamped to the capacity): a
+    /// cursor for walking the table a bounded piece at a time across
+    /// calls (`rvsadm -c` on a worker, see `crate::dump`). Slots keep
+    /// their place while the table changes, so an entry live during the
+    /// whole walk is seen exactly once.
+    pub fn iter_slots(&self, slots: std::ops::Range<usize>) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
+        let end = slots.end.min(self.slab.len());
+        let start = slots.start.min(end);
+        self.slab[start..end]
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| ((start + i) as ConnId, c))
+            .filter(|(i, _)| self.wheel.is_scheduled(*i))
+    }
+
     /// Mean probe displacement of the index (see `Index::mean_displacement`).
     pub fn index_displacement(&self) -> f64 {
         self.index.mean_displacement()
