@@ -12,6 +12,9 @@ for id in $(ip netns list 2>/dev/null | sed -n 's/^rvs\([a-z0-9]*\)-dir.*/\1/p')
 done
 cargo build --release --workspace --bins
 cargo test --release --workspace -- --test-threads=2
+# A bounded soak: valid traffic through all four modes while malformed and
+# fuzzed frames are injected on both sides (scripts/soak.sh runs it long).
+./scripts/soak.sh --smoke
 # The benchmark harness in smoke mode, so it cannot rot.
 if [ -x scripts/bench.sh ]; then
   ./scripts/bench.sh --smoke

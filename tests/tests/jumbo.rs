@@ -105,12 +105,11 @@ fn jumbo_frames_cross_a_9000_mtu_nat_director() {
     let (code, out) = d.stop();
     assert_eq!(code, 0, "{out}");
     let c = rvsd::final_counters(&out);
-    assert!(c.contains_key("rx") && c.contains_key("mempool_free"), "no final counters:\n{out}");
-    assert_eq!(c.get("drop multi_seg").copied(), None, "jumbo frames were chained:\n{out}");
-    let drops: Vec<_> = c.iter().filter(|(k, _)| k.starts_with("drop ")).collect();
-    assert!(drops.is_empty(), "unexpected drops {drops:?}:\n{out}");
-    assert_eq!(c["icmp_echo"], 1, "{out}");
-    assert_eq!(c["mempool_free"], c["mempool_baseline"], "mbuf leak:\n{out}");
+    assert!(c.get("rx") > 0, "no frames received:\n{out}");
+    assert_eq!(c.drop("multi_seg"), 0, "jumbo frames were chained:\n{out}");
+    assert_eq!(c.total_drops(), 0, "unexpected drops {:?}:\n{out}", c.drops());
+    assert_eq!(c.get("icmp_echo"), 1, "{out}");
+    assert!(c.mempool_at_baseline(), "mbuf leak:\n{out}");
 
     let sent = pcap::read(&tx).unwrap();
     // The echo reply: the whole 8028-byte IP packet came back.

@@ -190,4 +190,3 @@ fn write_seeds() {
         }
     }
 }
-
