@@ -3,7 +3,7 @@
 //! VIP:vport → CIP:cport. Real servers need no route to clients. The
 //! client address reaches the server in a TCP option (TOA, kind 254).
 
-use super::{set_dst, set_src, L4At};
+use super::{rewrite, L4At};
 use crate::drop::DropReason;
 use crate::packet::ipv4::PROTO_TCP;
 use crate::packet::{csum, get16, put16, put32, PacketBuf};
@@ -15,14 +15,12 @@ pub const TOA_LEN: usize = 8;
 
 #[inline]
 pub fn request(b: &mut [u8], at: L4At, lip: u32, lport: u16, rip: u32, rport: u16) -> Result<(), DropReason> {
-    set_src(b, at, lip, lport)?;
-    set_dst(b, at, rip, rport)
+    rewrite(b, at, Some((lip, lport)), Some((rip, rport)))
 }
 
 #[inline]
 pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16, cip: u32, cport: u16) -> Result<(), DropReason> {
-    set_src(b, at, vip, vport)?;
-    set_dst(b, at, cip, cport)
+    rewrite(b, at, Some((vip, vport)), Some((cip, cport)))
 }
 
 /// Insert a TOA option carrying `cip:cport` into a TCP packet (before the

@@ -19,40 +19,34 @@ pub struct L4At {
     pub proto: u8,
 }
 
-/// Which end of the flow a rewrite changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Src,
-    Dst,
-}
-
 /// Replace the source address and port.
 #[inline(always)]
 pub fn set_src(b: &mut [u8], at: L4At, addr: u32, port: u16) -> Result<(), DropReason> {
-    rewrite(b, at, End::Src, addr, port)
+    rewrite(b, at, Some((addr, port)), None)
 }
 
 /// Replace the destination address and port.
 #[inline(always)]
 pub fn set_dst(b: &mut [u8], at: L4At, addr: u32, port: u16) -> Result<(), DropReason> {
-    rewrite(b, at, End::Dst, addr, port)
+    rewrite(b, at, None, Some((addr, port)))
 }
 
-/// Both views are checked before anything is written, so a packet is
-/// either rewritten whole or left as it was.
+/// Replace either or both ends, through one pair of views. The L4 header
+/// was validated at the gate; should these views refuse the packet it is
+/// dropped with their reason (never sent half rewritten).
 #[inline(always)]
-fn rewrite(b: &mut [u8], at: L4At, end: End, addr: u32, port: u16) -> Result<(), DropReason> {
+pub fn rewrite(b: &mut [u8], at: L4At, src: Option<(u32, u16)>, dst: Option<(u32, u16)>) -> Result<(), DropReason> {
     let mut ip = Ipv4::new_checked(b.get_mut(at.l3..).ok_or(DropReason::IpTruncated)?)?;
-    L4::new_checked(ip.payload(), at.proto)?;
-    let old = match end {
-        End::Src => ip.set_src(addr),
-        End::Dst => ip.set_dst(addr),
-    };
+    let old_src = src.map(|(a, _)| ip.set_src(a));
+    let old_dst = dst.map(|(a, _)| ip.set_dst(a));
     let mut l4 = L4::new_checked(ip.payload_mut(), at.proto)?;
-    l4.fix_addr(old, addr);
-    match end {
-        End::Src => l4.set_src_port(port),
-        End::Dst => l4.set_dst_port(port),
+    if let (Some(old), Some((a, p))) = (old_src, src) {
+        l4.fix_addr(old, a);
+        l4.set_src_port(p);
+    }
+    if let (Some(old), Some((a, p))) = (old_dst, dst) {
+        l4.fix_addr(old, a);
+        l4.set_dst_port(p);
     }
     Ok(())
 }

@@ -102,20 +102,20 @@ pub fn fix_l4_csum(f: &mut [u8]) {
     f[l4 + off..l4 + off + 2].copy_from_slice(&c.to_be_bytes());
 }
 
+/// The two endpoints of a crafted packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Ends {
+    pub src: [u8; 4],
+    pub sport: u16,
+    pub dst: [u8; 4],
+    pub dport: u16,
+}
+
 /// A TCP segment in an Ethernet frame, valid checksums. `flags`: TCP flag
 /// bits (FIN 1, SYN 2, RST 4, PSH 8, ACK 16). `options`: raw TCP options,
 /// padded with EOL to a multiple of 4 (at most 40 bytes are used).
-#[allow(clippy::too_many_arguments)]
-pub fn tcp_frame(
-    dmac: Mac,
-    src: [u8; 4],
-    sport: u16,
-    dst: [u8; 4],
-    dport: u16,
-    flags: u8,
-    options: &[u8],
-    payload: &[u8],
-) -> Vec<u8> {
+pub fn tcp_frame(dmac: Mac, e: Ends, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+    let Ends { src, sport, dst, dport } = e;
     let mut t = PacketBuilder::ethernet2([2, 0, 0, 0, 9, 9], dmac).ipv4(src, dst, 64).tcp(sport, dport, 1000, 65535);
     if flags & 0x01 != 0 {
         t = t.fin();
@@ -143,7 +143,8 @@ pub fn tcp_frame(
 }
 
 /// A UDP datagram in an Ethernet frame, valid checksums.
-pub fn udp_frame(dmac: Mac, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+pub fn udp_frame(dmac: Mac, e: Ends, payload: &[u8]) -> Vec<u8> {
+    let Ends { src, sport, dst, dport } = e;
     let mut b = Vec::new();
     PacketBuilder::ethernet2([2, 0, 0, 0, 9, 9], dmac)
         .ipv4(src, dst, 64)
@@ -262,11 +263,8 @@ impl Flow {
         } else {
             (CLIENT, CLIENT_MAC, self.cip, self.cport, vip, self.vport)
         };
-        let f = if self.tcp {
-            tcp_frame(dmac, src, sport, dst, dport, flags, options, payload)
-        } else {
-            udp_frame(dmac, src, sport, dst, dport, payload)
-        };
+        let ends = Ends { src, sport, dst, dport };
+        let f = if self.tcp { tcp_frame(dmac, ends, flags, options, payload) } else { udp_frame(dmac, ends, payload) };
         (port, f)
     }
 }

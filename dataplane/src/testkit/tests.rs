@@ -86,7 +86,7 @@ fn accounting_catches_a_frame_that_vanishes() {
 #[test]
 fn transmitted_frames_are_checked() {
     let h = Harness::new(1);
-    let good = fuzz::udp_frame(RS1_MAC, DIP, 1, RS1, 2, b"x");
+    let good = fuzz::udp_frame(RS1_MAC, fuzz::Ends { src: DIP, sport: 1, dst: RS1, dport: 2 }, b"x");
     let mut f = good.clone();
     f[6..12].copy_from_slice(&SERVER_MAC);
     let sent = |bytes: Vec<u8>, l4_ok| Sent {

@@ -23,6 +23,21 @@ const DF: u16 = 0x4000;
 const MF: u16 = 0x2000;
 const OFFSET: u16 = 0x1fff;
 
+/// Version 4 and an IHL of 5..=15 words within `b`: the header length.
+fn check_header(b: &[u8]) -> Result<usize, DropReason> {
+    if b.len() < MIN_HDR {
+        return Err(DropReason::IpTruncated);
+    }
+    if b[field::VER_IHL] >> 4 != 4 {
+        return Err(DropReason::IpBadVersion);
+    }
+    let ihl = ((b[field::VER_IHL] & 0x0f) as usize) * 4;
+    if ihl < MIN_HDR || ihl > b.len() {
+        return Err(DropReason::IpBadIhl);
+    }
+    Ok(ihl)
+}
+
 /// An IPv4 packet: the buffer starts at the IP header and holds at least
 /// `total_len` bytes (Ethernet padding after it is allowed).
 #[derive(Debug, Clone, Copy)]
@@ -36,19 +51,9 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
     /// checked separately ([`Ipv4::checksum_ok`]): a router verifies it
     /// on input, a rewrite of a packet we already accepted need not.
     pub fn new_checked(buf: T) -> Result<Self, DropReason> {
-        let b = buf.as_ref();
-        if b.len() < MIN_HDR {
-            return Err(DropReason::IpTruncated);
-        }
-        if b[field::VER_IHL] >> 4 != 4 {
-            return Err(DropReason::IpBadVersion);
-        }
-        let ihl = ((b[field::VER_IHL] & 0x0f) as usize) * 4;
-        if ihl < MIN_HDR || ihl > b.len() {
-            return Err(DropReason::IpBadIhl);
-        }
-        let total = rd16(b, field::LEN) as usize;
-        if total < ihl || total > b.len() {
+        let ihl = check_header(buf.as_ref())?;
+        let total = rd16(buf.as_ref(), field::LEN) as usize;
+        if total < ihl || total > buf.as_ref().len() {
             return Err(DropReason::IpBadLen);
         }
         Ok(Ipv4 { buf })
@@ -58,17 +63,7 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
     /// IHL within the buffer, but the quote may end before `total_len`
     /// ([`Ipv4::packet`] and [`Ipv4::payload`] stop at the buffer's end).
     pub fn new_checked_quoted(buf: T) -> Result<Self, DropReason> {
-        let b = buf.as_ref();
-        if b.len() < MIN_HDR {
-            return Err(DropReason::IpTruncated);
-        }
-        if b[field::VER_IHL] >> 4 != 4 {
-            return Err(DropReason::IpBadVersion);
-        }
-        let ihl = ((b[field::VER_IHL] & 0x0f) as usize) * 4;
-        if ihl < MIN_HDR || ihl > b.len() {
-            return Err(DropReason::IpBadIhl);
-        }
+        check_header(buf.as_ref())?;
         Ok(Ipv4 { buf })
     }
 
