@@ -166,8 +166,10 @@ impl<P: PacketBuf> Engine<P> {
             arp::make_reply(pkt.data_mut(), &a, ifc.mac);
             self.stats.arp_replies.inc();
             io.tx(ifc.port_id, pkt);
+        } else {
+            // Consumed by learning: counted, so rx is accounted for.
+            self.stats.arp_learned.inc();
         }
-        // Replies were consumed by learning.
     }
 
     fn ipv4(

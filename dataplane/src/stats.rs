@@ -56,6 +56,8 @@ pub struct WorkerStats {
     pub redirect_in: Counter,
     pub arp_replies: Counter,
     pub arp_requests: Counter,
+    /// ARP replies received and consumed by learning (no frame goes out).
+    pub arp_learned: Counter,
     pub icmp_echo: Counter,
     /// ICMP errors the director originated (time exceeded, frag-needed).
     pub icmp_err_sent: Counter,
@@ -86,6 +88,7 @@ impl Default for WorkerStats {
             redirect_in: Counter::default(),
             arp_replies: Counter::default(),
             arp_requests: Counter::default(),
+            arp_learned: Counter::default(),
             icmp_echo: Counter::default(),
             icmp_err_sent: Counter::default(),
             icmp_err_suppressed: Counter::default(),

@@ -20,7 +20,7 @@ import json
 import re
 import sys
 
-WORKER = ["rx_pkts", "tx_pkts", "redirect_in", "redirect_out", "arp_replies", "arp_requests", "icmp_echo",
+WORKER = ["rx_pkts", "tx_pkts", "redirect_in", "redirect_out", "arp_replies", "arp_requests", "arp_learned", "icmp_echo",
           "icmp_err_sent", "icmp_err_suppressed", "frags_out", "conns_created", "conns", "drops"]
 
 
@@ -144,6 +144,8 @@ def main():
     residual = delta["rx_pkts"] - delta["tx_pkts"] - sum(ddrops.values()) + generated
     if residual != a.arp:
         errors.append(f"unaccounted frames: rx - tx - drops + generated = {residual}, ARP consumed = {a.arp}")
+    if delta["arp_learned"] != a.arp:
+        errors.append(f"rvsd counted {delta['arp_learned']} ARP replies learned, tcpdump saw {a.arp} consumed")
     frames = sum(i["frames"] for i in inj)
     if delta["rx_pkts"] < frames:
         errors.append(f"rvsd received {sums['rx_pkts']} frames, fewer than the {frames} injected")

@@ -44,7 +44,7 @@ struct Window {
 /// Send the stream for SECS, with two `rvsadm -Lnc` from the first second
 /// if `dump`; then wait for rvsd to settle and account.
 fn window(sock: &std::path::Path, nsc: &str, tap: &str, dump: bool) -> Window {
-    let before = counters::live(sock);
+    let before = counters::settled_with_ports(sock, Duration::from_secs(20));
     let (_, dropped0) = tap_tx(nsc, tap);
     let sender = Command::new("ip")
         .args([
@@ -85,16 +85,19 @@ fn window(sock: &std::path::Path, nsc: &str, tap: &str, dump: bool) -> Window {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let sent: u64 = text.split_whitespace().next().and_then(|v| v.parse().ok()).expect("sender's count");
     assert_eq!(text.split_whitespace().nth(1), Some("0"), "the sender's kernel refused datagrams: {text}");
-    let after = counters::settled(sock, Duration::from_secs(20));
+    let after = counters::settled_with_ports(sock, Duration::from_secs(20));
     let (_, dropped1) = tap_tx(nsc, tap);
     let d = |k: &str| after.get(k) - before.get(k);
     let port_rx = |c: &counters::Counters| c.port("net_tap0").get("ipackets");
-    let answered = d("arp_replies") + d("arp_requests") + d("icmp_echo");
+    // Frames of our own that crossed: requests answered (in and out),
+    // replies learned (in only), requests sent (out only).
+    let ours_in = d("arp_replies") + d("arp_learned") + d("icmp_echo");
+    let ours_out = d("arp_replies") + d("arp_requests") + d("icmp_echo");
     Window {
         sent,
         tap_dropped: dropped1 - dropped0,
-        received: port_rx(&after) - port_rx(&before) - answered,
-        forwarded: d("tx_pkts") - answered,
+        received: port_rx(&after) - port_rx(&before) - ours_in,
+        forwarded: d("tx_pkts") - ours_out,
         rvsd_drops: after.total_drops() - before.total_drops(),
         imissed: after.ports.iter().map(|p| p.get("imissed")).sum(),
         listed,

@@ -155,6 +155,8 @@ pub struct WorkerView {
     pub redirect_out: u64,
     pub arp_replies: u64,
     pub arp_requests: u64,
+    /// ARP replies received and consumed by learning.
+    pub arp_learned: u64,
     pub icmp_echo: u64,
     /// ICMP errors originated (time exceeded, frag-needed) and those the
     /// rate limit suppressed.

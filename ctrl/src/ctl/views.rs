@@ -107,6 +107,7 @@ pub fn worker(id: usize, s: &WorkerStats) -> WorkerView {
         redirect_out: s.redirect_out.get(),
         arp_replies: s.arp_replies.get(),
         arp_requests: s.arp_requests.get(),
+        arp_learned: s.arp_learned.get(),
         icmp_echo: s.icmp_echo.get(),
         icmp_err_sent: s.icmp_err_sent.get(),
         icmp_err_suppressed: s.icmp_err_suppressed.get(),

@@ -338,13 +338,14 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
     println!("rvsd: final counters");
     for (w, s) in shared.stats.iter().enumerate() {
         println!(
-            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} icmp_echo {} icmp_err_sent {} frags_out {} conns_created {} drops {}",
+            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} arp_learned {} icmp_echo {} icmp_err_sent {} frags_out {} conns_created {} drops {}",
             s.rx_pkts.get(),
             s.tx_pkts.get(),
             s.redirect_in.get(),
             s.redirect_out.get(),
             s.arp_replies.get(),
             s.arp_requests.get(),
+            s.arp_learned.get(),
             s.icmp_echo.get(),
             s.icmp_err_sent.get(),
             s.frags_out.get(),
