@@ -10,14 +10,19 @@
 pub mod conn;
 pub mod drop;
 pub mod dump;
+pub mod egress;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
+pub mod forward;
 #[cfg(test)]
 mod hostile_tests;
 pub mod l3;
 pub mod modes;
 pub mod packet;
+pub mod pipeline;
+#[cfg(test)]
+mod pipeline_tests;
 pub mod rss;
 pub mod sched;
 pub mod service_path;

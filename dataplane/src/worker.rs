@@ -12,7 +12,7 @@
 //! neither polled nor sent to; what would go out on it is dropped and
 //! counted as `link_down`.
 
-use crate::engine::{Engine, Io};
+use crate::engine::{Ctx, Engine, Io};
 use crate::l3::neigh::NeighSnapshot;
 use crate::packet::PacketBuf;
 use crate::snapshot::Snapshot;
@@ -226,10 +226,15 @@ pub fn run(
         if n > 0 {
             stats.redirect_in.add(n as u64);
             work += n;
-            for m in burst.by_ref() {
-                let pi = io.idx_of[m.port() as usize & 63];
-                engine.handle(&snap, &neigh, &mut io, m, pi, now);
-            }
+            let idx_of = io.idx_of;
+            let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now };
+            engine.handle_burst(
+                &mut cx,
+                burst.by_ref().map(|m| {
+                    let pi = idx_of[m.port() as usize & 63];
+                    (m, pi)
+                }),
+            );
         }
         if id == 0 {
             for _ in 0..conf.burst {
@@ -248,15 +253,20 @@ pub fn run(
             }
             work += n;
             stats.rx_pkts.add(n as u64);
-            while let Some(mut m) = burst.next() {
+            let mut bytes = 0u64;
+            let pkts = std::iter::from_fn(|| loop {
+                let mut m = burst.next()?;
                 burst.prefetch(1);
-                stats.rx_bytes.add(m.pkt_len() as u64);
+                bytes += m.pkt_len() as u64;
                 if m.nb_segs() > 1 && !m.linearize() {
                     stats.count_drop(crate::drop::DropReason::MultiSeg);
                     continue;
                 }
-                engine.handle(&snap, &neigh, &mut io, m, pi as u16, now);
-            }
+                return Some((m, pi as u16));
+            });
+            let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now };
+            engine.handle_burst(&mut cx, pkts);
+            stats.rx_bytes.add(bytes);
         }
         io.flush();
         // `rvsadm -c`: a bounded piece of the table per iteration, if asked.

@@ -210,6 +210,9 @@ pub struct ConnTable {
     /// Timeout per state, in ticks.
     timeouts: [u64; N_STATES],
     seed: u64,
+    /// Inserts and removals so far: a batched lookup's results stay valid
+    /// only while this is unchanged (see [`ConnTable::version`]).
+    version: u64,
 }
 
 impl ConnTable {
@@ -233,6 +236,7 @@ impl ConnTable {
             wheel: TimerWheel::new(capacity, slot_bits, now),
             timeouts: [0; N_STATES],
             seed: random_seed(),
+            version: 0,
         };
         t.set_timeouts(timeouts);
         t
@@ -319,6 +323,15 @@ impl ConnTable {
         }
     }
 
+    /// Changes with every insert and removal. The ids a
+    /// [`ConnTable::lookup_burst`] returned are valid only while the
+    /// version is the one read before it: a removal frees an id that the
+    /// next insert may reuse.
+    #[inline(always)]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     #[inline(always)]
     pub fn get(&self, id: ConnId) -> &Conn {
         &self.slab[id as usize]
@@ -368,6 +381,7 @@ impl ConnTable {
             }
         }
         self.free.pop();
+        self.version += 1;
         self.wheel.schedule(id, c.expires);
         Ok(id)
     }
@@ -420,6 +434,7 @@ impl ConnTable {
             debug_assert!(found, "reply tuple of {id} missing: tuple fields changed?");
         }
         self.free.push(id);
+        self.version += 1;
         c
     }
 

@@ -30,9 +30,16 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct NeighSnapshot {
     map: HashMap<NeighKey, Mac>,
+    version: u64,
 }
 
 impl NeighSnapshot {
+    /// The table's [`NeighTable::version`] this snapshot was taken at.
+    #[inline(always)]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     #[inline]
     pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
         self.map.get(&(port, ip)).copied()
@@ -66,17 +73,26 @@ pub struct NeighTable<P> {
     entries: HashMap<NeighKey, Entry>,
     pending: HashMap<NeighKey, Pending<P>>,
     dirty: bool,
+    /// Changes whenever an entry is added, changed or removed: next hops
+    /// cached from the table are valid while it is unchanged.
+    version: u64,
 }
 
 impl<P> Default for NeighTable<P> {
     fn default() -> Self {
-        NeighTable { entries: HashMap::new(), pending: HashMap::new(), dirty: false }
+        NeighTable { entries: HashMap::new(), pending: HashMap::new(), dirty: false, version: 0 }
     }
 }
 
 impl<P> NeighTable<P> {
     pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
         self.entries.get(&(port, ip)).map(|e| e.mac)
+    }
+
+    /// See the field: bumped on every change of a mapping.
+    #[inline(always)]
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Learn or confirm a mapping (from an ARP request or reply). Returns
@@ -87,6 +103,7 @@ impl<P> NeighTable<P> {
             _ => {
                 self.entries.insert((port, ip), Entry { mac, confirmed: now });
                 self.dirty = true;
+                self.version += 1;
             }
         }
         self.pending.remove(&(port, ip)).map(|p| p.pkts).unwrap_or_default()
@@ -142,6 +159,7 @@ impl<P> NeighTable<P> {
         });
         if self.entries.len() != before {
             self.dirty = true;
+            self.version += 1;
         }
         (actions, failed)
     }
@@ -152,7 +170,7 @@ impl<P> NeighTable<P> {
             return None;
         }
         self.dirty = false;
-        Some(NeighSnapshot { map: self.entries.iter().map(|(k, e)| (*k, e.mac)).collect() })
+        Some(NeighSnapshot { map: self.entries.iter().map(|(k, e)| (*k, e.mac)).collect(), version: self.version })
     }
 
     pub fn len(&self) -> usize {

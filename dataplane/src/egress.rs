@@ -1,0 +1,341 @@
+//! Egress: route, next hop, MTU and transmit; and the packets the
+//! director originates (ARP probes, ICMP errors).
+//!
+//! The last stage of the pipeline. Worker 0 owns the authoritative
+//! neighbour table; other workers read its published snapshot and hand a
+//! packet whose next hop is unresolved to worker 0.
+//!
+//! Established traffic goes to few destinations (the real servers, the
+//! gateway's clients), so each worker keeps a small direct-mapped cache of
+//! resolved hops by destination address — egress port, MTU, both MACs —
+//! valid while the service snapshot and the neighbour table it was
+//! computed from are unchanged. A hit costs one probe instead of a route
+//! scan and a neighbour hash lookup; a miss or anything unresolved takes
+//! the full path.
+
+use crate::drop::DropReason;
+use crate::engine::{Ctx, Engine, Io};
+use crate::l3::neigh::Action;
+use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
+use crate::snapshot::Snapshot;
+use crate::wire::{Ethernet, Ipv4};
+
+/// A token bucket in ticks of [`crate::conn::HZ`]: `rate` tokens a second,
+/// at most `burst` saved. Per worker, so no state is shared.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBucket {
+    rate: u64,
+    burst: u64,
+    /// Tokens × HZ (so a fraction of a token per tick is kept).
+    credit: u64,
+    last: u64,
+}
+
+impl TokenBucket {
+    /// Linux's defaults for the ICMP errors a host sends
+    /// (`icmp_msgs_per_sec` 1000, `icmp_msgs_burst` 50).
+    pub const ICMP: TokenBucket = TokenBucket::new(1000, 50);
+
+    pub const fn new(rate: u64, burst: u64) -> Self {
+        TokenBucket { rate, burst, credit: burst * crate::conn::HZ, last: 0 }
+    }
+
+    /// Take one token at tick `now`; false when none is left.
+    pub fn take(&mut self, now: u64) -> bool {
+        let hz = crate::conn::HZ;
+        let elapsed = now.saturating_sub(self.last);
+        self.last = self.last.max(now);
+        self.credit = (self.credit + elapsed.saturating_mul(self.rate)).min(self.burst * hz);
+        if self.credit < hz {
+            return false;
+        }
+        self.credit -= hz;
+        true
+    }
+}
+
+/// Where a packet goes after rewriting: out of `port_idx` to `nexthop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub port_idx: u16,
+    pub nexthop: u32,
+}
+
+/// A resolved way out to one destination address.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hop {
+    dst: u32,
+    /// What it was computed from: snapshot (generation and identity) and
+    /// neighbour table version.
+    generation: u64,
+    snap: usize,
+    neigh: u64,
+    valid: bool,
+    /// The destination is on-link (the next hop is the address itself).
+    pub direct: bool,
+    pub port_id: u16,
+    pub mtu: u16,
+    pub mac: eth::Mac,
+    pub src_mac: eth::Mac,
+}
+
+/// Slots of the hop cache (a power of two).
+const HOP_SLOTS: usize = 256;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct HopCache {
+    slots: Vec<Hop>,
+}
+
+impl Default for HopCache {
+    fn default() -> Self {
+        HopCache { slots: vec![Hop::default(); HOP_SLOTS] }
+    }
+}
+
+#[inline(always)]
+fn hop_slot(dst: u32) -> usize {
+    (dst.wrapping_mul(0x9e37_79b1) >> (32 - HOP_SLOTS.trailing_zeros())) as usize
+}
+
+impl<P: PacketBuf> Engine<P> {
+    /// The resolved hop to `dst`: from the cache, else by route and
+    /// neighbour lookup (and then cached). None when there is no route or
+    /// the next hop's MAC is not known yet.
+    #[inline]
+    pub(crate) fn hop<I>(&mut self, cx: &Ctx<'_, I>, dst: u32) -> Option<Hop> {
+        let neigh = match &self.neigh {
+            Some(t) => t.version(),
+            None => cx.neigh.version(),
+        };
+        let (generation, snap) = (cx.snap.generation, cx.snap as *const Snapshot as usize);
+        let i = hop_slot(dst);
+        let h = self.hops.slots[i];
+        if h.valid && h.dst == dst && h.generation == generation && h.snap == snap && h.neigh == neigh {
+            return Some(h);
+        }
+        let (port_idx, nh) = cx.snap.routes.lookup(dst)?;
+        let mac = match &self.neigh {
+            Some(t) => t.get(port_idx, nh),
+            None => cx.neigh.get(port_idx, nh),
+        }?;
+        let ifc = &cx.snap.ifaces[port_idx as usize];
+        let h = Hop {
+            dst,
+            generation,
+            snap,
+            neigh,
+            valid: true,
+            direct: nh == dst,
+            port_id: ifc.port_id,
+            mtu: ifc.mtu,
+            mac,
+            src_mac: ifc.mac,
+        };
+        self.hops.slots[i] = h;
+        Some(h)
+    }
+
+    /// The egress MTU towards `dst` (1500 without a route).
+    #[inline]
+    pub(crate) fn mtu_to<I>(&mut self, cx: &Ctx<'_, I>, dst: u32) -> u16 {
+        match self.hop(cx, dst) {
+            Some(h) => h.mtu,
+            None => cx.snap.routes.lookup(dst).map(|(p, _)| cx.snap.ifaces[p as usize].mtu).unwrap_or(1500),
+        }
+    }
+
+    /// Send through a resolved hop.
+    #[inline]
+    pub(crate) fn emit_hop<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, h: &Hop) {
+        let b = pkt.data_mut();
+        b[0..6].copy_from_slice(&h.mac);
+        b[6..12].copy_from_slice(&h.src_mac);
+        if b.len() <= eth::HDR_LEN + h.mtu as usize {
+            return cx.io.tx(h.port_id, pkt);
+        }
+        self.fragment_out(cx.io, pkt, h.port_id, h.mtu);
+    }
+
+    /// Route an IPv4 packet (Ethernet header present, to be filled) to
+    /// `dst` and send it.
+    #[inline]
+    pub(crate) fn route_out<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, dst: u32) {
+        if let Some(h) = self.hop(cx, dst) {
+            return self.emit_hop(cx, pkt, &h);
+        }
+        match cx.snap.routes.lookup(dst) {
+            Some((port_idx, nh)) => self.xmit(cx, pkt, NextHop { port_idx, nexthop: nh }),
+            None => self.drop_pkt(DropReason::NoRoute, pkt),
+        }
+    }
+
+    /// Resolve the next hop's MAC and transmit, or queue for resolution.
+    pub(crate) fn xmit<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop) {
+        let mac = match &self.neigh {
+            Some(t) => t.get(nh.port_idx, nh.nexthop),
+            None => cx.neigh.get(nh.port_idx, nh.nexthop),
+        };
+        if let Some(mac) = mac {
+            return self.emit(cx, pkt, nh.port_idx, mac);
+        }
+        if self.neigh.is_none() {
+            if let Err(p) = cx.io.to_neigh_owner(nh.port_idx, nh.nexthop, pkt) {
+                self.drop_pkt(DropReason::NeighPendingFull, p);
+            } else {
+                self.stats.redirect_out.inc();
+            }
+            return;
+        }
+        self.queue_for_neigh(cx, pkt, nh);
+    }
+
+    /// Worker 0: queue a packet handed over by another worker for an
+    /// unresolved next hop.
+    pub fn resolve_later(&mut self, snap: &Snapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
+        let neigh = Default::default();
+        let mut cx = Ctx { snap, neigh: &neigh, io, now };
+        self.queue_for_neigh(&mut cx, pkt, nh);
+    }
+
+    fn queue_for_neigh<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop) {
+        let Some(table) = self.neigh.as_mut() else {
+            // Only worker 0 resolves; a caller elsewhere hands over instead.
+            return self.drop_pkt(DropReason::NeighPendingFull, pkt);
+        };
+        // Resolved meanwhile (a packet handed over by another worker)?
+        if let Some(mac) = table.get(nh.port_idx, nh.nexthop) {
+            return self.emit(cx, pkt, nh.port_idx, mac);
+        }
+        let (res, action) = table.enqueue(nh.port_idx, nh.nexthop, pkt, cx.now / crate::conn::HZ);
+        if let Err(p) = res {
+            self.drop_pkt(DropReason::NeighPendingFull, p);
+        }
+        if let Some(a) = action {
+            self.probe(cx.snap, cx.io, a);
+        }
+    }
+
+    pub(crate) fn emit<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16, mac: eth::Mac) {
+        let ifc = &cx.snap.ifaces[port_idx as usize];
+        let b = pkt.data_mut();
+        b[0..6].copy_from_slice(&mac);
+        b[6..12].copy_from_slice(&ifc.mac);
+        if b.len() <= eth::HDR_LEN + ifc.mtu as usize {
+            return cx.io.tx(ifc.port_id, pkt);
+        }
+        self.fragment_out(cx.io, pkt, ifc.port_id, ifc.mtu);
+    }
+
+    /// A frame over the egress MTU. Service traffic with DF was answered
+    /// with frag-needed before its rewrite; what still has DF here (or is
+    /// not IPv4) cannot be sent. Without DF it is fragmented.
+    #[cold]
+    fn fragment_out(&mut self, io: &mut impl Io<P>, mut pkt: P, port_id: u16, mtu: u16) {
+        let d = pkt.data();
+        let ipv4_no_df = Ethernet::new_checked(d)
+            .is_ok_and(|f| f.ethertype() == eth::TYPE_IPV4 && Ipv4::new_checked(f.payload()).is_ok_and(|ip| !ip.df()));
+        let plan = if ipv4_no_df { crate::packet::frag::Plan::new(d, mtu) } else { None };
+        let Some(plan) = plan else {
+            return self.drop_pkt(DropReason::TooBig, pkt);
+        };
+        for i in 1..plan.count() {
+            let Some(mut f) = io.alloc() else {
+                // The fragments already sent cannot be reassembled: the
+                // packet is lost; count it once.
+                return self.drop_pkt(DropReason::NoMbuf, pkt);
+            };
+            if !f.set_len(plan.later_len(i)) {
+                drop(f);
+                return self.drop_pkt(DropReason::NoMbuf, pkt);
+            }
+            plan.write_later(pkt.data(), i, f.data_mut());
+            self.stats.frags_out.inc();
+            io.tx(port_id, f);
+        }
+        let n = plan.write_first(pkt.data_mut());
+        pkt.set_len(n);
+        self.stats.frags_out.inc();
+        io.tx(port_id, pkt);
+    }
+
+    fn probe(&mut self, snap: &Snapshot, io: &mut impl Io<P>, a: Action) {
+        let Action::Probe(port_idx, target) = a;
+        let Some(ifc) = snap.ifaces.get(port_idx as usize) else { return };
+        let Some(src) = ifc.source_for(target) else { return };
+        let Some(mut p) = io.alloc() else {
+            self.stats.count_drop(DropReason::NoMbuf);
+            return;
+        };
+        if !p.set_len(arp::FRAME_LEN) {
+            return self.drop_pkt(DropReason::NoMbuf, p);
+        }
+        arp::make_request(p.data_mut(), ifc.mac, src, target);
+        self.stats.arp_requests.inc();
+        io.tx(ifc.port_id, p);
+    }
+
+    /// Periodic work (once a second; `now` in ticks): neighbour aging and probes.
+    pub fn tick(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
+        if let Some(t) = self.neigh.as_mut() {
+            let (actions, failed) = t.tick(now / crate::conn::HZ);
+            for p in failed {
+                self.drop_pkt(DropReason::NeighFailed, p);
+            }
+            for a in actions {
+                self.probe(snap, io, a);
+            }
+        }
+    }
+
+    /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its
+    /// source, within the worker's ICMP rate limit. Never about an ICMP error, a fragment other than the first,
+    /// or a group address (RFC 1812 §4.3.2.7).
+    pub(crate) fn send_icmp_error<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, orig: &[u8], err: IcmpError) {
+        if !icmp::may_answer(orig) {
+            return;
+        }
+        if !self.icmp_limit.take(cx.now) {
+            self.stats.icmp_err_suppressed.inc();
+            return;
+        }
+        let Ok(quoted) = Ipv4::new_checked_quoted(orig) else { return };
+        let src_of_orig = quoted.src();
+        let Some((port_idx, _)) = cx.snap.routes.lookup(src_of_orig) else { return };
+        let Some(from) = cx.snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };
+        let Some(mut p) = cx.io.alloc() else {
+            self.stats.count_drop(DropReason::NoMbuf);
+            return;
+        };
+        let need = eth::HDR_LEN + ipv4::MIN_HDR + 8 + orig.len().min(icmp::MAX_QUOTE);
+        if !p.set_len(need) {
+            return self.drop_pkt(DropReason::NoMbuf, p);
+        }
+        let n = icmp::build_error(p.data_mut(), from, orig, err.ty, err.code, err.mtu);
+        if n == 0 {
+            // Nothing to quote: the buffer was never a packet.
+            return drop(p);
+        }
+        p.set_len(n);
+        self.stats.icmp_err_sent.inc();
+        self.route_out(cx, p, src_of_orig);
+    }
+}
+
+/// An ICMP error the director originates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IcmpError {
+    pub ty: u8,
+    pub code: u8,
+    /// Next-hop MTU (frag-needed), else 0.
+    pub mtu: u16,
+}
+
+impl IcmpError {
+    pub const TIME_EXCEEDED: IcmpError = IcmpError { ty: icmp::TIME_EXCEEDED, code: 0, mtu: 0 };
+
+    pub fn frag_needed(mtu: u16) -> Self {
+        IcmpError { ty: icmp::DEST_UNREACH, code: icmp::CODE_FRAG_NEEDED, mtu }
+    }
+}

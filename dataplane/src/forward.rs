@@ -1,0 +1,248 @@
+//! Forwarding: a packet of a known connection through its state
+//! transition, counters and forwarding mode; and ICMP errors that quote a
+//! tracked connection's packet.
+//!
+//! Times here are ticks of [`crate::conn::HZ`] per second.
+
+use crate::conn::{ConnId, ConnKey, Dir};
+use crate::drop::DropReason;
+use crate::egress::{IcmpError, NextHop};
+use crate::engine::{Ctx, Engine, Io};
+use crate::modes::{self, tun::EncapError};
+use crate::packet::{eth, ipv4, l4, PacketBuf};
+use crate::pipeline::Meta;
+use crate::service_path::{owner, resolve, settle_removed, F_TOA_DONE};
+use rvs_conf::FwdMethod;
+
+/// A packet of a known connection: state, counters, rewrite, send.
+pub(crate) fn established<P: PacketBuf, I: Io<P>>(
+    e: &mut Engine<P>,
+    cx: &mut Ctx<'_, I>,
+    mut pkt: P,
+    m: &Meta,
+    cid: ConnId,
+    dir: Dir,
+) {
+    let (snap, now, at, flags) = (cx.snap, cx.now, m.at, m.flags);
+    let tr = e.svc.conns.on_packet(cid, dir, flags, now);
+    let mut c = *e.svc.conns.get(cid);
+    let resolved = resolve(snap, &mut c);
+    {
+        let m = e.svc.conns.get_mut(cid);
+        m.svc = c.svc;
+        m.dest = c.dest;
+        m.user = c.user;
+    }
+    let bytes = pkt.len() as u64;
+    match resolved {
+        Some((si, di)) => {
+            let s = &snap.services.list[si];
+            let d = &s.dests[di];
+            let (sc, dc) = (s.rt.cell(e.id), d.rt.cell(e.id));
+            if dir == Dir::Output {
+                sc.out_pkts.inc();
+                sc.out_bytes.add(bytes);
+                dc.out_pkts.inc();
+                dc.out_bytes.add(bytes);
+            } else {
+                sc.in_pkts.inc();
+                sc.in_bytes.add(bytes);
+                dc.in_pkts.inc();
+                dc.in_bytes.add(bytes);
+            }
+            match tr.active_delta() {
+                1 => {
+                    dc.active.inc();
+                    dc.inactive.dec();
+                }
+                -1 => {
+                    dc.active.dec();
+                    dc.inactive.inc();
+                }
+                _ => {}
+            }
+        }
+        None if snap.expire_nodest_conn => {
+            let old = e.svc.conns.remove(cid);
+            settle_removed(e, snap, old);
+            return e.drop_pkt(DropReason::ConnNoDest, pkt);
+        }
+        None => {}
+    }
+    let (tt, tp) = match (c.fwd, resolved) {
+        (FwdMethod::Tun, Some((si, di))) => {
+            let d = &snap.services.list[si].dests[di];
+            (d.tun_type, d.tun_port)
+        }
+        _ => Default::default(),
+    };
+    // A DF packet that will not fit the egress MTU (after TUN's outer
+    // headers) is answered with the packet as it arrived, before any
+    // rewrite, as IPVS checks before it mangles.
+    if m.df {
+        let to = if dir == Dir::Output { c.caddr } else { c.daddr };
+        let extra = if c.fwd == FwdMethod::Tun { modes::tun::overhead(tt) } else { 0 };
+        let mtu = (e.mtu_to(cx, to) as usize).saturating_sub(extra);
+        if m.total_len > mtu {
+            e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::frag_needed(mtu as u16));
+            return e.drop_pkt(DropReason::TooBig, pkt);
+        }
+    }
+    ipv4::dec_ttl(pkt.data_mut(), at.l3);
+    let b = pkt.data_mut();
+    let rewritten = match (c.fwd, dir) {
+        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport).map(|()| c.caddr),
+        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport).map(|()| c.daddr),
+        (FwdMethod::FullNat, Dir::Output) => {
+            modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport).map(|()| c.caddr)
+        }
+        (FwdMethod::FullNat, _) => {
+            if at.proto == ipv4::PROTO_TCP
+                && c.flags & F_TOA_DONE == 0
+                && flags & l4::TCP_ACK != 0
+                && flags & l4::TCP_SYN == 0
+            {
+                // Carry the client address to the real server on the
+                // handshake's final ACK (where TOA readers look for it).
+                let mtu = e.mtu_to(cx, c.daddr);
+                match modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
+                    Ok(true) => e.svc.conns.get_mut(cid).flags |= F_TOA_DONE,
+                    Ok(false) => {}
+                    Err(r) => return e.drop_pkt(r, pkt),
+                }
+            }
+            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport).map(|()| c.daddr)
+        }
+        (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(0),
+    };
+    let to = match rewritten {
+        Ok(to) => to,
+        Err(r) => return e.drop_pkt(r, pkt),
+    };
+    match c.fwd {
+        FwdMethod::Nat | FwdMethod::FullNat => e.route_out(cx, pkt, to),
+        FwdMethod::Dr => send_dr(e, cx, pkt, c.daddr),
+        FwdMethod::Tun => match send_tun(e, cx, pkt, c.daddr, (tt, tp)) {
+            Ok(()) => {}
+            // Checked above with the same MTU; only a route change between
+            // the two lookups could get here.
+            Err((pkt, EncapError::TooBig { .. })) => e.drop_pkt(DropReason::TooBig, pkt),
+            Err((pkt, EncapError::NoHeadroom)) => e.drop_pkt(DropReason::NoHeadroom, pkt),
+            Err((pkt, EncapError::NotIpv4)) => e.drop_pkt(DropReason::IpBadLen, pkt),
+        },
+    }
+}
+
+/// DR: hand the unchanged packet to the real server's MAC (on-link only).
+fn send_dr<P: PacketBuf, I: Io<P>>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: P, rip: u32) {
+    if let Some(h) = e.hop(cx, rip).filter(|h| h.direct) {
+        return e.emit_hop(cx, pkt, &h);
+    }
+    match cx.snap.routes.lookup(rip) {
+        Some((port_idx, nh)) if modes::dr::on_link(nh, rip) => {
+            e.xmit(cx, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(rip) })
+        }
+        _ => e.drop_pkt(DropReason::NoRoute, pkt),
+    }
+}
+
+/// TUN: encapsulate DIP → RIP (as the dest's tunnel type and port say)
+/// and route; an encapsulation error gives the packet back to the caller.
+fn send_tun<P: PacketBuf, I: Io<P>>(
+    e: &mut Engine<P>,
+    cx: &mut Ctx<'_, I>,
+    mut pkt: P,
+    rip: u32,
+    (tt, tp): (rvs_conf::TunType, u16),
+) -> Result<(), (P, EncapError)> {
+    let Some((port_idx, _)) = cx.snap.routes.lookup(rip) else {
+        e.drop_pkt(DropReason::NoRoute, pkt);
+        return Ok(());
+    };
+    let ifc = &cx.snap.ifaces[port_idx as usize];
+    let dip = ifc.source_for(rip).unwrap_or(0);
+    match modes::tun::encap(&mut pkt, tt, tp, dip, rip, ifc.mtu) {
+        Ok(()) => {
+            e.route_out(cx, pkt, rip);
+            Ok(())
+        }
+        Err(err) => Err((pkt, err)),
+    }
+}
+
+/// An ICMP error (unreachable, frag-needed, time-exceeded, ...) that
+/// quotes a packet of a tracked connection: translate outer and quoted
+/// headers like the connection's packets and send it to the other side.
+pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
+    e: &mut Engine<P>,
+    cx: &mut Ctx<'_, I>,
+    mut pkt: P,
+    info: &ipv4::Ipv4Info,
+) {
+    use modes::icmp_err::{apply, parse, Rewrite};
+    let snap = cx.snap;
+    let Some(q) = parse(pkt.data(), info.hdr_len) else {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    };
+    // The quoted packet went the other way: look up its reverse.
+    let own = owner(snap, e.svc.workers(), q.dst, q.dport, q.src, q.sport);
+    if own != e.id {
+        return e.redirect(cx, own, pkt);
+    }
+    let key = ConnKey::new(q.proto, q.dst, q.dport, q.src, q.sport);
+    let Some((cid, dir)) = e.svc.conns.lookup(&key) else {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    };
+    if info.ttl <= 1 {
+        return e.drop_pkt(DropReason::IpTtlExceeded, pkt);
+    }
+    let c = *e.svc.conns.get(cid);
+    ipv4::dec_ttl(pkt.data_mut(), eth::HDR_LEN);
+    if dir == Dir::Output {
+        // From the server side, about a packet we sent to the server:
+        // becomes an error from the VIP about the client's request.
+        let rw = Rewrite {
+            outer_src: Some(c.vaddr),
+            outer_dst: Some(c.caddr),
+            inner_src: Some((c.caddr, c.cport)),
+            inner_dst: Some((c.vaddr, c.vport)),
+        };
+        if !apply(pkt.data_mut(), &q, &rw) {
+            return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+        }
+        return e.route_out(cx, pkt, c.caddr);
+    }
+    // From the client side, about a reply the client got.
+    let rw = match c.fwd {
+        FwdMethod::Nat => {
+            Rewrite { outer_dst: Some(c.daddr), inner_src: Some((c.daddr, c.dport)), ..Default::default() }
+        }
+        FwdMethod::FullNat => Rewrite {
+            outer_src: Some(c.laddr),
+            outer_dst: Some(c.daddr),
+            inner_src: Some((c.daddr, c.dport)),
+            inner_dst: Some((c.laddr, c.lport)),
+        },
+        // DR/TUN: the real server holds the VIP; forward unchanged.
+        FwdMethod::Dr | FwdMethod::Tun => Rewrite::default(),
+    };
+    if !apply(pkt.data_mut(), &q, &rw) {
+        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+    }
+    match c.fwd {
+        FwdMethod::Dr => send_dr(e, cx, pkt, c.daddr),
+        FwdMethod::Tun => {
+            // The same encapsulation as the connection's own packets.
+            let (tt, tp) = resolve(snap, &mut { c })
+                .map(|(si, di)| {
+                    let d = &snap.services.list[si].dests[di];
+                    (d.tun_type, d.tun_port)
+                })
+                .unwrap_or_default();
+            if let Err((p, _)) = send_tun(e, cx, pkt, c.daddr, (tt, tp)) {
+                e.drop_pkt(DropReason::TooBig, p);
+            }
+        }
+        _ => e.route_out(cx, pkt, c.daddr),
+    }
+}

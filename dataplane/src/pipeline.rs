@@ -1,0 +1,198 @@
+//! The service-path stages of a burst: classify each TCP/UDP packet into
+//! its [`Meta`], look the whole burst up in the connection table at once,
+//! then dispatch packet by packet to the connection's forwarding mode or
+//! to connection creation.
+//!
+//! The batched lookup ([`ConnTable::lookup_burst`]) overlaps the cache
+//! misses of the burst's keys (index buckets, then entries) instead of
+//! paying two dependent misses per packet. Dispatch runs in arrival
+//! order, so a flow's packets keep their order; since dispatch inserts and
+//! removes connections, a lookup result is used only while the table's
+//! [`ConnTable::version`] is the one it was computed under (a SYN creating
+//! a connection that a later packet of the same burst belongs to, or a
+//! reused entry), else the packet is looked up again alone.
+//!
+//! [`ConnTable::lookup_burst`]: crate::conn::ConnTable::lookup_burst
+//! [`ConnTable::version`]: crate::conn::ConnTable::version
+
+use crate::conn::{self, ConnId, ConnKey, Dir, NO_TMPL};
+use crate::drop::DropReason;
+use crate::egress::IcmpError;
+use crate::engine::{Ctx, Engine, Io};
+use crate::modes::L4At;
+use crate::packet::{eth, ipv4, l4, PacketBuf};
+use crate::service_path::{self, owner_of_class};
+use crate::snapshot::class;
+
+/// Packets the lookup stage takes at once (DPDK's usual burst).
+pub const BURST: usize = 32;
+
+/// What the ingress stages learnt of a service-path packet, so no later
+/// stage parses it again.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// The packet's 5-tuple as received (the lookup key).
+    pub key: ConnKey,
+    /// Offsets of the IPv4 and L4 headers, and the L4 protocol.
+    pub at: L4At,
+    /// IPv4 total length (the frame is trimmed to it).
+    pub total_len: usize,
+    /// TCP flags (0 for UDP).
+    pub flags: u8,
+    /// Don't-fragment set.
+    pub df: bool,
+    /// The destination's address class ([`class`] bits).
+    pub cls: u8,
+}
+
+/// The service-path packets of one burst and their metadata.
+pub struct Burst<P> {
+    pkts: Vec<P>,
+    metas: Vec<Meta>,
+    keys: Vec<ConnKey>,
+    hits: [Option<(ConnId, Dir)>; BURST],
+}
+
+impl<P> Default for Burst<P> {
+    fn default() -> Self {
+        Burst {
+            pkts: Vec::with_capacity(BURST),
+            metas: Vec::with_capacity(BURST),
+            keys: Vec::with_capacity(BURST),
+            hits: [None; BURST],
+        }
+    }
+}
+
+impl<P> Burst<P> {
+    #[inline(always)]
+    pub fn push(&mut self, pkt: P, m: Meta) {
+        self.keys.push(m.key);
+        self.metas.push(m);
+        self.pkts.push(pkt);
+    }
+
+    #[inline(always)]
+    pub fn is_full(&self) -> bool {
+        self.pkts.len() >= BURST
+    }
+
+    pub fn len(&self) -> usize {
+        self.pkts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pkts.is_empty()
+    }
+}
+
+/// Ingress, TCP/UDP: fragments, the L4 gate, flow owner, TTL. A packet
+/// this worker owns comes back with its metadata.
+#[inline]
+pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
+    e: &mut Engine<P>,
+    cx: &mut Ctx<'_, I>,
+    pkt: P,
+    info: &ipv4::Ipv4Info,
+) -> Option<(P, Meta)> {
+    let l4o = eth::HDR_LEN + info.hdr_len;
+    let proto = info.proto;
+    let cls = cx.snap.class(info.dst);
+    let ours = cls != 0;
+    if info.fragment {
+        let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
+        e.drop_pkt(r, pkt);
+        return None;
+    }
+    // The one gate before any mode touches the L4 header.
+    let hdr = match l4::check(pkt.data(), l4o, info.total_len - info.hdr_len, proto) {
+        Ok(h) => h,
+        Err(r) => {
+            e.drop_pkt(r, pkt);
+            return None;
+        }
+    };
+    let own = owner_of_class(cls, e.svc.workers(), info.src, hdr.sport, info.dst, hdr.dport);
+    if own != e.id {
+        e.redirect(cx, own, pkt);
+        return None;
+    }
+    if info.ttl <= 1 {
+        // Everything on this path is forwarded: a router answers
+        // time-exceeded (RFC 1812 §5.3.1) and drops.
+        e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TIME_EXCEEDED);
+        e.drop_pkt(DropReason::IpTtlExceeded, pkt);
+        return None;
+    }
+    let m = Meta {
+        key: ConnKey::new(proto, info.src, hdr.sport, info.dst, hdr.dport),
+        at: L4At { l3: eth::HDR_LEN, l4: l4o, proto },
+        total_len: info.total_len,
+        flags: hdr.flags,
+        df: info.df,
+        cls,
+    };
+    Some((pkt, m))
+}
+
+/// Lookup and dispatch of everything in `burst`, which is left empty.
+pub(crate) fn run<P: PacketBuf, I: Io<P>>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, burst: &mut Burst<P>) {
+    if burst.is_empty() {
+        return;
+    }
+    e.svc.sync_timeouts(cx.snap);
+    let version = e.svc.conns.version();
+    let n = burst.len();
+    e.svc.conns.lookup_burst(&burst.keys, &mut burst.hits[..n]);
+    burst.keys.clear();
+    for (i, (pkt, m)) in burst.pkts.drain(..).zip(burst.metas.drain(..)).enumerate() {
+        let hit = if e.svc.conns.version() == version { burst.hits[i] } else { e.svc.conns.lookup(&m.key) };
+        dispatch(e, cx, pkt, &m, hit);
+    }
+}
+
+/// One packet after the lookup: a known connection goes to its mode, a
+/// new one is scheduled first.
+#[inline]
+fn dispatch<P: PacketBuf, I: Io<P>>(
+    e: &mut Engine<P>,
+    cx: &mut Ctx<'_, I>,
+    pkt: P,
+    m: &Meta,
+    hit: Option<(ConnId, Dir)>,
+) {
+    let snap = cx.snap;
+    if let Some((cid, dir)) = hit {
+        let c = e.svc.conns.get(cid);
+        let input_only = c.flags & conn::table::flags::NO_OUTPUT != 0;
+        let reuse = dir == Dir::Input
+            && conn::state::is_syn(m.flags)
+            && m.flags & l4::TCP_ACK == 0
+            && c.tmpl == NO_TMPL
+            && conn::state::syn_reuses_with(c.state, snap.conn_reuse_mode, input_only);
+        if !reuse {
+            return crate::forward::established(e, cx, pkt, m, cid, dir);
+        }
+        // IPVS conn_reuse_mode: a new SYN on a finished entry starts over.
+        let old = e.svc.conns.remove(cid);
+        service_path::settle_removed(e, snap, old);
+    }
+    let ours = m.cls != 0;
+    if m.cls & class::VIP == 0 {
+        let r = if ours { DropReason::NoService } else { DropReason::IpNotForUs };
+        return e.drop_pkt(r, pkt);
+    }
+    let k = &m.key;
+    let Some(si) = snap.services.lookup(k.proto, k.daddr, k.dport) else {
+        return e.drop_pkt(DropReason::NoService, pkt);
+    };
+    if k.proto == ipv4::PROTO_TCP && (m.flags & l4::TCP_SYN == 0 || m.flags & l4::TCP_RST != 0) {
+        // IPVS schedules TCP on `syn && !rst` (a SYN+ACK too, for active
+        // FTP); anything else is stray.
+        return e.drop_pkt(DropReason::ConnNoSyn, pkt);
+    }
+    match service_path::create(e, snap, si as usize, k, cx.now) {
+        Ok(cid) => crate::forward::established(e, cx, pkt, m, cid, Dir::Input),
+        Err(r) => e.drop_pkt(r, pkt),
+    }
+}
