@@ -79,10 +79,14 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
     // A DF packet that will not fit the egress MTU (after TUN's outer
     // headers) is answered with the packet as it arrived, before any
     // rewrite, as IPVS checks before it mangles.
+    // Where the packet goes (the real server, or the client for replies),
+    // resolved once for the MTU check and the transmit.
+    let to = if dir == Dir::Output { c.caddr } else { c.daddr };
+    let hop = e.hop(cx, to);
     if m.df {
-        let to = if dir == Dir::Output { c.caddr } else { c.daddr };
         let extra = if c.fwd == FwdMethod::Tun { modes::tun::overhead(tt) } else { 0 };
-        let mtu = (e.mtu_to(cx, to) as usize).saturating_sub(extra);
+        let mtu = hop.map_or_else(|| e.mtu_to(cx, to), |h| h.mtu);
+        let mtu = (mtu as usize).saturating_sub(extra);
         if m.total_len > mtu {
             e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::frag_needed(mtu as u16));
             return e.drop_pkt(DropReason::TooBig, pkt);
@@ -91,11 +95,9 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
     ipv4::dec_ttl(pkt.data_mut(), at.l3);
     let b = pkt.data_mut();
     let rewritten = match (c.fwd, dir) {
-        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport).map(|()| c.caddr),
-        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport).map(|()| c.daddr),
-        (FwdMethod::FullNat, Dir::Output) => {
-            modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport).map(|()| c.caddr)
-        }
+        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport),
+        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport),
+        (FwdMethod::FullNat, Dir::Output) => modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport),
         (FwdMethod::FullNat, _) => {
             if at.proto == ipv4::PROTO_TCP
                 && c.flags & F_TOA_DONE == 0
@@ -104,24 +106,29 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
             {
                 // Carry the client address to the real server on the
                 // handshake's final ACK (where TOA readers look for it).
-                let mtu = e.mtu_to(cx, c.daddr);
+                let mtu = hop.map_or_else(|| e.mtu_to(cx, c.daddr), |h| h.mtu);
                 match modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
                     Ok(true) => e.svc.conns.get_mut(cid).flags |= F_TOA_DONE,
                     Ok(false) => {}
                     Err(r) => return e.drop_pkt(r, pkt),
                 }
             }
-            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport).map(|()| c.daddr)
+            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport)
         }
-        (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(0),
+        (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(()),
     };
-    let to = match rewritten {
-        Ok(to) => to,
-        Err(r) => return e.drop_pkt(r, pkt),
-    };
+    if let Err(r) = rewritten {
+        return e.drop_pkt(r, pkt);
+    }
     match c.fwd {
-        FwdMethod::Nat | FwdMethod::FullNat => e.route_out(cx, pkt, to),
-        FwdMethod::Dr => send_dr(e, cx, pkt, c.daddr),
+        FwdMethod::Nat | FwdMethod::FullNat => match hop {
+            Some(h) => e.emit_hop(cx, pkt, &h),
+            None => e.route_out(cx, pkt, to),
+        },
+        FwdMethod::Dr => match hop.filter(|h| h.direct) {
+            Some(h) => e.emit_hop(cx, pkt, &h),
+            None => send_dr(e, cx, pkt, c.daddr),
+        },
         FwdMethod::Tun => match send_tun(e, cx, pkt, c.daddr, (tt, tp)) {
             Ok(()) => {}
             // Checked above with the same MTU; only a route change between

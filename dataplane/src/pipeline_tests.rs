@@ -133,3 +133,27 @@ fn cached_next_hop_follows_a_changed_neighbour() {
     assert!(io.sent.is_empty(), "no route in the new snapshot: {:?}", e.stats.drop_list());
     assert_eq!(e.stats.drops(crate::drop::DropReason::NoRoute), 1);
 }
+
+#[test]
+fn class_filter_never_hides_one_of_our_addresses() {
+    let snap = snapshot(1, 1, &[svc(FwdMethod::FullNat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    use crate::snapshot::class;
+    assert_eq!(snap.class(u(VIP)) & class::VIP, class::VIP);
+    assert_eq!(snap.class(u(LIP)) & class::LIP, class::LIP);
+    for ifc in &snap.ifaces {
+        for (a, _) in &ifc.addrs {
+            assert_eq!(snap.class(*a) & class::LOCAL, class::LOCAL);
+        }
+    }
+    // Everything else is not ours, whatever the filter says.
+    let ours = [u(VIP), u(LIP)];
+    let mut x = 0x1234_5678u32;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        if !ours.contains(&x) && !snap.local.contains_key(&x) {
+            assert_eq!(snap.class(x), 0, "{x:#x}");
+        }
+    }
+}
