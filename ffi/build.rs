@@ -30,7 +30,7 @@ fn main() {
         .allowlist_function("rvs_.*")
         .allowlist_function(FUNCS.join("|"))
         .allowlist_var(
-            "RTE_ETH_.*|RTE_MBUF_.*|RTE_PKTMBUF_.*|RING_F_.*|RTE_MAX_LCORE|RTE_ETHER_.*|SOCKET_ID_ANY|RTE_MEMPOOL_.*",
+            "RVS_.*|RTE_ETH_.*|RTE_MBUF_.*|RTE_PKTMBUF_.*|RING_F_.*|RTE_MAX_LCORE|RTE_ETHER_.*|SOCKET_ID_ANY|RTE_MEMPOOL_.*",
         )
         .opaque_type("rte_l2tpv2_combined_msg_hdr|rte_flow_item_.*|rte_gtp_.*")
         .derive_default(true)
@@ -95,6 +95,10 @@ const FUNCS: &[&str] = &[
     "rte_eth_dev_count_avail",
     "rte_eth_dev_socket_id",
     "rte_eth_dev_is_valid_port",
+    "rte_eth_dev_rss_reta_update",
+    "rte_eth_dev_rss_reta_query",
+    "rte_eth_dev_rss_hash_update",
+    "rte_eth_dev_rss_hash_conf_get",
 ];
 
 /// Keep `-include X` together as one unit.

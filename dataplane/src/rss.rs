@@ -15,7 +15,12 @@
 //! alone, which [`PortBuckets`] precomputes once per key.
 
 /// The key Microsoft's RSS specification uses in its verification suite,
-/// and DPDK's default for many PMDs (40 bytes).
+/// and DPDK's default for many PMDs (40 bytes). rvs programs it on every
+/// port that runs RSS: its hashes are checked against published vectors,
+/// and it spreads flows well. Not a symmetric key (`6d5a` repeated): both
+/// directions of a connection hashing alike buys rvs nothing, since the
+/// reply tuple differs from the request anyway (VIP vs RIP, CIP vs LIP),
+/// and such keys spread poorly (the hash then depends on `src ^ dst`).
 pub const DEFAULT_KEY: [u8; 40] = [
     0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b,
     0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac,
@@ -71,6 +76,59 @@ impl Toeplitz {
         b[10..12].copy_from_slice(&dport.to_be_bytes());
         self.hash(&b)
     }
+
+    /// The hash of an IPv6 TCP/UDP tuple as NICs hash it (addresses in
+    /// network order, then source and destination port).
+    pub fn ipv6_l4(&self, src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) -> u32 {
+        let mut b = [0u8; 36];
+        b[0..16].copy_from_slice(src);
+        b[16..32].copy_from_slice(dst);
+        b[32..34].copy_from_slice(&sport.to_be_bytes());
+        b[34..36].copy_from_slice(&dport.to_be_bytes());
+        self.hash(&b)
+    }
+}
+
+/// The RSS a port runs with (its key and RETA, as read back from the
+/// device), so software knows which rx queue a NIC gives a flow.
+#[derive(Debug, Clone)]
+pub struct PortRss {
+    toeplitz: Toeplitz,
+    reta: Vec<u16>,
+}
+
+impl PortRss {
+    /// `key` at least 40 bytes; `reta` (entry → queue) a power of two
+    /// long, as NICs index it by the hash's low bits.
+    pub fn new(key: &[u8], reta: Vec<u16>) -> Self {
+        assert!(key.len() >= 40, "RSS key of {} bytes, IPv6 L4 needs 40", key.len());
+        assert!(reta.len().is_power_of_two(), "RETA of {} entries", reta.len());
+        PortRss { toeplitz: Toeplitz::new(key), reta }
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.toeplitz.key
+    }
+
+    pub fn reta(&self) -> &[u16] {
+        &self.reta
+    }
+
+    pub fn toeplitz(&self) -> &Toeplitz {
+        &self.toeplitz
+    }
+
+    /// The rx queue of an IPv4 TCP/UDP packet `src:sport → dst:dport`
+    /// (not fragmented: fragments hash on the addresses alone).
+    pub fn queue_for_v4(&self, src: u32, sport: u16, dst: u32, dport: u16) -> u16 {
+        queue_of(&self.reta, self.toeplitz.ipv4_l4(src, dst, sport, dport))
+    }
+
+    /// The rx queue of an IPv6 TCP/UDP packet `src:sport → dst:dport`
+    /// (without extension headers).
+    pub fn queue_for_v6(&self, src: &[u8; 16], sport: u16, dst: &[u8; 16], dport: u16) -> u16 {
+        queue_of(&self.reta, self.toeplitz.ipv6_l4(src, dst, sport, dport))
+    }
 }
 
 /// Local ports grouped by the RETA index their hash contribution selects.
@@ -123,6 +181,10 @@ pub fn default_reta(size: usize, queues: u16) -> Vec<u16> {
     (0..size).map(|i| (i % queues.max(1) as usize) as u16).collect()
 }
 
+#[cfg(all(test, feature = "dpdk"))]
+#[path = "rss_dpdk_tests.rs"]
+mod dpdk_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +235,36 @@ mod tests {
                 let port = (1024..=u16::MAX).find(|&p| pb.bucket_of(p) == b).expect("a port per bucket");
                 assert_eq!(queue_of(&reta, t.ipv4_l4(rip, lip, rport, port)), want);
             }
+        }
+    }
+
+    #[test]
+    fn port_rss_predicts_with_its_key_and_reta() {
+        let reta = default_reta(128, 4);
+        let r = PortRss::new(&DEFAULT_KEY, reta.clone());
+        let t = Toeplitz::new(&DEFAULT_KEY);
+        // The specification's first vector: hash 0x51ccc178, entry 0x78.
+        let (src, dst) = (ip([66, 9, 149, 187]), ip([161, 142, 100, 80]));
+        assert_eq!(r.queue_for_v4(src, 2794, dst, 1766), reta[0x78]);
+        assert_eq!(r.queue_for_v4(src, 2794, dst, 1766), queue_of(&reta, t.ipv4_l4(src, dst, 2794, 1766)));
+        // Queues follow the RETA, not a fixed formula.
+        let r1 = PortRss::new(&DEFAULT_KEY, vec![3; 128]);
+        assert_eq!(r1.queue_for_v4(src, 2794, dst, 1766), 3);
+        assert_eq!(r1.queue_for_v6(&[1; 16], 1, &[2; 16], 2), 3);
+    }
+
+    /// Microsoft's RSS verification suite, IPv6 with TCP ports.
+    #[test]
+    fn matches_the_ipv6_specification_vectors() {
+        let t = Toeplitz::new(&DEFAULT_KEY);
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        let cases = [
+            ("3ffe:2501:200:1fff::7", 2794, "3ffe:2501:200:3::1", 1766, 0x4020_7d3du32),
+            ("3ffe:501:8::260:97ff:fe40:efab", 14230, "ff02::1", 4739, 0xdde5_1bbf),
+            ("3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, "fe80::200:f8ff:fe21:67cf", 38024, 0x02d1_feef),
+        ];
+        for (src, sport, dst, dport, want) in cases {
+            assert_eq!(t.ipv6_l4(&v6(src), &v6(dst), sport, dport), want, "{src}");
         }
     }
 }

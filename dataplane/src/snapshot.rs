@@ -26,6 +26,10 @@ pub struct Iface {
     /// Addresses with prefix length.
     pub addrs: Vec<(u32, u8)>,
     pub mtu: u16,
+    /// The port's RSS (key and RETA read back from the device), so a
+    /// worker can tell which rx queue a flow arrives on; `None` when the
+    /// port runs without RSS (one queue, or a device rvs cannot predict).
+    pub rss: Option<crate::rss::PortRss>,
 }
 
 impl Iface {

@@ -243,6 +243,7 @@ pub fn snapshot_of(cfg: &rvs_conf::Config, generation: u64) -> Snapshot {
                 })
                 .collect(),
             mtu: c.mtu,
+            rss: None,
         })
         .collect();
     let routes: Vec<(u32, u8, u16, Option<u32>)> = cfg

@@ -1,4 +1,5 @@
 #include "shim.h"
+#include <string.h>
 
 uint16_t rvs_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 { return rte_eth_rx_burst(port, queue, pkts, n); }
@@ -26,3 +27,31 @@ uint64_t rvs_rdtsc(void) { return rte_rdtsc(); }
 void rvs_pause(void) { rte_pause(); }
 int rvs_errno(void) { return rte_errno; }
 unsigned rvs_mempool_avail(const struct rte_mempool *mp) { return rte_mempool_avail_count(mp); }
+
+/* rte_softrss reads the key as 32-bit words (key_len >= (input_len + 1) * 4,
+ * checked by the Rust side); copy it to an aligned buffer first. */
+uint32_t rvs_softrss(const uint32_t *input, uint32_t input_len, const uint8_t *key, uint32_t key_len)
+{
+	uint32_t in[RVS_SOFTRSS_MAX_WORDS];
+	uint32_t k[RVS_SOFTRSS_MAX_WORDS + 1];
+	if (input_len > RVS_SOFTRSS_MAX_WORDS || key_len > sizeof(k) || key_len < (input_len + 1) * 4)
+		return 0;
+	memcpy(in, input, input_len * 4);
+	memcpy(k, key, key_len);
+	return rte_softrss(in, input_len, (const uint8_t *)k);
+}
+/* The RSS types rvs asks for: IPv4/IPv6 addresses, with TCP/UDP ports when
+ * present. Not the IPv6 *_EX types: they hash addresses from extension
+ * headers (home address, routing) that the software hash never sees. The
+ * RTE_ETH_RSS_* macros are RTE_BIT64() calls bindgen cannot evaluate. */
+uint64_t rvs_rss_types_l3l4(void)
+{
+	return (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+	       ~(RTE_ETH_RSS_IPV6_EX | RTE_ETH_RSS_IPV6_TCP_EX | RTE_ETH_RSS_IPV6_UDP_EX);
+}
+/* What a device must hash for rvs to predict its queues. */
+uint64_t rvs_rss_types_l4_required(void)
+{
+	return RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_TCP |
+	       RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+}

@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 #include <rte_ethdev.h>
 #include <rte_pause.h>
+#include <rte_thash.h>
 
 uint16_t rvs_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rvs_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
@@ -35,4 +36,9 @@ uint64_t rvs_rdtsc(void);
 void rvs_pause(void);
 int rvs_errno(void);
 unsigned rvs_mempool_avail(const struct rte_mempool *mp);
+/* Longest input rvs_softrss takes, in 32-bit words (IPv6 + ports is 9). */
+#define RVS_SOFTRSS_MAX_WORDS 16
+uint32_t rvs_softrss(const uint32_t *input, uint32_t input_len, const uint8_t *key, uint32_t key_len);
+uint64_t rvs_rss_types_l3l4(void);
+uint64_t rvs_rss_types_l4_required(void);
 #endif

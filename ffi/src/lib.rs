@@ -26,13 +26,15 @@ mod mbuf;
 mod mempool;
 mod port;
 mod ring;
+pub mod rss;
 
 pub use eal::{Eal, EalError};
 pub use lcore::{launch, lcore_id, main_lcore, pause, rdtsc, tsc_hz, wait_lcore, worker_lcores};
 pub use mbuf::{Burst, Mbuf, TxBatch, MAX_BURST};
 pub use mempool::{Mempool, DEFAULT_DATA_ROOM, HEADROOM};
 pub use port::{frame_len, LinkInfo, Port, PortConf, PortQueues, PortStats, RxQueue, TxQueue};
-pub use ring::{Ring, RingConsumer, RingItem};
+pub use ring::{Ring, RingConsumer, RingItem, RingProducer};
+pub use rss::{softrss, RssConf, RSS_KEY_LEN};
 
 /// Text of the current `rte_errno`.
 pub fn last_error() -> String {
@@ -55,6 +57,7 @@ pub fn last_error() -> String {
 /// send::<rvs_ffi::RxQueue>();
 /// send::<rvs_ffi::TxQueue>();
 /// send::<rvs_ffi::RingConsumer<rvs_ffi::Mbuf>>();
+/// send::<rvs_ffi::RingProducer<rvs_ffi::Mbuf>>();
 /// send::<rvs_ffi::Port>();
 /// send::<rvs_ffi::Mbuf>();
 /// sync::<rvs_ffi::Ring<rvs_ffi::Mbuf>>();
@@ -75,6 +78,10 @@ pub fn last_error() -> String {
 /// ```
 /// ```compile_fail
 /// fn sync<T: Sync>() {}
+/// sync::<rvs_ffi::RingProducer<rvs_ffi::Mbuf>>();
+/// ```
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
 /// sync::<rvs_ffi::Port>();
 /// ```
 /// nor copied:
@@ -85,6 +92,10 @@ pub fn last_error() -> String {
 /// ```compile_fail
 /// fn clone<T: Clone>() {}
 /// clone::<rvs_ffi::RingConsumer<rvs_ffi::Mbuf>>();
+/// ```
+/// ```compile_fail
+/// fn clone<T: Clone>() {}
+/// clone::<rvs_ffi::RingProducer<rvs_ffi::Mbuf>>();
 /// ```
 /// and a burst needs one (no bare port/queue numbers):
 /// ```compile_fail

@@ -14,6 +14,7 @@
 //!   and the port keeps its rx pool alive (it refills from it).
 
 use crate::eal::{eal_ref, EalRef};
+use crate::rss::{self, RssConf, RssPlan, RSS_KEY_LEN};
 use crate::{sys, Mempool};
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -32,11 +33,22 @@ pub struct PortConf {
     /// must hold the whole frame (see [`frame_len`]).
     pub mtu: u16,
     pub promiscuous: bool,
+    /// Run RSS with this key when the device allows rvs to predict it
+    /// (see [`crate::rss`]); `None`: no RSS, whatever the queue count.
+    pub rss_key: Option<[u8; RSS_KEY_LEN]>,
 }
 
 impl Default for PortConf {
     fn default() -> Self {
-        PortConf { rx_queues: 1, tx_queues: 1, rx_desc: 1024, tx_desc: 1024, mtu: 1500, promiscuous: true }
+        PortConf {
+            rx_queues: 1,
+            tx_queues: 1,
+            rx_desc: 1024,
+            tx_desc: 1024,
+            mtu: 1500,
+            promiscuous: true,
+            rss_key: None,
+        }
     }
 }
 
@@ -98,6 +110,7 @@ impl Drop for PortInner {
 pub struct Port {
     inner: Arc<PortInner>,
     configured: bool,
+    rss: Option<RssConf>,
     /// Not Sync: ethdev's control functions are not all thread-safe, so
     /// one thread at a time calls them.
     _not_sync: PhantomData<Cell<()>>,
@@ -109,10 +122,14 @@ impl std::fmt::Debug for Port {
     }
 }
 
-/// The queues a port was set up with, one token each.
+/// The queues a port was set up with, one token each, and its RSS.
 pub struct PortQueues {
     pub rx: Vec<RxQueue>,
     pub tx: Vec<TxQueue>,
+    /// The RSS the port runs with, or why it runs without (one queue, a
+    /// device without a RETA, ...): then every packet comes to rx queue 0
+    /// or wherever the device puts it, and software cannot predict it.
+    pub rss: Result<RssConf, String>,
 }
 
 /// The right to receive on one (port, queue).
@@ -131,7 +148,11 @@ pub struct TxQueue {
 
 impl std::fmt::Debug for PortQueues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PortQueues").field("rx", &self.rx.len()).field("tx", &self.tx.len()).finish()
+        f.debug_struct("PortQueues")
+            .field("rx", &self.rx.len())
+            .field("tx", &self.tx.len())
+            .field("rss", &self.rss.as_ref().map(|r| r.reta.len()))
+            .finish()
     }
 }
 
@@ -183,7 +204,7 @@ impl Port {
         }
         let inner =
             PortInner { id, name: name.to_string(), started: Mutex::new(false), pool: Mutex::new(None), _eal: eal };
-        Ok(Port { inner: Arc::new(inner), configured: false, _not_sync: PhantomData })
+        Ok(Port { inner: Arc::new(inner), configured: false, rss: None, _not_sync: PhantomData })
     }
 
     pub fn id(&self) -> u16 {
@@ -216,14 +237,19 @@ impl Port {
         Ok(info)
     }
 
-    /// Configure queues and MTU, then start the port: once per port. The
-    /// rx queues fill from `pool`, which must hold a whole frame of
+    /// Configure queues, MTU and RSS, then start the port: once per port.
+    /// The rx queues fill from `pool`, which must hold a whole frame of
     /// `conf.mtu` in one mbuf (rvs does not chain segments).
+    ///
+    /// With `conf.rss_key` and more than one rx queue, the port runs RSS
+    /// over IPv4/IPv6 TCP/UDP with that key and a round-robin RETA when
+    /// the device can (see [`crate::rss`]); a device that cannot, or that
+    /// refuses the RETA, is brought up again without RSS. The result says
+    /// which ([`PortQueues::rss`]).
     pub fn configure_and_start(&mut self, conf: &PortConf, pool: &Mempool) -> Result<PortQueues, String> {
         if self.configured {
             return Err(format!("port {}: already configured", self.inner.name));
         }
-        let id = self.inner.id;
         let name = &self.inner.name;
         let info = self.info()?;
         if conf.rx_queues == 0 || conf.tx_queues == 0 {
@@ -245,11 +271,71 @@ impl Port {
             ));
         }
         *self.inner.pool.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
+        let plan = match &conf.rss_key {
+            Some(key) => rss::plan(&info, conf.rx_queues, key),
+            None => Err("not asked for".into()),
+        };
+        let rss = match plan {
+            Ok(mut plan) => {
+                self.bring_up(conf, pool, Some(&mut plan))?;
+                match plan.program(self.inner.id) {
+                    Ok(r) => Ok(r),
+                    Err(why) => {
+                        // The RETA must be set on a started port (some
+                        // PMDs reset it in start); without it the spread
+                        // is unknown: stop and start again without RSS.
+                        self.stop_device();
+                        self.bring_up(conf, pool, None)?;
+                        Err(why)
+                    }
+                }
+            }
+            Err(why) => {
+                self.bring_up(conf, pool, None)?;
+                Err(why)
+            }
+        };
+        if conf.promiscuous {
+            // SAFETY: valid started port; failure only means "unsupported".
+            let _ = unsafe { sys::rte_eth_promiscuous_enable(self.inner.id) };
+        }
+        self.configured = true;
+        self.rss = rss.as_ref().ok().cloned();
+        let token = |q| (self.inner.clone(), q);
+        Ok(PortQueues {
+            rx: (0..conf.rx_queues)
+                .map(token)
+                .map(|(port, queue)| RxQueue { port, queue, _not_sync: PhantomData })
+                .collect(),
+            tx: (0..conf.tx_queues)
+                .map(token)
+                .map(|(port, queue)| TxQueue { port, queue, _not_sync: PhantomData })
+                .collect(),
+            rss,
+        })
+    }
+
+    /// The RSS the port runs with (`None` before it is configured, or
+    /// without RSS).
+    pub fn rss(&self) -> Option<&RssConf> {
+        self.rss.as_ref()
+    }
+
+    /// Configure the device (with RSS when `rss` is given), set its
+    /// queues and MTU up, and start it. Callable again after
+    /// [`Port::stop_device`]: set-up queues are replaced.
+    fn bring_up(&self, conf: &PortConf, pool: &Mempool, rss: Option<&mut RssPlan>) -> Result<(), String> {
+        let id = self.inner.id;
         let mut ec = sys::rte_eth_conf::default();
         ec.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_NONE;
+        if let Some(plan) = rss {
+            ec.rxmode.mq_mode = sys::RTE_ETH_MQ_RX_RSS;
+            ec.rx_adv_conf.rss_conf = plan.rss_conf();
+        }
         ec.txmode.mq_mode = sys::RTE_ETH_MQ_TX_NONE;
         ec.rxmode.mtu = conf.mtu as u32;
-        // SAFETY: valid port and config struct.
+        // SAFETY: valid, stopped port and config struct; the RSS key it
+        // may point to is the plan's, alive for this call.
         check(unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) }, "dev_configure")?;
         // SAFETY: valid port id; the socket lookup has no preconditions.
         let socket = unsafe { sys::rte_eth_dev_socket_id(id) }.max(0) as u32;
@@ -277,22 +363,18 @@ impl Port {
         // SAFETY: valid, configured port.
         check(unsafe { sys::rte_eth_dev_start(id) }, "dev_start")?;
         *self.inner.started.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        if conf.promiscuous {
-            // SAFETY: valid started port; failure only means "unsupported".
-            let _ = unsafe { sys::rte_eth_promiscuous_enable(id) };
+        Ok(())
+    }
+
+    /// Stop the device during configuration (no queue token exists yet:
+    /// `configure_and_start` makes them last).
+    fn stop_device(&self) {
+        let mut started = self.inner.started.lock().unwrap_or_else(|e| e.into_inner());
+        if *started {
+            // SAFETY: valid started port, no token handed out, no burst.
+            unsafe { sys::rte_eth_dev_stop(self.inner.id) };
+            *started = false;
         }
-        self.configured = true;
-        let token = |q| (self.inner.clone(), q);
-        Ok(PortQueues {
-            rx: (0..conf.rx_queues)
-                .map(token)
-                .map(|(port, queue)| RxQueue { port, queue, _not_sync: PhantomData })
-                .collect(),
-            tx: (0..conf.tx_queues)
-                .map(token)
-                .map(|(port, queue)| TxQueue { port, queue, _not_sync: PhantomData })
-                .collect(),
-        })
     }
 
     /// The MTU the device runs with now.
@@ -391,12 +473,18 @@ fn check_mtu(info: &sys::rte_eth_dev_info, mtu: u16) -> Result<(), String> {
 
 fn check(rc: i32, what: &str) -> Result<(), String> {
     if rc < 0 {
-        // SAFETY: rte_strerror takes any errno value.
-        let msg = unsafe { CStr::from_ptr(sys::rte_strerror(-rc)) }.to_string_lossy().into_owned();
-        Err(format!("{what}: {msg} ({rc})"))
+        Err(format!("{what}: {}", errno_text(rc)))
     } else {
         Ok(())
     }
+}
+
+/// `"<text> (<rc>)"` for a negative errno return code.
+pub(crate) fn errno_text(rc: i32) -> String {
+    // SAFETY: rte_strerror takes any errno value and returns a static or
+    // thread-local NUL-terminated string.
+    let msg = unsafe { CStr::from_ptr(sys::rte_strerror(-rc)) }.to_string_lossy().into_owned();
+    format!("{msg} ({rc})")
 }
 
 /// Receive up to `max` mbuf pointers from the token's queue.

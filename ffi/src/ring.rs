@@ -1,10 +1,16 @@
 //! `rte_ring` between lcores, typed by what it carries.
 //!
-//! A ring is created multi-producer, single-consumer: [`Ring`] is the
-//! producer side (shareable: `rte_ring`'s MP enqueue is thread-safe) and
-//! [`RingConsumer`] the one consumer (`Send`, not `Sync`, not `Clone`,
-//! and only [`Ring::new`] makes one), so the SC dequeue can never run on
-//! two threads at once.
+//! Two kinds, each with one [`RingConsumer`] (`Send`, not `Sync`, not
+//! `Clone`, made only with its ring), so the single-consumer dequeue can
+//! never run on two threads at once:
+//! - [`Ring::new`]: multi-producer. [`Ring`] is the producer side,
+//!   shareable (`rte_ring`'s MP enqueue is thread-safe).
+//! - [`Ring::new_spsc`]: single-producer. [`RingProducer`] is the one
+//!   producer (`Send`, not `Sync`, not `Clone`): one ring per (worker,
+//!   worker) pair needs no atomic read-modify-write on either side.
+//!
+//! Both sides move whole bursts with one call (`enqueue_burst`,
+//! `dequeue_burst`), so a burst costs one pass over the ring's indices.
 
 use crate::eal::{eal_ref, EalRef};
 use crate::sys;
@@ -13,6 +19,10 @@ use std::ffi::CString;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Arc;
+
+/// Items moved per `rte_ring` call in the burst functions (a stack array
+/// of pointers: no allocation).
+const CHUNK: usize = crate::MAX_BURST;
 
 /// Something that travels through a ring as one pointer.
 ///
@@ -48,11 +58,13 @@ struct RingInner<T: RingItem> {
     _t: PhantomData<T>,
 }
 
-// SAFETY: the ring moves T values between threads (T: Send); its MP
-// enqueue is lock-free and thread-safe; the SC dequeue is reachable only
-// through the single RingConsumer (or in Drop, with exclusive access).
+// SAFETY: the ring moves T values between threads (T: Send); an MP
+// ring's enqueue is lock-free and thread-safe; an SP ring's enqueue is
+// reachable only through its single RingProducer (&mut); the SC dequeue
+// only through the single RingConsumer (or in Drop, with exclusive access).
 unsafe impl<T: RingItem> Send for RingInner<T> {}
-// SAFETY: as above: shared access only enqueues or reads the count.
+// SAFETY: as above: shared access only enqueues (as allowed above) or
+// reads the count.
 unsafe impl<T: RingItem> Sync for RingInner<T> {}
 
 impl<T: RingItem> RingInner<T> {
@@ -64,6 +76,93 @@ impl<T: RingItem> RingInner<T> {
         let n = unsafe { sys::rvs_ring_dequeue_burst(self.ptr.as_ptr(), &mut p, 1) };
         // SAFETY: the pointer was enqueued by `enqueue` of the same T.
         (n == 1).then(|| unsafe { T::from_ptr(p) })
+    }
+
+    /// Enqueue one item; gives it back when the ring is full.
+    ///
+    /// # Safety
+    /// On a single-producer ring the caller is its only producer.
+    unsafe fn enqueue(&self, item: T) -> Result<(), T> {
+        let p = item.into_ptr();
+        // SAFETY: one valid pointer; producer rule by the caller; the
+        // ring takes it on success.
+        let n = unsafe { sys::rvs_ring_enqueue_burst(self.ptr.as_ptr(), &p, 1) };
+        if n == 1 {
+            Ok(())
+        } else {
+            // SAFETY: not enqueued: ownership returns to us.
+            Err(unsafe { T::from_ptr(p) })
+        }
+    }
+
+    /// Move items from the front of `items` into the ring, in order, until
+    /// it is full; what did not fit stays in `items` (in order). Returns
+    /// how many went in.
+    ///
+    /// # Safety
+    /// On a single-producer ring the caller is its only producer.
+    unsafe fn enqueue_vec(&self, items: &mut Vec<T>) -> usize {
+        let total = items.len();
+        let base = items.as_mut_ptr();
+        // The elements are ours to move from here on; should anything
+        // panic they leak (never a double drop).
+        // SAFETY: 0 is within capacity; the elements stay initialised in
+        // place and are read exactly once below.
+        unsafe { items.set_len(0) };
+        let mut done = 0;
+        while done < total {
+            let k = (total - done).min(CHUNK);
+            let mut ptrs = [std::ptr::null_mut::<libc::c_void>(); CHUNK];
+            for (j, slot) in ptrs.iter_mut().enumerate().take(k) {
+                // SAFETY: element done+j is initialised and not yet moved.
+                *slot = unsafe { std::ptr::read(base.add(done + j)) }.into_ptr();
+            }
+            // SAFETY: k valid pointers; producer rule by the caller; the
+            // ring takes the first `sent` of them.
+            let sent = unsafe { sys::rvs_ring_enqueue_burst(self.ptr.as_ptr(), ptrs.as_ptr(), k as u32) } as usize;
+            if sent < k {
+                let left = total - done - sent;
+                // SAFETY: the slots done+j (j >= sent) were moved out
+                // above; write their items back, then slide the rest
+                // (never moved) to the front and own them again.
+                unsafe {
+                    for (j, &p) in ptrs.iter().enumerate().take(k).skip(sent) {
+                        std::ptr::write(base.add(done + j), T::from_ptr(p));
+                    }
+                    std::ptr::copy(base.add(done + sent), base, left);
+                    items.set_len(left);
+                }
+                return done + sent;
+            }
+            done += k;
+        }
+        total
+    }
+
+    /// Append up to `max` items to `out`.
+    ///
+    /// # Safety
+    /// The caller is the only consumer for the duration of the call.
+    unsafe fn dequeue_vec(&self, out: &mut Vec<T>, max: usize) -> usize {
+        let mut done = 0;
+        while done < max {
+            let k = (max - done).min(CHUNK);
+            let mut ptrs = [std::ptr::null_mut::<libc::c_void>(); CHUNK];
+            // SAFETY: room for k pointers; single consumer by the caller.
+            let n = unsafe { sys::rvs_ring_dequeue_burst(self.ptr.as_ptr(), ptrs.as_mut_ptr(), k as u32) } as usize;
+            // SAFETY: each pointer was enqueued from a T and is taken once.
+            out.extend(ptrs[..n].iter().map(|&p| unsafe { T::from_ptr(p) }));
+            done += n;
+            if n < k {
+                break;
+            }
+        }
+        done
+    }
+
+    fn count(&self) -> usize {
+        // SAFETY: reading the ring's indices.
+        unsafe { sys::rvs_ring_count(self.ptr.as_ptr()) as usize }
     }
 }
 
@@ -91,47 +190,96 @@ impl<T: RingItem> Clone for Ring<T> {
     }
 }
 
-/// The single consumer of a [`Ring`].
+/// The single consumer of a [`Ring`] or of a [`RingProducer`]'s ring.
 pub struct RingConsumer<T: RingItem> {
     inner: Arc<RingInner<T>>,
     /// Not Sync: one thread at a time dequeues.
     _not_sync: PhantomData<Cell<()>>,
 }
 
+/// The only producer of a single-producer, single-consumer ring
+/// ([`Ring::new_spsc`]): `Send` (it moves to its worker's lcore), not
+/// `Sync`, not `Clone`, and enqueues through `&mut self`, so the SP
+/// enqueue runs on one thread at a time.
+pub struct RingProducer<T: RingItem> {
+    inner: Arc<RingInner<T>>,
+    /// Not Sync: one thread at a time enqueues.
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// `rte_ring_create` with `flags`, `size` rounded up to a power of two.
+fn create<T: RingItem>(name: &str, size: u32, flags: u32) -> Result<Arc<RingInner<T>>, String> {
+    let eal = eal_ref()?;
+    let cname = CString::new(name).map_err(|e| e.to_string())?;
+    let size = size.max(2).checked_next_power_of_two().ok_or_else(|| format!("ring {name}: size too large"))?;
+    // SAFETY: the EAL is initialised; valid C string and plain values.
+    let p = unsafe { sys::rte_ring_create(cname.as_ptr(), size, sys::rte_socket_id() as i32, flags) };
+    let ptr = NonNull::new(p).ok_or_else(|| format!("cannot create ring {name}: {}", crate::last_error()))?;
+    Ok(Arc::new(RingInner { ptr, _eal: eal, _t: PhantomData }))
+}
+
 impl<T: RingItem> Ring<T> {
-    /// A ring of `size` slots (rounded up to a power of two; one fewer
-    /// items fit): its producer side and its only consumer.
+    /// A multi-producer ring of `size` slots (rounded up to a power of
+    /// two; one fewer items fit): its producer side and its only consumer.
     pub fn new(name: &str, size: u32) -> Result<(Ring<T>, RingConsumer<T>), String> {
-        let eal = eal_ref()?;
-        let cname = CString::new(name).map_err(|e| e.to_string())?;
-        let size = size.max(2).checked_next_power_of_two().ok_or_else(|| format!("ring {name}: size too large"))?;
-        // SAFETY: the EAL is initialised; valid C string and plain values;
-        // RING_F_SC_DEQ makes the consumer side single-threaded, producers
-        // stay multi-threaded.
-        let p = unsafe { sys::rte_ring_create(cname.as_ptr(), size, sys::rte_socket_id() as i32, sys::RING_F_SC_DEQ) };
-        let ptr = NonNull::new(p).ok_or_else(|| format!("cannot create ring {name}: {}", crate::last_error()))?;
-        let inner = Arc::new(RingInner { ptr, _eal: eal, _t: PhantomData });
+        // RING_F_SC_DEQ: the consumer side is single-threaded (the one
+        // RingConsumer); producers stay multi-threaded.
+        let inner = create(name, size, sys::RING_F_SC_DEQ)?;
         Ok((Ring { inner: inner.clone() }, RingConsumer { inner, _not_sync: PhantomData }))
+    }
+
+    /// A single-producer, single-consumer ring of `size` slots (rounded
+    /// up to a power of two; one fewer items fit): its only producer and
+    /// its only consumer.
+    pub fn new_spsc(name: &str, size: u32) -> Result<(RingProducer<T>, RingConsumer<T>), String> {
+        let inner = create(name, size, sys::RING_F_SP_ENQ | sys::RING_F_SC_DEQ)?;
+        Ok((
+            RingProducer { inner: inner.clone(), _not_sync: PhantomData },
+            RingConsumer { inner, _not_sync: PhantomData },
+        ))
     }
 
     /// Enqueue one item; gives it back when the ring is full.
     #[inline]
     pub fn enqueue(&self, item: T) -> Result<(), T> {
-        let p = item.into_ptr();
-        // SAFETY: one valid pointer; MP enqueue is thread-safe; the ring
-        // takes it on success.
-        let n = unsafe { sys::rvs_ring_enqueue_burst(self.inner.ptr.as_ptr(), &p, 1) };
-        if n == 1 {
-            Ok(())
-        } else {
-            // SAFETY: not enqueued: ownership returns to us.
-            Err(unsafe { T::from_ptr(p) })
-        }
+        // SAFETY: an MP ring (only `new` makes a Ring): any thread may
+        // enqueue.
+        unsafe { self.inner.enqueue(item) }
+    }
+
+    /// Move items from the front of `items` into the ring until it is
+    /// full; what did not fit stays in `items`, in order. Returns how
+    /// many went in. Keep `items` allocated between bursts.
+    #[inline]
+    pub fn enqueue_burst(&self, items: &mut Vec<T>) -> usize {
+        // SAFETY: an MP ring: any thread may enqueue.
+        unsafe { self.inner.enqueue_vec(items) }
     }
 
     pub fn count(&self) -> usize {
-        // SAFETY: reading the ring's indices.
-        unsafe { sys::rvs_ring_count(self.inner.ptr.as_ptr()) as usize }
+        self.inner.count()
+    }
+}
+
+impl<T: RingItem> RingProducer<T> {
+    /// Enqueue one item; gives it back when the ring is full.
+    #[inline]
+    pub fn enqueue(&mut self, item: T) -> Result<(), T> {
+        // SAFETY: &mut self on the only producer handle: single producer.
+        unsafe { self.inner.enqueue(item) }
+    }
+
+    /// Move items from the front of `items` into the ring until it is
+    /// full; what did not fit stays in `items`, in order. Returns how
+    /// many went in. Keep `items` allocated between bursts.
+    #[inline]
+    pub fn enqueue_burst(&mut self, items: &mut Vec<T>) -> usize {
+        // SAFETY: &mut self on the only producer handle: single producer.
+        unsafe { self.inner.enqueue_vec(items) }
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner.count()
     }
 }
 
@@ -140,6 +288,14 @@ impl<T: RingItem> RingConsumer<T> {
     pub fn dequeue(&mut self) -> Option<T> {
         // SAFETY: &mut self on the only consumer handle: single consumer.
         unsafe { self.inner.dequeue() }
+    }
+
+    /// Append up to `max` items to `out`; returns how many. `out` should
+    /// have the capacity already (no allocation on the hot path).
+    #[inline]
+    pub fn dequeue_burst(&mut self, out: &mut Vec<T>, max: usize) -> usize {
+        // SAFETY: &mut self on the only consumer handle: single consumer.
+        unsafe { self.inner.dequeue_vec(out, max) }
     }
 
     /// Dequeue raw pointers into `out` (used by `Burst::from_ring`).
@@ -153,7 +309,6 @@ impl<T: RingItem> RingConsumer<T> {
     }
 
     pub fn count(&self) -> usize {
-        // SAFETY: reading the ring's indices.
-        unsafe { sys::rvs_ring_count(self.inner.ptr.as_ptr()) as usize }
+        self.inner.count()
     }
 }

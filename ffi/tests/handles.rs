@@ -1,5 +1,6 @@
 //! The safe layer's handles on a real EAL (`--no-huge`, net_ring and
-//! net_null vdevs): queue tokens, the single ring consumer, pool and EAL
+//! net_null vdevs): queue tokens, the single ring consumer, SPSC rings
+//! and burst moves, pool and EAL
 //! lifetime, lcore launch checks, jumbo MTU against the pool.
 //!
 //! EAL initialises once per process, so this is one test in its own binary.
@@ -174,6 +175,66 @@ fn handles_on_a_real_eal() {
     drop(prod);
     drop(cons);
     assert_eq!(pool.avail(), base, "every mbuf back after the ring tests");
+
+    // --- SPSC ring: one producer, one consumer, whole bursts per call ---
+    let (mut sp, mut sc) = Ring::<rvs_ffi::Mbuf>::new_spsc("test_spsc", 64).unwrap();
+    assert!(Ring::<rvs_ffi::Mbuf>::new_spsc("test_spsc", 64).is_err(), "ring names are unique");
+    let tagged = |from: u8, n: u8| -> Vec<rvs_ffi::Mbuf> {
+        (from..from + n)
+            .map(|t| {
+                let mut m = pool.alloc().unwrap();
+                frame(&mut m, 64, t);
+                m
+            })
+            .collect()
+    };
+    let tags = |v: &[rvs_ffi::Mbuf]| v.iter().map(|m| m.data()[0]).collect::<Vec<u8>>();
+    // The producer moves to another thread (Send) and fills the ring in
+    // two bursts, more than one chunk of pointers each; 64 slots hold 63.
+    let mut first = tagged(0, 40);
+    let mut second = tagged(40, 30);
+    let producer = std::thread::spawn(move || {
+        let a = sp.enqueue_burst(&mut first);
+        let b = sp.enqueue_burst(&mut second);
+        (a, b, first, second, sp)
+    });
+    let (a, b, first, mut second, mut sp) = producer.join().unwrap();
+    assert_eq!((a, b, first.len(), sp.count()), (40, 23, 0, 63));
+    // What did not fit stays with the producer, in order.
+    assert_eq!(tags(&second), (63..70).collect::<Vec<u8>>());
+    let extra = tagged(99, 1).pop().unwrap();
+    let back = sp.enqueue(extra).expect_err("full: the item comes back");
+    assert_eq!(back.data()[0], 99);
+    drop(back);
+    // The consumer takes everything, in order, one call per burst size.
+    let mut out = Vec::with_capacity(128);
+    assert_eq!(sc.dequeue_burst(&mut out, 10), 10);
+    assert_eq!(sc.dequeue_burst(&mut out, 100), 53);
+    assert_eq!(sc.dequeue_burst(&mut out, 100), 0);
+    assert_eq!(tags(&out), (0..63).collect::<Vec<u8>>());
+    out.clear();
+    assert_eq!(sp.enqueue_burst(&mut second), 7);
+    assert!(second.is_empty());
+    assert_eq!(sc.dequeue_burst(&mut out, 3), 3);
+    assert_eq!(tags(&out), vec![63, 64, 65]);
+    // A Burst drains an SPSC ring too; what is left is freed with it.
+    let mut b = Burst::default();
+    assert_eq!(b.from_ring(&mut sc, 2), 2);
+    drop(b);
+    drop(out);
+    assert_eq!(sc.count(), 2);
+    drop(sp);
+    drop(sc);
+    // The MP ring moves bursts as well.
+    let (mp, mut mc) = Ring::<rvs_ffi::Mbuf>::new("test_mp_burst", 16).unwrap();
+    let mut v = tagged(0, 20);
+    assert_eq!(mp.enqueue_burst(&mut v), 15);
+    assert_eq!(tags(&v), (15..20).collect::<Vec<u8>>());
+    let mut out = Vec::with_capacity(32);
+    assert_eq!(mc.dequeue_burst(&mut out, 32), 15);
+    assert_eq!(tags(&out), (0..15).collect::<Vec<u8>>());
+    drop((v, out, mp, mc));
+    assert_eq!(pool.avail(), base, "every mbuf back after the SPSC tests");
 
     // --- Jumbo MTU: the pool must hold the frame; the device must take it ---
     let mut null = Port::by_name("net_null0").unwrap();

@@ -98,26 +98,43 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // Queue tokens by port, then handed out one per worker.
     let mut rxq: Vec<std::vec::IntoIter<RxQueue>> = Vec::new();
     let mut txq: Vec<std::vec::IntoIter<TxQueue>> = Vec::new();
+    // RSS on every port that can, with rvs's key (see rss::DEFAULT_KEY).
+    let mut rss = Vec::new();
     for i in &cfg.interfaces {
         let mut p = Port::by_name(eal_args::port_name(&i.device))?;
-        let pc = PortConf { rx_queues: workers as u16, tx_queues: workers as u16, mtu: i.mtu, ..Default::default() };
+        let pc = PortConf {
+            rx_queues: workers as u16,
+            tx_queues: workers as u16,
+            mtu: i.mtu,
+            rss_key: Some(rvs_dataplane::rss::DEFAULT_KEY),
+            ..Default::default()
+        };
         let q = p.configure_and_start(&pc, &pool).map_err(|e| format!("interface {}: {e}", i.name))?;
         rxq.push(q.rx.into_iter());
         txq.push(q.tx.into_iter());
+        let rss_note = match &q.rss {
+            Ok(r) => format!("rss on (reta {})", r.reta.len()),
+            Err(why) => format!("rss off ({why})"),
+        };
+        rss.push(q.rss.ok().map(|r| rvs_dataplane::rss::PortRss::new(&r.key, r.reta)));
         println!(
-            "rvsd: interface {} = port {} ({}) mac {} mtu {} driver {}",
+            "rvsd: interface {} = port {} ({}) mac {} mtu {} driver {} {}",
             i.name,
             p.id(),
             i.device,
             rvs_dataplane::packet::eth::fmt_mac(&p.mac()),
             i.mtu,
-            p.driver_name()
+            p.driver_name(),
+            rss_note
         );
         ports.push(p);
     }
     let port_ids: Vec<u16> = ports.iter().map(Port::id).collect();
     let macs: Vec<[u8; 6]> = ports.iter().map(Port::mac).collect();
-    let ifaces = publish::ifaces(&cfg, &port_ids, &macs);
+    let mut ifaces = publish::ifaces(&cfg, &port_ids, &macs);
+    for (f, r) in ifaces.iter_mut().zip(rss) {
+        f.rss = r;
+    }
     let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
     let (rings, consumers): (Vec<_>, Vec<_>) = (0..workers)

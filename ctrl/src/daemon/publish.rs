@@ -27,6 +27,7 @@ pub fn ifaces(cfg: &Config, port_ids: &[u16], macs: &[[u8; 6]]) -> Vec<Iface> {
                 })
                 .collect(),
             mtu: c.mtu,
+            rss: None,
         })
         .collect()
 }
