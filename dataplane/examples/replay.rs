@@ -17,6 +17,7 @@
 use rvs_dataplane::conn::HZ;
 use rvs_dataplane::engine::{Ctx, Engine, Io};
 use rvs_dataplane::l3::neigh::NeighSnapshot;
+use rvs_dataplane::redirect::Redirected;
 use rvs_dataplane::service_path::{new_templates, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::testkit::{self, CLIENT, GATEWAY, GATEWAY_MAC, RS1, RS1_MAC, RS2, RS2_MAC, SERVER};
@@ -38,8 +39,8 @@ impl Io<Vec<u8>> for ReplayIo {
         self.sent += 1;
         self.pool.push(pkt);
     }
-    fn redirect(&mut self, _worker: usize, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
-        Err(pkt)
+    fn redirect(&mut self, _worker: usize, r: Redirected<Vec<u8>>) -> Result<(), Redirected<Vec<u8>>> {
+        Err(r)
     }
     fn to_neigh_owner(&mut self, _: u16, _: u32, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
         Err(pkt)

@@ -24,6 +24,7 @@ use crate::drop::DropReason;
 use crate::l3::neigh::{NeighSnapshot, NeighTable};
 use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
 use crate::pipeline::{Burst, Meta};
+use crate::redirect::Redirected;
 use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
 use crate::wire::Ethernet;
@@ -37,8 +38,8 @@ pub trait Io<P> {
     fn alloc(&mut self) -> Option<P>;
     /// Queue for transmission on a DPDK port id.
     fn tx(&mut self, port_id: u16, pkt: P);
-    /// Hand to another worker's redirect ring (full: the packet comes back).
-    fn redirect(&mut self, worker: usize, pkt: P) -> Result<(), P>;
+    /// Hand to another worker (refused: the packet comes back).
+    fn redirect(&mut self, worker: usize, r: Redirected<P>) -> Result<(), Redirected<P>>;
     /// Hand a routed packet whose next hop is unresolved to the neighbour
     /// owner (worker 0).
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: P) -> Result<(), P>;
@@ -106,9 +107,20 @@ impl<P: PacketBuf> Engine<P> {
     /// Process a burst of received packets, each with the interface index
     /// it arrived on.
     pub fn handle_burst<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkts: impl IntoIterator<Item = (P, u16)>) {
+        self.handle_redirected(cx, pkts.into_iter().map(|(pkt, port_idx)| Redirected { pkt, port_idx, meta: None }));
+    }
+
+    /// Process packets handed over by other workers: those that carry
+    /// their [`Meta`] skip ingress (the sender classified them), the others
+    /// start from the Ethernet header.
+    pub fn handle_redirected<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, items: impl IntoIterator<Item = Redirected<P>>) {
         let mut burst = std::mem::take(&mut self.burst);
-        for (pkt, port_idx) in pkts {
-            if let Some((pkt, m)) = self.ingress(cx, pkt, port_idx) {
+        for r in items {
+            let item = match r.meta {
+                Some(m) => Some((r.pkt, m)),
+                None => self.ingress(cx, r.pkt, r.port_idx),
+            };
+            if let Some((pkt, m)) = item {
                 burst.push(pkt, m);
                 if burst.is_full() {
                     crate::pipeline::run(self, cx, &mut burst);
@@ -119,10 +131,10 @@ impl<P: PacketBuf> Engine<P> {
         self.burst = burst;
     }
 
-    pub(crate) fn redirect<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, worker: usize, pkt: P) {
-        match cx.io.redirect(worker, pkt) {
+    pub(crate) fn redirect<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, worker: usize, r: Redirected<P>) {
+        match cx.io.redirect(worker, r) {
             Ok(()) => self.stats.redirect_out.inc(),
-            Err(p) => self.drop_pkt(DropReason::RedirectFull, p),
+            Err(r) => self.drop_pkt(DropReason::RedirectFull, r.pkt),
         }
     }
 
@@ -150,11 +162,11 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_none(DropReason::EthMulticast, pkt);
         }
         match ty {
-            eth::TYPE_IPV4 => self.ipv4(cx, pkt),
+            eth::TYPE_IPV4 => self.ipv4(cx, pkt, port_idx),
             eth::TYPE_ARP => {
                 if self.neigh.is_none() {
                     // ARP state lives on worker 0.
-                    self.redirect(cx, 0, pkt);
+                    self.redirect(cx, 0, Redirected { pkt, port_idx, meta: None });
                 } else {
                     self.arp(cx, pkt, port_idx);
                 }
@@ -206,7 +218,7 @@ impl<P: PacketBuf> Engine<P> {
     /// The IPv4 gate: header, martian source, padding; then TCP/UDP go on
     /// in the burst, ICMP to its own path.
     #[inline]
-    fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P) -> Option<(P, Meta)> {
+    fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) -> Option<(P, Meta)> {
         let info = match ipv4::validate(pkt.data(), eth::HDR_LEN) {
             Ok(i) => i,
             Err(r) => return self.drop_none(r, pkt),
@@ -220,9 +232,9 @@ impl<P: PacketBuf> Engine<P> {
             pkt.set_len(frame_len);
         }
         match info.proto {
-            ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &info),
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &info, port_idx),
             ipv4::PROTO_ICMP => {
-                self.icmp(cx, pkt, &info);
+                self.icmp(cx, pkt, &info, port_idx);
                 None
             }
             _ => {
@@ -232,7 +244,7 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
-    fn icmp<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, info: &ipv4::Ipv4Info) {
+    fn icmp<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, info: &ipv4::Ipv4Info, port_idx: u16) {
         let ours = cx.snap.class(info.dst) != 0;
         let l4 = eth::HDR_LEN + info.hdr_len;
         let ty = pkt.data().get(l4).copied();
@@ -240,7 +252,7 @@ impl<P: PacketBuf> Engine<P> {
             // ICMP errors about a tracked connection (e.g. from a real
             // server to a client) are handled by the service path.
             if ty.is_some_and(icmp::is_error) {
-                return crate::forward::icmp_error(self, cx, pkt, info);
+                return crate::forward::icmp_error(self, cx, pkt, info, port_idx);
             }
             return self.drop_pkt(DropReason::IpNotForUs, pkt);
         }
@@ -252,7 +264,7 @@ impl<P: PacketBuf> Engine<P> {
                 self.stats.icmp_echo.inc();
                 self.route_out(cx, pkt, info.src);
             }
-            Some(t) if icmp::is_error(t) => crate::forward::icmp_error(self, cx, pkt, info),
+            Some(t) if icmp::is_error(t) => crate::forward::icmp_error(self, cx, pkt, info, port_idx),
             _ => self.drop_pkt(DropReason::IcmpUnhandled, pkt),
         }
     }

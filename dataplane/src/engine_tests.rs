@@ -6,6 +6,7 @@ use crate::drop::DropReason;
 use crate::engine::{Engine, Io};
 use crate::l3::neigh::NeighSnapshot;
 use crate::packet::eth::Mac;
+use crate::redirect::Redirected;
 use crate::service_path::{new_templates, ServicePath};
 use crate::snapshot::{Iface, Service, ServiceTable, Snapshot};
 use crate::stats::WorkerStats;
@@ -29,6 +30,8 @@ pub(crate) const LIP: [u8; 4] = [192, 168, 0, 101];
 pub(crate) struct TestIo {
     pub(crate) sent: Vec<(u16, Vec<u8>)>,
     pub(crate) redirected: Vec<(usize, Vec<u8>)>,
+    /// The metadata each redirect carried, in the same order.
+    pub(crate) redirected_meta: Vec<Option<crate::pipeline::Meta>>,
 }
 
 impl Io<Vec<u8>> for TestIo {
@@ -38,8 +41,9 @@ impl Io<Vec<u8>> for TestIo {
     fn tx(&mut self, port_id: u16, pkt: Vec<u8>) {
         self.sent.push((port_id, pkt));
     }
-    fn redirect(&mut self, worker: usize, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
-        self.redirected.push((worker, pkt));
+    fn redirect(&mut self, worker: usize, r: Redirected<Vec<u8>>) -> Result<(), Redirected<Vec<u8>>> {
+        self.redirected.push((worker, r.pkt));
+        self.redirected_meta.push(r.meta);
         Ok(())
     }
     fn to_neigh_owner(&mut self, _: u16, _: u32, pkt: Vec<u8>) -> Result<(), Vec<u8>> {

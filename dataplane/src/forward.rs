@@ -11,6 +11,7 @@ use crate::engine::{Ctx, Engine, Io};
 use crate::modes::{self, tun::EncapError};
 use crate::packet::{eth, ipv4, l4, PacketBuf};
 use crate::pipeline::Meta;
+use crate::redirect::Redirected;
 use crate::service_path::{owner, resolve, settle_removed, F_TOA_DONE};
 use rvs_conf::FwdMethod;
 
@@ -185,6 +186,7 @@ pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
     cx: &mut Ctx<'_, I>,
     mut pkt: P,
     info: &ipv4::Ipv4Info,
+    port_idx: u16,
 ) {
     use modes::icmp_err::{apply, parse, Rewrite};
     let snap = cx.snap;
@@ -194,7 +196,7 @@ pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
     // The quoted packet went the other way: look up its reverse.
     let own = owner(snap, e.svc.workers(), q.dst, q.dport, q.src, q.sport);
     if own != e.id {
-        return e.redirect(cx, own, pkt);
+        return e.redirect(cx, own, Redirected { pkt, port_idx, meta: None });
     }
     let key = ConnKey::new(q.proto, q.dst, q.dport, q.src, q.sport);
     let Some((cid, dir)) = e.svc.conns.lookup(&key) else {

@@ -18,11 +18,13 @@ pub mod forward;
 #[cfg(test)]
 mod hostile_tests;
 pub mod l3;
+pub mod lport;
 pub mod modes;
 pub mod packet;
 pub mod pipeline;
 #[cfg(test)]
 mod pipeline_tests;
+pub mod redirect;
 pub mod rss;
 pub mod sched;
 pub mod service_path;

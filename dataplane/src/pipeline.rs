@@ -21,6 +21,7 @@ use crate::egress::IcmpError;
 use crate::engine::{Ctx, Engine, Io};
 use crate::modes::L4At;
 use crate::packet::{eth, ipv4, l4, PacketBuf};
+use crate::redirect::Redirected;
 use crate::service_path::{self, owner_of_class};
 use crate::snapshot::class;
 
@@ -86,7 +87,7 @@ impl<P> Burst<P> {
     }
 }
 
-/// Ingress, TCP/UDP: fragments, the L4 gate, flow owner, TTL. A packet
+/// Ingress, TCP/UDP: fragments, the L4 gate, TTL, flow owner. A packet
 /// this worker owns comes back with its metadata.
 #[inline]
 pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
@@ -94,6 +95,7 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
     cx: &mut Ctx<'_, I>,
     pkt: P,
     info: &ipv4::Ipv4Info,
+    port_idx: u16,
 ) -> Option<(P, Meta)> {
     let l4o = eth::HDR_LEN + info.hdr_len;
     let proto = info.proto;
@@ -112,14 +114,10 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
             return None;
         }
     };
-    let own = owner_of_class(cls, e.svc.workers(), info.src, hdr.sport, info.dst, hdr.dport);
-    if own != e.id {
-        e.redirect(cx, own, pkt);
-        return None;
-    }
     if info.ttl <= 1 {
         // Everything on this path is forwarded: a router answers
-        // time-exceeded (RFC 1812 §5.3.1) and drops.
+        // time-exceeded (RFC 1812 §5.3.1) and drops. (Before the owner
+        // check, so what is handed over is complete.)
         e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TIME_EXCEEDED);
         e.drop_pkt(DropReason::IpTtlExceeded, pkt);
         return None;
@@ -132,6 +130,12 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
         df: info.df,
         cls,
     };
+    let own = owner_of_class(cls, e.svc.workers(), info.src, hdr.sport, info.dst, hdr.dport);
+    if own != e.id {
+        // The owner continues from the lookup with this metadata.
+        e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(m) });
+        return None;
+    }
     Some((pkt, m))
 }
 

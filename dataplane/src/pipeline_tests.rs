@@ -157,3 +157,64 @@ fn class_filter_never_hides_one_of_our_addresses() {
         }
     }
 }
+
+#[test]
+fn a_redirect_carries_its_metadata_and_the_owner_forwards_it_unparsed() {
+    use crate::redirect::Redirected;
+    let snap = snapshot(1, 2, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    // A client port whose flow worker 1 owns.
+    let sport = (43000u16..).find(|p| crate::service_path::owner(&snap, 2, u(CIP), *p, u(VIP), 80) == 1).unwrap();
+    let mut e0 = engine(0, 2, 64);
+    let io = run(&mut e0, &snap, tcp(CIP, sport, VIP, 80, "S", 64), 0, HZ);
+    assert_eq!(io.redirected.len(), 1);
+    let m = io.redirected_meta[0].expect("classified before the hand-off");
+    assert_eq!((m.key.sport, m.key.dport, m.key.daddr), (sport, 80, u(VIP)));
+    // The owner takes it from the lookup on: the same frame out as if it
+    // had received the packet itself.
+    let mut e1 = engine(1, 2, 64);
+    let neigh = neigh_of(&mut e0);
+    let mut io1 = TestIo::default();
+    let (_, pkt) = io.redirected.into_iter().next().unwrap();
+    let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io1, now: HZ };
+    e1.handle_redirected(&mut cx, [Redirected { pkt: pkt.clone(), port_idx: 0, meta: Some(m) }]);
+    let mut direct = engine(1, 2, 64);
+    let io2 = run_with(&mut direct, &snap, &neigh, pkt, 0, HZ);
+    assert_eq!(io1.sent.len(), 1, "{:?}", e1.stats.drop_list());
+    assert_eq!(io1.sent, io2.sent);
+    assert_eq!(e1.svc.conns.len(), 1);
+}
+
+/// Worker 0's neighbour table as the other workers see it.
+fn neigh_of(e0: &mut Engine<Vec<u8>>) -> NeighSnapshot {
+    let t = e0.neigh.as_mut().unwrap();
+    t.learn(0, u(CIP), CLI_MAC, 0);
+    t.take_snapshot().unwrap_or_default()
+}
+
+#[test]
+fn fullnat_replies_steered_to_the_owner_queue_by_rss() {
+    use crate::rss::{default_reta, PortRss, DEFAULT_KEY};
+    let mut snap = snapshot(1, 2, &[svc(FwdMethod::FullNat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    let rss = PortRss::new(&DEFAULT_KEY, default_reta(128, 2));
+    snap.ifaces[1].rss = Some(rss.clone());
+    let mut e1 = engine(1, 2, 256);
+    let neigh = neigh_of(&mut engine(0, 2, 64));
+    let mut n = 0;
+    for sport in 30000u16..30400 {
+        if crate::service_path::owner(&snap, 2, u(CIP), sport, u(VIP), 80) != 1 {
+            continue;
+        }
+        let mut io = TestIo::default();
+        let mut f = tcp(CIP, sport, VIP, 80, "S", 64);
+        f[0..6].copy_from_slice(&snap.ifaces[0].mac);
+        let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now: HZ };
+        e1.handle_burst(&mut cx, [(f, 0)]);
+        let (_, lip, lport, rs, rport) = parsed(&io.sent[0].1);
+        assert_eq!((lip, rs, rport), (LIP, RS1, 8080));
+        assert_eq!(lport % 2, 1, "worker 1's port");
+        assert_eq!(rss.queue_for_v4(u(RS1), 8080, u(LIP), lport), 1, "the reply's queue is worker 1's");
+        n += 1;
+    }
+    assert!(n > 100, "{n} connections");
+    assert_eq!(e1.svc.lports.unsteered, 0);
+}

@@ -8,13 +8,12 @@ use crate::conn::{
 };
 use crate::drop::DropReason;
 use crate::engine::Engine;
+use crate::lport::{LocalPorts, Steer};
 use crate::packet::PacketBuf;
 use crate::sched::PickCtx;
 use crate::snapshot::{class, Service, Snapshot};
-use hashbrown::HashMap;
 use parking_lot::Mutex;
 use rvs_conf::FwdMethod;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Conn flag (caller bits): the TOA option was already added (FULLNAT).
@@ -36,15 +35,11 @@ pub fn new_templates(capacity: usize) -> SharedTemplates {
 
 /// Per-worker state of the service path.
 pub struct ServicePath {
-    id: usize,
     workers: usize,
     pub conns: ConnTable,
     templates: SharedTemplates,
-    /// FULLNAT local ports this worker owns, per LIP (p % workers == id),
-    /// free ones in first-in first-out order: a port just released waits
-    /// longest before reuse, so the real server's TIME_WAIT on it has
-    /// ended (as DPVS's sa_pool does).
-    lports: HashMap<u32, VecDeque<u16>>,
+    /// FULLNAT local ports this worker owns (see [`crate::lport`]).
+    pub lports: LocalPorts,
     timeouts: (u32, u32, u32),
     rng: u64,
 }
@@ -52,11 +47,10 @@ pub struct ServicePath {
 impl ServicePath {
     pub fn new(id: usize, workers: usize, capacity: usize, templates: SharedTemplates, now: u64) -> Self {
         ServicePath {
-            id,
             workers: workers.max(1),
             conns: ConnTable::with_timeouts(capacity, &Timeouts::default(), now),
             templates,
-            lports: HashMap::new(),
+            lports: LocalPorts::new(id, workers),
             timeouts: (0, 0, 0),
             rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1),
         }
@@ -70,18 +64,8 @@ impl ServicePath {
         self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn alloc_lport(&mut self, lip: u32) -> Option<u16> {
-        let (id, n) = (self.id, self.workers);
-        self.lports
-            .entry(lip)
-            .or_insert_with(|| (1024u32..=65535).filter(|p| *p as usize % n == id).map(|p| p as u16).collect())
-            .pop_front()
-    }
-
     fn free_lport(&mut self, lip: u32, port: u16) {
-        if let Some(v) = self.lports.get_mut(&lip) {
-            v.push_back(port);
-        }
+        self.lports.free(lip, port);
     }
 
     /// Persistence templates held (all workers').
@@ -190,7 +174,12 @@ pub(crate) fn create<P>(
             return Err(DropReason::LportExhausted);
         }
         let lip = s.laddrs[flow_hash(cip, cport) as usize % s.laddrs.len()];
-        let Some(lport) = e.svc.alloc_lport(lip) else {
+        // Replies arrive on the port that routes to the real server.
+        let steer = snap.routes.lookup(rip).and_then(|(i, _)| {
+            let rss = snap.ifaces.get(i as usize)?.rss.as_ref()?;
+            Some(Steer { iface: i as usize, rss, rip, rport })
+        });
+        let Some(lport) = e.svc.lports.alloc(lip, steer) else {
             release_tmpl(e, tmpl);
             return Err(DropReason::LportExhausted);
         };

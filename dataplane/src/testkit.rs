@@ -36,6 +36,7 @@ use crate::engine::{Engine, Io};
 use crate::l3::neigh::NeighSnapshot;
 use crate::packet::eth::Mac;
 use crate::packet::PacketBuf;
+use crate::redirect::Redirected;
 use crate::service_path::{new_templates, ServicePath};
 use crate::snapshot::{Iface, Service, ServiceTable, Snapshot};
 use crate::stats::WorkerStats;
@@ -164,8 +165,8 @@ pub struct Sent {
 #[derive(Default)]
 struct RecIo {
     sent: Vec<Sent>,
-    /// (owner worker, packet) handed over for its flow.
-    redirects: VecDeque<(usize, Frame)>,
+    /// (owner worker, packet with its metadata) handed over for its flow.
+    redirects: VecDeque<(usize, Redirected<Frame>)>,
     /// (port index, next hop, packet) handed to worker 0 for ARP.
     to_neigh: VecDeque<(u16, u32, Frame)>,
     built: u64,
@@ -179,8 +180,8 @@ impl Io<Frame> for RecIo {
     fn tx(&mut self, port_id: u16, pkt: Frame) {
         self.sent.push(Sent { port_id, frame: pkt });
     }
-    fn redirect(&mut self, worker: usize, pkt: Frame) -> Result<(), Frame> {
-        self.redirects.push_back((worker, pkt));
+    fn redirect(&mut self, worker: usize, r: Redirected<Frame>) -> Result<(), Redirected<Frame>> {
+        self.redirects.push_back((worker, r));
         Ok(())
     }
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: Frame) -> Result<(), Frame> {
@@ -344,7 +345,7 @@ impl Harness {
         let now = self.now;
         let (snap, neigh, io) = (&self.snap, &self.neigh, &mut self.io);
         self.engines[w].handle(snap, neigh, io, frame, port, now);
-        let redirects = self.deliver(port)?;
+        let redirects = self.deliver()?;
         if consumed {
             self.consumed += 1;
         }
@@ -376,7 +377,7 @@ impl Harness {
                 }
             }
             self.publish_neigh();
-            self.deliver(SERVER)?;
+            self.deliver()?;
         }
         self.finish(before, 0)
     }
@@ -390,7 +391,7 @@ impl Harness {
     }
 
     /// Deliver redirects and neighbour hand-offs until none are left.
-    fn deliver(&mut self, rx_port: u16) -> Result<usize, String> {
+    fn deliver(&mut self) -> Result<usize, String> {
         let mut hops = 0;
         loop {
             self.publish_neigh();
@@ -404,8 +405,8 @@ impl Harness {
                 }
                 self.engines[w].stats.redirect_in.inc();
                 let now = self.now;
-                let (snap, neigh, io) = (&self.snap, &self.neigh, &mut self.io);
-                self.engines[w].handle(snap, neigh, io, f, rx_port, now);
+                let mut cx = crate::engine::Ctx { snap: &self.snap, neigh: &self.neigh, io: &mut self.io, now };
+                self.engines[w].handle_redirected(&mut cx, std::iter::once(f));
                 continue;
             }
             if let Some((port_idx, nexthop, f)) = self.io.to_neigh.pop_front() {

@@ -1,25 +1,27 @@
 //! The DPDK poll loop of one worker lcore.
 //!
-//! Each iteration: drain the redirect ring (packets whose flow this worker
-//! owns, handed over by others), on worker 0 also the queue of packets
-//! waiting for ARP, then `rx_burst` each port's queue, process, flush the
-//! tx batches, run timers once per tick, and back off when idle so an idle
+//! Each iteration: drain the redirect rings (packets whose flow this worker
+//! owns, handed over by others, with their metadata), on worker 0 also the
+//! queue of packets waiting for ARP, then `rx_burst` each port's queue and
+//! hand each burst to the pipeline, flush the tx batches and the redirect
+//! buffers, run timers once per tick, and back off when idle so an idle
 //! director does not burn its cores.
 //!
 //! A worker owns its queues ([`WorkerQueues`]: the rx and tx queue token of
-//! each port and the consumer side of its redirect ring): the types let no
-//! other thread poll them. A port whose link is down (see [`PortLink`]) is
+//! each port, and its ends of the redirect rings): the types let no other
+//! thread poll them. A port whose link is down (see [`PortLink`]) is
 //! neither polled nor sent to; what would go out on it is dropped and
 //! counted as `link_down`.
 
 use crate::engine::{Ctx, Engine, Io};
 use crate::l3::neigh::NeighSnapshot;
 use crate::packet::PacketBuf;
+use crate::redirect::{Inbox, Outbox, Redirected};
 use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
 use arc_swap::ArcSwap;
 use crossbeam_queue::ArrayQueue;
-use rvs_ffi::{Burst, Mbuf, Mempool, Ring, RingConsumer, RxQueue, TxBatch, TxQueue};
+use rvs_ffi::{Burst, Mbuf, Mempool, RxQueue, TxBatch, TxQueue};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -53,9 +55,6 @@ pub type NeighItem = (Mbuf, u16, u32);
 pub struct Shared {
     pub snap: ArcSwap<Snapshot>,
     pub neigh: ArcSwap<NeighSnapshot>,
-    /// One redirect ring per worker: the producer sides (each worker's
-    /// consumer side is in its [`WorkerQueues`]).
-    pub rings: Vec<Ring<Mbuf>>,
     /// Packets for worker 0 to resolve.
     pub neigh_q: ArrayQueue<NeighItem>,
     pub stats: Vec<Arc<WorkerStats>>,
@@ -106,11 +105,13 @@ impl PortLink {
 }
 
 /// What one worker alone may touch: the rx and tx queue of each port
-/// (by interface index) and the consumer side of its redirect ring.
+/// (by interface index), its rings to every other worker (`outbox`) and
+/// from every other worker (`inbox`; see [`crate::redirect`]).
 pub struct WorkerQueues {
     pub rx: Vec<RxQueue>,
     pub tx: Vec<TxQueue>,
-    pub ring: RingConsumer<Mbuf>,
+    pub outbox: Outbox<Mbuf>,
+    pub inbox: Inbox<Mbuf>,
 }
 
 /// Idle back-off and burst settings.
@@ -129,6 +130,7 @@ struct WorkerIo<'a> {
     tx: Vec<TxBatch>,
     /// This worker's tx queue on each port, by interface index.
     txq: &'a mut [TxQueue],
+    outbox: &'a mut Outbox<Mbuf>,
     /// Interface index by DPDK port id.
     idx_of: [u16; 64],
 }
@@ -152,6 +154,11 @@ impl WorkerIo<'_> {
     }
 
     fn flush(&mut self) {
+        let st = &self.shared.stats[self.id];
+        self.outbox.flush(&mut |r| {
+            st.count_drop(crate::drop::DropReason::RedirectFull);
+            drop(r);
+        });
         for i in 0..self.tx.len() {
             if !self.tx[i].is_empty() {
                 self.flush_one(i);
@@ -173,9 +180,16 @@ impl Io<Mbuf> for WorkerIo<'_> {
         }
         self.tx[i].push(pkt);
     }
+    /// Buffered; a ring that is full at the flush drops what it cannot
+    /// take as `redirect_full`.
     #[inline]
-    fn redirect(&mut self, worker: usize, pkt: Mbuf) -> Result<(), Mbuf> {
-        self.shared.rings[worker].enqueue(pkt)
+    fn redirect(&mut self, worker: usize, r: Redirected<Mbuf>) -> Result<(), Redirected<Mbuf>> {
+        let st = &self.shared.stats[self.id];
+        self.outbox.push(worker, r, &mut |r| {
+            st.count_drop(crate::drop::DropReason::RedirectFull);
+            drop(r);
+        });
+        Ok(())
     }
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: Mbuf) -> Result<(), Mbuf> {
         self.shared.neigh_q.push((pkt, port_idx, nexthop)).map_err(|(m, _, _)| m)
@@ -198,14 +212,16 @@ pub fn run(
     for (i, p) in shared.port_ids.iter().enumerate() {
         idx_of[*p as usize & 63] = i as u16;
     }
-    let WorkerQueues { rx: rxq, tx: txq, ring } = q;
+    let WorkerQueues { rx: rxq, tx: txq, outbox, inbox } = q;
     let mut io = WorkerIo {
         id,
         shared: &shared,
         tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(),
         txq: &mut txq[..],
+        outbox,
         idx_of,
     };
+    let mut handed: Vec<Redirected<Mbuf>> = Vec::with_capacity(conf.burst.max(1));
     let hz = rvs_ffi::tsc_hz().max(1);
     let mut last_tick = 0u64;
     let mut last_sec = 0u64;
@@ -222,19 +238,14 @@ pub fn run(
         stats.generation.set(snap.generation);
         let mut work = 0usize;
 
-        let n = burst.from_ring(ring, conf.burst);
-        if n > 0 {
-            stats.redirect_in.add(n as u64);
-            work += n;
-            let idx_of = io.idx_of;
-            let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now };
-            engine.handle_burst(
-                &mut cx,
-                burst.by_ref().map(|m| {
-                    let pi = idx_of[m.port() as usize & 63];
-                    (m, pi)
-                }),
-            );
+        for from in 0..inbox.sources() {
+            let n = inbox.pull(from, conf.burst, |r| handed.push(r));
+            if n > 0 {
+                stats.redirect_in.add(n as u64);
+                work += n;
+                let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now };
+                engine.handle_redirected(&mut cx, handed.drain(..));
+            }
         }
         if id == 0 {
             for _ in 0..conf.burst {

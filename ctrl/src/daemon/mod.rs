@@ -24,7 +24,7 @@ use rvs_dataplane::l3::neigh::NeighSnapshot;
 use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::worker::{self, LoopConf, PortLink, Shared, WorkerQueues};
-use rvs_ffi::{Eal, Mempool, Port, PortConf, Ring, RxQueue, TxQueue};
+use rvs_ffi::{Eal, Mempool, Port, PortConf, RxQueue, TxQueue};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -137,23 +137,19 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     }
     let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
-    let (rings, consumers): (Vec<_>, Vec<_>) = (0..workers)
-        .map(|w| Ring::new(&format!("rvs_redir{w}"), 4096))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
+    // One SPSC ring per ordered pair of workers, 1024 packets each.
+    let mesh = rvs_dataplane::redirect::mesh::<rvs_ffi::Mbuf>(workers, 1024);
     let mut queues = Vec::with_capacity(workers);
-    for ring in consumers {
+    for (outbox, inbox) in mesh {
         let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let tx = txq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let (Some(rx), Some(tx)) = (rx, tx) else { return Err("a port has fewer queues than workers".into()) };
-        queues.push(WorkerQueues { rx, tx, ring });
+        queues.push(WorkerQueues { rx, tx, outbox, inbox });
     }
     let nports = ports.len();
     let shared = Arc::new(Shared {
         snap: ArcSwap::from_pointee(snap),
         neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
-        rings,
         neigh_q: ArrayQueue::new(1024),
         stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
         pool,
@@ -224,9 +220,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // Every worker has stopped, so worker 0's cells have no other writer
     // now: packets found in flight are counted there.
     for q in parked.iter_mut() {
-        while let Some(m) = q.ring.dequeue() {
-            shared.stats[0].count_drop(rvs_dataplane::drop::DropReason::Shutdown);
-            drop(m);
+        for from in 0..q.inbox.sources() {
+            q.inbox.pull(from, usize::MAX, |r| {
+                shared.stats[0].count_drop(rvs_dataplane::drop::DropReason::Shutdown);
+                drop(r);
+            });
         }
     }
     drop(parked);
