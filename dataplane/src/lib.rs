@@ -16,6 +16,8 @@ mod engine_tests;
 #[cfg(test)]
 mod hostile_tests;
 pub mod l3;
+#[cfg(test)]
+mod lport_tests;
 pub mod modes;
 pub mod packet;
 pub mod rss;

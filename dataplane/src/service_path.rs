@@ -241,6 +241,7 @@ fn create<P>(
         vport,
         rand: e.svc.rand(),
         now: now / conn::HZ,
+        worker: e.id,
     };
     let (di, tmpl) = match s.conf.persistent {
         Some(timeout) => persist_pick(e, snap, s, &ctx, cip, now, timeout)?,
