@@ -41,6 +41,7 @@ fn ctx(i: u64) -> PickCtx {
         vport: 80,
         rand: x,
         now: i / 1_000_000,
+        worker: 0,
     }
 }
 
@@ -48,7 +49,8 @@ fn picks(c: &mut Criterion) {
     let ds = dests(16);
     let mut g = c.benchmark_group("pick16");
     for kind in SchedKind::ALL {
-        let s = sched::build(kind, SchedFlags(SchedFlags::FLAG1), 1.25, &ds);
+        let spec = sched::Spec { kind, flags: SchedFlags(SchedFlags::FLAG1), mhb_c: 1.25, workers: WORKERS };
+        let s = sched::build(&spec, &ds);
         let mut i = 0u64;
         g.bench_function(kind.name(), |b| {
             b.iter(|| {

@@ -4,6 +4,17 @@
 //! moves packets). The generator's main lcore runs on CPU 0 and the
 //! director's forwarding lcore on CPU 1: with both on one core the link
 //! carried a fraction of its rate.
+//!
+//! Room: every conversation ends in TIME_WAIT (server FIN first, then the
+//! client's), which IPVS — and rvsd — keep for 120 s, far longer than a
+//! run. So nothing a run opens is freed before it ends, and rvsd's
+//! connection table and, for FULLNAT, its local-address pool (LIPs × the
+//! ports of each) must hold every conversation of the run, or the run hits
+//! a plateau: new SYNs are refused (`conn_table_full`, `lport_exhausted`)
+//! and the conversations in flight are lost. [`room_for`] sizes both from
+//! the fastest rate the generator can drive (its rate through testpmd io,
+//! which the director cannot beat); the report shows the room given and
+//! any such drops.
 
 use crate::oneway::Target;
 use crate::targets::{self, Env, RvsdConf};
@@ -22,6 +33,8 @@ pub struct Spec {
     /// so keep it under the memif ring size (1024) or rings overflow.
     pub window: u32,
     pub table_size: u64,
+    /// FULLNAT local addresses (each with [`targets::PORTS_PER_LIP`] ports).
+    pub lips: u32,
     /// Record a perf profile of the director into this file.
     pub profile: Option<std::path::PathBuf>,
 }
@@ -43,6 +56,38 @@ pub struct Outcome {
     pub live_conns: Option<u64>,
     /// Packets per poll that found work.
     pub per_poll: Option<f64>,
+    /// The room rvsd was given: connection table size and, for FULLNAT,
+    /// local ports (LIPs × ports per LIP, one worker).
+    pub table_size: u64,
+    pub local_ports: Option<u64>,
+}
+
+impl Outcome {
+    /// A named drop counter of rvsd's final counters.
+    pub fn drop(&self, name: &str) -> u64 {
+        self.counters.get(&format!("drop {name}")).copied().unwrap_or(0)
+    }
+}
+
+/// Margin over the generator's measured rate: two runs of one program
+/// differ by up to ~10% on this shared machine.
+pub const MARGIN: f64 = 1.25;
+
+/// The rate assumed when testpmd's is unknown (its run failed): above
+/// any the generator has reached on these machines.
+pub const ASSUMED_CPS: f64 = 1_500_000.0;
+
+/// Connections one run must have room for when the generator can drive
+/// `rate` conversations/s for `duration` s (none is freed within a run).
+pub fn room_for(rate: f64, duration: f64) -> u64 {
+    (rate * duration * MARGIN).ceil() as u64
+}
+
+/// LIPs that give `conns` local ports to one worker (at least the
+/// default count, at most what the LIP range holds).
+pub fn lips_for(conns: u64) -> u32 {
+    let n = conns.div_ceil(targets::PORTS_PER_LIP).max(u64::from(targets::LIPS));
+    n.min(u64::from(targets::MAX_LIPS)) as u32
 }
 
 pub fn run(env: &Env, s: &Spec) -> Result<Outcome> {
@@ -72,6 +117,7 @@ fn measure(env: &Env, s: &Spec, prefix: &str) -> Result<Outcome> {
                 mode,
                 udp: false,
                 socket: env.path(&format!("{prefix}.sock")),
+                lips: s.lips,
             };
             let yaml = env.path(&format!("{prefix}.yaml"));
             std::fs::write(&yaml, conf.yaml())?;
@@ -177,5 +223,22 @@ fn measure(env: &Env, s: &Spec, prefix: &str) -> Result<Outcome> {
         busy_share,
         live_conns,
         per_poll,
+        table_size: s.table_size,
+        local_ports: (s.target == Target::Rvsd(targets::Mode::FullNat))
+            .then(|| u64::from(s.lips) * targets::PORTS_PER_LIP),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_and_lips() {
+        // 720k conn/s for 8 s, with the margin: 7.2M conversations.
+        assert_eq!(room_for(720_000.0, 8.0), 7_200_000);
+        assert_eq!(lips_for(7_200_000), 112, "7.2M / 64512 ports, rounded up");
+        assert_eq!(lips_for(1000), targets::LIPS);
+        assert_eq!(lips_for(u64::MAX / 2), targets::MAX_LIPS);
+    }
 }

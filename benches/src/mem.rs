@@ -39,6 +39,7 @@ fn boot_rss(env: &Env, table_size: u64) -> Result<u64> {
         mode: crate::targets::Mode::Nat,
         udp: false,
         socket: env.path(&format!("{prefix}.sock")),
+        lips: crate::targets::LIPS,
     };
     let yaml = env.path(&format!("{prefix}.yaml"));
     std::fs::write(&yaml, conf.yaml())?;

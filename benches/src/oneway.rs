@@ -100,6 +100,7 @@ fn start(env: &Env, s: &Spec, prefix: &str) -> Result<Proc> {
                 mode,
                 udp: s.udp,
                 socket: env.path(&format!("{prefix}.sock")),
+                lips: targets::LIPS,
             };
             let yaml = env.path(&format!("{prefix}.yaml"));
             std::fs::write(&yaml, conf.yaml())?;

@@ -269,7 +269,7 @@ fn oneway_table(r: &Run, workers: u32, out: &mut String) {
 fn cps_table(r: &Run, out: &mut String) {
     let _ = writeln!(
         out,
-        "| program | conversations/s | ÷ best testpmd io | packets/s | cycles/conversation (TSC) | rvsd busy cycles/packet | live conns | mean latency, µs | lost | RSS, MiB |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| program | conversations/s | ÷ best testpmd io | packets/s | cycles/conversation (TSC) | rvsd busy cycles/packet | live conns | room: table / local ports | refused: no port / table full | mean latency, µs | lost | RSS, MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let base = r.cps_baseline();
     for row in &r.cps {
@@ -277,7 +277,7 @@ fn cps_table(r: &Run, out: &mut String) {
         let o = match &row.res {
             Ok(o) => o,
             Err(e) => {
-                let _ = writeln!(out, "| {name} | failed | | | | | | | | {} |", first_line(e));
+                let _ = writeln!(out, "| {name} | failed | | | | | | | | | | {} |", first_line(e));
                 continue;
             }
         };
@@ -286,9 +286,18 @@ fn cps_table(r: &Run, out: &mut String) {
         let ratio = base.map(|b| format!("{:.2}", o.cps / b)).unwrap_or_else(|| "–".into());
         let rss = o.rss.map(|x| format!("{}", x >> 20)).unwrap_or_else(|| "–".into());
         let live = o.live_conns.map(|c| c.to_string()).unwrap_or_else(|| "–".into());
+        let (room, refused) = match row.target {
+            Target::Testpmd(_) => ("–".to_string(), "–".to_string()),
+            Target::Rvsd(_) => {
+                let ports = o.local_ports.map(|p| format!("{:.2} M", p as f64 / 1e6)).unwrap_or_else(|| "–".into());
+                let (lp, tf) = (o.drop("lport_exhausted"), o.drop("conn_table_full"));
+                let refused = if lp + tf > 0 { format!("**{lp} / {tf}**") } else { "0 / 0".into() };
+                (format!("{:.2} M / {ports}", o.table_size as f64 / 1e6), refused)
+            }
+        };
         let _ = writeln!(
             out,
-            "| {name} | {cps} | {ratio} | {:.2} M | {:.0} | {} | {live} | {:.0} | {} | {rss} |",
+            "| {name} | {cps} | {ratio} | {:.2} M | {:.0} | {} | {live} | {room} | {refused} | {:.0} | {} | {rss} |",
             o.cps * 6.0 / 1e6,
             r.machine.tsc_hz / o.cps.max(1.0),
             busy_cell(o.busy_cpp, o.busy_share, o.per_poll),
@@ -296,7 +305,52 @@ fn cps_table(r: &Run, out: &mut String) {
             o.lost
         );
     }
+    cps_room(r, out);
 }
+
+/// What the room column means for this run, and whether any run ran out.
+fn cps_room(r: &Run, out: &mut String) {
+    let rows: Vec<(&CpsRow, &cps::Outcome)> =
+        r.cps.iter().filter_map(|c| c.res.as_ref().ok().map(|o| (c, o))).collect();
+    let fullnat: Vec<&cps::Outcome> =
+        rows.iter().filter(|(c, _)| c.target == Target::Rvsd(Mode::FullNat)).map(|(_, o)| *o).collect();
+    let _ = writeln!(out, "\n{}", explain::CPS_ROOM);
+    if let Some(ports) = fullnat.iter().filter_map(|o| o.local_ports).max() {
+        let _ = writeln!(
+            out,
+            "\nHere the FULLNAT runs had {} LIPs × {} ports = {:.2} M local ports.",
+            ports / crate::targets::PORTS_PER_LIP,
+            crate::targets::PORTS_PER_LIP,
+            ports as f64 / 1e6
+        );
+    }
+    if let Some(best) = r.cps_best(Target::Rvsd(Mode::FullNat)) {
+        let need = best.cps * TIME_WAIT_S;
+        let _ = writeln!(
+            out,
+            "At its best rate here ({}/s), FULLNAT kept up for longer than 120 s would hold {:.1} M local ports at once: {} LIPs.",
+            fmt_rate(best.cps),
+            need / 1e6,
+            (need / crate::targets::PORTS_PER_LIP as f64).ceil()
+        );
+    }
+    for (c, o) in &rows {
+        let (lp, tf) = (o.drop("lport_exhausted"), o.drop("conn_table_full"));
+        if lp + tf == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n**{} ran out of room**: its live connections stopped at {} and from then on rvsd refused new SYNs ({lp} `lport_exhausted`, {tf} `conn_table_full`), so the conversations in flight were lost ({}) and its rate counts only what completed before the plateau.",
+            c.target.name(),
+            o.live_conns.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+            o.lost
+        );
+    }
+}
+
+/// IPVS's (and rvsd's) TIME_WAIT timeout, seconds.
+const TIME_WAIT_S: f64 = 120.0;
 
 fn mem_table(r: &Run, out: &mut String) {
     let rows = match &r.mem {
@@ -443,6 +497,54 @@ pub fn markdown(r: &Run) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn run_with(cps: Vec<CpsRow>) -> Run {
+        Run {
+            machine: Machine { tsc_hz: 2.6e9, ..Machine::default() },
+            smoke: true,
+            udp: true,
+            nice: 0,
+            window: 1.0,
+            cps_duration: 8.0,
+            oneway: Vec::new(),
+            cps,
+            mem: Err("not run".into()),
+            profiles: Vec::new(),
+            perf_note: String::new(),
+            micro: Vec::new(),
+        }
+    }
+
+    /// A FULLNAT run that ran out of local ports is named, with its
+    /// drops and where its live connections stopped.
+    #[test]
+    fn plateau_is_reported() {
+        let mut o = cps::Outcome {
+            cps: 500_000.0,
+            lost: 512,
+            live_conns: Some(4_128_768),
+            table_size: 8 << 20,
+            local_ports: Some(64 * crate::targets::PORTS_PER_LIP),
+            ..cps::Outcome::default()
+        };
+        o.counters.insert("drop lport_exhausted".into(), 91_000);
+        let ok = cps::Outcome { local_ports: Some(112 * crate::targets::PORTS_PER_LIP), ..o.clone() };
+        let ok = cps::Outcome { counters: Default::default(), lost: 0, ..ok };
+        let r = run_with(vec![
+            CpsRow { target: Target::Rvsd(Mode::FullNat), res: Ok(o) },
+            CpsRow { target: Target::Rvsd(Mode::FullNat), res: Ok(ok) },
+        ]);
+        let mut out = String::new();
+        cps_table(&r, &mut out);
+        assert!(out.contains("| 8.39 M / 4.13 M | **91000 / 0** |"), "{out}");
+        assert!(out.contains("| 8.39 M / 7.23 M | 0 / 0 |"), "{out}");
+        assert!(out.contains("**rvsd-fullnat ran out of room**: its live connections stopped at 4128768"), "{out}");
+        assert!(out.contains("91000 `lport_exhausted`"), "{out}");
+        assert!(out.contains("112 LIPs × 64512 ports = 7.23 M local ports"), "{out}");
+        assert_eq!(out.matches("ran out of room").count(), 1, "{out}");
+    }
+
     #[test]
     fn criterion_lines() {
         let t = "rewrite/nat_request     time:   [12.277 ns 12.387 ns 12.575 ns]\nnoise\nrewrite/x time: [1.0 µs 1.5 µs 2.0 µs]\n";

@@ -14,10 +14,24 @@ pub const VIP: &str = "172.25.254.100";
 pub const GATEWAY: &str = "172.25.254.1";
 pub const DIP: &str = "192.168.0.100";
 pub const RS: [&str; 4] = ["192.168.0.10", "192.168.0.11", "192.168.0.12", "192.168.0.13"];
-/// FULLNAT local addresses: 64 of them, so 1M connections fit in the
-/// 64512 ports each LIP offers (split between workers).
-pub const LIP_BASE: u32 = 0xc0a8_0080; // 192.168.0.128
+/// FULLNAT local addresses: `lip(0)`, `lip(1)`, ... from 192.168.64.1 on
+/// (in 192.168.64.0/18, off the /24 of the DIP and the real servers: the
+/// generator answers the packet it got, so it needs no route or ARP for
+/// them). 64 by default, so the one-way runs' 1M connections fit; the
+/// conversation runs take as many as they need (see [`crate::cps`]).
+pub const LIP_BASE: u32 = 0xc0a8_4001; // 192.168.64.1
 pub const LIPS: u32 = 64;
+/// As many as 192.168.64.0/18 holds after its first address.
+pub const MAX_LIPS: u32 = (1 << 14) - 2;
+/// Local ports rvsd gives out per LIP: 1024..=65535, split between the
+/// workers (each takes the ports `p % workers == id`).
+pub const PORTS_PER_LIP: u64 = 65536 - 1024;
+
+/// The `i`-th FULLNAT local address.
+pub fn lip(i: u32) -> u32 {
+    assert!(i < MAX_LIPS, "LIP {i} is outside 192.168.64.0/18");
+    LIP_BASE + i
+}
 
 /// Bytes one mbuf takes with `--no-huge`: DPDK keeps a default-size mbuf
 /// (2176-byte data room + headers) inside one 4 KiB page.
@@ -120,6 +134,8 @@ pub struct RvsdConf {
     pub mode: Mode,
     pub udp: bool,
     pub socket: PathBuf,
+    /// FULLNAT local addresses (`lip(0..lips)`).
+    pub lips: u32,
 }
 
 /// EAL memory for a pool of `mbufs` (plus rings, tables, slack).
@@ -151,7 +167,7 @@ impl RvsdConf {
         let fwd = self.mode.name();
         let dests: Vec<String> = RS.iter().map(|a| format!("{{ addr: {a}, fwd: {fwd} }}")).collect();
         let laddrs = if self.mode == Mode::FullNat {
-            let l: Vec<String> = (0..LIPS).map(|i| crate::frame::ip_str(LIP_BASE + i)).collect();
+            let l: Vec<String> = (0..self.lips).map(|i| crate::frame::ip_str(lip(i))).collect();
             format!(", laddrs: [{}]", l.join(", "))
         } else {
             String::new()
@@ -243,9 +259,12 @@ mod tests {
                 mode,
                 udp: mode == Mode::Nat,
                 socket: "/tmp/x.sock".into(),
+                lips: 200,
             };
             let cfg = rvs_conf::load_str("bench.yaml", &c.yaml()).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml()));
             assert_eq!(cfg.services.len(), 1);
+            let want = if mode == Mode::FullNat { 200 } else { 0 };
+            assert_eq!(cfg.services[0].laddrs.len(), want);
         }
     }
 

@@ -19,6 +19,8 @@ pub mod forward;
 mod hostile_tests;
 pub mod l3;
 pub mod lport;
+#[cfg(test)]
+mod lport_tests;
 pub mod modes;
 pub mod packet;
 pub mod pipeline;

@@ -155,6 +155,7 @@ pub(crate) fn create<P>(
         vport,
         rand: e.svc.rand(),
         now: now / conn::HZ,
+        worker: e.id,
     };
     let (di, tmpl) = match s.conf.persistent {
         Some(timeout) => persist_pick(e, snap, s, &ctx, (cip, timeout), now)?,

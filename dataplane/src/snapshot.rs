@@ -100,7 +100,7 @@ impl Service {
     /// Build from configuration. `prev` is this service (same key) in the
     /// previous snapshot, if any: its counters, its dests' runtime state
     /// (matched by address and port) and its scheduler's carried state
-    /// (lblc/lblcr tables) are kept, so a reload or an rvsadm edit loses
+    /// (lblc/lblcr tables, rr/wrr positions) are kept, so a reload or an rvsadm edit loses
     /// neither counters nor locality.
     pub fn build(conf: &ServiceConf, workers: usize, prev: Option<&Service>) -> Service {
         let dests: Vec<Dest> = conf
@@ -115,7 +115,8 @@ impl Service {
                 Dest::from_conf(d, port, rt)
             })
             .collect();
-        let sched = sched::build_from(prev.map(|p| &*p.sched), conf.scheduler, conf.sched_flags, conf.mhb_c, &dests);
+        let spec = sched::Spec { kind: conf.scheduler, flags: conf.sched_flags, mhb_c: conf.mhb_c, workers };
+        let sched = sched::build_from(prev.map(|p| &*p.sched), &spec, &dests);
         let v4 = |a: &IpAddr| match a {
             IpAddr::V4(a) => Some(u32::from(*a)),
             IpAddr::V6(_) => None,

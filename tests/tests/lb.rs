@@ -52,15 +52,48 @@ fn finish(lab: Lab) -> Counters {
     c
 }
 
+/// The lab's servers in the order of every service's dest list.
+const SERVERS: [&str; 2] = ["webserver1 192.168.0.10", "webserver2 192.168.0.20"];
+
+/// Run `f`, which opens exactly one connection through rvsd, and return
+/// the worker that created it (the one whose `conns_created` went up).
+fn on_worker<T>(lab: &Lab, f: impl FnOnce() -> T) -> (usize, T) {
+    let created = |c: &Counters| c.per_worker.iter().map(|w| w["conns_created"]).collect::<Vec<u64>>();
+    let before = created(&lab.counters());
+    let out = f();
+    let after = created(&lab.counters());
+    let grew: Vec<usize> = (0..after.len()).filter(|&w| after[w] != before[w]).collect();
+    assert!(
+        grew.len() == 1 && after[grew[0]] == before[grew[0]] + 1,
+        "one new connection on one worker expected: {before:?} -> {after:?}"
+    );
+    (grew[0], out)
+}
+
+/// rr keeps one cursor per worker (dataplane/src/sched/rr.rs): worker
+/// `w`'s k-th new connection of a service goes to server `(w + k) mod 2`.
+/// So each worker alternates strictly, worker 0 starting at webserver1
+/// and worker 1 at webserver2; with one worker that is the seed's
+/// webserver1, webserver2, webserver1, ... `picks` are (worker, reply)
+/// in order, `name` gives the server a reply names.
+fn check_rr(picks: &[(usize, String)], name: impl Fn(&str) -> String) {
+    println!("rr picks (worker, reply): {picks:?}");
+    let mut k = [0usize; 2];
+    for (w, reply) in picks {
+        let want = SERVERS[(w + k[*w]) % 2].to_string();
+        assert_eq!(name(reply), name(&want), "worker {w}'s pick {} breaks its rr order: {picks:?}", k[*w]);
+        k[*w] += 1;
+    }
+}
+
 fn run_mode(id: &str, mode: &str, workers: u32) {
     let lab = Lab::up(id, mode, workers, None);
     let url = format!("http://{}/", vip(mode));
-    // The seed's round robin: webserver1, webserver2, webserver1, ...
-    let seq: Vec<String> = (0..6).map(|_| lab.curl(&url).trim().to_string()).collect();
-    let first = &seq[0];
-    assert!(first == "webserver1 192.168.0.10" || first == "webserver2 192.168.0.20", "{seq:?}");
-    for w in seq.windows(2) {
-        assert_ne!(w[0], w[1], "rr must alternate: {seq:?}");
+    let seq: Vec<(usize, String)> = (0..6).map(|_| on_worker(&lab, || lab.curl(&url).trim().to_string())).collect();
+    check_rr(&seq, |r| r.to_string());
+    if workers == 1 {
+        let names: Vec<&str> = seq.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(names, [SERVERS[0], SERVERS[1]].repeat(3), "the seed's round robin");
     }
     // The address the real server sees.
     let who = lab.curl(&format!("http://{}/whoami", vip(mode)));
@@ -71,15 +104,17 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
     }
     if mode == "nat" || mode == "fullnat" {
         // UDP with port mapping (53 -> 80): each datagram from a new
-        // source port is a new connection, rr alternates.
-        let script = "import socket\nfor i in range(4):\n    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n    s.settimeout(3)\n    s.sendto(b'ping%d' % i, ('172.25.254.100', 53))\n    print(s.recvfrom(2048)[0].decode())\n";
-        let out = lab.sh("cli", &["python3", "-c", script]);
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 4, "{out}");
-        for (i, l) in lines.iter().enumerate() {
-            assert!(l.ends_with(&format!("ping{i}")), "{out}");
-        }
-        assert_ne!(lines[0].split(' ').next(), lines[1].split(' ').next(), "udp rr: {out}");
+        // source port is a new connection, in rr order per worker.
+        let picks: Vec<(usize, String)> = (0..4)
+            .map(|i| {
+                let script = format!("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(3)\ns.sendto(b'ping{i}', ('172.25.254.100', 53))\nprint(s.recvfrom(2048)[0].decode())\n");
+                let (w, out) = on_worker(&lab, || lab.sh("cli", &["python3", "-c", &script]));
+                let line = out.trim().to_string();
+                assert!(line.ends_with(&format!("ping{i}")), "{out}");
+                (w, line)
+            })
+            .collect();
+        check_rr(&picks, |r| r.split(' ').next().unwrap_or("").to_string());
     }
     // 10 MB byte for byte.
     let file = format!("/tmp/rvs-big-{id}.bin");
@@ -156,7 +191,7 @@ fn services_file(id: &str, yaml: &str) -> String {
 }
 
 /// The seed's firewall-mark lab: 80 and 443 scheduled as one service, so
-/// rr alternates across the two ports.
+/// rr alternates across the two ports (per worker: see `check_rr`).
 #[test]
 fn port_group_service() {
     let f = services_file(
@@ -164,11 +199,27 @@ fn port_group_service() {
         "services:\n  - fwmark: 66\n    scheduler: rr\n    match: [{ proto: tcp, vip: 172.25.254.100, ports: [80, 443] }]\n    dests: [ { addr: 192.168.0.10, port: 0, fwd: nat }, { addr: 192.168.0.20, port: 0, fwd: nat } ]\n",
     );
     let lab = Lab::up("g", "nat", 2, Some(&f));
-    let a = lab.curl("http://172.25.254.100:80/");
-    let b = lab.curl("http://172.25.254.100:443/");
-    let c = lab.curl("http://172.25.254.100:80/");
-    assert_ne!(a, b, "80 then 443 must go to different servers (one rr across the group)");
-    assert_eq!(a, c);
+    // Alternate the ports until some worker has taken two connections in
+    // a row on different ports: rr order there shows one rotation across
+    // the group (separate ones per port would send both to the worker's
+    // first server). Each curl lands on either worker, so a handful does;
+    // 32 all missing would be a 1-in-2^31 fluke.
+    let (mut picks, mut ports) = (Vec::new(), Vec::new());
+    let mut last: [Option<u16>; 2] = [None; 2];
+    let mut crossed = false;
+    for i in 0..32 {
+        let port = [80u16, 443][i % 2];
+        let (w, body) = on_worker(&lab, || lab.curl(&format!("http://172.25.254.100:{port}/")).trim().to_string());
+        crossed |= last[w].is_some_and(|p| p != port);
+        last[w] = Some(port);
+        picks.push((w, body));
+        ports.push(port);
+        if crossed && i >= 2 {
+            break;
+        }
+    }
+    assert!(crossed, "no worker took both ports in a row: {picks:?} {ports:?}");
+    check_rr(&picks, |r| r.to_string());
     // A port outside the group is not a service.
     let o = lab.exec("cli", &["curl", "-sS", "--max-time", "2", "http://172.25.254.100:8080/"]);
     assert!(!o.status.success());

@@ -89,7 +89,7 @@ fn plan(a: &Args) -> Plan {
             flows_2w: 4096,
             frames_2w: 2_000_000,
             extra_baselines: false,
-            cps_targets: vec![Target::Testpmd("io"), Target::Rvsd(Mode::Nat)],
+            cps_targets: vec![Target::Testpmd("io"), Target::Rvsd(Mode::Nat), Target::Rvsd(Mode::FullNat)],
             cps_duration: 1.5,
             cps_warmup: 0.5,
             mem_sizes: vec![1000, 65536],
@@ -293,12 +293,17 @@ fn run(a: &Args) -> Result<bool> {
     for target in p.cps_targets.clone() {
         env.reg.check()?;
         let want_profile = p.profiles && target == Target::Rvsd(Mode::Nat) && !r.cps.iter().any(|c| c.target == target);
+        // Room for every conversation the generator can open in a run
+        // (see cps.rs): from its best rate through testpmd io so far.
+        let wire = r.cps_best(Target::Testpmd("io")).map(|o| o.cps).filter(|c| *c > 0.0);
+        let room = cps::room_for(wire.unwrap_or(cps::ASSUMED_CPS), p.cps_duration);
         let spec = cps::Spec {
             target,
             duration: p.cps_duration,
             warmup: p.cps_warmup,
             window: 512,
-            table_size: if a.smoke { 1 << 20 } else { 8 << 20 },
+            table_size: room.max(if a.smoke { 1 << 20 } else { 8 << 20 }),
+            lips: cps::lips_for(room),
             profile: want_profile.then(|| env.path("perf-cps-nat.data")),
         };
         let res = cps::run(&env, &spec);
@@ -343,11 +348,13 @@ fn summary(r: &Run) {
     for row in &r.cps {
         if let Ok(o) = &row.res {
             println!(
-                "  conversations {:<16} {:9.0} conn/s  latency {:.0} us  lost {}",
+                "  conversations {:<16} {:9.0} conn/s  latency {:.0} us  lost {}  live {}  lport_exhausted {}",
                 row.target.name(),
                 o.cps,
                 o.latency_us,
-                o.lost
+                o.lost,
+                o.live_conns.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                o.drop("lport_exhausted")
             );
         }
     }
@@ -392,6 +399,14 @@ fn check(r: &Run) -> bool {
         match &row.res {
             Err(e) => fail(format!("conversations {}: {}", row.target.name(), e.lines().next().unwrap_or(""))),
             Ok(o) if o.cps <= 0.0 => fail(format!("conversations {}: none completed", row.target.name())),
+            // The harness sized table and pool for the run: running out
+            // means the sizing is wrong (the report shows the plateau).
+            Ok(o) if o.drop("lport_exhausted") + o.drop("conn_table_full") > 0 => fail(format!(
+                "conversations {}: out of room (lport_exhausted {}, conn_table_full {})",
+                row.target.name(),
+                o.drop("lport_exhausted"),
+                o.drop("conn_table_full")
+            )),
             Ok(_) => {}
         }
     }

@@ -9,31 +9,36 @@
 //! more active connections than its weight while another dest is under
 //! half of its own); then wlc chooses again and the table remembers the new
 //! choice. Entries expire after 6 minutes unused ([`super::locality`]).
+//!
+//! Each worker keeps its own table ([`super::locality`]): an address is
+//! served by one dest per worker, not necessarily the same one.
 
-use super::locality::{key, overloaded, Carry, DestIndex, DestKey, Kept, Shared};
+use super::locality::{key, overloaded, tables, DestIndex, DestKey, Shared};
 use super::wlc::{overhead, weighted_least};
-use super::{PickCtx, Scheduler};
+use super::{Carry, Kept, PickCtx, Scheduler};
 use crate::svc::Dest;
 
 #[derive(Debug)]
 pub struct Lblc {
-    table: Shared<DestKey>,
+    /// One table per worker.
+    tables: Shared<DestKey>,
     index: DestIndex,
 }
 
 impl Lblc {
-    pub fn new(dests: &[Dest], carry: Option<Carry>) -> Self {
-        let table = match carry {
-            Some(Carry(Kept::Lblc(t))) => t,
-            _ => Shared::default(),
+    /// `carry`: what the previous snapshot's scheduler handed on.
+    pub(super) fn new(dests: &[Dest], workers: usize, carry: Option<Kept>) -> Self {
+        let carried = match carry {
+            Some(Kept::Lblc(t)) => Some(t),
+            _ => None,
         };
-        Lblc { table, index: DestIndex::new(dests) }
+        Lblc { tables: tables(carried, workers), index: DestIndex::new(dests) }
     }
 }
 
 impl Scheduler for Lblc {
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
-        let mut table = self.table.lock();
+        let mut table = self.tables.get(ctx.worker).lock();
         let known = table.get_mut(ctx.vaddr, ctx.now).and_then(|k| self.index.get(k));
         if let Some(i) = known {
             let d = &dests[i];
@@ -47,7 +52,7 @@ impl Scheduler for Lblc {
     }
 
     fn carry(&self) -> Option<Carry> {
-        Some(Carry(Kept::Lblc(self.table.clone())))
+        Some(Carry(Kept::Lblc(self.tables.clone())))
     }
 }
 
@@ -64,7 +69,7 @@ mod tests {
     #[test]
     fn sticks_to_the_assigned_dest() {
         let ds = dests(&[1, 1, 1]);
-        let s = Lblc::new(&ds, None);
+        let s = Lblc::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         set_load(&ds[0], 1, 0);
         assert_eq!(s.pick(&to(2, 0), &ds), Some(1), "new address: wlc");
@@ -76,7 +81,7 @@ mod tests {
     #[test]
     fn leaves_an_overloaded_dest() {
         let mut ds = dests(&[2, 2, 2]);
-        let s = Lblc::new(&ds, None);
+        let s = Lblc::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         set_load(&ds[0], 3, 0); // A 3 > W 2 ...
         set_load(&ds[1], 1, 0); // ... but no one under half: stay
@@ -94,7 +99,7 @@ mod tests {
     #[test]
     fn expires_after_six_minutes() {
         let ds = dests(&[1, 1]);
-        let s = Lblc::new(&ds, None);
+        let s = Lblc::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         set_load(&ds[0], 1, 0);
         assert_eq!(s.pick(&to(1, 360), &ds), Some(0), "used at 0, alive at 360");
@@ -104,15 +109,33 @@ mod tests {
     #[test]
     fn survives_rebuild() {
         let ds = dests(&[1, 1, 1]);
-        let s = Lblc::new(&ds, None);
+        let s = Lblc::new(&ds, 2, None);
         set_load(&ds[0], 1, 0);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(1));
         // Dest 0 removed: dest 1 is now index 0 and still serves address 1.
         let rest = ds[1..].to_vec();
-        let s2 = Lblc::new(&rest, s.carry());
+        let s2 = Lblc::new(&rest, 2, s.carry().map(|c| c.0));
         set_load(&rest[0], 1, 0); // busier than dest 2, but A <= W
         assert_eq!(s2.pick(&to(1, 5), &rest), Some(0));
         // Without the carried table wlc would choose afresh.
-        assert_eq!(Lblc::new(&rest, None).pick(&to(1, 5), &rest), Some(1));
+        assert_eq!(Lblc::new(&rest, 2, None).pick(&to(1, 5), &rest), Some(1));
+    }
+
+    #[test]
+    fn one_table_per_worker() {
+        let ds = dests(&[1, 1]);
+        let s = Lblc::new(&ds, 2, None);
+        let on = |w: usize, now| PickCtx { worker: w, ..to(1, now) };
+        assert_eq!(s.pick(&on(0, 0), &ds), Some(0));
+        set_load(&ds[0], 1, 0);
+        // Worker 1 has not seen address 1: wlc sends it to idle dest 1,
+        // and worker 0's assignment is untouched.
+        assert_eq!(s.pick(&on(1, 1), &ds), Some(1));
+        set_load(&ds[1], 1, 0);
+        assert_eq!(s.pick(&on(0, 2), &ds), Some(0));
+        assert_eq!(s.pick(&on(1, 3), &ds), Some(1));
+        // Both tables go to the next snapshot.
+        let s2 = Lblc::new(&ds, 2, s.carry().map(|c| c.0));
+        assert_eq!((s2.pick(&on(0, 4), &ds), s2.pick(&on(1, 4), &ds)), (Some(0), Some(1)));
     }
 }

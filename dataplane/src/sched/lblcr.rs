@@ -12,11 +12,12 @@
 //!   (a quiesced member first), one per period.
 //!
 //! Members that left the dest list are dropped when next seen. Entries
-//! expire after 6 minutes unused ([`super::locality`]).
+//! expire after 6 minutes unused ([`super::locality`]). Each worker keeps
+//! its own sets ([`super::locality`]).
 
-use super::locality::{key, overloaded, Carry, DestIndex, DestKey, Kept, Shared};
+use super::locality::{key, overloaded, tables, DestIndex, DestKey, Shared};
 use super::wlc::{lighter, overhead, weighted_least};
-use super::{PickCtx, Scheduler};
+use super::{Carry, Kept, PickCtx, Scheduler};
 use crate::svc::Dest;
 
 /// A set unchanged this long (seconds) loses its most loaded member.
@@ -32,17 +33,19 @@ pub struct Set {
 
 #[derive(Debug)]
 pub struct Lblcr {
-    table: Shared<Set>,
+    /// One table per worker.
+    tables: Shared<Set>,
     index: DestIndex,
 }
 
 impl Lblcr {
-    pub fn new(dests: &[Dest], carry: Option<Carry>) -> Self {
-        let table = match carry {
-            Some(Carry(Kept::Lblcr(t))) => t,
-            _ => Shared::default(),
+    /// `carry`: what the previous snapshot's scheduler handed on.
+    pub(super) fn new(dests: &[Dest], workers: usize, carry: Option<Kept>) -> Self {
+        let carried = match carry {
+            Some(Kept::Lblcr(t)) => Some(t),
+            _ => None,
         };
-        Lblcr { table, index: DestIndex::new(dests) }
+        Lblcr { tables: tables(carried, workers), index: DestIndex::new(dests) }
     }
 
     /// The member to drop when a set shrinks: a quiesced one, else the one
@@ -68,7 +71,7 @@ impl Lblcr {
 
 impl Scheduler for Lblcr {
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize> {
-        let mut table = self.table.lock();
+        let mut table = self.tables.get(ctx.worker).lock();
         let Some(set) = table.get_mut(ctx.vaddr, ctx.now) else {
             let i = weighted_least(dests, 0..dests.len(), overhead)?;
             let set = Set { members: vec![key(&dests[i])], lastmod: ctx.now };
@@ -98,7 +101,7 @@ impl Scheduler for Lblcr {
     }
 
     fn carry(&self) -> Option<Carry> {
-        Some(Carry(Kept::Lblcr(self.table.clone())))
+        Some(Carry(Kept::Lblcr(self.tables.clone())))
     }
 }
 
@@ -113,7 +116,7 @@ mod tests {
     }
 
     fn members(s: &Lblcr, v: u8) -> Vec<u8> {
-        let t = s.table.lock();
+        let t = s.tables.get(0).lock();
         let set = t.peek(to(v, 0).vaddr).expect("set");
         set.members
             .iter()
@@ -127,7 +130,7 @@ mod tests {
     #[test]
     fn grows_when_hot() {
         let ds = dests(&[2, 2, 2]);
-        let s = Lblcr::new(&ds, None);
+        let s = Lblcr::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         set_load(&ds[0], 2, 0); // A == W: not overloaded
         assert_eq!(s.pick(&to(1, 1), &ds), Some(0));
@@ -147,7 +150,7 @@ mod tests {
     #[test]
     fn shrinks_when_unchanged_for_long() {
         let ds = dests(&[1, 1, 1]);
-        let s = Lblcr::new(&ds, None);
+        let s = Lblcr::new(&ds, 2, None);
         s.pick(&to(1, 0), &ds);
         set_load(&ds[0], 2, 0);
         assert_eq!(s.pick(&to(1, 100), &ds), Some(1));
@@ -168,13 +171,13 @@ mod tests {
     #[test]
     fn unavailable_members_and_removed_dests() {
         let mut ds = dests(&[1, 1, 1]);
-        let s = Lblcr::new(&ds, None);
+        let s = Lblcr::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         overload(&mut ds[0]);
         assert_eq!(s.pick(&to(1, 1), &ds), Some(1), "no available member: wlc joins");
         assert_eq!(members(&s, 1), [1, 2]);
         let rest = ds[2..].to_vec();
-        let s2 = Lblcr::new(&rest, s.carry());
+        let s2 = Lblcr::new(&rest, 2, s.carry().map(|c| c.0));
         assert_eq!(s2.pick(&to(1, 2), &rest), Some(0));
         assert_eq!(members(&s2, 1), [3], "gone members dropped, new one joined");
     }
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn expires_after_six_minutes() {
         let ds = dests(&[1, 1]);
-        let s = Lblcr::new(&ds, None);
+        let s = Lblcr::new(&ds, 2, None);
         assert_eq!(s.pick(&to(1, 0), &ds), Some(0));
         set_load(&ds[0], 1, 0);
         assert_eq!(s.pick(&to(1, 300), &ds), Some(0));

@@ -3,6 +3,14 @@
 //! caches, whatever address the client asked for) the dest, or set of
 //! dests, that serves it.
 //!
+//! Each worker has its own table ([`super::per_worker`]), as each DPVS
+//! lcore has its own copy of a service: a worker learns its own
+//! assignments, so an address may be served by one dest per worker rather
+//! than one per director. The first choice for an address is wlc over the
+//! connection counts all workers share, so workers often agree, but
+//! nothing forces them to. What that buys is a pick that takes only its
+//! own worker's lock, never one another worker takes.
+//!
 //! Entries name dests by address and port, not by index, so that a table
 //! can outlive the dest list it was built for: [`super::build_from`] hands
 //! it to the next snapshot's scheduler, and old and new schedulers share it
@@ -15,10 +23,12 @@
 //! the table stays bounded by the destination addresses of the last few
 //! minutes. Time is `PickCtx::now`.
 //!
-//! The table sits behind a `parking_lot::Mutex`: it is taken once per new
-//! connection of an lblc/lblcr service, never per packet, and held only
-//! for one lookup and at worst one pass over the dests.
+//! Each table sits behind a `parking_lot::Mutex` that only its worker
+//! takes (once per new connection of an lblc/lblcr service, never per
+//! packet): uncontended, on a cache line no other worker writes. The lock
+//! is there because `pick` takes `&self`; it is never waited on.
 
+use super::per_worker::PerWorker;
 use crate::svc::Dest;
 use hashbrown::HashMap;
 use parking_lot::Mutex;
@@ -90,7 +100,13 @@ impl<V> Table<V> {
     }
 }
 
-pub type Shared<V> = Arc<Mutex<Table<V>>>;
+/// One table per worker, shared by the snapshots that carry it.
+pub type Shared<V> = Arc<PerWorker<Mutex<Table<V>>>>;
+
+/// The carried tables, or fresh ones for `workers` workers.
+pub fn tables<V>(carried: Option<Shared<V>>, workers: usize) -> Shared<V> {
+    carried.unwrap_or_else(|| Arc::new(PerWorker::new(workers, |_| Mutex::default())))
+}
 
 /// Where each dest of one snapshot is in its dest list.
 #[derive(Debug)]
@@ -112,16 +128,6 @@ impl DestIndex {
 /// only available ones count, as only they could take the connection.)
 pub fn overloaded(d: &Dest, dests: &[Dest]) -> bool {
     d.active() > d.weight && dests.iter().any(|o| o.available() && u64::from(o.active()) * 2 < u64::from(o.weight))
-}
-
-/// A locality table passed from one snapshot's scheduler to the next.
-#[derive(Debug, Clone)]
-pub struct Carry(pub(super) Kept);
-
-#[derive(Debug, Clone)]
-pub(super) enum Kept {
-    Lblc(Shared<DestKey>),
-    Lblcr(Shared<super::lblcr::Set>),
 }
 
 #[cfg(test)]

@@ -5,6 +5,13 @@
 //! computed off the hot path), then consulted by workers when they create a
 //! connection. `pick` is called only for new connections, never per packet.
 //!
+//! State that changes from pick to pick is per worker ([`per_worker`]):
+//! rr and wrr keep one position each per worker, lblc and lblcr one
+//! destination-address table each per worker, so a new connection never
+//! does a read-modify-write on memory another worker writes (DPVS gets the
+//! same by copying each service per lcore). IPVS's sequences therefore hold
+//! within each worker; see rr and wrr for where each worker starts.
+//!
 //! Every scheduler follows IPVS's rules: a dest whose weight is 0
 //! (quiesced) or whose overload flag is set (`-x` threshold) is never
 //! chosen, and when no dest is available `pick` returns `None`. The index a
@@ -18,9 +25,12 @@
 //! and [`locality`] (the per-destination-address tables of lblc and lblcr).
 
 use crate::svc::Dest;
+use per_worker::PerWorker;
 use rvs_conf::{SchedFlags, SchedKind};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 pub mod dh;
 pub mod fo;
@@ -34,14 +44,13 @@ pub mod mh;
 pub mod mhb;
 pub mod nq;
 pub mod ovf;
+pub mod per_worker;
 pub mod rr;
 pub mod sed;
 pub mod sh;
 pub mod twos;
 pub mod wlc;
 pub mod wrr;
-
-pub use locality::Carry;
 
 /// What a scheduler may look at for one new connection.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +65,9 @@ pub struct PickCtx {
     pub rand: u64,
     /// Monotonic time in seconds (lblc/lblcr expiry).
     pub now: u64,
+    /// The worker making the pick: whose per-worker state the scheduler
+    /// reads and writes. Only that worker may pass its index.
+    pub worker: usize,
 }
 
 /// A scheduling algorithm bound to one snapshot of a service's dests.
@@ -64,48 +76,79 @@ pub trait Scheduler: Send + Sync + fmt::Debug {
     /// available (all weight 0, overloaded, or none at all).
     fn pick(&self, ctx: &PickCtx, dests: &[Dest]) -> Option<usize>;
 
-    /// State worth keeping when the dest list changes (today only the
-    /// destination-address tables of lblc/lblcr; see [`build_from`]).
+    /// State worth keeping in the next snapshot's scheduler (rr/wrr
+    /// positions, lblc/lblcr tables; see [`build_from`]).
     fn carry(&self) -> Option<Carry> {
         None
     }
 }
 
+/// What a scheduler is built from besides the dest list.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub kind: SchedKind,
+    pub flags: SchedFlags,
+    /// mhb's load bound `c`.
+    pub mhb_c: f64,
+    /// Workers that will pick (one state slot each).
+    pub workers: usize,
+}
+
+/// State a scheduler hands to its successor in the next snapshot.
+#[derive(Debug, Clone)]
+pub struct Carry(Kept);
+
+/// Per-worker positions (rr: the cursor; wrr: the packed `(i, cw)`).
+pub(crate) type Cursors = Arc<PerWorker<AtomicU64>>;
+
+#[derive(Debug, Clone)]
+enum Kept {
+    /// rr/wrr positions, valid for the dest list with this fingerprint.
+    Rr(u64, Cursors),
+    Wrr(u64, Cursors),
+    Lblc(locality::Shared<locality::DestKey>),
+    Lblcr(locality::Shared<lblcr::Set>),
+}
+
 /// Build the scheduler for a service's dest list.
-pub fn build(kind: SchedKind, flags: SchedFlags, mhb_c: f64, dests: &[Dest]) -> Box<dyn Scheduler> {
-    build_from(None, kind, flags, mhb_c, dests)
+pub fn build(spec: &Spec, dests: &[Dest]) -> Box<dyn Scheduler> {
+    build_from(None, spec, dests)
 }
 
 /// Like [`build`], but keep what `prev` (the scheduler of the previous
-/// snapshot of the same service) learnt: lblc/lblcr would otherwise forget
-/// every destination-address assignment whenever a dest is added, removed
-/// or reweighted, which IPVS does not do. Assignments are kept by dest
-/// address and port, so they survive reordering; ones naming a dest that is
-/// gone are dropped when next used.
-pub fn build_from(
-    prev: Option<&dyn Scheduler>,
-    kind: SchedKind,
-    flags: SchedFlags,
-    mhb_c: f64,
-    dests: &[Dest],
-) -> Box<dyn Scheduler> {
-    let carry = prev.and_then(|p| p.carry());
-    match kind {
-        SchedKind::Rr => Box::new(rr::Rr::new()),
-        SchedKind::Wrr => Box::new(wrr::Wrr::new(dests)),
+/// snapshot of the same service) learnt:
+/// - lblc/lblcr would otherwise forget every destination-address
+///   assignment whenever a dest is added, removed or reweighted, which
+///   IPVS does not do. Assignments are kept by dest address and port, so
+///   they survive reordering; ones naming a dest that is gone are dropped
+///   when next used.
+/// - rr/wrr keep each worker's position when the dest list (addresses,
+///   ports, weights, order) is unchanged, so that an edit of some other
+///   service does not restart this one's rotation; when the list changes
+///   they start afresh, as IPVS's wrr does.
+///
+/// Old and new scheduler then share the state while workers move from one
+/// snapshot to the next; a worker runs one snapshot at a time, so each
+/// slot still has one writer.
+pub fn build_from(prev: Option<&dyn Scheduler>, spec: &Spec, dests: &[Dest]) -> Box<dyn Scheduler> {
+    let carry = prev.and_then(|p| p.carry()).map(|c| c.0);
+    let w = spec.workers;
+    match spec.kind {
+        SchedKind::Rr => Box::new(rr::Rr::new(dests, w, carry)),
+        SchedKind::Wrr => Box::new(wrr::Wrr::new(dests, w, carry)),
         SchedKind::Lc => Box::new(lc::Lc),
         SchedKind::Wlc => Box::new(wlc::Wlc),
-        SchedKind::Lblc => Box::new(lblc::Lblc::new(dests, carry)),
-        SchedKind::Lblcr => Box::new(lblcr::Lblcr::new(dests, carry)),
+        SchedKind::Lblc => Box::new(lblc::Lblc::new(dests, w, carry)),
+        SchedKind::Lblcr => Box::new(lblcr::Lblcr::new(dests, w, carry)),
         SchedKind::Dh => Box::new(dh::Dh::new(dests)),
-        SchedKind::Sh => Box::new(sh::Sh::new(dests, flags)),
+        SchedKind::Sh => Box::new(sh::Sh::new(dests, spec.flags)),
         SchedKind::Sed => Box::new(sed::Sed),
         SchedKind::Nq => Box::new(nq::Nq),
         SchedKind::Fo => Box::new(fo::Fo),
         SchedKind::Ovf => Box::new(ovf::Ovf),
-        SchedKind::Mh => Box::new(mh::Mh::new(dests, flags)),
+        SchedKind::Mh => Box::new(mh::Mh::new(dests, spec.flags)),
         SchedKind::Twos => Box::new(twos::Twos::new(dests)),
-        SchedKind::Mhb => Box::new(mhb::Mhb::new(dests, flags, mhb_c)),
+        SchedKind::Mhb => Box::new(mhb::Mhb::new(dests, spec.flags, spec.mhb_c)),
     }
 }
 
@@ -141,7 +184,13 @@ pub(crate) mod testing {
             vport: 80,
             rand: 0,
             now: 0,
+            worker: 0,
         }
+    }
+
+    /// A spec for `kind` with every flag set, c = 2 and two workers.
+    pub fn spec(kind: super::SchedKind) -> super::Spec {
+        super::Spec { kind, flags: super::SchedFlags(3), mhb_c: 2.0, workers: 2 }
     }
 
     /// The fallback contract shared by sh and mh: with dest 1 of three
@@ -175,9 +224,14 @@ pub(crate) mod testing {
         assert!(moved[0] > min && moved[2] > min && moved[1] == 0, "{moved:?}");
     }
 
-    /// Pick `n` times and return the sequence of chosen indices.
+    /// Pick `n` times (as worker 0) and return the chosen indices.
     pub fn seq(s: &dyn super::Scheduler, ds: &[Dest], n: usize) -> Vec<Option<usize>> {
-        (0..n).map(|_| s.pick(&ctx(1, 1), ds)).collect()
+        seq_on(s, ds, 0, n)
+    }
+
+    /// Pick `n` times as worker `w`.
+    pub fn seq_on(s: &dyn super::Scheduler, ds: &[Dest], w: usize, n: usize) -> Vec<Option<usize>> {
+        (0..n).map(|_| s.pick(&PickCtx { worker: w, ..ctx(1, 1) }, ds)).collect()
     }
 }
 
@@ -192,13 +246,13 @@ mod tests {
         for kind in SchedKind::ALL {
             for weights in [&[][..], &[0, 0, 0][..]] {
                 let ds = dests(weights);
-                let s = build(kind, SchedFlags(3), 2.0, &ds);
+                let s = build(&spec(kind), &ds);
                 assert_eq!(s.pick(&ctx(1, 1), &ds), None, "{kind} {weights:?}");
             }
             let mut ds = dests(&[1, 2]);
             overload(&mut ds[0]);
             overload(&mut ds[1]);
-            let s = build(kind, SchedFlags(3), 2.0, &ds);
+            let s = build(&spec(kind), &ds);
             assert_eq!(s.pick(&ctx(1, 1), &ds), None, "{kind} overloaded");
         }
     }
@@ -210,9 +264,10 @@ mod tests {
             let mut ds = dests(&[0, 3, 1, 2]);
             overload(&mut ds[1]);
             overload(&mut ds[3]);
-            let s = build(kind, SchedFlags(3), 2.0, &ds);
+            let s = build(&spec(kind), &ds);
             for c in 0..200 {
                 let mut cx = ctx(c, c);
+                cx.worker = usize::from(c % 3);
                 cx.rand = u64::from(c).wrapping_mul(0x9e37_79b9_7f4a_7c15);
                 let got = s.pick(&cx, &ds);
                 // dh has no fallback: its one VIP may hash to a lost dest.
