@@ -1,18 +1,29 @@
-//! A fixed replay of established flows through one sans-IO engine, for
-//! counting instructions per packet with callgrind (repeatable on a noisy
+//! A fixed replay of UDP flows through one sans-IO engine, for counting
+//! instructions per packet with callgrind (repeatable on a noisy
 //! machine, unlike time):
 //!
 //! ```text
 //! cargo build --release -p rvs-dataplane --features testkit --example replay
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' \
-//!     target/release/examples/replay nat 1000 100000
+//!     target/release/examples/replay nat 1000 100000 [hit|miss]
 //! ```
 //!
-//! Arguments: mode (nat, dr, tun, fullnat), flows, packets. One UDP
-//! packet per flow first creates the connections (not measured); then
-//! `packets` packets of those flows, in a scattered order, go through
-//! `Engine::handle_burst` in bursts of 32 (measured). Prints what it did,
-//! so the instructions can be divided by the packet count.
+//! Arguments: mode (nat, dr, tun, fullnat), flows, packets, and which
+//! path is measured:
+//! - `hit` (the default): one UDP packet per flow first creates the
+//!   connections (not measured); then `packets` packets of those flows, in
+//!   a scattered order, go through `Engine::handle_burst` in bursts of 32
+//!   (measured): the established path.
+//! - `miss`: the same `flows` connections first (not measured, so the
+//!   table holds that many), then `packets` packets of as many fresh flows
+//!   (measured): every measured packet misses, is scheduled and creates a
+//!   connection. The table is sized for both, so nothing is refused.
+//! - `both`: `hit`, then `miss`, after one warm-up (for timing; under
+//!   callgrind the two would be collected together).
+//!
+//! Prints what it did, and the wall-clock nanoseconds per measured packet
+//! (`ns_per_pkt`, meaningful only outside valgrind), so the instructions
+//! can be divided by the packet count and the time converted to cycles.
 
 use rvs_dataplane::conn::HZ;
 use rvs_dataplane::engine::{Ctx, Engine, Io};
@@ -22,6 +33,7 @@ use rvs_dataplane::service_path::{new_templates, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::testkit::{self, CLIENT, GATEWAY, GATEWAY_MAC, RS1, RS1_MAC, RS2, RS2_MAC, SERVER};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Transmitted buffers come back for the next packets (no allocation in
 /// the measured loop once warm).
@@ -76,12 +88,38 @@ fn measured(e: &mut Engine<Vec<u8>>, cx: &mut Ctx<'_, ReplayIo>, frames: &[Vec<u
     }
 }
 
+/// One measured pass over `order`: packets sent and nanoseconds.
+fn pass(e: &mut Engine<Vec<u8>>, cx: &mut Ctx<'_, ReplayIo>, frames: &[Vec<u8>], order: &[u32]) -> (u64, f64) {
+    let before = cx.io.sent;
+    let t = Instant::now();
+    measured(e, cx, frames, order);
+    let ns = t.elapsed().as_secs_f64() * 1e9;
+    (cx.io.sent - before, ns)
+}
+
+/// The lab configuration, with enough FULLNAT local addresses (from
+/// 192.168.64.1 on) for `conns` connections: the LIP is picked by a hash
+/// of the client, so twice what the ports need, plus one.
+fn config(conns: u64) -> rvs_conf::Config {
+    let lips = (2 * conns / 64_512 + 1).min(16_000) as u32;
+    let list: Vec<String> = (0..lips).map(|k| std::net::Ipv4Addr::from(0xc0a8_4001u32 + k).to_string()).collect();
+    let yaml = testkit::LAB_YAML.replace("laddrs: [192.168.0.101]", &format!("laddrs: [{}]", list.join(", ")));
+    rvs_conf::load_str("replay", &yaml).expect("the lab configuration")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: replay nat|dr|tun|fullnat FLOWS PACKETS";
+    let usage = "usage: replay nat|dr|tun|fullnat FLOWS PACKETS [hit|miss|both]";
     let mode = args.get(1).expect(usage).as_str();
     let flows: u32 = args.get(2).and_then(|a| a.parse().ok()).expect(usage);
     let packets: usize = args.get(3).and_then(|a| a.parse().ok()).expect(usage);
+    let path = args.get(4).map(String::as_str).unwrap_or("hit");
+    let (hit, miss) = match path {
+        "hit" => (true, false),
+        "miss" => (false, true),
+        "both" => (true, true),
+        _ => panic!("{usage}"),
+    };
     let vip = match mode {
         "nat" => testkit::VIP_NAT,
         "dr" => testkit::VIP_DR,
@@ -89,31 +127,50 @@ fn main() {
         "fullnat" => testkit::VIP_FULLNAT,
         _ => panic!("{usage}"),
     };
-    let cfg = rvs_conf::load_str("replay", testkit::LAB_YAML).expect("the lab configuration");
+    let fresh = if miss { packets as u32 } else { 0 };
+    let total = u64::from(flows) + u64::from(fresh);
+    let cfg = config(total);
     let snap = testkit::snapshot_of(&cfg, 1);
-    let sp = ServicePath::new(0, 1, flows as usize + 64, new_templates(64), 0);
+    let sp = ServicePath::new(0, 1, total as usize + 64, new_templates(64), 0);
     let mut e = Engine::new(0, Arc::new(WorkerStats::default()), sp);
     let t = e.neigh.as_mut().unwrap();
     for (port, ip, mac) in [(CLIENT, GATEWAY, GATEWAY_MAC), (SERVER, RS1, RS1_MAC), (SERVER, RS2, RS2_MAC)] {
         t.learn(port, u32::from_be_bytes(ip), mac, 0);
     }
-    let frames: Vec<Vec<u8>> = (0..flows).map(|i| frame(i, vip)).collect();
+    // Flows 0..flows are created by the warm-up; flows..flows+fresh are
+    // the fresh ones of the miss pass.
+    let frames: Vec<Vec<u8>> = (0..flows + fresh).map(|i| frame(i, vip)).collect();
     let mut io = ReplayIo::default();
     let neigh = NeighSnapshot::default();
     let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now: HZ };
     let all: Vec<u32> = (0..flows).collect();
     warm_up(&mut e, &mut cx, &frames, &all);
-    // A scattered order: consecutive packets belong to far-apart flows.
-    let order: Vec<u32> = (0..packets as u64).map(|k| ((k * 2_654_435_761) % flows as u64) as u32).collect();
-    let before = cx.io.sent;
-    measured(&mut e, &mut cx, &frames, &order);
-    let sent = cx.io.sent - before;
+    let created = e.svc.conns.len();
+    assert_eq!(created, flows as usize, "the warm-up created every connection");
+    if hit {
+        // A scattered order: consecutive packets belong to far-apart flows.
+        let order: Vec<u32> = (0..packets as u64).map(|k| ((k * 2_654_435_761) % u64::from(flows)) as u32).collect();
+        let (sent, ns) = pass(&mut e, &mut cx, &frames, &order);
+        report(mode, "hit", flows, packets, sent, ns, &e);
+        assert_eq!(sent, packets as u64, "every measured packet forwarded");
+        assert_eq!(e.svc.conns.len(), created, "a hit creates nothing");
+    }
+    if miss {
+        let order: Vec<u32> = (flows..flows + fresh).collect();
+        let (sent, ns) = pass(&mut e, &mut cx, &frames, &order);
+        report(mode, "miss", flows, packets, sent, ns, &e);
+        assert_eq!(sent, packets as u64, "every measured packet forwarded");
+        assert_eq!(e.svc.conns.len(), created + packets, "every measured packet created a connection");
+    }
+}
+
+fn report(mode: &str, path: &str, flows: u32, packets: usize, sent: u64, ns: f64, e: &Engine<Vec<u8>>) {
     println!(
-        "mode {mode} flows {flows} packets {packets} sent {sent} conns {} drops {:?}",
+        "mode {mode} path {path} flows {flows} packets {packets} sent {sent} conns {} ns_per_pkt {:.1} drops {:?}",
         e.svc.conns.len(),
+        ns / packets.max(1) as f64,
         e.stats.drop_list()
     );
-    assert_eq!(sent, packets as u64, "every measured packet forwarded");
 }
 
 /// One packet per flow, not measured: creates the connections.

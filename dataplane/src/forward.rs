@@ -13,6 +13,7 @@ use crate::packet::{eth, ipv4, l4, PacketBuf};
 use crate::pipeline::Meta;
 use crate::redirect::Redirected;
 use crate::service_path::{owner, resolve, settle_removed, F_TOA_DONE};
+use crate::snapshot::class;
 use rvs_conf::FwdMethod;
 
 /// A packet of a known connection: state, counters, rewrite, send.
@@ -193,8 +194,16 @@ pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
     let Some(q) = parse(pkt.data(), info.hdr_len) else {
         return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
     };
-    // The quoted packet went the other way: look up its reverse.
-    let own = owner(snap, e.svc.workers(), q.dst, q.dport, q.src, q.sport);
+    // The quoted packet went the other way: look up its reverse. A flow of
+    // a one-way VIP on an RSS port lives on the queue the NIC gave its
+    // requests (computed here with the port's key and RETA).
+    let one_way = snap.class(q.src) & class::ONE_WAY != 0;
+    let own = match snap.ifaces.get(port_idx as usize).and_then(|i| i.rss.as_ref()) {
+        Some(rss) if one_way && e.svc.workers() > 1 => {
+            rss.queue_for_v4(q.dst, q.dport, q.src, q.sport) as usize % e.svc.workers()
+        }
+        _ => owner(snap, e.svc.workers(), q.dst, q.dport, q.src, q.sport),
+    };
     if own != e.id {
         return e.redirect(cx, own, Redirected { pkt, port_idx, meta: None });
     }

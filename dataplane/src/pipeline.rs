@@ -130,7 +130,13 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
         df: info.df,
         cls,
     };
-    let own = owner_of_class(cls, e.svc.workers(), info.src, hdr.sport, info.dst, hdr.dport);
+    let rss = cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.rss.is_some());
+    let own = if cls & class::ONE_WAY != 0 && rss {
+        // One direction only, and the NIC keeps each flow on one queue.
+        e.id
+    } else {
+        owner_of_class(cls, e.svc.workers(), info.src, hdr.sport, info.dst, hdr.dport)
+    };
     if own != e.id {
         // The owner continues from the lookup with this metadata.
         e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(m) });

@@ -218,3 +218,33 @@ fn fullnat_replies_steered_to_the_owner_queue_by_rss() {
     assert!(n > 100, "{n} connections");
     assert_eq!(e1.svc.lports.unsteered, 0);
 }
+
+#[test]
+fn dr_on_an_rss_port_is_owned_by_the_receiving_worker() {
+    use crate::rss::{default_reta, PortRss, DEFAULT_KEY};
+    let dr = svc(FwdMethod::Dr, SchedKind::Rr, &[(RS1, 0, 1)]);
+    let mut snap = snapshot(1, 2, &[dr], None);
+    let neigh = neigh_of(&mut engine(0, 2, 64));
+    let redirects = |snap: &Snapshot| {
+        let mut e1 = engine(1, 2, 256);
+        let mut io = TestIo::default();
+        for sport in 30000u16..30100 {
+            let mut f = tcp(CIP, sport, VIP, 80, "S", 64);
+            f[0..6].copy_from_slice(&snap.ifaces[0].mac);
+            let mut cx = Ctx { snap, neigh: &neigh, io: &mut io, now: HZ };
+            e1.handle_burst(&mut cx, [(f, 0)]);
+        }
+        (io.redirected.len(), io.sent.len(), e1.svc.conns.len())
+    };
+    // Without RSS the flow hash names the owner: about half go to worker 0.
+    let (r, s, c) = redirects(&snap);
+    assert!(r > 20 && r + s == 100 && c == s, "{r} redirected, {s} sent");
+    // With RSS every flow stays on the worker whose queue received it.
+    snap.ifaces[0].rss = Some(PortRss::new(&DEFAULT_KEY, default_reta(128, 2)));
+    assert_eq!(redirects(&snap), (0, 100, 100));
+    // A NAT VIP on the same port still follows the flow hash (its
+    // replies arrive by another tuple).
+    let mut nat = snapshot(1, 2, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    nat.ifaces[0].rss = snap.ifaces[0].rss.clone();
+    assert!(redirects(&nat).0 > 20);
+}

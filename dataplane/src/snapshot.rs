@@ -12,7 +12,7 @@ use crate::stats::Counter;
 use crate::svc::{Dest, DestRt};
 use crossbeam_utils::CachePadded;
 use hashbrown::HashMap;
-use rvs_conf::{Proto, ServiceConf, ServiceKey};
+use rvs_conf::{FwdMethod, Proto, ServiceConf, ServiceKey};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -147,6 +147,9 @@ pub struct ServiceTable {
     vips: hashbrown::HashSet<u32>,
     /// Every FULLNAT local address → the service list is not needed.
     lips: hashbrown::HashSet<u32>,
+    /// VIPs of -t/-u services with a NAT or FULLNAT dest, or in a fwmark
+    /// service's match list: those whose replies come back through us.
+    two_way: hashbrown::HashSet<u32>,
 }
 
 impl ServiceTable {
@@ -157,12 +160,16 @@ impl ServiceTable {
                 ServiceKey::Inet { proto, addr: IpAddr::V4(a), port } => {
                     t.inet.insert((proto.number(), a.into(), port), i as u32);
                     t.vips.insert(a.into());
+                    if s.dests.iter().any(|d| !matches!(d.fwd, FwdMethod::Dr | FwdMethod::Tun)) {
+                        t.two_way.insert(a.into());
+                    }
                 }
                 ServiceKey::Inet { .. } => {}
                 ServiceKey::Fwmark(_) => {
                     for m in &s.conf.matches {
                         if let IpAddr::V4(a) = m.vip {
                             t.vips.insert(a.into());
+                            t.two_way.insert(a.into());
                             if m.ports.is_empty() {
                                 t.fwmark.insert((m.proto.number(), a.into(), 0), i as u32);
                             }
@@ -213,6 +220,10 @@ pub mod class {
     pub const VIP: u8 = 2;
     /// A FULLNAT local address.
     pub const LIP: u8 = 4;
+    /// A VIP whose every service forwards by DR or TUN only: the director
+    /// sees one direction of its flows, so on a port with RSS the worker
+    /// whose queue received a packet owns it (no redirect).
+    pub const ONE_WAY: u8 = 8;
 }
 
 /// IPVS-style timeouts in seconds (`--set`).
@@ -296,7 +307,8 @@ impl Snapshot {
 
     pub fn with_services(mut self, t: ServiceTable) -> Self {
         for v in t.vips.iter() {
-            *self.classes.entry(*v).or_default() |= class::VIP;
+            let one_way = if t.two_way.contains(v) { 0 } else { class::ONE_WAY };
+            *self.classes.entry(*v).or_default() |= class::VIP | one_way;
         }
         for l in t.lips.iter() {
             *self.classes.entry(*l).or_default() |= class::LIP;
