@@ -39,19 +39,43 @@ pub const READING: &str = "\
 - The one-way rows at 1k flows, where the table fits in cache, show the per-packet path's fixed cost; the rows at 1M add what the table's memory costs. The profiles say which functions the samples fall in.";
 
 /// What a hot symbol in rvsd's profile stands for, and what would cut it.
+/// The first pattern a symbol contains wins, so the specific ones come
+/// first (`handle_burst` before `handle`, `lookup_burst` before `lookup`).
 pub fn symbol(sym: &str) -> Option<&'static str> {
-    const KNOWN: [(&str, &str); 14] = [
-        ("ConnTable::lookup_burst", "connection lookup, batched"),
+    const KNOWN: [(&str, &str); 30] = [
+        (
+            "ConnTable::lookup_burst",
+            "connection lookup, batched per burst (`ConnTable::lookup_burst`: the burst's hashes, then its index buckets, then its entries, each prefetched together): once the table outgrows the caches, what is left is the memory latency of those misses (and TLB misses on 4 KiB pages without hugepages)",
+        ),
         (
             "ConnTable::lookup",
-            "connection lookup, one packet at a time (`ConnTable::lookup`): once the table outgrows the caches each packet waits for its index bucket, then its entry; `ConnTable::lookup_burst` (a burst's buckets, then its entries, prefetched together) would overlap those misses",
+            "connection lookup, one packet at a time (`ConnTable::lookup`: when the table changed within the burst, redirected packets, ICMP errors)",
         ),
         ("ConnTable::insert", "connection creation: index insert, slab slot, timer"),
         ("ConnTable::expire", "idle expiry through the timer wheel"),
-        ("service_path::established", "state transition and rewrite of a packet on a known connection"),
-        ("service_path::handle", "flow owner, key and lookup dispatch"),
-        ("Engine<P>::handle", "Ethernet/IPv4 checks and dispatch"),
-        ("Engine<P>::xmit", "neighbour lookup (a hash map) for every transmitted packet"),
+        ("ConnTable::remove", "connection removal"),
+        ("forward::established", "state transition and rewrite of a packet on a known connection (`forward::established`)"),
+        ("forward::", "the mode's transmit (DR MAC rewrite, TUN encapsulation)"),
+        (
+            "pipeline::classify",
+            "ingress of a TCP/UDP packet: fragment and L4 header checks, TTL, flow owner, its metadata (`pipeline::classify`)",
+        ),
+        ("pipeline::run", "the burst's lookup and per-packet dispatch (`pipeline::run`)"),
+        ("pipeline::", "the burst pipeline's other stages"),
+        ("service_path::create", "connection creation: scheduling, FULLNAT local port"),
+        ("service_path::resolve", "finding a connection's service and destination in the snapshot"),
+        ("service_path::", "new-connection path (service lookup, templates)"),
+        ("sched::", "the scheduler's pick (new connections)"),
+        ("Engine<P>::handle_burst", "the burst's Ethernet and IPv4 checks (`Engine::handle_burst`, ingress inlined)"),
+        ("Engine<P>::handle_redirected", "packets handed over by the other worker (with their metadata)"),
+        ("Engine<P>::handle", "Ethernet/IPv4 checks and dispatch, one packet at a time"),
+        ("Engine<P>>::hop", "the per-worker next-hop cache, once per forwarded packet (`egress::hop`)"),
+        ("Engine<P>>::emit", "transmit: Ethernet header and the port's tx buffer (`egress::emit`)"),
+        ("Engine<P>>::xmit", "transmit through a neighbour lookup (`egress::xmit`)"),
+        ("Engine<P>>::route_out", "transmit through a route lookup (`egress::route_out`)"),
+        ("lport::", "FULLNAT local-port allocation"),
+        ("redirect::", "the redirect rings between workers"),
+        ("wire::", "header rewrite: addresses, ports, incremental checksums (`wire::` views)"),
         ("arc_swap", "loading the published snapshots (service and neighbour) once per poll"),
         ("__udivti3", "a 128-bit division per poll (TSC to connection-clock ticks)"),
         ("worker::run", "the poll loop itself (per-poll work weighs when polls carry few packets)"),
@@ -60,6 +84,11 @@ pub fn symbol(sym: &str) -> Option<&'static str> {
         ("librte_net_memif", "the memif link's copy (testpmd pays it too)"),
     ];
     KNOWN.iter().find(|(k, _)| sym.contains(k)).map(|(_, v)| *v)
+}
+
+/// Whether an explanation is a device cost testpmd pays as well.
+pub fn is_device(what: &str) -> bool {
+    what.contains("testpmd pays it too")
 }
 
 /// Group a profile's lines by explanation: (share %, what, symbols).
@@ -90,6 +119,7 @@ mod tests {
         let g = super::group(&l);
         assert_eq!(g.len(), 2);
         assert!((g[0].0 - 46.36).abs() < 1e-9 && g[0].1.starts_with("connection lookup, one"));
+        assert!(super::is_device(g[1].1));
         assert!((g[1].0 - 10.87).abs() < 1e-9);
     }
 }

@@ -181,17 +181,25 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     watch.poll(&ports, &shared.links);
     // Each worker parks its queues here when it stops.
     let parked: Arc<Mutex<Vec<WorkerQueues>>> = Arc::new(Mutex::new(Vec::new()));
+    let (built_tx, built) = std::sync::mpsc::channel::<usize>();
     for ((w, &lcore), mut q) in lcores.iter().take(workers).enumerate().zip(queues) {
         let sh = shared.clone();
         let parked = parked.clone();
-        // The conn table is allocated here, before the worker starts, so
-        // its memory is counted at boot and never grows.
-        let sp = ServicePath::new(w, workers, cfg.conn.table_size as usize, templates.clone(), 0);
+        let (templates, built_tx) = (templates.clone(), built_tx.clone());
+        let table_size = cfg.conn.table_size as usize;
         rvs_ffi::launch(lcore, move || {
+            // The worker allocates (and so first touches) its own tables,
+            // on its own core's memory; all of it at boot, never growing.
+            let sp = ServicePath::new(w, workers, table_size, templates, 0);
+            let _ = built_tx.send(w);
             let rc = worker::run(w, sh, lc, sp, &mut q);
             parked.lock().unwrap_or_else(|e| e.into_inner()).push(q);
             rc
         })?;
+    }
+    // Ready only once every worker holds its tables.
+    for _ in 0..workers {
+        built.recv().map_err(|_| "a worker stopped before allocating its tables".to_string())?;
     }
     println!(
         "rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)",
