@@ -219,7 +219,7 @@ impl<P: PacketBuf> Engine<P> {
     /// in the burst, ICMP to its own path.
     #[inline]
     fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) -> Option<(P, Meta)> {
-        let info = match ipv4::validate(pkt.data(), eth::HDR_LEN) {
+        let info = match ipv4::validate_with(pkt.data(), eth::HDR_LEN, pkt.rx_ip_csum()) {
             Ok(i) => i,
             Err(r) => return self.drop_none(r, pkt),
         };

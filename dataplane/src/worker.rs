@@ -46,6 +46,10 @@ impl PacketBuf for Mbuf {
     fn set_len(&mut self, n: usize) -> bool {
         Mbuf::set_len(self, n)
     }
+    #[inline(always)]
+    fn rx_ip_csum(&self) -> Option<bool> {
+        Mbuf::rx_ip_csum(self)
+    }
 }
 
 /// A packet waiting for ARP, handed to worker 0: (port index, next hop).

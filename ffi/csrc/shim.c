@@ -55,3 +55,8 @@ uint64_t rvs_rss_types_l4_required(void)
 	return RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_TCP |
 	       RTE_ETH_RSS_NONFRAG_IPV6_UDP;
 }
+
+uint64_t rvs_rx_offload_ipv4_cksum(void)
+{
+	return RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+}

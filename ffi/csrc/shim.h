@@ -40,5 +40,7 @@ unsigned rvs_mempool_avail(const struct rte_mempool *mp);
 #define RVS_SOFTRSS_MAX_WORDS 16
 uint32_t rvs_softrss(const uint32_t *input, uint32_t input_len, const uint8_t *key, uint32_t key_len);
 uint64_t rvs_rss_types_l3l4(void);
+/* RTE_ETH_RX_OFFLOAD_IPV4_CKSUM (an RTE_BIT64 bindgen cannot expand). */
+uint64_t rvs_rx_offload_ipv4_cksum(void);
 uint64_t rvs_rss_types_l4_required(void);
 #endif

@@ -138,8 +138,32 @@ impl Mbuf {
     #[inline]
     pub fn trim(&mut self, n: usize) -> bool {
         let Ok(n) = u16::try_from(n) else { return false };
-        // SAFETY: we own the mbuf; DPDK checks the length.
+        if self.nb_segs() == 1 {
+            // One segment (every packet rvs forwards): two lengths to
+            // lower, done here rather than through the C shim per packet.
+            // SAFETY: we own the mbuf and `&mut self` makes the access
+            // exclusive; only its length fields change.
+            let m = unsafe { self.0.as_mut() };
+            if n > m.data_len {
+                return false;
+            }
+            m.data_len -= n;
+            m.pkt_len -= u32::from(n);
+            return true;
+        }
+        // SAFETY: we own the mbuf chain; DPDK checks the length.
         unsafe { sys::rvs_pktmbuf_trim(self.0.as_ptr(), n) == 0 }
+    }
+
+    /// The NIC's verdict on the IPv4 header checksum (rx offload flags):
+    /// `Some(true)` good, `Some(false)` bad, `None` not checked.
+    #[inline(always)]
+    pub fn rx_ip_csum(&self) -> Option<bool> {
+        match self.m().ol_flags & u64::from(sys::RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+            f if f == u64::from(sys::RTE_MBUF_F_RX_IP_CKSUM_GOOD) => Some(true),
+            f if f == u64::from(sys::RTE_MBUF_F_RX_IP_CKSUM_BAD) => Some(false),
+            _ => None,
+        }
     }
 
     /// Set the length to exactly `n` bytes (grow or shrink at the end).

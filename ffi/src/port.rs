@@ -334,6 +334,12 @@ impl Port {
         }
         ec.txmode.mq_mode = sys::RTE_ETH_MQ_TX_NONE;
         ec.rxmode.mtu = conf.mtu as u32;
+        // The NIC checks IPv4 header checksums where it can (Mbuf::rx_ip_csum).
+        // SAFETY: a constant getter.
+        let ip_csum = unsafe { sys::rvs_rx_offload_ipv4_cksum() };
+        if self.info()?.rx_offload_capa & ip_csum != 0 {
+            ec.rxmode.offloads |= ip_csum;
+        }
         // SAFETY: valid, stopped port and config struct; the RSS key it
         // may point to is the plan's, alive for this call.
         check(unsafe { sys::rte_eth_dev_configure(id, conf.rx_queues, conf.tx_queues, &ec) }, "dev_configure")?;

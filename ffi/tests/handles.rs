@@ -102,6 +102,15 @@ fn handles_on_a_real_eal() {
     assert!(!m.prepend(65_536 + 8));
     assert!(!m.adj(1 << 20));
     assert!(m.set_len(100) && m.len() == 100);
+    // Shrinking a single segment (done in Rust): both lengths follow, the
+    // data before the cut stays, and more than there is is refused.
+    m.data_mut()[..4].copy_from_slice(&[1, 2, 3, 4]);
+    assert!(m.trim(40) && m.len() == 60 && m.pkt_len() == 60);
+    assert!(m.set_len(20) && m.len() == 20 && m.pkt_len() == 20);
+    assert_eq!(&m.data()[..4], &[1, 2, 3, 4]);
+    assert!(!m.trim(21) && m.len() == 20);
+    // A fresh mbuf carries no checksum verdict from a NIC.
+    assert_eq!(m.rx_ip_csum(), None);
     drop(m);
 
     // A worker takes its tokens to its lcore (Send); EAL refuses lcores

@@ -30,8 +30,15 @@ pub struct Ipv4Info {
 /// header checksum.
 #[inline]
 pub fn validate(b: &[u8], off: usize) -> Result<Ipv4Info, DropReason> {
+    validate_with(b, off, None)
+}
+
+/// [`validate`], with the checksum verdict of the NIC's rx offload when
+/// it gave one (`Some`): then the sum is not computed again.
+#[inline]
+pub fn validate_with(b: &[u8], off: usize, hw_csum: Option<bool>) -> Result<Ipv4Info, DropReason> {
     let ip = crate::wire::Ipv4::new_checked(b.get(off..).ok_or(DropReason::IpTruncated)?)?;
-    if !ip.checksum_ok() {
+    if !hw_csum.unwrap_or_else(|| ip.checksum_ok()) {
         return Err(DropReason::IpBadCsum);
     }
     Ok(Ipv4Info {

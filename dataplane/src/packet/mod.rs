@@ -30,6 +30,12 @@ pub trait PacketBuf {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// What the NIC found of the IPv4 header checksum (rx offload): good,
+    /// bad, or `None` when it did not check (then software does).
+    #[inline(always)]
+    fn rx_ip_csum(&self) -> Option<bool> {
+        None
+    }
 }
 
 impl PacketBuf for Vec<u8> {
