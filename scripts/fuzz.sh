@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target...]
 #
-# Targets: frames flows yaml control rvsadm (default: all). Each runs for
+# Targets: frames flows wire yaml control rvsadm (default: all). Each runs for
 # the given time (default 300 s) on a working corpus (fuzz/work/<target>,
 # not committed) seeded from the committed one (fuzz/corpus/<target>).
 # Prints executions and crashes per target and exits non-zero when any
@@ -24,7 +24,7 @@ set -euo pipefail
 secs=${1:-300}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(frames flows yaml control rvsadm)
+[ ${#targets[@]} -eq 0 ] && targets=(frames flows wire yaml control rvsadm)
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz"
 
@@ -41,7 +41,7 @@ bin="$root/fuzz/target/x86_64-unknown-linux-gnu/release"
 
 max_len() {
     case $1 in
-        frames | flows) echo 4096 ;;
+        frames | flows | wire) echo 4096 ;;
         *) echo 16384 ;;
     esac
 }

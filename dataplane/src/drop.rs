@@ -61,6 +61,15 @@ reasons! {
     NoMbuf => "no_mbuf", "Mempool empty when building a packet.";
     MultiSeg => "multi_seg", "Multi-segment frame that could not be linearized.";
     Shutdown => "shutdown", "Still queued (waiting for ARP or in a ring) when rvsd stopped.";
+    Ip6Truncated => "ip6_truncated", "Shorter than an IPv6 header.";
+    Ip6BadVersion => "ip6_bad_version", "IPv6 ethertype but the version field is not 6.";
+    Ip6BadLen => "ip6_bad_len", "IPv6 payload length past the frame.";
+    Ip6BadExt => "ip6_bad_ext", "IPv6 extension header cut short, hop-by-hop not first, or a second fragment header.";
+    Ip6ExtLimit => "ip6_ext_limit", "More IPv6 extension headers than we walk (8).";
+    IcmpTruncated => "icmp_truncated", "ICMP message shorter than its 8-byte header.";
+    Icmp6Truncated => "icmp6_truncated", "ICMPv6 message shorter than its header (24 bytes for NS/NA).";
+    Icmp6BadNdOpt => "icmp6_bad_nd_opt", "Neighbour discovery option of length 0, past the message, or too many.";
+    Udp6ZeroCsum => "udp6_zero_csum", "UDP over IPv6 without a checksum (RFC 8200 8.1).";
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! TCP (RFC 9293) and UDP (RFC 768) header views. The two share what a
 //! load balancer touches — ports and the checksum — so one view serves
-//! both, knowing its protocol.
+//! both, knowing its protocol, over IPv4 or IPv6 alike: only the
+//! pseudo-header differs ([`L4::fix_addr`] / [`L4::fix_addr6`]).
 
+use super::ipv6::{self, Addr6};
 use super::{rd16, wr16, DropReason, Field};
 use crate::packet::csum;
 use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
@@ -57,8 +59,52 @@ impl<T: AsRef<[u8]>> L4<T> {
         Ok(L4 { buf, proto })
     }
 
+    /// The same over IPv6 (the upper-layer bytes of [`super::Ipv6`]),
+    /// where UDP without a checksum (0) is not allowed (RFC 8200 8.1):
+    /// `Udp6ZeroCsum`. A view from [`L4::new_checked`] over IPv6 would
+    /// leave a zero checksum at 0 through rewrites, which is right for
+    /// IPv4 only.
+    pub fn new_checked6(buf: T, proto: u8) -> Result<Self, DropReason> {
+        let v = Self::new_checked(buf, proto)?;
+        if !v.is_tcp() && v.checksum() == 0 {
+            return Err(DropReason::Udp6ZeroCsum);
+        }
+        Ok(v)
+    }
+
     fn b(&self) -> &[u8] {
         self.buf.as_ref()
+    }
+
+    /// The bytes the checksum covers: the segment, or the datagram up to
+    /// its length field (without IP payload bytes after it).
+    pub fn segment(&self) -> &[u8] {
+        if self.is_tcp() {
+            self.b()
+        } else {
+            &self.b()[..rd16(self.b(), field::UDP_LEN) as usize]
+        }
+    }
+
+    /// The checksum over the IPv4 pseudo-header is right (UDP without a
+    /// checksum passes: RFC 768).
+    pub fn checksum_ok4(&self, src: u32, dst: u32) -> bool {
+        if !self.is_tcp() && self.checksum() == 0 {
+            return true;
+        }
+        let c = self.segment();
+        let pseudo = csum::pseudo_v4(src.to_be_bytes(), dst.to_be_bytes(), self.proto, c.len() as u16);
+        csum::fold(csum::sum(c, pseudo)) == 0xffff
+    }
+
+    /// The checksum over the IPv6 pseudo-header is right (UDP without a
+    /// checksum fails: RFC 8200 8.1).
+    pub fn checksum_ok6(&self, src: &Addr6, dst: &Addr6) -> bool {
+        if !self.is_tcp() && self.checksum() == 0 {
+            return false;
+        }
+        let c = self.segment();
+        csum::fold(csum::sum(c, ipv6::pseudo_sum(src, dst, self.proto, c.len()))) == 0xffff
     }
 
     pub fn proto(&self) -> u8 {
@@ -151,6 +197,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         self.update_checksum(|c| csum::update32(c, old, new));
     }
 
+    /// The IPv6 address `old` in the pseudo-header became `new`: RFC 1624
+    /// over its eight 16-bit words at once.
+    pub fn fix_addr6(&mut self, old: &Addr6, new: &Addr6) {
+        let (o, n) = (csum::sum(old, 0), csum::sum(new, 0));
+        self.update_checksum(|c| csum::update_sum(c, o, n));
+    }
+
     pub fn set_src_port(&mut self, p: u16) {
         self.set_port(field::SRC_PORT, p);
     }
@@ -227,8 +280,23 @@ mod tests {
             v.fix_addr(old, 0xc0a8000a);
             v.set_dst_port(8080);
             v.set_src_port(1);
+            assert!(v.checksum_ok4(0x0a000001, 0xc0a8000a));
+            assert!(!v.checksum_ok4(0x0a000001, 0xc0a8000b), "the pseudo-header counts");
             assert!(csum_ok(&b), "tcp={tcp}");
         }
+    }
+
+    #[test]
+    fn the_segment_stops_at_the_udp_length() {
+        let (mut b, l4) = ip_payload(false);
+        b.extend_from_slice(&[0xaa; 3]); // past the datagram, inside the IP payload
+        let v = L4::new_checked(&b[l4..], PROTO_UDP).unwrap();
+        assert_eq!(v.segment().len(), 13);
+        assert!(v.checksum_ok4(0x0a000001, 0x0a000002));
+        let (b, l4) = ip_payload(true);
+        let v = L4::new_checked(&b[l4..], PROTO_TCP).unwrap();
+        assert_eq!(v.segment(), &b[l4..]);
+        assert!(v.checksum_ok4(0x0a000001, 0x0a000002));
     }
 
     #[test]
@@ -238,7 +306,9 @@ mod tests {
         let mut v = L4::new_checked(&mut b[l4..], PROTO_UDP).unwrap();
         v.set_dst_port(1);
         v.fix_addr(1, 2);
+        v.fix_addr6(&[1; 16], &[2; 16]);
         assert_eq!(v.checksum(), 0);
+        assert!(v.checksum_ok4(1, 2), "no checksum is fine over IPv4");
     }
 
     #[test]

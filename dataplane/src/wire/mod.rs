@@ -13,14 +13,32 @@
 //!
 //! Sans-IO: nothing here knows about mbufs or devices (smoltcp's `wire`
 //! is the model, see STYLE.md).
+//!
+//! Views nest: [`Ethernet::payload`] (after an 802.1Q tag if any) is an
+//! [`Arp`], [`Ipv4`] or [`Ipv6`]; [`Ipv4::payload`] or
+//! [`Ipv6::upper_payload`] (after [`Ipv6::upper_layer`] walked the
+//! extension headers) is an [`L4`], [`Icmp`] or [`Icmpv6`]; an ICMP
+//! error's quote is an `Ipv4`/`Ipv6` from `new_checked_quoted`. The
+//! `fuzz` module drives them all on arbitrary bytes.
 
+pub mod arp;
 pub mod ethernet;
+pub mod icmp;
+pub mod icmpv6;
 pub mod ipv4;
+pub mod ipv6;
 pub mod l4;
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod fuzz;
+
 pub use crate::drop::DropReason;
+pub use arp::{Arp, ArpRepr};
 pub use ethernet::Ethernet;
+pub use icmp::Icmp;
+pub use icmpv6::{Icmpv6, NdOption};
 pub use ipv4::Ipv4;
+pub use ipv6::{Addr6, Frag, Ipv6, UpperLayer};
 pub use l4::L4;
 
 /// A header field: a byte range inside the header.
