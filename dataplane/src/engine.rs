@@ -154,6 +154,11 @@ impl<P: PacketBuf> Engine<P> {
         if !group && frame.dst() != ifc.mac {
             return self.drop_none(DropReason::EthNotForUs, pkt);
         }
+        if frame.is_tagged() {
+            // 802.1Q: the views read the tag, the data path does not
+            // serve VLANs yet (headers are at fixed offsets after 14 bytes).
+            return self.drop_none(DropReason::EthUnknownType, pkt);
+        }
         let ty = frame.ethertype();
         // Only ARP may arrive broadcast: a VIP is a unicast address, and an
         // IPv4 frame to a group MAC was not sent to this director's IP

@@ -248,3 +248,17 @@ fn dr_on_an_rss_port_is_owned_by_the_receiving_worker() {
     nat.ifaces[0].rss = snap.ifaces[0].rss.clone();
     assert!(redirects(&nat).0 > 20);
 }
+
+#[test]
+fn a_vlan_tagged_frame_is_refused_by_name() {
+    let snap = snapshot(1, 1, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 8080, 1)])], None);
+    let mut e = engine(0, 1, 64);
+    let plain = tcp(CIP, 44000, VIP, 80, "S", 64);
+    // The same SYN with an 802.1Q tag (VLAN 7) after the MAC addresses.
+    let mut tagged = plain[..12].to_vec();
+    tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+    tagged.extend_from_slice(&plain[12..]);
+    let io = run(&mut e, &snap, tagged, 0, HZ);
+    assert!(io.sent.is_empty());
+    assert_eq!(e.stats.drop_list(), vec![("eth_unknown_type", 1)]);
+}
