@@ -196,7 +196,12 @@ mod tests {
     fn table(n: u32, cap: usize) -> ConnTable {
         let mut t = ConnTable::new(cap);
         for i in 0..n {
-            let c = Conn::new(6, FwdMethod::Nat, 0x0a00_0000 + i, 1000, 0x0a01_0001, 80, 0x0a02_0001, 80);
+            let c = Conn::new(
+                FwdMethod::Nat,
+                crate::conn::ConnKey::new(6, 0x0a00_0000 + i, 1000, 0x0a01_0001, 80),
+                0x0a02_0001,
+                80,
+            );
             t.insert(c, 0).unwrap();
         }
         t

@@ -168,7 +168,7 @@ pub(crate) fn create<P>(
     };
     let rip = u32::from(rip);
     let rport = if d.port == 0 { vport } else { d.port };
-    let mut c = Conn::new(proto, d.fwd, cip, cport, vip, vport, rip, rport);
+    let mut c = Conn::new(d.fwd, *key, rip, rport);
     if d.fwd == FwdMethod::FullNat {
         if s.laddrs.is_empty() {
             release_tmpl(e, tmpl);

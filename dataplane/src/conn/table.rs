@@ -113,21 +113,22 @@ impl Default for Conn {
 }
 
 impl Conn {
-    /// A connection for `fwd` from CIP:cport to VIP:vport scheduled to
-    /// RIP:rport, in its protocol's initial state. FULLNAT callers set
-    /// `laddr`/`lport` (see [`Conn::with_local`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        proto: u8,
-        fwd: FwdMethod,
-        caddr: u32,
-        cport: u16,
-        vaddr: u32,
-        vport: u16,
-        daddr: u32,
-        dport: u16,
-    ) -> Self {
-        Conn { caddr, vaddr, daddr, cport, vport, dport, proto, fwd, state: State::initial(proto), ..Conn::default() }
+    /// A connection for `fwd` of the request tuple `req` (CIP:cport →
+    /// VIP:vport) scheduled to RIP:rport, in its protocol's initial state.
+    /// FULLNAT callers set `laddr`/`lport` (see [`Conn::with_local`]).
+    pub fn new(fwd: FwdMethod, req: ConnKey, daddr: u32, dport: u16) -> Self {
+        Conn {
+            caddr: req.saddr,
+            vaddr: req.daddr,
+            daddr,
+            cport: req.sport,
+            vport: req.dport,
+            dport,
+            proto: req.proto,
+            fwd,
+            state: State::initial(req.proto),
+            ..Conn::default()
+        }
     }
 
     /// Set the FULLNAT local endpoint (LIP:lport).

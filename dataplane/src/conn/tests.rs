@@ -14,7 +14,7 @@ const RIP: u32 = 0xc0a8_000a;
 const LIP: u32 = 0x0a00_00fe;
 
 fn nat(cport: u16) -> Conn {
-    Conn::new(PROTO_TCP, FwdMethod::Nat, CIP, cport, VIP, 80, RIP, 8080)
+    Conn::new(FwdMethod::Nat, ConnKey::new(PROTO_TCP, CIP, cport, VIP, 80), RIP, 8080)
 }
 
 fn req(cport: u16) -> ConnKey {
@@ -81,7 +81,7 @@ fn rst_shortens_the_armed_timer() {
 #[test]
 fn dr_uses_input_only_table_and_one_tuple() {
     let mut t = ConnTable::new(4);
-    let c = Conn::new(PROTO_TCP, FwdMethod::Dr, CIP, 5000, VIP, 80, RIP, 80);
+    let c = Conn::new(FwdMethod::Dr, ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80), RIP, 80);
     assert!(c.reply_key().is_none());
     let id = t.insert(c, 0).unwrap();
     assert!(t.get(id).flags & table::flags::NO_OUTPUT != 0);
@@ -98,7 +98,8 @@ fn dr_uses_input_only_table_and_one_tuple() {
 #[test]
 fn fullnat_reply_tuple_uses_local_address() {
     let mut t = ConnTable::new(4);
-    let c = Conn::new(PROTO_TCP, FwdMethod::FullNat, CIP, 5000, VIP, 80, RIP, 8080).with_local(LIP, 61000);
+    let c =
+        Conn::new(FwdMethod::FullNat, ConnKey::new(PROTO_TCP, CIP, 5000, VIP, 80), RIP, 8080).with_local(LIP, 61000);
     let id = t.insert(c, 0).unwrap();
     assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, LIP, 61000)), Some((id, Dir::Output)));
     assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, RIP, 8080, CIP, 5000)), None);
@@ -134,7 +135,7 @@ fn duplicate_tuples_are_refused() {
     t.insert(nat(7), 0).unwrap();
     assert_eq!(t.insert(nat(7), 0), Err(InsertError::Exists));
     // Another VIP, same client port, same RIP:rport: replies would collide.
-    let other = Conn::new(PROTO_TCP, FwdMethod::Nat, CIP, 7, VIP + 1, 80, RIP, 8080);
+    let other = Conn::new(FwdMethod::Nat, ConnKey::new(PROTO_TCP, CIP, 7, VIP + 1, 80), RIP, 8080);
     assert_eq!(t.insert(other, 0), Err(InsertError::Exists));
     assert_eq!(t.len(), 1);
     assert_eq!(t.lookup(&ConnKey::new(PROTO_TCP, CIP, 7, VIP + 1, 80)), None);
@@ -159,7 +160,7 @@ fn set_timeouts_like_ipvsadm() {
     let mut to = Timeouts::default();
     to.set_ipvsadm(30, 0, 5);
     let mut t = ConnTable::with_timeouts(4, &to, 0);
-    let u = t.insert(Conn::new(PROTO_UDP, FwdMethod::Nat, CIP, 53, VIP, 53, RIP, 53), 0).unwrap();
+    let u = t.insert(Conn::new(FwdMethod::Nat, ConnKey::new(PROTO_UDP, CIP, 53, VIP, 53), RIP, 53), 0).unwrap();
     assert_eq!(t.get(u).state, State::Udp);
     let tr = t.on_packet(u, Dir::Output, 0, secs(1));
     assert_eq!((tr.new, tr.active_delta()), (State::Udp, 0));
@@ -234,7 +235,8 @@ fn index_does_not_cluster_on_sequential_keys() {
     let n = 200_000u32;
     let mut t = ConnTable::new(n as usize);
     for i in 0..n {
-        let c = Conn::new(PROTO_TCP, FwdMethod::Nat, CIP + (i >> 16), i as u16, VIP, 80, RIP + (i % 7), 8080);
+        let c =
+            Conn::new(FwdMethod::Nat, ConnKey::new(PROTO_TCP, CIP + (i >> 16), i as u16, VIP, 80), RIP + (i % 7), 8080);
         t.insert(c, 0).unwrap();
     }
     let keys: Vec<ConnKey> =
@@ -271,7 +273,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn conn_for(p: u16, f: u8) -> Conn {
     let fwd = [FwdMethod::Nat, FwdMethod::Dr, FwdMethod::Tun, FwdMethod::FullNat][f as usize];
-    Conn::new(PROTO_TCP, fwd, CIP + u32::from(p % 3), p, VIP, 80, RIP + u32::from(p % 5), 8080)
+    Conn::new(fwd, ConnKey::new(PROTO_TCP, CIP + u32::from(p % 3), p, VIP, 80), RIP + u32::from(p % 5), 8080)
         .with_local(LIP, 10_000 + p)
 }
 
