@@ -2,11 +2,15 @@
 # The rvs system benchmark: rvsd against dpdk-testpmd on the same DPDK
 # virtual devices, in one run (see docs/benchmarks.md for the method).
 #
-#   ./scripts/bench.sh           full run (~10 min): writes docs/benchmarks.md
+#   ./scripts/bench.sh           full run (~15 min): writes docs/benchmarks.md
 #                                and docs/plots/*.png
-#   ./scripts/bench.sh --smoke   seconds, tiny flow counts, report under
-#                                target/bench/; exits non-zero if any part
-#                                of the harness produced nothing (CI)
+#   ./scripts/bench.sh --smoke   about a minute, tiny flow counts, report
+#                                under target/bench-smoke/; exits non-zero if
+#                                any part of the harness produced nothing (CI)
+#
+# Besides rvsd and testpmd on DPDK devices, it runs the sans-IO engine
+# alone (dataplane/examples/replay.rs) under valgrind's callgrind for
+# instructions per packet, and natively for cycles per packet.
 #
 # Extra arguments go to rvs-bench (e.g. --flows 1000,100000 --tcp --nice 0).
 # Installs nothing itself (scripts/setup.sh does), needs root for DPDK.
@@ -29,7 +33,16 @@ done
 export CARGO_TERM_COLOR=never
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 cargo build --release --bins -p rvs-ctrl -p rvs-benches
+cargo build --release -p rvs-dataplane --features testkit --example replay
 bin=$target_dir/release
+command -v valgrind >/dev/null || echo "bench.sh: valgrind is missing: no instructions per packet" >&2
+
+# The commit measured, for the report (RVS_BENCH_COMMIT when the tree
+# is an export without .git).
+commit=${RVS_BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || true)}
+if [ -z "${RVS_BENCH_COMMIT:-}" ] && [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  commit="$commit-dirty"
+fi
 
 work=$root/target/bench
 [ $smoke = 1 ] && work=$root/target/bench-smoke
@@ -53,7 +66,7 @@ cleanup() {
   if [ -f "$pidfile" ]; then
     while read -r pid; do
       [ -n "$pid" ] && [ -e "/proc/$pid" ] || continue
-      if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "rvsb\|$work"; then
+      if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "rvsb\|$work\|examples/replay"; then
         kill -TERM "$pid" 2>/dev/null || true
         sleep 0.5
         kill -KILL "$pid" 2>/dev/null || true
@@ -68,7 +81,7 @@ if [ $smoke = 1 ]; then
   limit=300
   out=(--work "$work")
 else
-  limit=1800
+  limit=2700
   mkdir -p docs/plots
   # The rewrite micro benchmarks (seconds), quoted in the report.
   timeout 300 cargo bench -p rvs-benches --bench modes > "$work/modes.txt" 2>&1 \
@@ -79,7 +92,7 @@ fi
 # The harness in the background so the trap can act while it runs;
 # `timeout` bounds it even if it hangs.
 timeout --signal=TERM --kill-after=30 "$limit" \
-  "$bin/rvs-bench" --rvsd "$bin/rvsd" --gen "$bin/rvs-gen" --pidfile "$pidfile" \
+  "$bin/rvs-bench" --rvsd "$bin/rvsd" --gen "$bin/rvs-gen" --replay "$bin/examples/replay" --commit "$commit" --pidfile "$pidfile" \
   "${out[@]}" "${args[@]}" &
 harness_pid=$!
 set +e

@@ -27,7 +27,8 @@ rvsd sizes one connection table per worker to `conn.table_size` and one shared p
 pub const RUNNING: &str = "\
 ## Running it
 
-- `./scripts/bench.sh` — this report (about 12 minutes; root, after `scripts/setup.sh`). `--smoke` runs every part for a few seconds with tiny flow counts and fails if any part produced nothing; `scripts/test.sh` runs it. Other options go to `rvs-bench` (`--flows 1000,100000`, `--tcp` for one-way TCP with a SYN pass and an ACK pass, `--window SECS`, `--nice 0`).
+- `./scripts/bench.sh` — this report (about 15 minutes; root, after `scripts/setup.sh`). `--smoke` runs every part with tiny flow counts in about a minute and fails if any part produced nothing; `scripts/test.sh` runs it.
+- The engine alone: `cargo build --release -p rvs-dataplane --features testkit --example replay`, then `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' target/release/examples/replay nat 1000 20000 [hit|miss]` and divide the collected instructions by the packets (20000); without valgrind it prints nanoseconds per packet (`both` measures hit, then miss). Other options go to `rvs-bench` (`--flows 1000,100000`, `--tcp` for one-way TCP with a SYN pass and an ACK pass, `--window SECS`, `--nice 0`).
 - The tools on their own: `rvs-pcapgen -o FILE -n FLOWS [--size 64] [--proto tcp|udp] [--split N --part I]`; `rvs-gen --client-dev VDEV --server-dev VDEV [--window 512] [--duration 10]` against a director on two `net_memif` links.
 - Micro benchmarks of the sans-IO core: `cargo bench -p rvs-benches --bench modes` (rewrites, seconds), `--bench conn` (lookup hit/miss at 1k and 1M, 10M with `RVS_BENCH_10M=1`, insert + expire), `--bench sched` (each scheduler's pick, Maglev table build).
 ";
@@ -42,7 +43,7 @@ pub const READING: &str = "\
 /// The first pattern a symbol contains wins, so the specific ones come
 /// first (`handle_burst` before `handle`, `lookup_burst` before `lookup`).
 pub fn symbol(sym: &str) -> Option<&'static str> {
-    const KNOWN: [(&str, &str); 30] = [
+    const KNOWN: [(&str, &str); 35] = [
         (
             "ConnTable::lookup_burst",
             "connection lookup, batched per burst (`ConnTable::lookup_burst`: the burst's hashes, then its index buckets, then its entries, each prefetched together): once the table outgrows the caches, what is left is the memory latency of those misses (and TLB misses on 4 KiB pages without hugepages)",
@@ -69,11 +70,16 @@ pub fn symbol(sym: &str) -> Option<&'static str> {
         ("Engine<P>::handle_burst", "the burst's Ethernet and IPv4 checks (`Engine::handle_burst`, ingress inlined)"),
         ("Engine<P>::handle_redirected", "packets handed over by the other worker (with their metadata)"),
         ("Engine<P>::handle", "Ethernet/IPv4 checks and dispatch, one packet at a time"),
+        ("Engine<P>::ingress", "Ethernet checks and the L2/L3 dispatch (`Engine::ingress`)"),
+        ("Engine<P>::ipv4", "IPv4 header checks and the address-class filter (`Engine::ipv4`)"),
         ("Engine<P>>::hop", "the per-worker next-hop cache, once per forwarded packet (`egress::hop`)"),
         ("Engine<P>>::emit", "transmit: Ethernet header and the port's tx buffer (`egress::emit`)"),
         ("Engine<P>>::xmit", "transmit through a neighbour lookup (`egress::xmit`)"),
         ("Engine<P>>::route_out", "transmit through a route lookup (`egress::route_out`)"),
         ("lport::", "FULLNAT local-port allocation"),
+        ("WorkerIo as", "the worker's I/O: tx buffering per port, mbuf allocation (`WorkerIo`)"),
+        ("rvs_rx_burst", "the C shim's rx burst call"),
+        ("rvs_tx_burst", "the C shim's tx burst call"),
         ("redirect::", "the redirect rings between workers"),
         ("wire::", "header rewrite: addresses, ports, incremental checksums (`wire::` views)"),
         ("arc_swap", "loading the published snapshots (service and neighbour) once per poll"),
@@ -121,5 +127,23 @@ mod tests {
         assert!((g[0].0 - 46.36).abs() < 1e-9 && g[0].1.starts_with("connection lookup, one"));
         assert!(super::is_device(g[1].1));
         assert!((g[1].0 - 10.87).abs() < 1e-9);
+    }
+
+    /// The pipeline's symbols as `perf report` names them.
+    #[test]
+    fn pipeline_symbols() {
+        let s = |x: &str| super::symbol(x).unwrap_or_else(|| panic!("{x}"));
+        assert!(s("rvs_dataplane::engine::Engine<P>::handle_burst").contains("handle_burst"));
+        assert!(s("rvs_dataplane::engine::Engine<P>::handle").contains("one packet at a time"));
+        assert!(s("rvs_dataplane::egress::<impl rvs_dataplane::engine::Engine<P>>::hop").contains("next-hop"));
+        assert!(s("rvs_dataplane::egress::<impl rvs_dataplane::engine::Engine<P>>::emit_hop").contains("transmit"));
+        assert!(s("rvs_dataplane::conn::table::ConnTable::lookup_burst").contains("batched"));
+        assert!(s("rvs_dataplane::conn::table::ConnTable::lookup").contains("one packet"));
+        assert!(s("rvs_dataplane::pipeline::classify").contains("classify"));
+        assert!(s("rvs_dataplane::pipeline::run").contains("dispatch"));
+        assert!(s("rvs_dataplane::forward::established").contains("known connection"));
+        assert!(s("rvs_dataplane::engine::Engine<P>::ipv4").contains("IPv4"));
+        let tx = "<rvs_dataplane::worker::WorkerIo as rvs_dataplane::engine::Io<rvs_ffi::mbuf::Mbuf>>::tx";
+        assert!(s(tx).contains("tx buffering"));
     }
 }

@@ -11,8 +11,10 @@
 //!   one-way replay ([`oneway`]), conversations ([`cps`]), memory per
 //!   connection ([`mem`]), all sampled live through DPDK telemetry
 //!   ([`telemetry`]) and rvsd's own counters ([`ctl`]), profiled with perf
-//!   ([`profile`]), and written up as docs/benchmarks.md ([`report`],
-//!   [`plots`], [`explain`]). Child processes are handled by [`procs`].
+//!   ([`profile`]); the engine alone under callgrind and timed natively
+//!   ([`instr`]); written up as docs/benchmarks.md ([`report`], [`goals`],
+//!   [`sections`], [`plots`], [`explain`]). Child processes are handled by
+//!   [`procs`].
 //!
 //! No `unsafe` here: DPDK is reached through rvs-ffi's safe layer.
 
@@ -24,6 +26,8 @@ pub mod ctl;
 pub mod explain;
 pub mod flows;
 pub mod frame;
+pub mod goals;
+pub mod instr;
 pub mod machine;
 pub mod mem;
 pub mod oneway;
@@ -32,5 +36,6 @@ pub mod plots;
 pub mod procs;
 pub mod profile;
 pub mod report;
+pub mod sections;
 pub mod targets;
 pub mod telemetry;

@@ -81,6 +81,9 @@ pub struct Traffic {
     /// flow hash), one file per rx queue, as a NIC steering flows to
     /// their owner's queue would deliver them.
     pub shard: Option<(u32, u32)>,
+    /// Split the shards by flow index (`i % n == w`) instead: as a NIC
+    /// that knows nothing of rvsd's hash would spread them.
+    pub by_index: bool,
 }
 
 impl Traffic {
@@ -95,6 +98,7 @@ impl Traffic {
             smac: [0x02, 0x00, 0x00, 0x00, 0x00, 0x01],
             dmac: [0x02, 0x70, 0x63, 0x61, 0x70, 0x00],
             shard: None,
+            by_index: false,
         }
     }
 
@@ -102,6 +106,7 @@ impl Traffic {
     pub fn ids(&self) -> Vec<u32> {
         let mine = |i: &u32| match self.shard {
             None => true,
+            Some((w, n)) if self.by_index => *i % n.max(1) == w,
             Some((w, n)) => {
                 let (a, p) = flows::client(*i);
                 rvs_dataplane::conn::flow_hash(a, p) % n.max(1) == w
@@ -216,5 +221,12 @@ mod tests {
         assert_eq!(a.len() + b.len(), 1000);
         assert!(a.len() > 400 && b.len() > 400);
         assert!(a.iter().all(|i| !b.contains(i)));
+        // By index: the same partition sizes, but about half of each
+        // shard is owned by the other worker.
+        t.by_index = true;
+        let c = t.ids();
+        assert_eq!(c.len(), 500);
+        let foreign = c.iter().filter(|i| !b.contains(i)).count();
+        assert!(foreign > 150 && foreign < 350, "{foreign}");
     }
 }

@@ -1,17 +1,21 @@
 //! docs/benchmarks.md from one run's results (the plots are in
 //! [`crate::plots`], the prose in [`crate::explain`]).
 
-use crate::explain;
 use crate::machine::Machine;
 use crate::oneway::Target;
 use crate::targets::Mode;
 use crate::{cps, mem, oneway};
+use crate::{explain, goals, instr, sections};
 use std::fmt::Write as _;
 
 pub struct OnewayRow {
     pub workers: u32,
     pub flows: u32,
     pub target: Target,
+    /// With 2 workers: the replay files split by the owner's flow hash
+    /// (a NIC steering each flow to its owner); false: by flow index, as
+    /// a NIC knowing nothing of rvsd's hash would (redirects measured).
+    pub steered: bool,
     pub res: Result<oneway::Outcome, String>,
 }
 
@@ -41,6 +45,12 @@ pub struct Run {
     pub perf_note: String,
     /// Criterion results of the rewrite micro benchmarks: (name, ns).
     pub micro: Vec<(String, f64)>,
+    /// The engine alone: instructions (callgrind) and cycles per packet.
+    pub instr: Result<instr::Results, String>,
+    /// Hand-written sections of the previous report, kept at the end.
+    pub manual: Option<String>,
+    /// The commit measured (`git rev-parse`, "-dirty" with local changes).
+    pub commit: Option<String>,
 }
 
 /// (name, median ns) from criterion's output lines
@@ -79,7 +89,7 @@ impl Run {
         let v: Vec<f64> = self
             .oneway
             .iter()
-            .filter(|r| r.workers == workers && r.flows == flows && r.target == Target::Testpmd("io"))
+            .filter(|r| r.workers == workers && r.flows == flows && r.steered && r.target == Target::Testpmd("io"))
             .filter_map(mpps)
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -105,19 +115,21 @@ impl Run {
     }
 
     pub fn rvsd_row(&self, workers: u32, flows: u32, mode: Mode) -> Option<&OnewayRow> {
-        self.oneway.iter().find(|r| r.workers == workers && r.flows == flows && r.target == Target::Rvsd(mode))
+        self.oneway
+            .iter()
+            .find(|r| r.workers == workers && r.flows == flows && r.steered && r.target == Target::Rvsd(mode))
     }
 
     pub fn max_flows(&self, workers: u32) -> Option<u32> {
         self.oneway.iter().filter(|r| r.workers == workers).map(|r| r.flows).max()
     }
 
-    fn min_flows(&self, workers: u32) -> Option<u32> {
+    pub fn min_flows(&self, workers: u32) -> Option<u32> {
         self.oneway.iter().filter(|r| r.workers == workers).map(|r| r.flows).min()
     }
 }
 
-fn fmt_rate(x: f64) -> String {
+pub(crate) fn fmt_rate(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2} M", x / 1e6)
     } else {
@@ -134,7 +146,7 @@ pub(crate) fn flows_str(n: u32) -> String {
     }
 }
 
-fn met(ok: bool) -> &'static str {
+pub(crate) fn met(ok: bool) -> &'static str {
     if ok {
         "**met**"
     } else {
@@ -142,7 +154,7 @@ fn met(ok: bool) -> &'static str {
     }
 }
 
-fn first_line(s: &str) -> String {
+pub(crate) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").replace('|', "/")
 }
 
@@ -157,79 +169,12 @@ fn busy_cell(cpp: Option<f64>, share: Option<f64>, per_poll: Option<f64>) -> Str
     }
 }
 
-/// The summary table against the issue's targets.
-fn targets_table(r: &Run, out: &mut String) {
-    let _ = writeln!(out, "| target (issue 6) | goal | measured | |\n|---|---|---|---|");
-    if let Some(n) = r.max_flows(1) {
-        let base = r.baseline(1, n);
-        for m in Mode::ALL {
-            let row = r.rvsd_row(1, n, m).and_then(mpps);
-            let (cell, ok) = match (row, base) {
-                (Some(x), Some(b)) => (format!("{:.0}% ({x:.2} / {b:.2} Mpps)", 100.0 * x / b), x / b >= 0.6),
-                _ => ("no result".into(), false),
-            };
-            let _ = writeln!(
-                out,
-                "| {} established flows, {} concurrent, 64 B, 1 worker | ≥ 60% of testpmd io | {cell} | {} |",
-                m.upper(),
-                flows_str(n),
-                met(ok)
-            );
-        }
-    }
-    let cb = r.cps_baseline();
-    for m in [Mode::Nat, Mode::FullNat] {
-        if !r.cps.iter().any(|c| c.target == Target::Rvsd(m)) {
-            continue;
-        }
-        let (cell, ok) = match r.cps_best(Target::Rvsd(m)) {
-            Some(o) => {
-                let ratio = cb.map(|b| format!(", {:.0}% of testpmd io's", 100.0 * o.cps / b)).unwrap_or_default();
-                (format!("{}/s{ratio}", fmt_rate(o.cps)), o.cps >= 1e6)
-            }
-            None => ("no result".into(), false),
-        };
-        let _ = writeln!(
-            out,
-            "| {} conversations (6 packets, both FINs) | ≥ 1,000,000 new conn/s per worker | {cell} | {} |",
-            m.upper(),
-            met(ok)
-        );
-    }
-    if let Ok(rows) = &r.mem {
-        for row in rows.iter().filter(|x| x.rss_per_conn.is_some()) {
-            let n = flows_str(row.table_size as u32);
-            let t = row.conn_table_per_conn;
-            let _ = writeln!(
-                out,
-                "| bytes per connection, table + entry, at {n} | ≤ 128 B | {t:.0} B | {} |",
-                met(t <= 128.0)
-            );
-            let per = row.rss_per_conn.unwrap_or(0.0);
-            let _ = writeln!(
-                out,
-                "| rvsd resident memory per connection it can hold, at {n} (adds the template table) | ≤ 128 B | {per:.0} B | {} |",
-                met(per <= 128.0)
-            );
-        }
-        if let Some(row) = rows.iter().find(|x| x.table_size >= 10_000_000) {
-            let gib = |b: f64| b * row.table_size as f64 / (1u64 << 30) as f64;
-            let (rss, table) = (gib(row.rss_per_conn.unwrap_or(0.0)), gib(row.conn_table_per_conn));
-            let _ = writeln!(
-                out,
-                "| 10M connections in memory | ≤ 2 GiB | {rss:.2} GiB rvsd RSS ({table:.2} GiB conn table) | {} |",
-                met(rss <= 2.0)
-            );
-        }
-    }
-}
-
 fn oneway_table(r: &Run, workers: u32, out: &mut String) {
     let _ = writeln!(
         out,
         "| flows | program | creation pass, Mpps | steady, Mpps | ÷ testpmd io | cycles/packet (TSC) | rvsd busy cycles/packet | RSS, MiB | notes |\n|---|---|---|---|---|---|---|---|---|"
     );
-    for row in r.oneway.iter().filter(|x| x.workers == workers) {
+    for row in r.oneway.iter().filter(|x| x.workers == workers && x.steered) {
         let base = r.baseline(workers, row.flows);
         let (flows, name) = (flows_str(row.flows), row.target.name());
         let o = match &row.res {
@@ -246,6 +191,7 @@ fn oneway_table(r: &Run, workers: u32, out: &mut String) {
         if let Some(c) = o.counters.get("conns_created") {
             notes.push(format!("{c} conns"));
         }
+
         let drops: Vec<String> = o
             .counters
             .iter()
@@ -411,8 +357,12 @@ fn bottleneck(r: &Run, out: &mut String) {
     let _ = writeln!(out, "{}\n", r.perf_note);
     for p in &r.profiles {
         let _ = writeln!(out, "**{}**: where the samples fall —\n", p.what);
-        for (pct, what) in explain::group(&p.lines).iter().take(6) {
+        let groups = explain::group(&p.lines);
+        for (pct, what) in groups.iter().take(6) {
             let _ = writeln!(out, "- {pct:.0}%: {what}");
+        }
+        if let Some((pct, what)) = groups.iter().find(|(_, w)| !explain::is_device(w)) {
+            let _ = writeln!(out, "\nThe next bottleneck in this run: {what} ({pct:.0}% of the samples).");
         }
         let _ = writeln!(out, "\n<details><summary>perf report (top symbols)</summary>\n\n```");
         for l in &p.lines {
@@ -439,11 +389,12 @@ pub fn markdown(r: &Run) -> String {
     let _ = writeln!(o, "# Benchmarks\n");
     let _ = writeln!(
         o,
-        "Written by `./scripts/bench.sh` on {} — rerun it after performance work; do not edit by hand. Every number was measured in this one run, and every rvsd rate stands beside dpdk-testpmd's on the same virtual devices and traffic.\n",
-        m.date
+        "Written by `./scripts/bench.sh` on {}{} — rerun it after performance work; do not edit by hand. Every number was measured in this one run, and every rvsd rate stands beside dpdk-testpmd's on the same virtual devices and traffic.\n",
+        m.date,
+        r.commit.as_ref().map(|c| format!(", measuring commit {c}")).unwrap_or_default()
     );
     let _ = writeln!(o, "## Against the targets\n");
-    targets_table(r, &mut o);
+    goals::table(r, &mut o);
     let _ = writeln!(o, "\n## Machine\n");
     let _ = writeln!(
         o,
@@ -482,16 +433,22 @@ pub fn markdown(r: &Run) -> String {
             );
         }
         let _ = writeln!(o);
+        sections::redirects(r, &mut o);
     }
     let _ = writeln!(o, "## Conversations (new connections per second), 1 worker\n\n{}\n", explain::CPS_NOTE);
     cps_table(r, &mut o);
     let _ = writeln!(o, "\n![Connections per second](plots/cps.png)\n");
     let _ = writeln!(o, "## Memory per connection\n\n{}\n", explain::MEM_NOTE);
     mem_table(r, &mut o);
-    let _ = writeln!(o, "\n## Where the time goes\n");
+    let _ = writeln!(o, "\n## The engine alone: instructions and cycles per packet\n");
+    sections::instr(r, &mut o);
+    let _ = writeln!(o, "## Where the time goes\n");
     bottleneck(r, &mut o);
     let _ = writeln!(o, "{}\n", explain::READING);
     let _ = writeln!(o, "{}", explain::RUNNING);
+    if let Some(m) = &r.manual {
+        let _ = writeln!(o, "\n{m}");
+    }
     o
 }
 
@@ -513,6 +470,9 @@ mod tests {
             profiles: Vec::new(),
             perf_note: String::new(),
             micro: Vec::new(),
+            instr: Err("not run".into()),
+            manual: None,
+            commit: None,
         }
     }
 

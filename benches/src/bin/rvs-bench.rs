@@ -3,8 +3,9 @@
 //! In one invocation: rvsd's memory per connection, one-way replay
 //! through rvsd in every forwarding mode and through dpdk-testpmd on the
 //! same devices (1 and 2 workers), and TCP conversations through rvsd
-//! (NAT, FULLNAT) and testpmd with `rvs-gen`; then docs/benchmarks.md and
-//! its plots. `--smoke` runs all of it in seconds with tiny flow counts
+//! (NAT, FULLNAT) and testpmd with `rvs-gen`; the sans-IO engine alone
+//! under callgrind and timed (the `replay` example); then
+//! docs/benchmarks.md and its plots. `--smoke` runs all of it in seconds with tiny flow counts
 //! and fails (exit 1) if any part produced nothing.
 
 #![forbid(unsafe_code)]
@@ -16,7 +17,7 @@ use rvs_benches::pcap::{self, Proto, Traffic};
 use rvs_benches::procs::Registry;
 use rvs_benches::report::{self, CpsRow, OnewayRow, Profile, Run};
 use rvs_benches::targets::{self, Env, Mode};
-use rvs_benches::{cps, machine, mem, profile};
+use rvs_benches::{cps, instr, machine, mem, profile};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -59,6 +60,14 @@ struct Args {
     /// Criterion output of the `modes` micro benchmark, for the report.
     #[arg(long)]
     micro: Option<PathBuf>,
+    /// The engine replay (`cargo build --release -p rvs-dataplane
+    /// --features testkit --example replay`; default: examples/replay
+    /// next to rvsd).
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// The commit measured, for the report's first line.
+    #[arg(long)]
+    commit: Option<String>,
 }
 
 /// Durations and sizes of one kind of run.
@@ -76,6 +85,13 @@ struct Plan {
     cps_warmup: f64,
     mem_sizes: Vec<u64>,
     profiles: bool,
+    /// 2 workers, files split by flow index (redirects): these modes.
+    modes_2w_unsteered: Vec<Mode>,
+    /// The engine alone: callgrind at these flow counts, timing at these.
+    instr_flows: Vec<u32>,
+    instr_packets: usize,
+    time_flows: Vec<u32>,
+    time_packets: usize,
 }
 
 fn plan(a: &Args) -> Plan {
@@ -94,6 +110,11 @@ fn plan(a: &Args) -> Plan {
             cps_warmup: 0.5,
             mem_sizes: vec![1000, 65536],
             profiles: false,
+            modes_2w_unsteered: vec![Mode::Nat],
+            instr_flows: vec![1000],
+            instr_packets: 2000,
+            time_flows: vec![1000],
+            time_packets: 20_000,
         }
     } else {
         Plan {
@@ -110,6 +131,11 @@ fn plan(a: &Args) -> Plan {
             cps_warmup: 2.0,
             mem_sizes: vec![1000, 1_000_000, 10_000_000],
             profiles: true,
+            modes_2w_unsteered: Mode::ALL.to_vec(),
+            instr_flows: vec![1000, 100_000],
+            instr_packets: 20_000,
+            time_flows: vec![1000, 100_000, 1_000_000, 10_000_000],
+            time_packets: 500_000,
         }
     }
 }
@@ -175,15 +201,17 @@ fn oneway_1w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>, profiles
                     });
                 }
             }
-            rows.push(OnewayRow { workers: 1, flows, target, res: res.map_err(err_str) });
+            rows.push(OnewayRow { workers: 1, flows, target, steered: true, res: res.map_err(err_str) });
         }
         let _ = std::fs::remove_file(&file);
     }
     Ok(())
 }
 
-/// Finite replay with one file per worker (see the report's note).
-fn oneway_2w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>) -> Result<()> {
+/// Finite replay with one file per worker (see the report's note):
+/// `steered`, the files split by the owner's flow hash, with testpmd
+/// before and after; otherwise by flow index, rvsd only (redirects).
+fn oneway_2w(env: &Env, p: &Plan, udp: bool, steered: bool, rows: &mut Vec<OnewayRow>) -> Result<()> {
     let arp = env.path("arp.pcap");
     let mut files = Vec::new();
     let (mut first, mut total) = (0, 0);
@@ -191,6 +219,7 @@ fn oneway_2w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>) -> Resul
         let mut t = Traffic::new(p.flows_2w);
         t.proto = if udp { Proto::Udp } else { Proto::Tcp };
         t.shard = Some((w, 2));
+        t.by_index = !steered;
         let per_file = t.ids().len().max(1) as u64;
         t.est_passes = (p.frames_2w / per_file).saturating_sub(1).max(1) as u32;
         let f = env.path(&format!("oneway2w-{w}.pcap"));
@@ -201,12 +230,14 @@ fn oneway_2w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>) -> Resul
     }
     let client = format!("net_pcap0,rx_pcap={},rx_pcap={}", files[0].display(), files[1].display());
     let server = format!("net_pcap1,rx_pcap={0},rx_pcap={0}", arp.display());
+    let baseline = p.testpmd_2w && steered;
     let mut order = Vec::new();
-    if p.testpmd_2w {
+    if baseline {
         order.push(Target::Testpmd("io"));
     }
-    order.extend(p.modes_2w.iter().map(|m| Target::Rvsd(*m)));
-    if p.testpmd_2w {
+    let modes = if steered { &p.modes_2w } else { &p.modes_2w_unsteered };
+    order.extend(modes.iter().map(|m| Target::Rvsd(*m)));
+    if baseline {
         order.push(Target::Testpmd("io"));
     }
     for target in order {
@@ -226,8 +257,9 @@ fn oneway_2w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>) -> Resul
             profile: None,
         };
         let res = oneway::run(env, &spec);
-        report_line(&format!("one-way 2w {} flows {}", p.flows_2w, target.name()), &res);
-        rows.push(OnewayRow { workers: 2, flows: p.flows_2w, target, res: res.map_err(err_str) });
+        let split = if steered { "" } else { " (split by index)" };
+        report_line(&format!("one-way 2w {} flows {}{split}", p.flows_2w, target.name()), &res);
+        rows.push(OnewayRow { workers: 2, flows: p.flows_2w, target, steered, res: res.map_err(err_str) });
     }
     for f in files {
         let _ = std::fs::remove_file(f);
@@ -275,6 +307,14 @@ fn run(a: &Args) -> Result<bool> {
             .as_ref()
             .map(|p| report::parse_criterion(&std::fs::read_to_string(p).unwrap_or_default()))
             .unwrap_or_default(),
+        instr: Err("not run".into()),
+        commit: a.commit.clone().filter(|c| !c.is_empty()),
+        // A regeneration keeps the hand-written sections of the report.
+        manual: a
+            .doc
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d).ok())
+            .and_then(|old| rvs_benches::sections::manual_tail(&old)),
     };
     let p = Plan { profiles: p.profiles && perf_ok, ..p };
     println!(
@@ -289,7 +329,8 @@ fn run(a: &Args) -> Result<bool> {
     report_line("memory", &r.mem.as_ref().map_err(|e| anyhow::anyhow!("{e}")));
     env.reg.check()?;
     oneway_1w(&env, &p, udp, &mut r.oneway, &mut r.profiles)?;
-    oneway_2w(&env, &p, udp, &mut r.oneway)?;
+    oneway_2w(&env, &p, udp, true, &mut r.oneway)?;
+    oneway_2w(&env, &p, udp, false, &mut r.oneway)?;
     for target in p.cps_targets.clone() {
         env.reg.check()?;
         let want_profile = p.profiles && target == Target::Rvsd(Mode::Nat) && !r.cps.iter().any(|c| c.target == target);
@@ -315,6 +356,10 @@ fn run(a: &Args) -> Result<bool> {
         }
         r.cps.push(CpsRow { target, res: res.map_err(err_str) });
     }
+    let replay = a.replay.clone().unwrap_or_else(|| a.rvsd.with_file_name("examples").join("replay"));
+    r.instr =
+        instr::run(&env, &replay, &p.instr_flows, p.instr_packets, &p.time_flows, p.time_packets).map_err(err_str);
+    report_line("engine replay", &r.instr.as_ref().map_err(|e| anyhow::anyhow!("{e}")));
     r.machine.load_end = machine::loadavg();
 
     let md = report::markdown(&r);
@@ -356,6 +401,36 @@ fn summary(r: &Run) {
                 o.live_conns.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
                 o.drop("lport_exhausted")
             );
+        }
+    }
+    for row in r.oneway.iter().filter(|x| x.workers == 2) {
+        let Target::Rvsd(m) = row.target else { continue };
+        if let Some((per, _, _)) = rvs_benches::goals::redirects_per_1000(r, m, row.steered) {
+            let split = if row.steered { "owner hash" } else { "flow index" };
+            println!("  redirects 2w {:<8} split by {split:<10}: {per:.1} per 1000 packets", m.name());
+        }
+    }
+    if let Ok(i) = &r.instr {
+        for row in &i.instr {
+            if let Ok(v) = &row.value {
+                println!(
+                    "  callgrind {:<8} {:<4} {:>8} flows: {v:.0} instructions/packet",
+                    row.mode.name(),
+                    row.path.name(),
+                    row.flows
+                );
+            }
+        }
+        for row in &i.ns {
+            if let Ok(v) = &row.value {
+                let c = v * r.machine.tsc_hz / 1e9;
+                println!(
+                    "  engine    {:<8} {:<4} {:>8} flows: {c:.0} TSC cycles/packet",
+                    row.mode.name(),
+                    row.path.name(),
+                    row.flows
+                );
+            }
         }
     }
     if let Ok(rows) = &r.mem {
@@ -412,6 +487,34 @@ fn check(r: &Run) -> bool {
     }
     if let Err(e) = &r.mem {
         fail(format!("memory: {e}"));
+    }
+    match &r.instr {
+        Err(e) => fail(format!("engine replay: {}", e.lines().next().unwrap_or(""))),
+        Ok(i) if i.instr.is_empty() || i.ns.is_empty() => fail("engine replay: nothing measured".into()),
+        Ok(i) => {
+            for row in i.instr.iter().chain(&i.ns) {
+                match &row.value {
+                    Ok(v) if *v > 0.0 => {}
+                    Ok(_) => fail(format!("engine replay {} {} {}: zero", row.mode.name(), row.path.name(), row.flows)),
+                    Err(e) => fail(format!(
+                        "engine replay {} {} {}: {}",
+                        row.mode.name(),
+                        row.path.name(),
+                        row.flows,
+                        e.lines().next().unwrap_or("")
+                    )),
+                }
+            }
+        }
+    }
+    // Flows split by index land on the wrong worker about half the time:
+    // no redirect at all would mean the redirect path did not run.
+    for row in r.oneway.iter().filter(|x| !x.steered) {
+        if let Ok(o) = &row.res {
+            if matches!(row.target, Target::Rvsd(_)) && o.counters.get("redirect_out").copied().unwrap_or(0) == 0 {
+                fail(format!("one-way 2w {} split by index: no redirects", row.target.name()));
+            }
+        }
     }
     if r.oneway.is_empty() || r.cps.is_empty() {
         fail("nothing ran".into());
