@@ -20,7 +20,7 @@ const VIP: u32 = 0x0a00_0001;
 fn conn(i: u32) -> Conn {
     let caddr = 0xac10_0000 + (i >> 16);
     let rip = 0xc0a8_0000 + (i % 64);
-    let mut c = Conn::new(TCP, FwdMethod::Nat, caddr, i as u16, VIP, 80, rip, 8080);
+    let mut c = Conn::new(FwdMethod::Nat, ConnKey::new(TCP, caddr, i as u16, VIP, 80), rip, 8080);
     c.state = State::Established;
     c
 }

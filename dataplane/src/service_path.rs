@@ -143,7 +143,7 @@ pub(crate) fn create<P>(
     key: &ConnKey,
     now: u64,
 ) -> Result<ConnId, DropReason> {
-    let (proto, cip, cport, vip, vport) = (key.proto, key.saddr, key.sport, key.daddr, key.dport);
+    let (cip, cport, vip, vport) = (key.saddr, key.sport, key.daddr, key.dport);
     let s: &Service = &snap.services.list[si];
     if e.svc.conns.is_full() {
         return Err(DropReason::ConnTableFull);

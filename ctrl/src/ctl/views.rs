@@ -169,7 +169,12 @@ mod tests {
 
     #[test]
     fn conn_entries_and_workers() {
-        let mut c = Conn::new(6, FwdMethod::Nat, 0xac19_fec8, 40000, 0xac19_fe64, 80, 0xc0a8_000a, 80);
+        let mut c = Conn::new(
+            FwdMethod::Nat,
+            rvs_dataplane::conn::ConnKey::new(6, 0xac19_fec8, 40000, 0xac19_fe64, 80),
+            0xc0a8_000a,
+            80,
+        );
         c.state = State::Established;
         c.expires = 1000 + 900 * HZ + HZ / 2;
         let v = conn(&c, 1000);
