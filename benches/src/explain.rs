@@ -13,7 +13,7 @@ pub const METHOD: &str = "\
 ";
 
 pub const TWO_WORKERS: &str = "\
-`net_pcap` loops a file only with one rx queue, and rvsd gives every port one queue per worker, so the 2-worker replay is finite: one file per queue, each holding the flows its worker owns (as a NIC steering by rvsd's flow hash would deliver them), read from the page cache by libpcap inside each worker's rx call. That reading is part of both programs' per-packet cost, so these ratios are not comparable with the 1-worker ones. The two workers share the two CPUs with the main lcores (mostly asleep).";
+`net_pcap` loops a file only with one rx queue, and rvsd gives every port one queue per worker, so the 2-worker replay is finite: one file per queue, each holding the flows its worker owns (as a NIC steering by rvsd's flow hash would deliver them), read from the page cache by libpcap inside each worker's rx call. The real servers' ARP replies arrive on the server side's queue 0 only (RSS puts non-IP frames there). That reading is part of both programs' per-packet cost, so these ratios are not comparable with the 1-worker ones. The two workers share the two CPUs with the main lcores (mostly asleep).";
 
 pub const CPS_NOTE: &str = "\
 2 workers are not measured: the generator needs a CPU of its own, and this machine has two. The best run of each program is in bold and is the one the targets table uses.";
@@ -77,7 +77,7 @@ pub fn symbol(sym: &str) -> Option<&'static str> {
         ("Engine<P>>::xmit", "transmit through a neighbour lookup (`egress::xmit`)"),
         ("Engine<P>>::route_out", "transmit through a route lookup (`egress::route_out`)"),
         ("lport::", "FULLNAT local-port allocation"),
-        ("WorkerIo as", "the worker's I/O: tx buffering per port, mbuf allocation (`WorkerIo`)"),
+        ("WorkerIo", "the worker's I/O: tx buffering per port, mbuf allocation (`WorkerIo`)"),
         ("rvs_rx_burst", "the C shim's rx burst call"),
         ("rvs_tx_burst", "the C shim's tx burst call"),
         ("redirect::", "the redirect rings between workers"),

@@ -8,14 +8,42 @@ use crate::report::{first_line, flows_str, fmt_rate, met, mpps, Run};
 use crate::targets::Mode;
 use std::fmt::Write as _;
 
-/// Redirects per 1000 received packets of rvsd's 2-worker one-way run in
-/// `mode` (`steered`: files split by the owner's hash).
-pub fn redirects_per_1000(r: &Run, mode: Mode, steered: bool) -> Option<(f64, u64, u64)> {
+/// What the workers of a 2-worker run handed to each other, from rvsd's
+/// final counters summed over workers. `redirect_out` counts both kinds
+/// of hand-off: a flow's packet through the per-pair rings (its owner
+/// counts it as `redirect_in`, or the sender drops it as `redirect_full`
+/// when the ring is full) and a packet given to worker 0 to wait for a
+/// neighbour (worker 0 keeps the neighbour table), which is the rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Redirects {
+    pub rx: u64,
+    /// Packets of flows handed to their owner (delivered + ring full).
+    pub flows: u64,
+    pub ring_full: u64,
+    /// Packets handed to worker 0 for neighbour resolution.
+    pub neigh: u64,
+}
+
+impl Redirects {
+    pub fn from_counters(c: &std::collections::BTreeMap<String, u64>) -> Option<Redirects> {
+        let g = |k: &str| c.get(k).copied();
+        let (rx, out, inn) = (g("rx")?, g("redirect_out")?, g("redirect_in")?);
+        let ring_full = g("drop redirect_full").unwrap_or(0);
+        let flows = inn + ring_full;
+        Some(Redirects { rx, flows, ring_full, neigh: out.saturating_sub(flows) })
+    }
+
+    /// Flow redirects per 1000 received packets.
+    pub fn per_1000(&self) -> f64 {
+        1000.0 * self.flows as f64 / self.rx.max(1) as f64
+    }
+}
+
+/// The hand-offs of rvsd's 2-worker one-way run in `mode` (`steered`:
+/// files split by the owner's hash).
+pub fn redirects(r: &Run, mode: Mode, steered: bool) -> Option<Redirects> {
     let row = r.oneway.iter().find(|x| x.workers == 2 && x.steered == steered && x.target == Target::Rvsd(mode))?;
-    let o = row.res.as_ref().ok()?;
-    let rx = o.counters.get("rx").copied()?;
-    let out = o.counters.get("redirect_out").copied()?;
-    (rx > 0).then(|| (1000.0 * out as f64 / rx as f64, out, rx))
+    Redirects::from_counters(&row.res.as_ref().ok()?.counters).filter(|x| x.rx > 0)
 }
 
 fn oneway_rows(r: &Run, out: &mut String) {
@@ -116,33 +144,39 @@ fn mem_rows(r: &Run, out: &mut String) {
     }
 }
 
-/// A handful of redirects per run is not flow traffic: worker 1 has no
-/// neighbour table and hands the first packets to worker 0 until the real
-/// servers' MACs are learned and published (the `arp` replay).
-const STARTUP_REDIRECTS_PER_1000: f64 = 0.01;
-
 fn redirect_rows(r: &Run, out: &mut String) {
     if !r.oneway.iter().any(|x| x.workers == 2) {
         return;
     }
-    let cell = |m: Mode| match redirects_per_1000(r, m, true) {
-        Some((x, n, rx)) => (format!("{} {x:.3} ({n} of {rx} packets)", m.upper()), x < STARTUP_REDIRECTS_PER_1000),
+    let mut neigh = Vec::new();
+    let mut cell = |m: Mode| match redirects(r, m, true) {
+        Some(x) => {
+            if x.neigh > 0 {
+                neigh.push(format!("{} {}", m.upper(), x.neigh));
+            }
+            (format!("{} {:.3} ({} of {} packets)", m.upper(), x.per_1000(), x.flows, x.rx), x.flows == 0)
+        }
         None => (format!("{} no result", m.upper()), false),
     };
     let (dr, tun) = (cell(Mode::Dr), cell(Mode::Tun));
+    let also = if neigh.is_empty() {
+        String::new()
+    } else {
+        format!("; besides, packets handed to worker 0 to wait for a neighbour: {}", neigh.join(", "))
+    };
     let _ = writeln!(
         out,
-        "| DR/TUN redirects per 1000 packets, 2 workers, steering NIC model | 0 | {}, {}: below {STARTUP_REDIRECTS_PER_1000} per 1000 these are the first packets worker 1 hands to worker 0 (the neighbour table's owner) before the real servers' MACs are known, not flows | {} |",
+        "| DR/TUN flow redirects per 1000 packets, 2 workers, steering NIC model | 0 | {}, {}{also} | {} |",
         dr.0,
         tun.0,
         met(dr.1 && tun.1)
     );
-    let fnat = redirects_per_1000(r, Mode::FullNat, true)
-        .map(|(x, _, _)| format!("{x:.3} per 1000 on the steering model, which carries requests only"))
+    let fnat = redirects(r, Mode::FullNat, true)
+        .map(|x| format!("{:.3} per 1000 on the steering model, which carries requests only", x.per_1000()))
         .unwrap_or_else(|| "no result".into());
     let _ = writeln!(
         out,
-        "| FULLNAT redirects per 1000 packets, 2 workers, RSS-aware ports | 0 | no device here has RSS (net_pcap, net_memif and net_tap offer no RSS types or RETA), so replies steered by the local port cannot be measured; {fnat} | not measured |"
+        "| FULLNAT flow redirects per 1000 packets, 2 workers, RSS-aware ports | 0 | no device here has RSS (net_pcap, net_memif and net_tap offer no RSS types or RETA), so replies steered by the local port cannot be measured; {fnat} | not measured |"
     );
 }
 
@@ -159,5 +193,20 @@ pub fn table(r: &Run, out: &mut String) {
             "| instructions per packet (callgrind) | (compared between commits) | failed: {} | |",
             first_line(e)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hand_offs_are_told_apart() {
+        let mut c = std::collections::BTreeMap::new();
+        for (k, v) in [("rx", 6_000_000), ("redirect_out", 3_001_240), ("redirect_in", 1_396_360)] {
+            c.insert(k.to_string(), v);
+        }
+        c.insert("drop redirect_full".into(), 1_603_824);
+        let x = super::Redirects::from_counters(&c).unwrap();
+        assert_eq!((x.flows, x.ring_full, x.neigh), (3_000_184, 1_603_824, 1_056));
+        assert!((x.per_1000() - 500.03).abs() < 0.01);
     }
 }

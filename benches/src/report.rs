@@ -433,7 +433,7 @@ pub fn markdown(r: &Run) -> String {
             );
         }
         let _ = writeln!(o);
-        sections::redirects(r, &mut o);
+        sections::redirects_table(r, &mut o);
     }
     let _ = writeln!(o, "## Conversations (new connections per second), 1 worker\n\n{}\n", explain::CPS_NOTE);
     cps_table(r, &mut o);

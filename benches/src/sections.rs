@@ -2,7 +2,7 @@
 //! (instructions and cycles per packet, [`crate::instr`]), redirects with
 //! two workers, and the hand-written sections a regeneration keeps.
 
-use crate::goals::redirects_per_1000;
+use crate::goals::redirects;
 use crate::instr::{PktPath, Results, Row, BEFORE_PIPELINE};
 use crate::report::{first_line, flows_str, Run};
 use crate::targets::Mode;
@@ -93,10 +93,10 @@ pub fn instr(r: &Run, out: &mut String) {
 }
 
 pub const REDIRECT_NOTE: &str = "\
-Redirects per 1000 packets are the workers' `redirect_out` counters over their `rx` counters (rvsd's final counters) for the whole 2-worker run. With the files split by the owner's flow hash (the steering NIC model above) every packet reaches its owner, so any redirect would mean the owner function and the steering disagree. The one-way replay carries requests only: the replies of NAT and FULLNAT, which a NIC's RSS would spread by the reply tuple and rvs's RSS-aware local ports (FULLNAT) steer back to the owner's queue, are not part of it, and no device here offers RSS to measure that with (`net_pcap`, `net_memif` and `net_tap` have no RSS types or RETA). The second split sends each flow to the queue of its index's parity, as a NIC that knows nothing of rvsd's hash would: on a port without RSS, rvsd then hands over every packet that landed on the other worker's queue through the per-pair SPSC rings (`redirect_out` counts what a worker handed over, and the owner receives it as `redirect_in` unless the ring was full: then it is dropped as `redirect_full`). The replay feeds both workers as fast as they poll, so they are overloaded by construction: the rate and the ring-full drops show what redirecting costs under overload, not on a paced link.";
+A worker hands a packet to another in two ways, both counted in its `redirect_out`: a flow's packet to the flow's owner through the per-pair SPSC rings (the owner counts it as `redirect_in`; when the ring is full the sender drops it as `redirect_full`), and a packet whose next hop is not yet resolved to worker 0, which keeps the neighbour table. Flow redirects are the first kind (`redirect_in` + `redirect_full`, summed over workers), per 1000 packets the workers received (`rx`), over the whole run. With the files split by the owner's flow hash (the steering NIC model above) every flow reaches its owner, so a flow redirect would mean the owner function and the steering disagree. The one-way replay carries requests only: the replies of NAT and FULLNAT, which a NIC's RSS would spread by the reply tuple and rvs's RSS-aware local ports (FULLNAT) steer back to the owner's queue, are not part of it, and no device here offers RSS to measure that with (`net_pcap`, `net_memif` and `net_tap` have no RSS types or RETA). The second split sends each flow to the queue of its index's parity, as a NIC that knows nothing of rvsd's hash would: on a port without RSS, rvsd then redirects every packet that landed on the other worker's queue. The replay feeds both workers as fast as they poll, so they are overloaded by construction: the rate and the ring-full drops show what redirecting costs under overload, not on a paced link.";
 
 /// Redirects of the 2-worker one-way runs, both splits.
-pub fn redirects(r: &Run, out: &mut String) {
+pub fn redirects_table(r: &Run, out: &mut String) {
     let rows: Vec<_> =
         r.oneway.iter().filter(|x| x.workers == 2 && matches!(x.target, crate::oneway::Target::Rvsd(_))).collect();
     if rows.is_empty() {
@@ -105,7 +105,7 @@ pub fn redirects(r: &Run, out: &mut String) {
     let _ = writeln!(out, "### Redirects, 2 workers\n\n{REDIRECT_NOTE}\n");
     let _ = writeln!(
         out,
-        "| files split by | mode | packets received | handed to the other worker | dropped: ring full | redirects per 1000 packets | steady, Mpps | ÷ testpmd io |\n|---|---|---|---|---|---|---|---|"
+        "| files split by | mode | packets received | flow redirects | of which dropped: ring full | flow redirects per 1000 packets | handed to worker 0 for a neighbour | steady, Mpps | ÷ testpmd io |\n|---|---|---|---|---|---|---|---|---|"
     );
     for steered in [true, false] {
         for m in Mode::ALL {
@@ -119,11 +119,17 @@ pub fn redirects(r: &Run, out: &mut String) {
                 (Ok(x), Some(b)) => format!("{:.2}", x / b),
                 _ => "–".into(),
             };
-            let full = row.res.as_ref().ok().and_then(|o| o.counters.get("drop redirect_full").copied()).unwrap_or(0);
-            let cells = match (redirects_per_1000(r, m, steered), &rate) {
-                (Some((per, n, rx)), Ok(x)) => format!("{rx} | {n} | {full} | {per:.3} | {x:.2} | {ratio}"),
-                (_, Err(e)) => format!("– | – | – | – | failed: {} | –", first_line(e)),
-                (None, Ok(x)) => format!("– | – | – | no counters | {x:.2} | {ratio}"),
+            let cells = match (redirects(r, m, steered), &rate) {
+                (Some(x), Ok(mpps)) => format!(
+                    "{} | {} | {} | {:.3} | {} | {mpps:.2} | {ratio}",
+                    x.rx,
+                    x.flows,
+                    x.ring_full,
+                    x.per_1000(),
+                    x.neigh
+                ),
+                (_, Err(e)) => format!("– | – | – | – | – | failed: {} | –", first_line(e)),
+                (None, Ok(mpps)) => format!("– | – | – | no counters | – | {mpps:.2} | {ratio}"),
             };
             let _ = writeln!(out, "| {split} | {} | {cells} |", m.upper());
         }

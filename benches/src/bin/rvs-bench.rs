@@ -229,7 +229,12 @@ fn oneway_2w(env: &Env, p: &Plan, udp: bool, steered: bool, rows: &mut Vec<Onewa
         files.push(f);
     }
     let client = format!("net_pcap0,rx_pcap={},rx_pcap={}", files[0].display(), files[1].display());
-    let server = format!("net_pcap1,rx_pcap={0},rx_pcap={0}", arp.display());
+    // The ARP replies on queue 0 only, as RSS puts non-IP frames there:
+    // on queue 1 they would be handed to worker 0 (which keeps the
+    // neighbour table) through the same rings as redirected flows.
+    let none = env.path("empty.pcap");
+    pcap::write_arp_replies(&none, &[], 0)?;
+    let server = format!("net_pcap1,rx_pcap={},rx_pcap={}", arp.display(), none.display());
     let baseline = p.testpmd_2w && steered;
     let mut order = Vec::new();
     if baseline {
@@ -405,9 +410,15 @@ fn summary(r: &Run) {
     }
     for row in r.oneway.iter().filter(|x| x.workers == 2) {
         let Target::Rvsd(m) = row.target else { continue };
-        if let Some((per, _, _)) = rvs_benches::goals::redirects_per_1000(r, m, row.steered) {
+        if let Some(x) = rvs_benches::goals::redirects(r, m, row.steered) {
             let split = if row.steered { "owner hash" } else { "flow index" };
-            println!("  redirects 2w {:<8} split by {split:<10}: {per:.1} per 1000 packets", m.name());
+            println!(
+                "  redirects 2w {:<8} split by {split:<10}: {:.3} flow redirects per 1000 packets ({} ring full), {} to the neighbour owner",
+                m.name(),
+                x.per_1000(),
+                x.ring_full,
+                x.neigh
+            );
         }
     }
     if let Ok(i) = &r.instr {
@@ -511,7 +522,7 @@ fn check(r: &Run) -> bool {
     // no redirect at all would mean the redirect path did not run.
     for row in r.oneway.iter().filter(|x| !x.steered) {
         if let Ok(o) = &row.res {
-            if matches!(row.target, Target::Rvsd(_)) && o.counters.get("redirect_out").copied().unwrap_or(0) == 0 {
+            if matches!(row.target, Target::Rvsd(_)) && o.counters.get("redirect_in").copied().unwrap_or(0) == 0 {
                 fail(format!("one-way 2w {} split by index: no redirects", row.target.name()));
             }
         }
