@@ -6,7 +6,8 @@
 use super::{rewrite, L4At};
 use crate::drop::DropReason;
 use crate::packet::ipv4::PROTO_TCP;
-use crate::packet::{csum, get16, put16, put32, PacketBuf};
+use crate::packet::PacketBuf;
+use crate::wire::l4::{TCP_MAX_HDR, TCP_MIN_HDR};
 use crate::wire::{Ipv4, L4};
 
 /// TOA: kind 254, length 8, client port, client IPv4 address.
@@ -40,35 +41,12 @@ pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u
     let ip = Ipv4::new_checked(pkt.data().get(at.l3..).ok_or(DropReason::IpTruncated)?)?;
     let tcp = L4::new_checked(ip.payload(), PROTO_TCP)?;
     let (ip_total, l4, doff) = (ip.total_len(), at.l3 + ip.hdr_len(), tcp.hdr_len());
-    let ip_end = at.l3 + ip_total;
     let eol = options_end(tcp.options())?;
-    if doff + TOA_LEN > 60 || ip_total + TOA_LEN > mtu as usize {
+    if doff + TOA_LEN > TCP_MAX_HDR || ip_total + TOA_LEN > mtu as usize {
         return Ok(false);
     }
-    // Sum of the old header without its checksum field, and old length.
-    let mut hdr = [0u8; 60 + TOA_LEN];
-    hdr[..doff].copy_from_slice(tcp.header());
-    let old_csum = get16(&hdr, 16);
-    put16(&mut hdr, 16, 0);
-    let old_sum = csum::sum(&hdr[..doff], 0);
-    let old_seg = (ip_end - l4) as u16;
-    // The new header: options with EOL turned into NOPs, then TOA.
-    if let Some(e) = eol {
-        hdr[20 + e..doff].fill(TCPOPT_NOP);
-    }
-    hdr[doff] = TOA_KIND;
-    hdr[doff + 1] = TOA_LEN as u8;
-    put16(&mut hdr, doff + 2, cport);
-    put32(&mut hdr, doff + 4, cip);
-    let new_doff = doff + TOA_LEN;
-    hdr[12] = (hdr[12] & 0x0f) | (((new_doff / 4) as u8) << 4);
-    let new_sum = csum::sum(&hdr[..new_doff], 0);
-    let new_seg = old_seg + TOA_LEN as u16;
-    // Header words and the pseudo-header's TCP length changed; the payload
-    // moves by 8 bytes, keeping its 16-bit alignment and so its sum.
-    let c = csum::update_sum(old_csum, old_sum, new_sum);
-    let c = csum::update16(c, old_seg, new_seg);
-    put16(&mut hdr, 16, c);
+    // The old header's sum (without its checksum) and segment length.
+    let (old_sum, old_seg) = (tcp.header_sum(), tcp.segment().len() as u16);
 
     let old_len = pkt.len();
     if !pkt.set_len(old_len + TOA_LEN) {
@@ -77,11 +55,29 @@ pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u
     let b = pkt.data_mut();
     let opt_end = l4 + doff;
     b.copy_within(opt_end..old_len, opt_end + TOA_LEN);
-    b[l4..l4 + new_doff].copy_from_slice(&hdr[..new_doff]);
     let mut ip = Ipv4::new_checked(&mut b[at.l3..]).map_err(|_| DropReason::IpBadLen)?;
     if !ip.set_total_len((ip_total + TOA_LEN) as u16) {
         return Err(DropReason::IpBadLen);
     }
+    // The new header: options with EOL turned into NOPs, then TOA in the
+    // 8 bytes the payload moved away from.
+    let mut tcp = L4::new_checked(ip.payload_mut(), PROTO_TCP)?;
+    if !tcp.set_hdr_len(doff + TOA_LEN) {
+        return Err(DropReason::TcpBadDoff);
+    }
+    let (opts, toa) = tcp.options_mut().split_at_mut(doff - TCP_MIN_HDR);
+    if let Some(e) = eol {
+        opts[e..].fill(TCPOPT_NOP);
+    }
+    toa[0] = TOA_KIND;
+    toa[1] = TOA_LEN as u8;
+    toa[2..4].copy_from_slice(&cport.to_be_bytes());
+    toa[4..8].copy_from_slice(&cip.to_be_bytes());
+    // Header words and the pseudo-header's TCP length changed; the payload
+    // moved by 8 bytes, keeping its 16-bit alignment and so its sum.
+    let new_sum = tcp.header_sum();
+    tcp.fix_checksum(old_sum, new_sum);
+    tcp.fix_pseudo_len(old_seg, old_seg + TOA_LEN as u16);
     Ok(true)
 }
 
@@ -113,6 +109,7 @@ fn options_end(opts: &[u8]) -> Result<Option<usize>, DropReason> {
 mod tests {
     use super::super::testpkt::*;
     use super::*;
+    use crate::packet::{csum, get16, put16};
     use etherparse::{SlicedPacket, TcpOptionElement, TransportSlice};
 
     const LIP: u32 = 0xc0a80065;

@@ -4,8 +4,8 @@
 //! headers must be translated like the connection's own packets, or the
 //! host that gets the error cannot match it to its socket.
 
-use crate::packet::{csum, eth, ipv4, l4};
-use crate::wire::Ipv4;
+use crate::packet::{eth, ipv4};
+use crate::wire::{Icmp, Ipv4, L4Quote};
 
 /// The quoted packet of an ICMP error: offsets and its 4-tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,22 +27,22 @@ pub struct Quoted {
 /// before the ports.
 pub fn parse(b: &[u8], outer_ihl: usize) -> Option<Quoted> {
     let icmp = eth::HDR_LEN + outer_ihl;
-    let l3 = icmp + 8;
+    let l3 = icmp + crate::wire::icmp::HDR_LEN;
     let ip = Ipv4::new_checked_quoted(b.get(l3..)?).ok()?;
     let proto = ip.proto();
     if !(proto == ipv4::PROTO_TCP || proto == ipv4::PROTO_UDP) {
         return None;
     }
-    let ports = ip.payload().get(..4)?;
+    let ports = L4Quote::new_checked(ip.payload(), proto).ok()?;
     Some(Quoted {
         icmp,
         l3,
         l4: l3 + ip.hdr_len(),
         proto,
         src: ip.src(),
-        sport: u16::from_be_bytes([ports[0], ports[1]]),
+        sport: ports.src_port(),
         dst: ip.dst(),
-        dport: u16::from_be_bytes([ports[2], ports[3]]),
+        dport: ports.dst_port()?,
     })
 }
 
@@ -70,32 +70,18 @@ pub fn apply(b: &mut [u8], q: &Quoted, rw: &Rewrite) -> bool {
     let end = eth::HDR_LEN + outer.total_len();
     let Some(quote) = b.get_mut(q.l3..end) else { return false };
     let Ok(mut inner) = Ipv4::new_checked_quoted(quote) else { return false };
-    let csum_at = l4::csum_off(q.proto);
     for (end_is_src, new) in [(true, rw.inner_src), (false, rw.inner_dst)] {
         let Some((addr, port)) = new else { continue };
         let old = if end_is_src { inner.set_src(addr) } else { inner.set_dst(addr) };
-        let port_at = if end_is_src { 0 } else { 2 };
-        let l4b = inner.payload_mut();
-        let Some(p) = l4b.get_mut(port_at..port_at + 2) else { return false };
-        let old_port = u16::from_be_bytes([p[0], p[1]]);
-        p.copy_from_slice(&port.to_be_bytes());
-        // The quoted L4 checksum, when the quote reaches it.
-        if let Some(c) = l4b.get_mut(csum_at..csum_at + 2) {
-            let v = u16::from_be_bytes([c[0], c[1]]);
-            if !(q.proto == ipv4::PROTO_UDP && v == 0) {
-                let mut n = csum::update16(csum::update32(v, old, addr), old_port, port);
-                if q.proto == ipv4::PROTO_UDP && n == 0 {
-                    n = 0xffff;
-                }
-                c.copy_from_slice(&n.to_be_bytes());
-            }
+        let Ok(mut ports) = L4Quote::new_checked(inner.payload_mut(), q.proto) else { return false };
+        if end_is_src {
+            ports.set_src(old, addr, port);
+        } else if !ports.set_dst(old, addr, port) {
+            return false;
         }
     }
-    let Some(msg) = b.get_mut(q.icmp..end) else { return false };
-    let Some(c) = msg.get_mut(2..4) else { return false };
-    c.fill(0);
-    let sum = csum::checksum(msg);
-    msg[2..4].copy_from_slice(&sum.to_be_bytes());
+    let Some(Ok(mut msg)) = b.get_mut(q.icmp..end).map(Icmp::new_checked) else { return false };
+    msg.fill_checksum();
     true
 }
 

@@ -3,16 +3,18 @@
 //! and replies directly. IPIP is the default; GUE (UDP) and GRE are the
 //! ipvsadm `--tun-type` options.
 
-use crate::packet::{eth, ipv4, put16, PacketBuf};
-use crate::wire::Ipv4;
+use crate::packet::{eth, ipv4, PacketBuf};
+use crate::wire::l4::UDP_HDR;
+use crate::wire::tunnel::{GRE_LEN, GUE_LEN};
+use crate::wire::{Ethernet, GreRepr, GueRepr, Ipv4, Ipv4Repr, UdpRepr};
 use rvs_conf::TunType;
 
 /// Bytes the encapsulation adds.
 pub fn overhead(t: TunType) -> usize {
     match t {
         TunType::Ipip => ipv4::MIN_HDR,
-        TunType::Gre => ipv4::MIN_HDR + 4,
-        TunType::Gue => ipv4::MIN_HDR + 8 + 4,
+        TunType::Gre => ipv4::MIN_HDR + GRE_LEN,
+        TunType::Gue => ipv4::MIN_HDR + UDP_HDR + GUE_LEN,
     }
 }
 
@@ -25,7 +27,7 @@ pub enum EncapError {
         mtu: u16,
     },
     NoHeadroom,
-    /// Not a valid IPv4 packet after the Ethernet header.
+    /// Not a valid IPv4 packet after an untagged Ethernet header.
     NotIpv4,
 }
 
@@ -47,64 +49,60 @@ pub fn encap<P: PacketBuf>(
     rip: u32,
     mtu: u16,
 ) -> Result<(), EncapError> {
-    let b = pkt.data();
-    let Some(Ok(inner)) = b.get(eth::HDR_LEN..).map(Ipv4::new_checked) else {
+    // The data path refuses tagged frames before any mode sees them.
+    let Ok(frame) = Ethernet::new_checked(pkt.data()) else { return Err(EncapError::NotIpv4) };
+    let Ok(inner) = Ipv4::new_checked(frame.payload()) else { return Err(EncapError::NotIpv4) };
+    if frame.is_tagged() {
         return Err(EncapError::NotIpv4);
-    };
+    }
     let inner_len = inner.total_len();
     let extra = overhead(t);
-    let (df, tos, ttl, id) = (inner.df(), inner.tos(), inner.ttl(), inner.ident());
+    let (df, tos, ttl, ident) = (inner.df(), inner.tos(), inner.ttl(), inner.ident());
     if df && inner_len + extra > mtu as usize {
         return Err(EncapError::TooBig { mtu: (mtu as usize).saturating_sub(extra) as u16 });
     }
-    let mut ethhdr = [0u8; eth::HDR_LEN];
-    ethhdr.copy_from_slice(&b[..eth::HDR_LEN]);
+    let (dst, src, ty) = (frame.dst(), frame.src(), frame.ethertype());
     if !pkt.prepend(extra) {
         return Err(EncapError::NoHeadroom);
     }
     let b = pkt.data_mut();
-    b[..eth::HDR_LEN].copy_from_slice(&ethhdr);
-    let outer = eth::HDR_LEN;
-    let total = (inner_len + extra) as u16;
+    let Ok(mut frame) = Ethernet::emit(&mut *b, dst, src, ty) else { return Err(EncapError::NoHeadroom) };
     let proto = match t {
         TunType::Ipip => ipv4::PROTO_IPIP,
         TunType::Gre => ipv4::PROTO_GRE,
         TunType::Gue => ipv4::PROTO_UDP,
     };
-    ipv4::write_header(b, outer, total, id, df, ttl, proto, dip, rip);
-    if let Ok(mut o) = Ipv4::new_checked(&mut b[outer..]) {
-        o.set_tos(tos);
+    let total_len = (inner_len + extra) as u16;
+    let outer = Ipv4Repr { tos, total_len, ident, df, ttl, proto, src: dip, dst: rip };
+    let l3 = frame.payload_mut();
+    if outer.emit(l3).is_err() {
+        return Err(EncapError::NoHeadroom);
     }
-    let after = outer + ipv4::MIN_HDR;
-    match t {
-        TunType::Ipip => {}
-        TunType::Gre => {
-            // RFC 2784: no checksum, protocol type IPv4.
-            put16(b, after, 0);
-            put16(b, after + 2, eth::TYPE_IPV4);
-        }
+    let after = &mut l3[ipv4::MIN_HDR..];
+    let written = match t {
+        TunType::Ipip => Ok(()),
+        // RFC 2784: no checksum, protocol type IPv4.
+        TunType::Gre => GreRepr { proto: eth::TYPE_IPV4 }.emit(after),
         TunType::Gue => {
-            // UDP with checksum 0 (allowed for tunnels, RFC 6935 rationale),
-            // source port from the inner flow for ECMP entropy, then a
-            // GUE header version 0, no options, proto IPIP.
-            let sport = 0xc000 | (id & 0x3fff);
-            put16(b, after, sport);
-            put16(b, after + 2, if tun_port == 0 { 6080 } else { tun_port });
-            put16(b, after + 4, (inner_len + 12) as u16);
-            put16(b, after + 6, 0);
-            b[after + 8] = 0;
-            b[after + 9] = ipv4::PROTO_IPIP;
-            put16(b, after + 10, 0);
+            // UDP without checksum, source port from the inner flow for
+            // ECMP entropy, then a GUE header version 0, no options,
+            // proto IPIP.
+            let udp = UdpRepr {
+                src_port: 0xc000 | (ident & 0x3fff),
+                dst_port: if tun_port == 0 { 6080 } else { tun_port },
+                len: (inner_len + UDP_HDR + GUE_LEN) as u16,
+            };
+            udp.emit(after).and_then(|()| GueRepr { proto: ipv4::PROTO_IPIP }.emit(&mut after[UDP_HDR..]))
         }
-    }
-    Ok(())
+    };
+    written.map_err(|_| EncapError::NoHeadroom)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testpkt::*;
     use super::*;
-    use crate::packet::get16;
+    use crate::packet::{get16, put16};
     use etherparse::{NetSlice, SlicedPacket};
 
     const DIP: u32 = 0xc0a80032;

@@ -1,4 +1,4 @@
-//! Ethernet II constants and header writing (reading goes through
+//! Ethernet II constants and header writing (both go through
 //! [`crate::wire::Ethernet`]).
 
 pub const HDR_LEN: usize = 14;
@@ -10,12 +10,11 @@ pub const TYPE_VLAN: u16 = 0x8100;
 pub type Mac = [u8; 6];
 pub const BROADCAST: Mac = [0xff; 6];
 
-/// Write destination, source and type.
+/// Write destination, source and type (an untagged header). False
+/// (nothing written) when `b` is shorter than the header.
 #[inline(always)]
-pub fn write(b: &mut [u8], dst: Mac, src: Mac, ty: u16) {
-    b[0..6].copy_from_slice(&dst);
-    b[6..12].copy_from_slice(&src);
-    super::put16(b, 12, ty);
+pub fn write(b: &mut [u8], dst: Mac, src: Mac, ty: u16) -> bool {
+    crate::wire::Ethernet::emit(b, dst, src, ty).is_ok()
 }
 
 pub fn fmt_mac(m: &Mac) -> String {

@@ -8,10 +8,9 @@
 //! is set. Fragmentation is the slow path: it copies, but it allocates
 //! nothing but the packet buffers themselves.
 
-use super::{eth, get16, ipv4, put16};
-
-/// The largest IPv4 header (IHL 15).
-const MAX_HDR: usize = 60;
+use super::{eth, ipv4};
+use crate::wire::ipv4::MAX_HDR;
+use crate::wire::Ipv4;
 
 /// How a packet will be split: computed once, then each fragment is
 /// written from the original bytes.
@@ -36,25 +35,25 @@ impl Plan {
     /// `mtu`. None when it fits already, or when the MTU leaves no room
     /// for 8 bytes of data after the header (the caller drops it).
     pub fn new(frame: &[u8], mtu: u16) -> Option<Plan> {
-        let ip = frame.get(eth::HDR_LEN..)?;
-        if ip.len() < ipv4::MIN_HDR {
-            return None;
-        }
-        let ihl = ((ip[0] & 0x0f) as usize) * 4;
-        let total = get16(ip, 2) as usize;
+        let ip = Ipv4::new_checked(frame.get(eth::HDR_LEN..)?).ok()?;
+        let (ihl, total) = (ip.hdr_len(), ip.total_len());
         let mtu = mtu as usize;
-        if total <= mtu || ihl < ipv4::MIN_HDR || total < ihl || total > ip.len() {
+        if total <= mtu {
             return None;
         }
         let mut later = [0u8; MAX_HDR];
-        later[..ipv4::MIN_HDR].copy_from_slice(&ip[..ipv4::MIN_HDR]);
-        let later_ihl = copy_options(&ip[ipv4::MIN_HDR..ihl], &mut later);
+        later[..ipv4::MIN_HDR].copy_from_slice(&ip.header()[..ipv4::MIN_HDR]);
+        let later_ihl = copy_options(ip.options(), &mut later);
+        // The original's IHL in `later` is within its 60 bytes.
+        let mut h = Ipv4::new_checked_quoted(&mut later[..]).ok()?;
+        if !h.set_hdr_len(later_ihl) {
+            return None;
+        }
         let first_chunk = mtu.checked_sub(ihl)? & !7;
         let later_chunk = mtu.checked_sub(later_ihl)? & !7;
         if first_chunk == 0 || later_chunk == 0 {
             return None;
         }
-        let frag = get16(ip, 6);
         Some(Plan {
             ihl,
             later,
@@ -62,8 +61,8 @@ impl Plan {
             first_chunk,
             later_chunk,
             payload: total - ihl,
-            offset: frag & 0x1fff,
-            mf: frag & 0x2000 != 0,
+            offset: ip.frag_offset(),
+            mf: ip.mf(),
         })
     }
 
@@ -91,7 +90,6 @@ impl Plan {
         out[..eth::HDR_LEN].copy_from_slice(&frame[..eth::HDR_LEN]);
         let h = eth::HDR_LEN;
         out[h..h + self.later_ihl].copy_from_slice(&self.later[..self.later_ihl]);
-        out[h] = 0x40 | (self.later_ihl / 4) as u8;
         let body = h + self.later_ihl;
         out[body..body + r.len()].copy_from_slice(&frame[data + r.start..data + r.end]);
         let off = self.offset + (r.start / 8) as u16;
@@ -106,12 +104,17 @@ impl Plan {
         eth::HDR_LEN + len
     }
 
+    /// Cut the header at [`eth::HDR_LEN`] of `frame` (`ihl` bytes, the
+    /// fragment's data after it) to `total` bytes at `offset`.
     fn finish(&self, frame: &mut [u8], ihl: usize, total: usize, offset: u16, mf: bool) {
-        let h = eth::HDR_LEN;
-        put16(frame, h + 2, total as u16);
-        let df_bits = get16(frame, h + 6) & 0x4000;
-        put16(frame, h + 6, df_bits | if mf { 0x2000 } else { 0 } | (offset & 0x1fff));
-        ipv4::set_checksum(frame, h, ihl);
+        // `write_first` keeps the original header, `write_later` copied
+        // one with a valid IHL, within `frame` either way: the quoted gate
+        // (the total length is the original's until set here) holds.
+        let Ok(mut ip) = Ipv4::new_checked_quoted(&mut frame[eth::HDR_LEN..]) else { return };
+        debug_assert_eq!(ip.hdr_len(), ihl);
+        ip.set_total_len(total as u16);
+        ip.set_frag(mf, offset);
+        ip.fill_checksum();
     }
 }
 
@@ -148,6 +151,7 @@ fn copy_options(opts: &[u8], out: &mut [u8; MAX_HDR]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packet::{get16, put16};
     use etherparse::{PacketBuilder, SlicedPacket};
 
     fn udp(payload_len: usize) -> Vec<u8> {

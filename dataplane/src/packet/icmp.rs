@@ -1,6 +1,7 @@
 //! ICMPv4: echo replies and the errors the director originates.
 
-use super::{csum, eth, get16, ipv4, put16};
+use super::{eth, ipv4};
+use crate::wire::{Ethernet, Icmp, Ipv4, Ipv4Repr};
 
 pub const ECHO_REPLY: u8 = 0;
 pub const DEST_UNREACH: u8 = 3;
@@ -18,7 +19,7 @@ pub fn is_error(ty: u8) -> bool {
 /// its header on)? Not about an ICMP error (RFC 1122 §3.2.2), nor about a
 /// fragment other than the first, nor about a packet to a group address.
 pub fn may_answer(orig: &[u8]) -> bool {
-    let Ok(ip) = crate::wire::Ipv4::new_checked_quoted(orig) else { return false };
+    let Ok(ip) = Ipv4::new_checked_quoted(orig) else { return false };
     if ip.frag_offset() != 0 || ip.dst() >> 28 >= 0xe {
         return false;
     }
@@ -35,18 +36,13 @@ pub fn may_answer(orig: &[u8]) -> bool {
 /// the output path. Returns false (nothing changed) if the packet is not
 /// a well-formed echo request with a valid ICMP checksum.
 pub fn echo_reply_in_place(b: &mut [u8], l3: usize, _info: &ipv4::Ipv4Info) -> bool {
-    let Some(Ok(mut ip)) = b.get_mut(l3..).map(crate::wire::Ipv4::new_checked) else { return false };
-    let msg = ip.payload();
-    if msg.len() < 8 || msg[0] != ECHO_REQUEST || csum::fold(csum::sum(msg, 0)) != 0xffff {
+    let Some(Ok(mut ip)) = b.get_mut(l3..).map(Ipv4::new_checked) else { return false };
+    let (src, dst) = (ip.src(), ip.dst());
+    let Ok(mut msg) = Icmp::new_checked(ip.payload_mut()) else { return false };
+    if msg.msg_type() != ECHO_REQUEST || !msg.checksum_ok() {
         return false;
     }
-    let (src, dst) = (ip.src(), ip.dst());
-    // Type 8 -> 0 changes the first 16-bit word (type, code).
-    let m = ip.payload_mut();
-    let old = get16(m, 0);
-    m[0] = ECHO_REPLY;
-    let c = csum::update16(get16(m, 2), old, get16(m, 0));
-    put16(m, 2, c);
+    msg.make_echo_reply();
     ip.set_src(dst);
     ip.set_dst(src);
     ip.set_ttl(64);
@@ -64,25 +60,29 @@ pub const MAX_QUOTE: usize = 548;
 /// frag-needed. Returns the frame length: 0 (nothing built) when `orig`
 /// has no IPv4 header or `out` is too short.
 pub fn build_error(out: &mut [u8], src: u32, orig: &[u8], ty: u8, code: u8, mtu: u16) -> usize {
-    let Ok(quoted) = crate::wire::Ipv4::new_checked_quoted(orig) else { return 0 };
+    let Ok(quoted) = Ipv4::new_checked_quoted(orig) else { return 0 };
     let dst = quoted.src();
     let quote = orig.len().min(MAX_QUOTE);
     let l3 = eth::HDR_LEN;
     let l4 = l3 + ipv4::MIN_HDR;
-    let total = ipv4::MIN_HDR + 8 + quote;
+    let total = ipv4::MIN_HDR + crate::wire::icmp::HDR_LEN + quote;
     let frame = l3 + total;
     if out.len() < frame {
         return 0;
     }
-    out[..frame].fill(0);
-    out[l4] = ty;
-    out[l4 + 1] = code;
-    put16(out, l4 + 6, mtu);
-    out[l4 + 8..l4 + 8 + quote].copy_from_slice(&orig[..quote]);
-    let c = csum::checksum(&out[l4..frame]);
-    put16(out, l4 + 2, c);
-    ipv4::write_header(out, l3, total as u16, 0, false, 64, ipv4::PROTO_ICMP, src, dst);
-    put16(out, 12, eth::TYPE_IPV4);
+    let out = &mut out[..frame];
+    out.fill(0);
+    let Ok(mut msg) = Icmp::new_checked(&mut out[l4..]) else { return 0 };
+    msg.set_type(ty);
+    msg.set_code(code);
+    msg.set_next_hop_mtu(mtu);
+    msg.data_mut()[..quote].copy_from_slice(&orig[..quote]);
+    msg.fill_checksum();
+    let ip =
+        Ipv4Repr { tos: 0, total_len: total as u16, ident: 0, df: false, ttl: 64, proto: ipv4::PROTO_ICMP, src, dst };
+    if ip.emit(&mut out[l3..]).is_err() || Ethernet::emit(out, [0; 6], [0; 6], eth::TYPE_IPV4).is_err() {
+        return 0;
+    }
     frame
 }
 

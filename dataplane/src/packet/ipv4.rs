@@ -1,7 +1,7 @@
 //! IPv4 header validation and field access.
 
-use super::{csum, put16};
 use crate::drop::DropReason;
+use crate::wire::{self, Ipv4Repr};
 
 pub const MIN_HDR: usize = 20;
 pub const PROTO_ICMP: u8 = 1;
@@ -37,7 +37,7 @@ pub fn validate(b: &[u8], off: usize) -> Result<Ipv4Info, DropReason> {
 /// it gave one (`Some`): then the sum is not computed again.
 #[inline]
 pub fn validate_with(b: &[u8], off: usize, hw_csum: Option<bool>) -> Result<Ipv4Info, DropReason> {
-    let ip = crate::wire::Ipv4::new_checked(b.get(off..).ok_or(DropReason::IpTruncated)?)?;
+    let ip = wire::Ipv4::new_checked(b.get(off..).ok_or(DropReason::IpTruncated)?)?;
     if !hw_csum.unwrap_or_else(|| ip.checksum_ok()) {
         return Err(DropReason::IpBadCsum);
     }
@@ -62,18 +62,17 @@ pub fn is_martian_src(a: u32) -> bool {
     first == 0 || first == 127 || first >= 224
 }
 
-/// Recompute the header checksum from scratch.
+/// Recompute the checksum of the `hdr_len`-byte header at `off` from
+/// scratch (nothing is validated: tests corrupt headers on purpose).
 pub fn set_checksum(b: &mut [u8], off: usize, hdr_len: usize) {
-    put16(b, off + 10, 0);
-    let c = csum::checksum(&b[off..off + hdr_len]);
-    put16(b, off + 10, c);
+    wire::ipv4::fill_checksum(&mut b[off..off + hdr_len]);
 }
 
 /// Decrement TTL of the IPv4 header at `off`, updating the checksum
 /// incrementally. False (nothing changed) when no valid header is there.
 #[inline(always)]
 pub fn dec_ttl(b: &mut [u8], off: usize) -> bool {
-    match b.get_mut(off..).map(crate::wire::Ipv4::new_checked) {
+    match b.get_mut(off..).map(wire::Ipv4::new_checked) {
         Some(Ok(mut ip)) => {
             ip.dec_ttl();
             true
@@ -82,30 +81,22 @@ pub fn dec_ttl(b: &mut [u8], off: usize) -> bool {
     }
 }
 
-/// Write a fresh 20-byte header (no options) and its checksum.
+/// Write a fresh 20-byte header (no options, TOS 0) and its checksum.
+/// False (nothing written) when `b` cannot hold it at `off`.
 #[allow(clippy::too_many_arguments)]
 pub fn write_header(
     b: &mut [u8],
     off: usize,
     total_len: u16,
-    id: u16,
+    ident: u16,
     df: bool,
     ttl: u8,
     proto: u8,
     src: u32,
     dst: u32,
-) {
-    let h = &mut b[off..off + MIN_HDR];
-    h[0] = 0x45;
-    h[1] = 0;
-    put16(h, 2, total_len);
-    put16(h, 4, id);
-    put16(h, 6, if df { 0x4000 } else { 0 });
-    h[8] = ttl;
-    h[9] = proto;
-    super::put32(h, 12, src);
-    super::put32(h, 16, dst);
-    set_checksum(b, off, MIN_HDR);
+) -> bool {
+    let repr = Ipv4Repr { tos: 0, total_len, ident, df, ttl, proto, src, dst };
+    b.get_mut(off..).is_some_and(|h| repr.emit(h).is_ok())
 }
 
 #[cfg(test)]
@@ -114,7 +105,7 @@ mod tests {
 
     fn hdr() -> Vec<u8> {
         let mut b = vec![0u8; 28];
-        write_header(&mut b, 0, 28, 1, true, 64, PROTO_UDP, 0x0a000001, 0x0a000002);
+        assert!(write_header(&mut b, 0, 28, 1, true, 64, PROTO_UDP, 0x0a000001, 0x0a000002));
         b
     }
 
@@ -139,7 +130,7 @@ mod tests {
         v[0] = 0x4f; // 60 bytes > 28
         assert_eq!(validate(&v, 0), Err(DropReason::IpBadIhl));
         let mut v = b.clone();
-        put16(&mut v, 2, 100);
+        crate::packet::put16(&mut v, 2, 100);
         assert_eq!(validate(&v, 0), Err(DropReason::IpBadLen));
         let mut v = b.clone();
         v[10] ^= 1;

@@ -5,16 +5,6 @@ pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
 pub const TCP_ACK: u8 = 0x10;
 
-/// Offset of the checksum field inside the L4 header.
-#[inline(always)]
-pub fn csum_off(proto: u8) -> usize {
-    if proto == super::ipv4::PROTO_TCP {
-        16
-    } else {
-        6
-    }
-}
-
 /// What the data path reads of a TCP or UDP header, validated once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L4Hdr {

@@ -1,7 +1,9 @@
 //! Sans-IO packet access: a buffer trait and header helpers.
 //!
-//! Everything here works on byte slices at fixed offsets, so the same code
-//! runs on DPDK mbufs in the worker and on `Vec<u8>` frames in tests.
+//! Everything here works on byte slices, so the same code runs on DPDK
+//! mbufs in the worker and on `Vec<u8>` frames in tests. Headers are read
+//! and written through the checked views of [`crate::wire`], never at raw
+//! offsets.
 
 pub mod arp;
 pub mod csum;
@@ -62,21 +64,28 @@ impl PacketBuf for Vec<u8> {
     }
 }
 
+// Raw big-endian access at an offset: only for tests, which craft and
+// corrupt frames byte by byte (the packet path goes through `wire`).
+
+#[cfg(test)]
 #[inline(always)]
 pub fn get16(b: &[u8], off: usize) -> u16 {
     u16::from_be_bytes([b[off], b[off + 1]])
 }
 
+#[cfg(test)]
 #[inline(always)]
 pub fn put16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_be_bytes());
 }
 
+#[cfg(test)]
 #[inline(always)]
 pub fn get32(b: &[u8], off: usize) -> u32 {
     u32::from_be_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
 }
 
+#[cfg(test)]
 #[inline(always)]
 pub fn put32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_be_bytes());

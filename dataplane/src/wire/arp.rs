@@ -1,5 +1,6 @@
 //! ARP view for IPv4 over Ethernet (RFC 826): the only ARP we speak.
 
+use super::ethernet::mac;
 use super::{rd16, rd32, wr16, wr32, DropReason, Field};
 use crate::packet::eth::{Mac, TYPE_IPV4};
 
@@ -38,10 +39,6 @@ pub struct ArpRepr {
     pub spa: u32,
     pub tha: Mac,
     pub tpa: u32,
-}
-
-fn mac(b: &[u8], f: Field) -> Mac {
-    std::array::from_fn(|i| b[f.start + i])
 }
 
 impl<T: AsRef<[u8]>> Arp<T> {

@@ -145,6 +145,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmp<T> {
         self.update16(field::ECHO_SEQ, seq);
     }
 
+    /// Bytes 6..8 of an error we build: the next-hop MTU of frag-needed
+    /// (RFC 1191), unused (0) in the others.
+    pub fn set_next_hop_mtu(&mut self, mtu: u16) {
+        self.update16(field::NEXT_HOP_MTU, mtu);
+    }
+
     /// Turn an echo request into its reply (type 0; the caller swaps the
     /// IPv4 addresses, which ICMP's checksum does not cover).
     pub fn make_echo_reply(&mut self) {
@@ -250,6 +256,11 @@ mod tests {
             assert_eq!(Icmp::new_checked(&b[..]).unwrap().checksum_ok(), wrong == 0);
             Icmp::new_checked(&mut b[..]).unwrap().fill_checksum();
             assert!(Icmp::new_checked(&b[..]).unwrap().checksum_ok());
+            let mut v = Icmp::new_checked(&mut b[..]).unwrap();
+            v.set_type(DEST_UNREACH);
+            v.set_code(CODE_FRAG_NEEDED);
+            v.set_next_hop_mtu(1280);
+            assert_eq!((v.next_hop_mtu(), v.checksum_ok()), (Some(1280), true));
         }
     }
 

@@ -23,6 +23,52 @@ const DF: u16 = 0x4000;
 const MF: u16 = 0x2000;
 const OFFSET: u16 = 0x1fff;
 
+/// The largest header (IHL 15).
+pub const MAX_HDR: usize = 60;
+
+/// Compute the checksum of `hdr` (exactly the header's bytes) afresh and
+/// write it: for a header we build, re-cut, or (in tests) corrupt on
+/// purpose. Nothing is validated.
+pub fn fill_checksum(hdr: &mut [u8]) {
+    wr16(hdr, field::CHECKSUM, 0);
+    let c = csum::checksum(hdr);
+    wr16(hdr, field::CHECKSUM, c);
+}
+
+/// The fields of a header without options that the director builds (the
+/// outer header of a tunnel, an ICMP error's header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Repr {
+    pub tos: u8,
+    pub total_len: u16,
+    pub ident: u16,
+    pub df: bool,
+    pub ttl: u8,
+    pub proto: u8,
+    pub src: u32,
+    pub dst: u32,
+}
+
+impl Ipv4Repr {
+    /// Write the 20-byte header and its checksum at the start of `buf`;
+    /// the payload after it is the caller's. `IpTruncated` when `buf`
+    /// cannot hold the header.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<(), DropReason> {
+        let h = buf.get_mut(..MIN_HDR).ok_or(DropReason::IpTruncated)?;
+        h[field::VER_IHL] = 0x40 | (MIN_HDR / 4) as u8;
+        h[field::TOS] = self.tos;
+        wr16(h, field::LEN, self.total_len);
+        wr16(h, field::IDENT, self.ident);
+        wr16(h, field::FLG_OFF, if self.df { DF } else { 0 });
+        h[field::TTL] = self.ttl;
+        h[field::PROTO] = self.proto;
+        wr32(h, field::SRC, self.src);
+        wr32(h, field::DST, self.dst);
+        fill_checksum(h);
+        Ok(())
+    }
+}
+
 /// Version 4 and an IHL of 5..=15 words within `b`: the header length.
 fn check_header(b: &[u8]) -> Result<usize, DropReason> {
     if b.len() < MIN_HDR {
@@ -140,6 +186,11 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
         &self.b()[..self.hdr_len()]
     }
 
+    /// The options: the header after its 20 fixed bytes.
+    pub fn options(&self) -> &[u8] {
+        &self.header()[MIN_HDR..]
+    }
+
     /// The packet up to its total length (without Ethernet padding).
     pub fn packet(&self) -> &[u8] {
         &self.b()[..self.end()]
@@ -156,11 +207,20 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
         self.buf.as_mut()
     }
 
+    /// The fixed 20 bytes as an array: one length check (which the gate
+    /// already passed), then none per field on the rewrite paths.
+    #[inline(always)]
+    fn fixed_mut(&mut self) -> Option<&mut [u8; MIN_HDR]> {
+        self.m().first_chunk_mut()
+    }
+
+    /// `f` is a field of the fixed header.
     fn update16(&mut self, f: Field, new: u16) {
-        let old = rd16(self.b(), f.clone());
-        wr16(self.m(), f, new);
-        let c = csum::update16(self.checksum(), old, new);
-        wr16(self.m(), field::CHECKSUM, c);
+        let Some(h) = self.fixed_mut() else { return };
+        let old = rd16(h, f.clone());
+        wr16(h, f, new);
+        let c = csum::update16(rd16(h, field::CHECKSUM), old, new);
+        wr16(h, field::CHECKSUM, c);
     }
 
     /// Replace the source address; returns the old one (for the L4
@@ -175,10 +235,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     fn set_addr(&mut self, f: Field, new: u32) -> u32 {
-        let old = rd32(self.b(), f.clone());
-        wr32(self.m(), f, new);
-        let c = csum::update32(self.checksum(), old, new);
-        wr16(self.m(), field::CHECKSUM, c);
+        let Some(h) = self.fixed_mut() else { return new };
+        let old = rd32(h, f.clone());
+        wr32(h, f, new);
+        let c = csum::update32(rd16(h, field::CHECKSUM), old, new);
+        wr16(h, field::CHECKSUM, c);
         old
     }
 
@@ -196,6 +257,30 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     pub fn set_tos(&mut self, tos: u8) {
         let word = u16::from_be_bytes([self.b()[field::VER_IHL], tos]);
         self.update16(field::VER_IHL..field::TOS + 1, word);
+    }
+
+    /// Set MF and the fragment offset (8-byte units), keeping DF.
+    pub fn set_frag(&mut self, mf: bool, offset: u16) {
+        let df = rd16(self.b(), field::FLG_OFF) & DF;
+        self.update16(field::FLG_OFF, df | if mf { MF } else { 0 } | (offset & OFFSET));
+    }
+
+    /// Set the header length (a re-cut header with fewer options). False
+    /// (nothing changed) unless `n` is a multiple of 4 in 20..=60 within
+    /// the buffer and the total length.
+    pub fn set_hdr_len(&mut self, n: usize) -> bool {
+        if !n.is_multiple_of(4) || !(MIN_HDR..=MAX_HDR).contains(&n) || n > self.b().len() || n > self.total_len() {
+            return false;
+        }
+        let ver = self.b()[field::VER_IHL] & 0xf0;
+        let word = u16::from_be_bytes([ver | (n / 4) as u8, self.tos()]);
+        self.update16(field::VER_IHL..field::TOS + 1, word);
+        true
+    }
+
+    /// Compute the header checksum afresh, for a header we built or re-cut.
+    pub fn fill_checksum(&mut self) {
+        fill_checksum(self.header_mut());
     }
 
     /// The whole header, writable (for options the caller rewrites).
@@ -298,5 +383,55 @@ mod tests {
         assert_eq!(h.header_checksum, h.calc_header_checksum());
         assert_eq!((h.source, h.destination, h.time_to_live, h.total_len), ([1, 2, 3, 4], [5, 6, 7, 8], 60, 30));
         assert_eq!((h.dscp.value(), h.ecn.value()), (0, 3));
+    }
+
+    #[test]
+    fn emitted_header_matches_etherparse() {
+        let r = Ipv4Repr {
+            tos: 0xb9,
+            total_len: 48,
+            ident: 0x1234,
+            df: true,
+            ttl: 7,
+            proto: 4,
+            src: 0xc0a80032,
+            dst: 0xc0a8000a,
+        };
+        let mut b = [0xeeu8; 48];
+        r.emit(&mut b[..]).unwrap();
+        let (h, _) = Ipv4Header::from_slice(&b).unwrap();
+        assert_eq!(h.header_checksum, h.calc_header_checksum());
+        assert_eq!((h.dscp.value() << 2 | h.ecn.value(), h.total_len, h.identification), (0xb9, 48, 0x1234));
+        assert_eq!((h.dont_fragment, h.more_fragments, h.fragment_offset.value()), (true, false, 0));
+        assert_eq!(
+            (h.time_to_live, h.protocol.0, h.source, h.destination),
+            (7, 4, [192, 168, 0, 50], [192, 168, 0, 10])
+        );
+        assert_eq!(b[20], 0xee, "the payload is the caller's");
+        assert_eq!(r.emit(&mut b[..19]), Err(DropReason::IpTruncated));
+    }
+
+    #[test]
+    fn a_header_is_recut_for_a_fragment() {
+        // 8 bytes of options, then cut to 4 of them, offset 185, MF.
+        let mut b = packet();
+        b.splice(20..20, [0x94, 4, 0, 0, 7, 3, 4, 0]);
+        b[0] = 0x47;
+        b[2..4].copy_from_slice(&38u16.to_be_bytes());
+        fill_checksum(&mut b[..28]);
+        let mut v = Ipv4::new_checked(&mut b[..]).unwrap();
+        assert!(v.checksum_ok());
+        assert_eq!(v.options(), &[0x94, 4, 0, 0, 7, 3, 4, 0]);
+        assert!(!v.set_hdr_len(26) && !v.set_hdr_len(16) && !v.set_hdr_len(64), "unaligned, short, long");
+        v.set_frag(true, 185);
+        assert!(v.checksum_ok(), "kept incrementally");
+        assert!(v.set_hdr_len(24));
+        assert!(!v.checksum_ok(), "the cut options are no longer summed");
+        v.header_mut()[10] ^= 0xff;
+        v.fill_checksum();
+        let (h, _) = Ipv4Header::from_slice(&b).unwrap();
+        assert_eq!(h.header_checksum, h.calc_header_checksum());
+        assert_eq!((h.header_len(), h.options.as_slice()), (24, &[0x94, 4, 0, 0][..]));
+        assert_eq!((h.dont_fragment, h.more_fragments, h.fragment_offset.value()), (true, true, 185));
     }
 }

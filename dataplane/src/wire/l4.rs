@@ -8,7 +8,8 @@ use super::{rd16, wr16, DropReason, Field};
 use crate::packet::csum;
 use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
 
-mod field {
+/// Also the quoted header's ([`super::L4Quote`]).
+pub(super) mod field {
     use super::Field;
     pub const SRC_PORT: Field = 0..2;
     pub const DST_PORT: Field = 2..4;
@@ -20,7 +21,32 @@ mod field {
 }
 
 pub const TCP_MIN_HDR: usize = 20;
+pub const TCP_MAX_HDR: usize = 60;
 pub const UDP_HDR: usize = 8;
+
+/// A UDP header the director builds (GUE's outer UDP), sent without a
+/// checksum (0: allowed over IPv4, RFC 768; RFC 6935's rationale for
+/// tunnels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRepr {
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Header and data.
+    pub len: u16,
+}
+
+impl UdpRepr {
+    /// Write the 8-byte header at the start of `buf`. `L4Truncated` when
+    /// `buf` cannot hold it.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<(), DropReason> {
+        let h = buf.get_mut(..UDP_HDR).ok_or(DropReason::L4Truncated)?;
+        wr16(h, field::SRC_PORT, self.src_port);
+        wr16(h, field::DST_PORT, self.dst_port);
+        wr16(h, field::UDP_LEN, self.len);
+        wr16(h, field::UDP_CHECKSUM, 0);
+        Ok(())
+    }
+}
 
 /// A TCP segment or UDP datagram: the buffer is the IP payload.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +196,13 @@ impl<T: AsRef<[u8]>> L4<T> {
     pub fn payload(&self) -> &[u8] {
         &self.b()[self.hdr_len()..]
     }
+
+    /// Unfolded sum of the header with its checksum field counted as 0:
+    /// what [`L4::fix_checksum`] needs before and after a header rewrite.
+    pub fn header_sum(&self) -> u32 {
+        let (h, f) = (self.header(), self.csum_field());
+        csum::sum(&h[..f.start], csum::sum(&h[f.end..], 0))
+    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
@@ -180,16 +213,23 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     /// Write a new checksum computed by `f` from the old one. UDP's "no
     /// checksum" (0) stays 0, and a computed 0 is sent as 0xffff.
     fn update_checksum(&mut self, f: impl FnOnce(u16) -> u16) {
-        let (field, old) = (self.csum_field(), self.checksum());
-        let udp = !self.is_tcp();
-        if udp && old == 0 {
-            return;
+        // The gate proved TCP's 20 bytes or UDP's 8: one length check
+        // here, none per field.
+        let tcp = self.is_tcp();
+        let b = self.m();
+        if tcp {
+            let Some(h) = b.first_chunk_mut::<TCP_MIN_HDR>() else { return };
+            let c = f(rd16(h, field::TCP_CHECKSUM));
+            wr16(h, field::TCP_CHECKSUM, c);
+        } else {
+            let Some(h) = b.first_chunk_mut::<UDP_HDR>() else { return };
+            let old = rd16(h, field::UDP_CHECKSUM);
+            if old == 0 {
+                return;
+            }
+            let c = f(old);
+            wr16(h, field::UDP_CHECKSUM, if c == 0 { 0xffff } else { c });
         }
-        let mut c = f(old);
-        if udp && c == 0 {
-            c = 0xffff;
-        }
-        wr16(self.m(), field, c);
     }
 
     /// The IP address `old` in the pseudo-header became `new`.
@@ -204,6 +244,45 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         self.update_checksum(|c| csum::update_sum(c, o, n));
     }
 
+    /// Covered bytes changed from summing to `old` to summing to `new`
+    /// (unfolded sums at the same 16-bit alignment, e.g. two
+    /// [`L4::header_sum`]s around [`L4::options_mut`] and
+    /// [`L4::set_hdr_len`]). An error in the checksum survives.
+    pub fn fix_checksum(&mut self, old: u32, new: u32) {
+        self.update_checksum(|c| csum::update_sum(c, old, new));
+    }
+
+    /// The segment length in the pseudo-header changed (the caller grew
+    /// or cut the segment).
+    pub fn fix_pseudo_len(&mut self, old: u16, new: u16) {
+        self.update_checksum(|c| csum::update16(c, old, new));
+    }
+
+    /// TCP options, writable (empty for UDP). The checksum is the
+    /// caller's: [`L4::fix_checksum`].
+    pub fn options_mut(&mut self) -> &mut [u8] {
+        let h = self.hdr_len();
+        if self.is_tcp() {
+            &mut self.m()[TCP_MIN_HDR..h]
+        } else {
+            &mut []
+        }
+    }
+
+    /// Set TCP's data offset to `n` bytes, keeping the reserved bits, to
+    /// take in option bytes the caller wrote after the header. False
+    /// (nothing changed) for UDP, or unless `n` is a multiple of 4 in
+    /// 20..=60 within the segment. The checksum is the caller's:
+    /// [`L4::fix_checksum`].
+    pub fn set_hdr_len(&mut self, n: usize) -> bool {
+        if !self.is_tcp() || !n.is_multiple_of(4) || !(TCP_MIN_HDR..=TCP_MAX_HDR).contains(&n) || n > self.b().len() {
+            return false;
+        }
+        let b = self.m();
+        b[field::TCP_DOFF] = (b[field::TCP_DOFF] & 0x0f) | (((n / 4) as u8) << 4);
+        true
+    }
+
     pub fn set_src_port(&mut self, p: u16) {
         self.set_port(field::SRC_PORT, p);
     }
@@ -212,12 +291,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         self.set_port(field::DST_PORT, p);
     }
 
+    /// `f` is a port field (within UDP's 8 bytes).
     fn set_port(&mut self, f: Field, new: u16) {
-        let old = rd16(self.b(), f.clone());
+        let Some(h) = self.m().first_chunk_mut::<UDP_HDR>() else { return };
+        let old = rd16(h, f.clone());
         if old == new {
             return;
         }
-        wr16(self.m(), f, new);
+        wr16(h, f, new);
         self.update_checksum(|c| csum::update16(c, old, new));
     }
 }
@@ -328,5 +409,46 @@ mod tests {
         v[l4 + 5] = 14;
         assert_eq!(L4::new_checked(&v[l4..], PROTO_UDP).unwrap_err(), DropReason::UdpBadLen);
         assert_eq!(L4::new_checked(&b[l4..], 1).unwrap_err(), DropReason::L4Unsupported);
+    }
+
+    #[test]
+    fn an_option_written_into_the_header_keeps_the_checksum() {
+        // Grow the header by 4 bytes taken from the payload: a NOP-padded
+        // option; the segment length is unchanged, the sum moved around.
+        let (mut b, l4) = ip_payload(true);
+        let mut v = L4::new_checked(&mut b[l4..], PROTO_TCP).unwrap();
+        // The header and the payload bytes that become options.
+        let old = csum::sum(&v.payload()[..4], v.header_sum());
+        assert!(
+            !v.set_hdr_len(22) && !v.set_hdr_len(64) && !v.set_hdr_len(28),
+            "unaligned, too long, past the segment"
+        );
+        assert!(v.set_hdr_len(24));
+        assert_eq!((v.hdr_len(), v.payload()), (24, &b"o"[..]));
+        v.options_mut().copy_from_slice(&[1, 1, 1, 0]);
+        let new = v.header_sum();
+        v.fix_checksum(old, new);
+        assert!(v.checksum_ok4(0x0a000001, 0x0a000002));
+        assert!(csum_ok(&b));
+        assert_eq!(b[l4 + 12] & 0x0f, 0, "reserved bits kept");
+        // A longer segment: the pseudo-header's length follows.
+        let (mut b, l4) = ip_payload(true);
+        b.extend_from_slice(&[0, 0]);
+        let mut v = L4::new_checked(&mut b[l4..], PROTO_TCP).unwrap();
+        v.fix_pseudo_len(25, 27);
+        assert!(v.checksum_ok4(0x0a000001, 0x0a000002));
+        let (mut b, l4) = ip_payload(false);
+        let mut v = L4::new_checked(&mut b[l4..], PROTO_UDP).unwrap();
+        assert!(v.options_mut().is_empty() && !v.set_hdr_len(8), "UDP has neither");
+    }
+
+    #[test]
+    fn udp_header_is_emitted() {
+        let mut b = [0xeeu8; 10];
+        UdpRepr { src_port: 0xc001, dst_port: 6080, len: 9 }.emit(&mut b[..]).unwrap();
+        assert_eq!(b, [0xc0, 0x01, 0x17, 0xc0, 0, 9, 0, 0, 0xee, 0xee]);
+        let v = L4::new_checked(&b[..9], PROTO_UDP).unwrap();
+        assert_eq!((v.src_port(), v.dst_port(), v.checksum(), v.segment().len()), (0xc001, 6080, 0, 9));
+        assert_eq!(UdpRepr { src_port: 1, dst_port: 2, len: 8 }.emit(&mut b[..7]), Err(DropReason::L4Truncated));
     }
 }

@@ -18,7 +18,10 @@
 //! [`Arp`], [`Ipv4`] or [`Ipv6`]; [`Ipv4::payload`] or
 //! [`Ipv6::upper_payload`] (after [`Ipv6::upper_layer`] walked the
 //! extension headers) is an [`L4`], [`Icmp`] or [`Icmpv6`]; an ICMP
-//! error's quote is an `Ipv4`/`Ipv6` from `new_checked_quoted`. The
+//! error's quote is an `Ipv4`/`Ipv6` from `new_checked_quoted` (and its
+//! ports an [`L4Quote`]). Headers the director builds from nothing are
+//! written by `emit` ([`Ethernet::emit`], [`Ipv4Repr`], [`ArpRepr`],
+//! [`UdpRepr`], [`GreRepr`], [`GueRepr`]). The
 //! `fuzz` module drives them all on arbitrary bytes.
 
 pub mod arp;
@@ -28,6 +31,8 @@ pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
 pub mod l4;
+pub mod l4_quote;
+pub mod tunnel;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod fuzz;
@@ -37,9 +42,11 @@ pub use arp::{Arp, ArpRepr};
 pub use ethernet::Ethernet;
 pub use icmp::Icmp;
 pub use icmpv6::{Icmpv6, NdOption};
-pub use ipv4::Ipv4;
+pub use ipv4::{Ipv4, Ipv4Repr};
 pub use ipv6::{Addr6, Frag, Ipv6, UpperLayer};
-pub use l4::L4;
+pub use l4::{UdpRepr, L4};
+pub use l4_quote::L4Quote;
+pub use tunnel::{GreRepr, GueRepr};
 
 /// A header field: a byte range inside the header.
 pub(crate) type Field = std::ops::Range<usize>;
