@@ -148,14 +148,25 @@ impl<P: PacketBuf> Engine<P> {
 
     /// Send through a resolved hop.
     #[inline]
-    pub(crate) fn emit_hop<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, h: &Hop) {
-        let b = pkt.data_mut();
-        b[0..6].copy_from_slice(&h.mac);
-        b[6..12].copy_from_slice(&h.src_mac);
-        if b.len() <= eth::HDR_LEN + h.mtu as usize {
-            return cx.io.tx(h.port_id, pkt);
+    pub(crate) fn emit_hop<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, h: &Hop) {
+        self.send_to(cx.io, pkt, (h.mac, h.src_mac), h.port_id, h.mtu);
+    }
+
+    /// Address the frame (`macs`: next hop's, ours) and queue it on
+    /// `port_id`, fragmenting what exceeds `mtu`.
+    #[inline]
+    fn send_to(&mut self, io: &mut impl Io<P>, mut pkt: P, macs: (eth::Mac, eth::Mac), port_id: u16, mtu: u16) {
+        match Ethernet::new_checked(pkt.data_mut()) {
+            Ok(mut f) => {
+                f.set_dst(macs.0);
+                f.set_src(macs.1);
+            }
+            Err(r) => return self.drop_pkt(r, pkt),
         }
-        self.fragment_out(cx.io, pkt, h.port_id, h.mtu);
+        if pkt.len() <= eth::HDR_LEN + mtu as usize {
+            return io.tx(port_id, pkt);
+        }
+        self.fragment_out(io, pkt, port_id, mtu);
     }
 
     /// Route an IPv4 packet (Ethernet header present, to be filled) to
@@ -217,15 +228,9 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
-    pub(crate) fn emit<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16, mac: eth::Mac) {
+    pub(crate) fn emit<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, port_idx: u16, mac: eth::Mac) {
         let ifc = &cx.snap.ifaces[port_idx as usize];
-        let b = pkt.data_mut();
-        b[0..6].copy_from_slice(&mac);
-        b[6..12].copy_from_slice(&ifc.mac);
-        if b.len() <= eth::HDR_LEN + ifc.mtu as usize {
-            return cx.io.tx(ifc.port_id, pkt);
-        }
-        self.fragment_out(cx.io, pkt, ifc.port_id, ifc.mtu);
+        self.send_to(cx.io, pkt, (mac, ifc.mac), ifc.port_id, ifc.mtu);
     }
 
     /// A frame over the egress MTU. Service traffic with DF was answered
