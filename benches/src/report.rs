@@ -447,7 +447,7 @@ pub fn markdown(r: &Run) -> String {
     let _ = writeln!(o, "{}\n", explain::READING);
     let _ = writeln!(o, "{}", explain::RUNNING);
     if let Some(m) = &r.manual {
-        let _ = writeln!(o, "\n{m}");
+        let _ = write!(o, "\n{m}");
     }
     o
 }
