@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl
-      python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox)
+      python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do
