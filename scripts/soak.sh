@@ -97,6 +97,13 @@ run_config() { # run_config WORKERS
   local P="rvs$id" sock="/tmp/rvs-lab-$id/rvsd.sock" pid
   pid=$(cat "/tmp/rvs-lab-$id/rvsd.pid")
   ip netns exec "$P-cli" sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
+  # No IPv6 chatter from the peers' kernels (MLD reports, router
+  # solicitations at random times): it would arrive after the settled
+  # counters and unbalance the accounting. The injectors still send IPv6
+  # frames of their own (packet sockets are not affected).
+  for ns in "$P-cli" "$P-lan" "$P-rs1" "$P-rs2" "$P-rtr"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
   # One request per service first: every path works before the storm, and
   # the peers learn rvsd's MACs.
   for u in "${URLS[@]}"; do ip netns exec "$P-cli" curl -sS --fail --max-time 5 "$u" > /dev/null; done
