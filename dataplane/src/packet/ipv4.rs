@@ -1,7 +1,7 @@
 //! IPv4 header validation and field access.
 
 use crate::drop::DropReason;
-use crate::wire::{self, Ipv4Repr};
+use crate::wire;
 
 pub const MIN_HDR: usize = 20;
 pub const PROTO_ICMP: u8 = 1;
@@ -81,31 +81,24 @@ pub fn dec_ttl(b: &mut [u8], off: usize) -> bool {
     }
 }
 
-/// Write a fresh 20-byte header (no options, TOS 0) and its checksum.
-/// False (nothing written) when `b` cannot hold it at `off`.
-#[allow(clippy::too_many_arguments)]
-pub fn write_header(
-    b: &mut [u8],
-    off: usize,
-    total_len: u16,
-    ident: u16,
-    df: bool,
-    ttl: u8,
-    proto: u8,
-    src: u32,
-    dst: u32,
-) -> bool {
-    let repr = Ipv4Repr { tos: 0, total_len, ident, df, ttl, proto, src, dst };
-    b.get_mut(off..).is_some_and(|h| repr.emit(h).is_ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Ipv4Repr;
 
     fn hdr() -> Vec<u8> {
         let mut b = vec![0u8; 28];
-        assert!(write_header(&mut b, 0, 28, 1, true, 64, PROTO_UDP, 0x0a000001, 0x0a000002));
+        let repr = Ipv4Repr {
+            tos: 0,
+            total_len: 28,
+            ident: 1,
+            df: true,
+            ttl: 64,
+            proto: PROTO_UDP,
+            src: 0x0a000001,
+            dst: 0x0a000002,
+        };
+        assert!(repr.emit(&mut b[..]).is_ok());
         b
     }
 
