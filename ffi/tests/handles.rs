@@ -6,24 +6,14 @@
 //! EAL initialises once per process, so this is one test in its own binary.
 
 use rvs_ffi::{Burst, Eal, Mempool, Port, PortConf, Ring, TxBatch, HEADROOM};
-use std::time::{Duration, Instant};
 
 fn frame(m: &mut rvs_ffi::Mbuf, len: usize, tag: u8) {
     assert!(m.set_len(len));
     m.data_mut().fill(tag);
 }
 
-/// Receive on `rx` until something comes (a ring PMD is immediate; allow
-/// a moment anyway).
-fn rx_some(b: &mut Burst, rx: &mut rvs_ffi::RxQueue) -> usize {
-    let t = Instant::now();
-    loop {
-        let n = b.rx(rx, 32);
-        if n > 0 || t.elapsed() > Duration::from_secs(2) {
-            return n;
-        }
-    }
-}
+mod common;
+use common::rx_some;
 
 #[test]
 fn handles_on_a_real_eal() {

@@ -12,7 +12,6 @@
 //! EAL initialises once per process, so this is one test in its own binary.
 
 use rvs_ffi::{Burst, Eal, Mempool, Port, PortConf, TxBatch, RSS_KEY_LEN};
-use std::time::{Duration, Instant};
 
 /// `RTE_ETH_RSS_*` bits (rte_ethdev.h): the L4 types rvs needs, and
 /// IPV6_EX, which it never asks for.
@@ -22,15 +21,8 @@ const NONFRAG_IPV6_TCP: u64 = 1 << 10;
 const NONFRAG_IPV6_UDP: u64 = 1 << 11;
 const IPV6_EX: u64 = 1 << 15;
 
-fn rx_some(b: &mut Burst, rx: &mut rvs_ffi::RxQueue) -> usize {
-    let t = Instant::now();
-    loop {
-        let n = b.rx(rx, 32);
-        if n > 0 || t.elapsed() > Duration::from_secs(2) {
-            return n;
-        }
-    }
-}
+mod common;
+use common::rx_some;
 
 #[test]
 fn rss_where_the_device_can_and_a_fallback_where_it_cannot() {
