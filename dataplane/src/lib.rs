@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod conn;
 pub mod drop;
 pub mod dump;

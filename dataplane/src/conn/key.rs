@@ -12,24 +12,28 @@
 //!   process and every restart must agree on it (redirect rings and NIC
 //!   steering rules depend on it), so it is unseeded and fixed forever.
 
+use crate::addr::Addr;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// The 5-tuple of one direction of a flow, as the director sees it on the
-/// wire. IPv4 only; addresses are host-order `u32`.
+/// wire, in either family: `ConnKey` (= `ConnKey<u32>`) for IPv4,
+/// `ConnKey<u128>` for IPv6, addresses in host order.
 ///
-/// `#[repr(C)]` and 16 bytes (3 of them padding after `proto`), so a key
-/// fits in two machine words and a table of keys packs four to a cache line.
-#[repr(C)]
+/// An IPv4 key is 16 bytes (3 of them padding), so it fits in two machine
+/// words and a table of keys packs four to a cache line; an IPv6 key is
+/// 48. (Rust's layout orders the fields to minimise padding; the derived
+/// ordering follows the declaration: protocol, then addresses, then ports.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
-pub struct ConnKey {
+pub struct ConnKey<A: Addr = u32> {
     pub proto: u8,
-    pub saddr: u32,
-    pub daddr: u32,
+    pub saddr: A,
+    pub daddr: A,
     pub sport: u16,
     pub dport: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<ConnKey>() == 16);
+const _: () = assert!(std::mem::size_of::<ConnKey<u128>>() == 48);
 
 // Odd 64-bit constants with well-spread bits (the fractional part of the
 // golden ratio, and splitmix64's multipliers); any such constants work.
@@ -64,25 +68,51 @@ pub fn mix2(w0: u64, w1: u64, seed: u64) -> u64 {
 }
 
 impl ConnKey {
+    /// An IPv4 key (a concrete constructor, so integer literals need no
+    /// annotation; [`ConnKey::of`] is the generic one).
     #[inline(always)]
     pub const fn new(proto: u8, saddr: u32, sport: u16, daddr: u32, dport: u16) -> Self {
         ConnKey { proto, saddr, daddr, sport, dport }
     }
+}
 
-    /// The key as two words (addresses; ports and protocol). Built from the
-    /// fields rather than the memory image, so padding never leaks in.
+impl<A: Addr> ConnKey<A> {
     #[inline(always)]
-    pub fn words(&self) -> (u64, u64) {
-        let w0 = (u64::from(self.saddr) << 32) | u64::from(self.daddr);
-        let w1 = (u64::from(self.sport) << 48) | (u64::from(self.dport) << 32) | u64::from(self.proto);
-        (w0, w1)
+    pub const fn of(proto: u8, saddr: A, sport: u16, daddr: A, dport: u16) -> Self {
+        ConnKey { proto, saddr, daddr, sport, dport }
     }
 
-    /// The table hash of this key under `seed`.
+    /// The word of ports and protocol.
+    #[inline(always)]
+    fn ports_word(&self) -> u64 {
+        (u64::from(self.sport) << 48) | (u64::from(self.dport) << 32) | u64::from(self.proto)
+    }
+
+    /// The key as the words it hashes as, built from the fields rather
+    /// than the memory image, so padding never leaks in: IPv4 packs both
+    /// addresses in one word, then ports and protocol (two words); IPv6
+    /// gives each address's halves, then ports and protocol (five).
+    #[inline(always)]
+    pub fn words(&self) -> ([u64; 5], usize) {
+        let ([s0, s1], [d0, d1]) = (self.saddr.words(), self.daddr.words());
+        if A::BITS == 32 {
+            ([(s0 << 32) | d0, self.ports_word(), 0, 0, 0], 2)
+        } else {
+            ([s0, s1, d0, d1, self.ports_word()], 5)
+        }
+    }
+
+    /// The table hash of this key under `seed`: one [`mix2`] of the two
+    /// words of an IPv4 key; for IPv6 the words are chained through
+    /// [`mix2`] (the same fold [`FastHasher`] does, so both agree).
     #[inline(always)]
     pub fn hash64(&self, seed: u64) -> u64 {
-        let (w0, w1) = self.words();
-        mix2(w0, w1, seed)
+        let (w, n) = self.words();
+        let mut acc = w[0];
+        for &x in &w[1..n] {
+            acc = mix2(acc, x, seed);
+        }
+        acc
     }
 
     /// The key of the opposite direction (source and destination swapped).
@@ -92,14 +122,15 @@ impl ConnKey {
     }
 }
 
-/// Feeds the two words to the hasher; with [`FastHasher`] that is one
-/// [`mix2`], with any other hasher it is still a correct `Hash`.
-impl Hash for ConnKey {
+/// Feeds the key's words to the hasher; with [`FastHasher`] that gives
+/// [`ConnKey::hash64`], with any other hasher it is still a correct `Hash`.
+impl<A: Addr> Hash for ConnKey<A> {
     #[inline(always)]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let (w0, w1) = self.words();
-        state.write_u64(w0);
-        state.write_u64(w1);
+        let (w, n) = self.words();
+        for &x in &w[..n] {
+            state.write_u64(x);
+        }
     }
 }
 
@@ -190,10 +221,19 @@ pub fn random_seed() -> u64 {
 /// contract between workers: never change it without changing every
 /// director in a cluster at once.
 #[inline(always)]
-pub fn flow_hash(addr: u32, port: u16) -> u32 {
+pub fn flow_hash<A: Addr>(addr: A, port: u16) -> u32 {
     // Deliberately not `mix2`, so that tuning the table hash can never move
     // flows between workers.
-    let x = (u64::from(addr) << 16) | u64::from(port);
+    let [hi, lo] = addr.words();
+    let x = if A::BITS == 32 {
+        hi << 16
+    } else {
+        // An IPv6 address folded to one word first (fixed constants: the
+        // result must be the same in every process).
+        let f = fold_mul(hi ^ 0x2545_F491_4F6C_DD1D, lo ^ 0x9E6C_63D0_676A_9A99);
+        f << 16
+    };
+    let x = x | u64::from(port);
     let h = fold_mul(x ^ 0x5DEE_CE66_D1CE_4E5B, 0xD6E8_FEB8_6659_FD93);
     (h ^ (h >> 32)) as u32
 }
@@ -222,8 +262,30 @@ mod tests {
     #[test]
     fn flow_hash_is_stable() {
         // Pinned values: flow ownership must never change silently.
-        assert_eq!(flow_hash(0xc0a8_0001, 40000), 0x728e_ce11);
-        assert_eq!(flow_hash(0x0a00_0001, 1), 0x5c5a_b648);
+        assert_eq!(flow_hash(0xc0a8_0001u32, 40000), 0x728e_ce11);
+        assert_eq!(flow_hash(0x0a00_0001u32, 1), 0x5c5a_b648);
+        assert_eq!(flow_hash(0x2001_0db8_0000_0000_0000_0000_0000_0001u128, 40000), PINNED_V6);
+    }
+
+    /// `flow_hash` of 2001:db8::1 port 40000 (pinned like the IPv4 values).
+    const PINNED_V6: u32 = 0x9b53_6071;
+
+    #[test]
+    fn ipv6_keys_hash_every_word() {
+        let a = ConnKey::<u128>::of(6, 1 << 100, 1234, 2, 80);
+        let b = BuildFastHasher::with_seed(42);
+        assert_eq!(b.hash_one(a), a.hash64(42));
+        for other in [
+            ConnKey { saddr: 1 << 99, ..a },
+            ConnKey { saddr: (1 << 100) | 1, ..a },
+            ConnKey { daddr: 3, ..a },
+            ConnKey { daddr: 2 | 1 << 64, ..a },
+            ConnKey { sport: 1235, ..a },
+            ConnKey { proto: 17, ..a },
+        ] {
+            assert_ne!(other.hash64(42), a.hash64(42), "{other:?}");
+        }
+        assert_eq!(a.reversed().reversed(), a);
     }
 
     /// Sequential client ports (the common load generator pattern) and

@@ -25,6 +25,7 @@ use super::index::{Index, Probe};
 use super::key::{random_seed, ConnKey};
 use super::state::{next_state, Dir, State, Timeouts, Transition, N_STATES};
 use super::timer::{secs, TimerWheel};
+use crate::addr::Addr;
 use rvs_conf::FwdMethod;
 use std::fmt;
 
@@ -46,7 +47,9 @@ pub mod flags {
     pub const OWN: u16 = 0x00ff;
 }
 
-/// One connection entry. Addresses are host-order IPv4.
+/// One connection entry, `Conn` (= `Conn<u32>`) for IPv4 and
+/// `Conn<u128>` for IPv6, addresses in host order. An IPv4 entry is one
+/// 64-byte cache line; an IPv6 one is two.
 ///
 /// The tuple fields (`proto`, the four addresses and ports, `fwd`) are the
 /// index keys: change them only through remove + insert. `svc`, `dest`,
@@ -54,15 +57,15 @@ pub mod flags {
 /// by [`ConnTable::on_packet`].
 #[repr(align(64))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conn {
+pub struct Conn<A: Addr = u32> {
     /// Client (CIP, cport).
-    pub caddr: u32,
+    pub caddr: A,
     /// Virtual service (VIP, vport).
-    pub vaddr: u32,
+    pub vaddr: A,
     /// FULLNAT local address (LIP, lport); unused by other methods.
-    pub laddr: u32,
+    pub laddr: A,
     /// Real server (RIP, rport).
-    pub daddr: u32,
+    pub daddr: A,
     pub cport: u16,
     pub vport: u16,
     pub lport: u16,
@@ -86,15 +89,16 @@ pub struct Conn {
 }
 
 const _: () = assert!(std::mem::size_of::<Conn>() == 64);
+const _: () = assert!(std::mem::size_of::<Conn<u128>>() == 128);
 
 /// All zero, except `tmpl` = [`NO_TMPL`].
-impl Default for Conn {
+impl<A: Addr> Default for Conn<A> {
     fn default() -> Self {
         Conn {
-            caddr: 0,
-            vaddr: 0,
-            laddr: 0,
-            daddr: 0,
+            caddr: A::default(),
+            vaddr: A::default(),
+            laddr: A::default(),
+            daddr: A::default(),
             cport: 0,
             vport: 0,
             lport: 0,
@@ -112,11 +116,11 @@ impl Default for Conn {
     }
 }
 
-impl Conn {
+impl<A: Addr> Conn<A> {
     /// A connection for `fwd` of the request tuple `req` (CIP:cport →
     /// VIP:vport) scheduled to RIP:rport, in its protocol's initial state.
     /// FULLNAT callers set `laddr`/`lport` (see [`Conn::with_local`]).
-    pub fn new(fwd: FwdMethod, req: ConnKey, daddr: u32, dport: u16) -> Self {
+    pub fn new(fwd: FwdMethod, req: ConnKey<A>, daddr: A, dport: u16) -> Self {
         Conn {
             caddr: req.saddr,
             vaddr: req.daddr,
@@ -132,7 +136,7 @@ impl Conn {
     }
 
     /// Set the FULLNAT local endpoint (LIP:lport).
-    pub fn with_local(mut self, laddr: u32, lport: u16) -> Self {
+    pub fn with_local(mut self, laddr: A, lport: u16) -> Self {
         self.laddr = laddr;
         self.lport = lport;
         self
@@ -140,23 +144,23 @@ impl Conn {
 
     /// The tuple of client → server packets.
     #[inline(always)]
-    pub fn request_key(&self) -> ConnKey {
-        ConnKey::new(self.proto, self.caddr, self.cport, self.vaddr, self.vport)
+    pub fn request_key(&self) -> ConnKey<A> {
+        ConnKey::of(self.proto, self.caddr, self.cport, self.vaddr, self.vport)
     }
 
     /// The tuple of server → client packets as they reach the director, or
     /// `None` when they do not (DR, TUN).
     #[inline(always)]
-    pub fn reply_key(&self) -> Option<ConnKey> {
+    pub fn reply_key(&self) -> Option<ConnKey<A>> {
         match self.fwd {
-            FwdMethod::Nat => Some(ConnKey::new(self.proto, self.daddr, self.dport, self.caddr, self.cport)),
-            FwdMethod::FullNat => Some(ConnKey::new(self.proto, self.daddr, self.dport, self.laddr, self.lport)),
+            FwdMethod::Nat => Some(ConnKey::of(self.proto, self.daddr, self.dport, self.caddr, self.cport)),
+            FwdMethod::FullNat => Some(ConnKey::of(self.proto, self.daddr, self.dport, self.laddr, self.lport)),
             FwdMethod::Dr | FwdMethod::Tun => None,
         }
     }
 
     #[inline(always)]
-    fn key(&self, dir: Dir) -> ConnKey {
+    fn key(&self, dir: Dir) -> ConnKey<A> {
         match dir {
             Dir::Output => self.reply_key().unwrap_or_default(),
             _ => self.request_key(),
@@ -203,8 +207,8 @@ fn idir(v: u32) -> Dir {
 
 /// See the module documentation.
 #[derive(Debug)]
-pub struct ConnTable {
-    slab: Vec<Conn>,
+pub struct ConnTable<A: Addr = u32> {
+    slab: Vec<Conn<A>>,
     free: Vec<u32>,
     index: Index,
     wheel: TimerWheel,
@@ -217,12 +221,14 @@ pub struct ConnTable {
 }
 
 impl ConnTable {
-    /// A table for `capacity` connections with IPVS's default timeouts and
-    /// its clock at tick 0.
+    /// An IPv4 table for `capacity` connections with IPVS's default
+    /// timeouts and its clock at tick 0.
     pub fn new(capacity: usize) -> Self {
         Self::with_timeouts(capacity, &Timeouts::default(), 0)
     }
+}
 
+impl<A: Addr> ConnTable<A> {
     /// A table for `capacity` connections whose clock starts at tick `now`.
     pub fn with_timeouts(capacity: usize, timeouts: &Timeouts, now: u64) -> Self {
         assert!(capacity < 1 << 31, "capacity {capacity} too large");
@@ -280,7 +286,7 @@ impl ConnTable {
 
     /// The connection and direction a packet with tuple `k` belongs to.
     #[inline]
-    pub fn lookup(&self, k: &ConnKey) -> Option<(ConnId, Dir)> {
+    pub fn lookup(&self, k: &ConnKey<A>) -> Option<(ConnId, Dir)> {
         let h = k.hash64(self.seed);
         let slab = &self.slab;
         self.index.get(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k).map(|v| (v >> 1, idir(v)))
@@ -292,7 +298,7 @@ impl ConnTable {
     /// first, then all candidate entries, then the keys are compared. At
     /// 1M connections a single lookup waits for two dependent misses
     /// (bucket, then entry); a burst pays them about once per burst.
-    pub fn lookup_burst(&self, keys: &[ConnKey], out: &mut [Option<(ConnId, Dir)>]) {
+    pub fn lookup_burst(&self, keys: &[ConnKey<A>], out: &mut [Option<(ConnId, Dir)>]) {
         const B: usize = 32;
         assert!(out.len() >= keys.len(), "output shorter than the burst");
         for (keys, out) in keys.chunks(B).zip(out.chunks_mut(B)) {
@@ -334,14 +340,14 @@ impl ConnTable {
     }
 
     #[inline(always)]
-    pub fn get(&self, id: ConnId) -> &Conn {
+    pub fn get(&self, id: ConnId) -> &Conn<A> {
         &self.slab[id as usize]
     }
 
     /// Mutable access for the caller's fields; see [`Conn`] for which
     /// fields must not change.
     #[inline(always)]
-    pub fn get_mut(&mut self, id: ConnId) -> &mut Conn {
+    pub fn get_mut(&mut self, id: ConnId) -> &mut Conn<A> {
         &mut self.slab[id as usize]
     }
 
@@ -355,7 +361,7 @@ impl ConnTable {
     /// timeout of `c.state`. DR/TUN entries get [`flags::NO_OUTPUT`].
     /// The first packet is then applied with [`ConnTable::on_packet`]
     /// (or the caller sets `c.state` beforehand).
-    pub fn insert(&mut self, mut c: Conn, now: u64) -> Result<ConnId, InsertError> {
+    pub fn insert(&mut self, mut c: Conn<A>, now: u64) -> Result<ConnId, InsertError> {
         let Some(&id) = self.free.last() else {
             return Err(InsertError::Full);
         };
@@ -388,7 +394,7 @@ impl ConnTable {
     }
 
     #[inline(always)]
-    fn probe(&self, h: u64, k: &ConnKey) -> Probe {
+    fn probe(&self, h: u64, k: &ConnKey<A>) -> Probe {
         let slab = &self.slab;
         self.index.probe(h, |v| slab[(v >> 1) as usize].key(idir(v)) == *k)
     }
@@ -421,12 +427,12 @@ impl ConnTable {
 
     /// Remove a live connection now (conn reuse, dest removal, `-C`);
     /// returns the entry. Panics if `id` is not live.
-    pub fn remove(&mut self, id: ConnId) -> Conn {
+    pub fn remove(&mut self, id: ConnId) -> Conn<A> {
         assert!(self.wheel.cancel(id), "conn {id} is not live");
         self.unindex(id)
     }
 
-    fn unindex(&mut self, id: ConnId) -> Conn {
+    fn unindex(&mut self, id: ConnId) -> Conn<A> {
         let c = self.slab[id as usize];
         let found = self.index.remove(c.request_key().hash64(self.seed), ival(id, Dir::Input));
         debug_assert!(found, "request tuple of {id} missing: tuple fields changed?");
@@ -444,7 +450,7 @@ impl ConnTable {
     /// removed and handed to `on_expired` (which should settle the dest's
     /// counters and the template reference). Returns how many expired;
     /// what the budget did not cover is continued by the next call.
-    pub fn expire(&mut self, now: u64, mut budget: usize, mut on_expired: impl FnMut(Conn)) -> usize {
+    pub fn expire(&mut self, now: u64, mut budget: usize, mut on_expired: impl FnMut(Conn<A>)) -> usize {
         let mut n = 0;
         while let Some(id) = self.wheel.poll(now, &mut budget) {
             let expires = self.slab[id as usize].expires;
@@ -461,7 +467,7 @@ impl ConnTable {
 
     /// All live connections, in slot order. O(capacity): for control
     /// requests (`-Lnc`), not the packet path.
-    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn<A>)> + '_ {
         self.slab.iter().enumerate().filter(|(i, _)| self.wheel.is_scheduled(*i as u32)).map(|(i, c)| (i as ConnId, c))
     }
 
@@ -470,7 +476,7 @@ impl ConnTable {
     /// calls (`rvsadm -c` on a worker, see `crate::dump`). Slots keep
     /// their place while the table changes, so an entry live during the
     /// whole walk is seen exactly once.
-    pub fn iter_slots(&self, slots: std::ops::Range<usize>) -> impl Iterator<Item = (ConnId, &Conn)> + '_ {
+    pub fn iter_slots(&self, slots: std::ops::Range<usize>) -> impl Iterator<Item = (ConnId, &Conn<A>)> + '_ {
         let end = slots.end.min(self.slab.len());
         let start = slots.start.min(end);
         self.slab[start..end]
@@ -487,7 +493,7 @@ impl ConnTable {
 
     /// Bytes held by the table (slab, free stack, index, wheel).
     pub fn mem_bytes(&self) -> usize {
-        self.slab.capacity() * std::mem::size_of::<Conn>()
+        self.slab.capacity() * std::mem::size_of::<Conn<A>>()
             + self.free.capacity() * 4
             + self.index.mem_bytes()
             + self.wheel.mem_bytes()

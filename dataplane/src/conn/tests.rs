@@ -357,3 +357,33 @@ proptest! {
         }
     }
 }
+
+/// The same table code over IPv6 keys: a FULLNAT conversation finds its
+/// entry by both tuples, a DR entry by its request tuple only, and the
+/// lookup of a burst agrees with single lookups.
+#[test]
+fn ipv6_table_indexes_both_tuples() {
+    const C6: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0064;
+    const V6: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0001;
+    const R6: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_000a;
+    const L6: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_00fe;
+    let mut t: ConnTable<u128> = ConnTable::with_timeouts(16, &Timeouts::default(), 0);
+    let req = ConnKey::of(PROTO_TCP, C6, 40000, V6, 80);
+    let fnat = Conn::new(FwdMethod::FullNat, req, R6, 8080).with_local(L6, 5000);
+    let id = t.insert(fnat, 0).unwrap();
+    assert_eq!(t.lookup(&req), Some((id, Dir::Input)));
+    let reply = ConnKey::of(PROTO_TCP, R6, 8080, L6, 5000);
+    assert_eq!(t.lookup(&reply), Some((id, Dir::Output)));
+    // Differs from the reply only in the low half of the LIP.
+    assert_eq!(t.lookup(&ConnKey { daddr: L6 + 1, ..reply }), None);
+    let dr_req = ConnKey::of(PROTO_UDP, C6, 40001, V6, 53);
+    let dr = t.insert(Conn::new(FwdMethod::Dr, dr_req, R6, 53), 0).unwrap();
+    assert_eq!(t.lookup(&ConnKey::of(PROTO_UDP, R6, 53, C6, 40001)), None);
+    let keys = [req, reply, dr_req, ConnKey { sport: 1, ..req }];
+    let mut out = [None; 4];
+    t.lookup_burst(&keys, &mut out);
+    assert_eq!(out, [Some((id, Dir::Input)), Some((id, Dir::Output)), Some((dr, Dir::Input)), None]);
+    assert_eq!(t.remove(id).laddr, L6);
+    assert_eq!(t.lookup(&reply), None);
+    assert_eq!(t.len(), 1);
+}
