@@ -70,6 +70,11 @@ reasons! {
     Icmp6Truncated => "icmp6_truncated", "ICMPv6 message shorter than its header (24 bytes for NS/NA).";
     Icmp6BadNdOpt => "icmp6_bad_nd_opt", "Neighbour discovery option of length 0, past the message, or too many.";
     Udp6ZeroCsum => "udp6_zero_csum", "UDP over IPv6 without a checksum (RFC 8200 8.1).";
+    Icmp6BadCsum => "icmp6_bad_csum", "ICMPv6 checksum mismatch (RFC 4443 2.3).";
+    Icmp6Unhandled => "icmp6_unhandled", "ICMPv6 to us other than echo request, NS or NA (router discovery, redirects, MLD, fragmented echo).";
+    NdHopLimit => "nd_hop_limit", "NS/NA with a hop limit below 255: it crossed a router (RFC 4861 7.1).";
+    NdInvalid => "nd_invalid", "NS/NA failing RFC 4861 7.1 (code, multicast target or source, DAD rules, solicited NA to a group) or fragmented (RFC 6980).";
+    NdNotForUs => "nd_not_for_us", "Neighbour solicitation for an address we do not own.";
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Layer 3 state: the director's interfaces, routes and neighbours.
+//! Layer 3: routes, neighbours (ARP and IPv6 neighbour discovery).
 
+pub mod nd;
 pub mod neigh;
 pub mod route;

@@ -1,10 +1,19 @@
-//! The neighbour (ARP) table.
+//! The neighbour table: ARP (IPv4) and neighbour discovery (IPv6).
 //!
-//! Worker 0 owns it: every ARP frame is handed to worker 0, which learns,
-//! resolves, ages entries and queues packets waiting for resolution. The
-//! other workers read an immutable copy that worker 0 republishes when an
-//! entry appears or goes (rare), so lookups need no lock.
+//! Worker 0 owns it: every ARP frame and every NS/NA is handed to worker
+//! 0, which learns, resolves, ages entries and queues packets waiting for
+//! resolution. The other workers read an immutable copy that worker 0
+//! republishes when an entry appears or goes (rare), so lookups need no
+//! lock.
+//!
+//! One table per family (`NeighTable<P>` for IPv4, `NeighTable<P, u128>`
+//! for IPv6), with the same rules: RFC 4861's state machine (INCOMPLETE,
+//! REACHABLE, STALE, DELAY, PROBE) collapses here into "pending" and
+//! "known, refreshed before it expires", which is what ARP does too, so
+//! both families queue, probe and age alike and the engine drives them
+//! with the same code.
 
+use crate::addr::Addr;
 use crate::packet::eth::Mac;
 use hashbrown::HashMap;
 
@@ -17,8 +26,9 @@ pub const MAX_PROBES: u8 = 3;
 /// Packets queued per unresolved neighbour (the rest are dropped).
 pub const MAX_PENDING: usize = 16;
 
-/// Key: (port index, IPv4 next hop).
-pub type NeighKey = (u16, u32);
+/// Key: (port index, next hop). (Type aliases do not check bounds: `A`
+/// is an [`Addr`] wherever the key is used.)
+pub type NeighKey<A = u32> = (u16, A);
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -27,13 +37,19 @@ pub struct Entry {
 }
 
 /// Read-only view published to workers.
-#[derive(Debug, Clone, Default)]
-pub struct NeighSnapshot {
-    map: HashMap<NeighKey, Mac>,
+#[derive(Debug, Clone)]
+pub struct NeighSnapshot<A: Addr = u32> {
+    map: HashMap<NeighKey<A>, Mac>,
     version: u64,
 }
 
-impl NeighSnapshot {
+impl<A: Addr> Default for NeighSnapshot<A> {
+    fn default() -> Self {
+        NeighSnapshot { map: HashMap::new(), version: 0 }
+    }
+}
+
+impl<A: Addr> NeighSnapshot<A> {
     /// The table's [`NeighTable::version`] this snapshot was taken at.
     #[inline(always)]
     pub fn version(&self) -> u64 {
@@ -41,7 +57,7 @@ impl NeighSnapshot {
     }
 
     #[inline]
-    pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
+    pub fn get(&self, port: u16, ip: A) -> Option<Mac> {
         self.map.get(&(port, ip)).copied()
     }
     pub fn len(&self) -> usize {
@@ -62,30 +78,31 @@ pub struct Pending<P> {
 
 /// What to do after a table event.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Send an ARP request for (port, ip).
-    Probe(u16, u32),
+pub enum Action<A = u32> {
+    /// Send an ARP request (IPv4) or a neighbour solicitation (IPv6) for
+    /// (port, ip).
+    Probe(u16, A),
 }
 
 /// The authoritative table, owned by worker 0.
 #[derive(Debug)]
-pub struct NeighTable<P> {
-    entries: HashMap<NeighKey, Entry>,
-    pending: HashMap<NeighKey, Pending<P>>,
+pub struct NeighTable<P, A: Addr = u32> {
+    entries: HashMap<NeighKey<A>, Entry>,
+    pending: HashMap<NeighKey<A>, Pending<P>>,
     dirty: bool,
     /// Changes whenever an entry is added, changed or removed: next hops
     /// cached from the table are valid while it is unchanged.
     version: u64,
 }
 
-impl<P> Default for NeighTable<P> {
+impl<P, A: Addr> Default for NeighTable<P, A> {
     fn default() -> Self {
         NeighTable { entries: HashMap::new(), pending: HashMap::new(), dirty: false, version: 0 }
     }
 }
 
-impl<P> NeighTable<P> {
-    pub fn get(&self, port: u16, ip: u32) -> Option<Mac> {
+impl<P, A: Addr> NeighTable<P, A> {
+    pub fn get(&self, port: u16, ip: A) -> Option<Mac> {
         self.entries.get(&(port, ip)).map(|e| e.mac)
     }
 
@@ -95,9 +112,10 @@ impl<P> NeighTable<P> {
         self.version
     }
 
-    /// Learn or confirm a mapping (from an ARP request or reply). Returns
+    /// Learn or confirm a mapping (from an ARP request or reply, an NS's
+    /// source link-layer address, an NA with the override flag). Returns
     /// the packets that were waiting for it, to be sent now.
-    pub fn learn(&mut self, port: u16, ip: u32, mac: Mac, now: u64) -> Vec<P> {
+    pub fn learn(&mut self, port: u16, ip: A, mac: Mac, now: u64) -> Vec<P> {
         match self.entries.get_mut(&(port, ip)) {
             Some(e) if e.mac == mac => e.confirmed = now,
             _ => {
@@ -109,9 +127,27 @@ impl<P> NeighTable<P> {
         self.pending.remove(&(port, ip)).map(|p| p.pkts).unwrap_or_default()
     }
 
+    /// Learn from a neighbour advertisement (RFC 4861 7.2.5) for `ip`
+    /// with target link-layer address `mac`. Unlike ARP's merge rule, it
+    /// only updates a neighbour we are resolving or already know: with no
+    /// entry "the advertisement SHOULD be silently discarded", so the
+    /// unsolicited advertisements every host sends to all-nodes do not
+    /// fill the table. Without the override flag it resolves a pending
+    /// neighbour and confirms a matching entry but never replaces a
+    /// different MAC (a proxy leaves O clear so as not to displace the
+    /// owner). Returns the packets to send now.
+    pub fn learn_advert(&mut self, port: u16, ip: A, mac: Mac, override_: bool, now: u64) -> Vec<P> {
+        match self.entries.get(&(port, ip)) {
+            Some(e) if e.mac != mac && !override_ => Vec::new(),
+            Some(_) => self.learn(port, ip, mac, now),
+            None if self.pending.contains_key(&(port, ip)) => self.learn(port, ip, mac, now),
+            None => Vec::new(),
+        }
+    }
+
     /// Queue a packet for an unresolved neighbour. Returns the packet back
     /// when the queue is full, and whether a probe should go out now.
-    pub fn enqueue(&mut self, port: u16, ip: u32, pkt: P, now: u64) -> (Result<(), P>, Option<Action>) {
+    pub fn enqueue(&mut self, port: u16, ip: A, pkt: P, now: u64) -> (Result<(), P>, Option<Action<A>>) {
         let p = self.pending.entry((port, ip)).or_insert(Pending { pkts: Vec::new(), probes: 0, last_probe: 0 });
         let probe = if p.probes == 0 {
             p.probes = 1;
@@ -130,7 +166,7 @@ impl<P> NeighTable<P> {
     /// Once a second: re-probe pending neighbours, give up after
     /// MAX_PROBES (returning the dropped packets), refresh entries close to
     /// expiry and remove expired ones.
-    pub fn tick(&mut self, now: u64) -> (Vec<Action>, Vec<P>) {
+    pub fn tick(&mut self, now: u64) -> (Vec<Action<A>>, Vec<P>) {
         let mut actions = Vec::new();
         let mut failed = Vec::new();
         self.pending.retain(|&(port, ip), p| {
@@ -165,7 +201,7 @@ impl<P> NeighTable<P> {
     }
 
     /// A new snapshot if the table changed since the last call.
-    pub fn take_snapshot(&mut self) -> Option<NeighSnapshot> {
+    pub fn take_snapshot(&mut self) -> Option<NeighSnapshot<A>> {
         if !self.dirty {
             return None;
         }
@@ -239,5 +275,44 @@ mod tests {
         t.tick(REACHABLE_SECS);
         assert!(t.get(0, 1).is_none());
         assert!(t.take_snapshot().is_some());
+    }
+
+    const V6: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0010;
+
+    #[test]
+    fn ipv6_queues_probes_and_ages_like_ipv4() {
+        let mut t: NeighTable<u8, u128> = NeighTable::default();
+        let (r, a) = t.enqueue(2, V6, 1, 0);
+        assert!(r.is_ok());
+        assert_eq!(a, Some(Action::Probe(2, V6)));
+        assert_eq!(t.tick(1).0, vec![Action::Probe(2, V6)], "re-probed a second later");
+        assert_eq!(t.learn(2, V6, [3; 6], 1), vec![1]);
+        let s = t.take_snapshot().unwrap();
+        assert_eq!((s.get(2, V6), s.get(2, V6 + 1), s.get(1, V6)), (Some([3; 6]), None, None));
+        assert_eq!(s.version(), t.version());
+        let (a, _) = t.tick(1 + REACHABLE_SECS - REFRESH_SECS);
+        assert_eq!(a, vec![Action::Probe(2, V6)]);
+        t.tick(1 + REACHABLE_SECS);
+        assert!(t.is_empty());
+        // An IPv4 table beside it is a different type: its keys are u32.
+        let v4: NeighTable<u8> = NeighTable::default();
+        assert_eq!(v4.get(2, 0x0a00_0001), None);
+    }
+
+    #[test]
+    fn advertisements_update_only_what_we_asked_for() {
+        let mut t: NeighTable<u8, u128> = NeighTable::default();
+        assert!(t.learn_advert(0, V6, [4; 6], true, 0).is_empty());
+        assert!(t.is_empty(), "an unsolicited advertisement creates nothing");
+        let _ = t.enqueue(0, V6, 9, 0);
+        assert_eq!(t.learn_advert(0, V6, [4; 6], false, 5), vec![9], "a pending neighbour is resolved");
+        let v = t.version();
+        assert!(t.learn_advert(0, V6, [5; 6], false, 6).is_empty());
+        assert_eq!((t.get(0, V6), t.version()), (Some([4; 6]), v), "without O a different MAC is not taken");
+        t.learn_advert(0, V6, [4; 6], false, 200);
+        assert!(t.tick(200 + REACHABLE_SECS - REFRESH_SECS - 1).0.is_empty(), "confirmed at 200");
+        t.learn_advert(0, V6, [5; 6], true, 201);
+        assert_eq!(t.get(0, V6), Some([5; 6]), "the override flag replaces");
+        assert!(t.version() > v);
     }
 }
