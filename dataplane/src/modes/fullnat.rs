@@ -113,13 +113,13 @@ pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u
     Ok(true)
 }
 
-const TCPOPT_EOL: u8 = 0;
-const TCPOPT_NOP: u8 = 1;
+pub(super) const TCPOPT_EOL: u8 = 0;
+pub(super) const TCPOPT_NOP: u8 = 1;
 
 /// Walk TCP options: `Ok(Some(i))` when an end-of-list sits at `i`,
 /// `Ok(None)` when the options fill the header exactly, an error when an
 /// option is cut by the end of the header or has a length below 2.
-fn options_end(opts: &[u8]) -> Result<Option<usize>, DropReason> {
+pub(super) fn options_end(opts: &[u8]) -> Result<Option<usize>, DropReason> {
     let mut i = 0;
     while let Some(&kind) = opts.get(i) {
         match kind {

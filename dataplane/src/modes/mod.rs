@@ -9,6 +9,7 @@ pub mod family;
 pub mod fullnat;
 pub mod icmp_err;
 pub mod nat;
+pub mod toa6;
 pub mod tun;
 pub mod tun6;
 pub mod v6;

@@ -15,7 +15,7 @@ pub const LIP: u128 = 0x2001_0db8_00bb_0000_0000_0000_0000_0065;
 
 /// The IPv6 header and, with `dest_opts`, a destination-options header
 /// (8 bytes, a PadN option) before `proto`.
-fn ip(src: u128, dst: u128, proto: IpNumber, dest_opts: bool) -> IpHeaders {
+pub fn ip(src: u128, dst: u128, proto: IpNumber, dest_opts: bool) -> IpHeaders {
     let next_header = if dest_opts { IpNumber::IPV6_DESTINATION_OPTIONS } else { proto };
     let h = Ipv6Header {
         traffic_class: 0x28,
