@@ -6,6 +6,8 @@
 //! the neighbour table, write the Ethernet header); this module says which
 //! address to resolve and checks the constraint DR imposes.
 
+use crate::addr::Addr;
+
 /// The next hop for a DR packet is the real server itself, which must be
 /// on a directly connected network (same L2 segment).
 #[inline]
@@ -20,11 +22,26 @@ pub fn on_link(route_nexthop: u32, rip: u32) -> bool {
     route_nexthop == rip
 }
 
+/// [`nexthop`] for either family.
+#[inline]
+pub fn nexthop_af<A: Addr>(rip: A) -> A {
+    rip
+}
+
+/// [`on_link`] for either family (IPv6 DR delivers on-link only too).
+#[inline]
+pub fn on_link_af<A: Addr>(route_nexthop: A, rip: A) -> bool {
+    route_nexthop == rip
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn dr_requires_connected_rs() {
         assert!(super::on_link(0x0a000005, 0x0a000005));
         assert!(!super::on_link(0x0a000001, 0x0a000005));
+        let rip: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_000a;
+        assert!(super::on_link_af(rip, rip) && super::nexthop_af(rip) == rip);
+        assert!(!super::on_link_af(rip - 9, rip));
     }
 }

@@ -3,7 +3,7 @@
 //! VIP:vport → CIP:cport. Real servers need no route to clients. The
 //! client address reaches the server in a TCP option (TOA, kind 254).
 
-use super::{rewrite, L4At};
+use super::{rewrite, rewrite6, L4At, Rewrite};
 use crate::drop::DropReason;
 use crate::packet::ipv4::PROTO_TCP;
 use crate::packet::PacketBuf;
@@ -22,6 +22,38 @@ pub fn request(b: &mut [u8], at: L4At, lip: u32, lport: u16, rip: u32, rport: u1
 #[inline]
 pub fn reply(b: &mut [u8], at: L4At, vip: u32, vport: u16, cip: u32, cport: u16) -> Result<(), DropReason> {
     rewrite(b, at, Some((vip, vport)), Some((cip, cport)))
+}
+
+/// [`request`] over IPv6: CIP:cport → VIP:vport becomes LIP:lport →
+/// RIP:rport, with an IPv6 LIP.
+#[inline]
+pub fn request6(b: &mut [u8], at: L4At, lip: u128, lport: u16, rip: u128, rport: u16) -> Result<(), DropReason> {
+    rewrite6(b, at, Some((lip, lport)), Some((rip, rport)))
+}
+
+/// [`reply`] over IPv6.
+#[inline]
+pub fn reply6(b: &mut [u8], at: L4At, vip: u128, vport: u16, cip: u128, cport: u16) -> Result<(), DropReason> {
+    rewrite6(b, at, Some((vip, vport)), Some((cip, cport)))
+}
+
+/// [`request`] for either family.
+#[inline]
+pub fn request_af<A: Rewrite>(
+    b: &mut [u8],
+    at: L4At,
+    lip: A,
+    lport: u16,
+    rip: A,
+    rport: u16,
+) -> Result<(), DropReason> {
+    A::rewrite(b, at, Some((lip, lport)), Some((rip, rport)))
+}
+
+/// [`reply`] for either family.
+#[inline]
+pub fn reply_af<A: Rewrite>(b: &mut [u8], at: L4At, vip: A, vport: u16, cip: A, cport: u16) -> Result<(), DropReason> {
+    A::rewrite(b, at, Some((vip, vport)), Some((cip, cport)))
 }
 
 /// Insert a TOA option carrying `cip:cport` into a TCP packet (before the
@@ -81,13 +113,13 @@ pub fn add_toa<P: PacketBuf>(pkt: &mut P, at: L4At, cip: u32, cport: u16, mtu: u
     Ok(true)
 }
 
-const TCPOPT_EOL: u8 = 0;
-const TCPOPT_NOP: u8 = 1;
+pub(super) const TCPOPT_EOL: u8 = 0;
+pub(super) const TCPOPT_NOP: u8 = 1;
 
 /// Walk TCP options: `Ok(Some(i))` when an end-of-list sits at `i`,
 /// `Ok(None)` when the options fill the header exactly, an error when an
 /// option is cut by the end of the header or has a length below 2.
-fn options_end(opts: &[u8]) -> Result<Option<usize>, DropReason> {
+pub(super) fn options_end(opts: &[u8]) -> Result<Option<usize>, DropReason> {
     let mut i = 0;
     while let Some(&kind) = opts.get(i) {
         match kind {
@@ -237,6 +269,33 @@ mod tests {
             assert!(!tcp_csum_ok(&bad), "error repaired");
             // The error travelled unchanged.
             assert_eq!(diff(get16(&bad, 50), get16(&good, 50)), d_in);
+        }
+    }
+
+    mod v6 {
+        use super::super::super::testpkt6::*;
+        use super::super::*;
+
+        #[test]
+        fn tcp_and_udp_both_directions() {
+            for ext in [false, true] {
+                let mut p = tcp6(CIP, 40000, VIP, 80, true, b"", ext);
+                let a = at6(&p);
+                request6(&mut p, a, LIP, 5001, RIP, 8080).unwrap();
+                assert_eq!(check6(&p), (LIP, 5001, RIP, 8080));
+                let mut r = tcp6(RIP, 8080, LIP, 5001, false, b"body", ext);
+                let a = at6(&r);
+                reply6(&mut r, a, VIP, 80, CIP, 40000).unwrap();
+                assert_eq!(check6(&r), (VIP, 80, CIP, 40000));
+                let mut p = udp6(CIP, 40000, VIP, 53, b"q", ext);
+                let a = at6(&p);
+                request_af(&mut p, a, LIP, 5002, RIP, 5300).unwrap();
+                assert_eq!(check6(&p), (LIP, 5002, RIP, 5300));
+                let mut r = udp6(RIP, 5300, LIP, 5002, b"answer!", ext);
+                let a = at6(&r);
+                reply_af(&mut r, a, VIP, 53, CIP, 40000).unwrap();
+                assert_eq!(check6(&r), (VIP, 53, CIP, 40000));
+            }
         }
     }
 }

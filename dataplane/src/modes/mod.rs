@@ -1,17 +1,29 @@
 //! Forwarding modes, one module each. Every function here rewrites a
-//! frame in place (Ethernet header at 0, IPv4 at `l3`) and keeps IP and
-//! L4 checksums valid with incremental updates (RFC 1624).
+//! frame in place (Ethernet header at 0, IPv4 or IPv6 at `l3`) and keeps
+//! IP and L4 checksums valid with incremental updates (RFC 1624). The
+//! IPv4 functions take `u32` addresses, their IPv6 twins (suffix `6`)
+//! `u128`; [`Rewrite`] puts both behind one generic name.
 
 pub mod dr;
+pub mod family;
 pub mod fullnat;
 pub mod icmp_err;
 pub mod nat;
+pub mod toa6;
 pub mod tun;
+pub mod tun6;
+pub mod v6;
+
+pub use family::Rewrite;
+pub use v6::{rewrite6, set_dst6, set_src6};
 
 use crate::drop::DropReason;
 use crate::wire::{Ipv4, L4};
 
-/// Where the L4 header of a validated IPv4 packet starts, and its proto.
+/// Where the L4 header of a validated packet starts, and its proto. For
+/// IPv4, `l4` is after the header's options; for IPv6, after the
+/// extension headers ([`crate::wire::Ipv6::upper_layer`]) and `proto` is
+/// the upper layer's next header.
 #[derive(Debug, Clone, Copy)]
 pub struct L4At {
     pub l3: usize,
@@ -50,6 +62,9 @@ pub fn rewrite(b: &mut [u8], at: L4At, src: Option<(u32, u16)>, dst: Option<(u32
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod testpkt6;
 
 #[cfg(test)]
 pub(crate) mod testpkt {

@@ -10,7 +10,9 @@ pub mod csum;
 pub mod eth;
 pub mod frag;
 pub mod icmp;
+pub mod icmp6;
 pub mod ipv4;
+pub mod ipv6;
 pub mod l4;
 
 /// A packet the data path can read and rewrite in place, grow at the front
