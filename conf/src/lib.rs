@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod family;
 pub mod fuzzing;
 pub mod model;
 pub mod sched;

@@ -1,5 +1,6 @@
 //! The configuration model: what the YAML file says and what rvsadm edits.
 
+use crate::family::Netmask;
 use crate::sched::{SchedFlags, SchedKind};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -58,19 +59,40 @@ impl Default for DpdkConf {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RawInterface")]
 pub struct InterfaceConf {
     /// Name used in routes and logs.
     pub name: String,
     /// A vdev string (`net_tap0,iface=rvs0`) or a PCI address (`0000:03:00.0`).
     pub device: String,
-    /// Director addresses with prefix length; each adds a connected route.
+    /// Director addresses with prefix length, IPv4 and IPv6; each adds a
+    /// connected route.
     #[serde(default)]
     pub addresses: Vec<IpNet>,
     /// L3 MTU of the link, `MIN_MTU..=MAX_MTU` (checked where it is
-    /// written, so the error points at the value).
+    /// written, so the error points at the value); at least
+    /// [`crate::family::MIN_MTU_V6`] on a link with IPv6 addresses.
     #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
     pub mtu: u16,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterface {
+    name: String,
+    device: String,
+    #[serde(default)]
+    addresses: Vec<IpNet>,
+    #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
+    mtu: u16,
+}
+
+impl TryFrom<RawInterface> for InterfaceConf {
+    type Error = String;
+    fn try_from(r: RawInterface) -> Result<Self, String> {
+        crate::family::check_iface_addrs(&r.addresses, r.mtu)?;
+        Ok(InterfaceConf { name: r.name, device: r.device, addresses: r.addresses, mtu: r.mtu })
+    }
 }
 
 fn default_mtu() -> u16 {
@@ -130,14 +152,34 @@ impl Default for WorkersConf {
     }
 }
 
+/// A static route; the gateway is of the prefix's family (IPv4 and
+/// IPv6 routes go to separate tables).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RawRoute")]
 pub struct RouteConf {
     pub prefix: IpNet,
     #[serde(default)]
     pub via: Option<IpAddr>,
     /// Interface name.
     pub dev: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    prefix: IpNet,
+    #[serde(default)]
+    via: Option<IpAddr>,
+    dev: String,
+}
+
+impl TryFrom<RawRoute> for RouteConf {
+    type Error = String;
+    fn try_from(r: RawRoute) -> Result<Self, String> {
+        let route = RouteConf { prefix: r.prefix, via: r.via, dev: r.dev };
+        route.check()?;
+        Ok(route)
+    }
 }
 
 /// Connection table and IPVS-style timeouts.
@@ -374,31 +416,6 @@ impl ServiceConf {
         }
     }
 
-    /// The data path forwards IPv4 only (IPv6 is being built): refuse any
-    /// IPv6 address here rather than accept a service that would never
-    /// receive a packet.
-    /// (Called where configuration meets the data path — the YAML loader
-    /// and the daemon's transactions — not in `validate`, so that rvsadm
-    /// still reads and prints every ipvsadm file faithfully.)
-    pub fn check_data_path(&self) -> Result<(), String> {
-        let what = |thing: &str, a: &IpAddr| {
-            format!("{thing} {a}: IPv6 is not supported by the rvs data path yet (IPv4 services only)")
-        };
-        if let ServiceKey::Inet { addr: a @ IpAddr::V6(_), .. } = &self.key {
-            return Err(what("service address", a));
-        }
-        if let Some(m) = self.matches.iter().find(|m| m.vip.is_ipv6()) {
-            return Err(what("match vip", &m.vip));
-        }
-        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6()) {
-            return Err(what("dest", &d.addr));
-        }
-        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6()) {
-            return Err(what("laddr", l));
-        }
-        Ok(())
-    }
-
     /// Rules that hold whatever the front end (YAML, rvsadm) was.
     pub fn validate(&self) -> Result<(), String> {
         if let ServiceKey::Inet { port: 0, .. } = self.key {
@@ -416,7 +433,7 @@ impl ServiceConf {
         for d in &self.dests {
             let port = self.dest_port(d);
             if !seen.insert((d.addr, port)) {
-                return Err(format!("dest {}:{} is listed twice", d.addr, port));
+                return Err(format!("dest {}:{} is listed twice", crate::family::bracketed(&d.addr), port));
             }
             if d.weight > i32::MAX as u32 {
                 return Err(format!("weight {} of dest {} is out of range", d.weight, d.addr));
@@ -442,14 +459,14 @@ impl ServiceConf {
                 return Err(format!("dest {} uses fullnat but the service has no laddrs (local addresses)", d.addr));
             }
         }
-        Ok(())
+        self.check_families()
     }
 }
 
 /// The YAML spelling of a service; converted (and validated) into ServiceConf.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawService {
+pub(crate) struct RawService {
     #[serde(default)]
     proto: Option<Proto>,
     #[serde(default)]
@@ -467,7 +484,7 @@ struct RawService {
     #[serde(default)]
     persistent: Option<u32>,
     #[serde(default)]
-    netmask: Option<IpAddr>,
+    netmask: Option<Netmask>,
     #[serde(default)]
     laddrs: Vec<IpAddr>,
     #[serde(default)]
@@ -479,6 +496,15 @@ struct RawService {
 impl TryFrom<RawService> for ServiceConf {
     type Error = String;
     fn try_from(r: RawService) -> Result<Self, String> {
+        let s = ServiceConf::from_raw(r)?;
+        s.refuse_unwired_ipv6()?;
+        Ok(s)
+    }
+}
+
+impl ServiceConf {
+    /// The service a YAML entry says, validated (the IPv6 gate aside).
+    pub(crate) fn from_raw(r: RawService) -> Result<Self, String> {
         let key = match (r.fwmark, r.vip) {
             (Some(_), Some(_)) => return Err("a service has either vip/port or fwmark, not both".into()),
             (Some(m), None) => {
@@ -507,8 +533,18 @@ impl TryFrom<RawService> for ServiceConf {
             s.sched_flags = SchedFlags::parse(&f)?;
         }
         s.persistent = r.persistent;
-        if let Some(m) = r.netmask {
-            s.netmask = m;
+        // A fwmark service has no address in its key: its family is its
+        // netmask's (ipvsadm `-6`), set from its matches when not given.
+        if let (ServiceKey::Fwmark(_), Some(m)) = (key, r.matches.first()) {
+            if m.vip.is_ipv6() {
+                s.netmask = crate::family::V6_FULL_MASK;
+            }
+        }
+        let v6 = s.is_ipv6();
+        match r.netmask {
+            Some(Netmask::Mask(m)) => s.netmask = m,
+            Some(Netmask::Prefix(p)) => s.netmask = Netmask::of_prefix(v6, p)?,
+            None => {}
         }
         s.matches = r.matches;
         s.laddrs = r.laddrs;
@@ -517,7 +553,6 @@ impl TryFrom<RawService> for ServiceConf {
         }
         s.dests = r.dests;
         s.validate()?;
-        s.check_data_path()?;
         Ok(s)
     }
 }

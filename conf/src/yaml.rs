@@ -214,14 +214,25 @@ services:
     }
 
     #[test]
-    fn ipv6_is_refused_with_a_location() {
-        for (from, to) in [
+    fn ipv6_services_are_refused_with_a_location() {
+        // Each file passes the family rules (NAT dests of the VIP's
+        // family, a tunnel may cross) and is refused by the IPv6 gate.
+        let v6_nat = [
             ("- vip: 172.25.254.100", "- vip: 2001:db8::100"),
-            ("{ addr: 192.168.0.10, fwd: nat }", "{ addr: 2001:db8::10, fwd: nat }"),
+            ("addr: 192.168.0.10, fwd: nat", "addr: 2001:db8::10, fwd: nat"),
+            ("addr: 192.168.0.20, port", "addr: 2001:db8::20, port"),
+        ];
+        let tun = [("{ addr: 192.168.0.10, fwd: nat }", "{ addr: 2001:db8::10, fwd: tun }")];
+        let fwmark = [
             ("vip: 192.168.0.200, ports", "vip: 2001:db8::200, ports"),
-        ] {
-            let text = GOOD.replace(from, to);
-            assert_ne!(text, GOOD);
+            ("192.168.0.10, fwd: dr", "2001:db8::10, fwd: dr"),
+        ];
+        for edits in [&v6_nat[..], &tun, &fwmark] {
+            let mut text = GOOD.to_string();
+            for (from, to) in edits {
+                assert!(text.contains(from), "{from}");
+                text = text.replace(from, to);
+            }
             let e = load_str("v6.yaml", &text).unwrap_err();
             assert!(e.message.contains("IPv6 is not supported"), "{e}");
             assert!(e.line > 10, "{e}");

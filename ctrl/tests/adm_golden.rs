@@ -385,3 +385,46 @@ fn yaml_save_loads_back() {
     }
     assert_eq!(cfg.services.len(), want.len());
 }
+
+/// IPv6 from the command line to `-L -n` and `-S -n`: ipvsadm 1.31 puts
+/// an IPv6 address in brackets (`[%s]:%u`, the dest padded as one
+/// `%-28s` field) and prints `-M` of an IPv6 service as a prefix length.
+#[test]
+fn ipv6_commands_list_and_save_like_ipvsadm() {
+    let cmds = parse_restore(
+        "-A -t [2001:db8::1]:80 -s rr\n\
+         -a -t [2001:db8::1]:80 -r [2001:db8::10]:8080 -m\n\
+         -a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 2\n\
+         -A -t [2001:db8::1]:443 -s sh -p 300 -M 64\n\
+         -a -t [2001:db8::1]:443 -r [2001:db8::10]:443 -g\n",
+    )
+    .unwrap();
+    let m = apply_all(&[], &cmds).unwrap();
+    assert_eq!(m[1].netmask, ip("ffff:ffff:ffff:ffff::"), "-M 64 is a prefix length for IPv6");
+    let out = format::list(&TableView::from_model(1, &m), &list_opts("-L -n")).unwrap();
+    let lines: Vec<&str> = out.lines().skip(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "TCP  [2001:db8::1]:80 rr",
+            "  -> [2001:db8::10]:8080          Masq    1      0          0         ",
+            "  -> [2001:db8::11]:8080          Masq    2      0          0         ",
+            "TCP  [2001:db8::1]:443 sh persistent 300 mask 64",
+            "  -> [2001:db8::10]:443           Route   1      0          0         ",
+        ]
+    );
+    assert_eq!(
+        save(&m),
+        "-A -t [2001:db8::1]:80 -s rr\n\
+         -a -t [2001:db8::1]:80 -r [2001:db8::10]:8080 -m -w 1\n\
+         -a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 2\n\
+         -A -t [2001:db8::1]:443 -s sh -p 300 -M 64\n\
+         -a -t [2001:db8::1]:443 -r [2001:db8::10]:443 -g -w 1\n"
+    );
+    // A NAT dest of the other family is refused, as ipvsadm does.
+    let e = parse_restore("-a -t [2001:db8::1]:80 -r 10.0.0.1:80 -m\n").unwrap_err();
+    assert!(
+        e.to_string().ends_with("Different address family is allowed only for tunneling and fullnat servers"),
+        "{e}"
+    );
+}

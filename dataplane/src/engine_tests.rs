@@ -71,12 +71,21 @@ pub(crate) fn svc(fwd: FwdMethod, sched: SchedKind, dests: &[([u8; 4], u16, u32)
 
 pub(crate) fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev: Option<&Snapshot>) -> Snapshot {
     let ifaces = vec![
-        Iface { name: "client".into(), port_id: 0, mac: C_MAC, addrs: vec![(u(VIP), 24)], mtu: 1500, rss: None },
+        Iface {
+            name: "client".into(),
+            port_id: 0,
+            mac: C_MAC,
+            addrs: vec![(u(VIP), 24)],
+            addrs6: vec![],
+            mtu: 1500,
+            rss: None,
+        },
         Iface {
             name: "server".into(),
             port_id: 1,
             mac: S_MAC,
             addrs: vec![(u([192, 168, 0, 100]), 24)],
+            addrs6: vec![],
             mtu: 1500,
             rss: None,
         },

@@ -4,7 +4,21 @@
 //! in atomically; each worker loads the current one once per burst. Nothing
 //! in a snapshot changes after publication (runtime counters live behind
 //! `Arc`s that outlive snapshots).
+//!
+//! Both families are indexed: each lookup has an IPv6 twin (`class6`,
+//! `lookup6`, `routes6`, ...) over `u128` addresses, built from the same
+//! generic tables ([`FamilyIndex`], the class map), and the [`SnapAddr`]
+//! trait names the right one for code written once over [`Addr`]. The
+//! IPv6 half is in `snapshot/v6.rs`.
 
+pub mod from_conf;
+#[cfg(test)]
+mod tests;
+mod v6;
+
+pub use v6::SnapAddr;
+
+use crate::addr::Addr;
 use crate::l3::route::RouteTable;
 use crate::packet::eth::Mac;
 use crate::sched::{self, Scheduler};
@@ -23,8 +37,11 @@ pub struct Iface {
     /// DPDK port id.
     pub port_id: u16,
     pub mac: Mac,
-    /// Addresses with prefix length.
+    /// IPv4 addresses with prefix length.
     pub addrs: Vec<(u32, u8)>,
+    /// IPv6 addresses with prefix length (host order), link-local ones
+    /// included; each adds a connected route to [`Snapshot::routes6`].
+    pub addrs6: Vec<(u128, u8)>,
     pub mtu: u16,
     /// The port's RSS (key and RETA read back from the device), so a
     /// worker can tell which rx queue a flow arrives on; `None` when the
@@ -90,10 +107,18 @@ pub struct Service {
     pub dests: Vec<Dest>,
     pub sched: Box<dyn Scheduler>,
     pub rt: Arc<SvcRt>,
-    /// FULLNAT local addresses, host order.
+    /// FULLNAT local addresses, host order: the IPv4 ones (those of an
+    /// IPv4 service, or of an IPv6 one that reaches IPv4 real servers —
+    /// NAT64)...
     pub laddrs: Vec<u32>,
-    /// Persistence netmask as a u32 (IPv4).
+    /// ... and the IPv6 ones. The configuration keeps a service's LIPs of
+    /// one family, so at most one of the two lists is non-empty.
+    pub laddrs6: Vec<u128>,
+    /// Persistence netmask of an IPv4 service as a u32.
     pub netmask: u32,
+    /// Persistence mask of an IPv6 service (`-M` is a prefix length
+    /// there; /128 by default).
+    pub netmask6: u128,
 }
 
 impl Service {
@@ -123,7 +148,9 @@ impl Service {
         };
         Service {
             laddrs: conf.laddrs.iter().filter_map(v4).collect(),
+            laddrs6: conf.laddrs.iter().filter_map(|a| u128::from_ip(*a)).collect(),
             netmask: v4(&conf.netmask).unwrap_or(u32::MAX),
+            netmask6: if conf.is_ipv6() { u128::prefix_mask(conf.prefix_len_v6()) } else { u128::MAX },
             conf: conf.clone(),
             dests,
             sched,
@@ -133,62 +160,60 @@ impl Service {
 }
 
 /// Lookup key of a service for a packet: (proto number, VIP, port).
-type SvcKey = (u8, u32, u16);
+type SvcKey<A> = (u8, A, u16);
 
-/// Services and the maps that find them.
-#[derive(Debug, Default)]
-pub struct ServiceTable {
-    pub list: Vec<Service>,
+/// The maps that find the services of one address family.
+#[derive(Debug)]
+pub(crate) struct FamilyIndex<A: Addr> {
     /// (proto, vip, vport) → service, for -t/-u services (port 0 = all).
-    inet: HashMap<SvcKey, u32>,
+    inet: HashMap<SvcKey<A>, u32>,
     /// (proto, vip, port) → fwmark service; port 0 = every port of the VIP.
-    fwmark: HashMap<SvcKey, u32>,
-    /// Every VIP (for flow ownership and ARP).
-    vips: hashbrown::HashSet<u32>,
+    fwmark: HashMap<SvcKey<A>, u32>,
+    /// Every VIP (for flow ownership and ARP/ND).
+    vips: hashbrown::HashSet<A>,
     /// Every FULLNAT local address → the service list is not needed.
-    lips: hashbrown::HashSet<u32>,
+    lips: hashbrown::HashSet<A>,
     /// VIPs of -t/-u services with a NAT or FULLNAT dest, or in a fwmark
     /// service's match list: those whose replies come back through us.
-    two_way: hashbrown::HashSet<u32>,
+    two_way: hashbrown::HashSet<A>,
 }
 
-impl ServiceTable {
-    pub fn new(list: Vec<Service>) -> Self {
-        let mut t = ServiceTable { list, ..Default::default() };
-        for (i, s) in t.list.iter().enumerate() {
-            match s.conf.key {
-                ServiceKey::Inet { proto, addr: IpAddr::V4(a), port } => {
-                    t.inet.insert((proto.number(), a.into(), port), i as u32);
-                    t.vips.insert(a.into());
-                    if s.dests.iter().any(|d| !matches!(d.fwd, FwdMethod::Dr | FwdMethod::Tun)) {
-                        t.two_way.insert(a.into());
-                    }
-                }
-                ServiceKey::Inet { .. } => {}
-                ServiceKey::Fwmark(_) => {
-                    for m in &s.conf.matches {
-                        if let IpAddr::V4(a) = m.vip {
-                            t.vips.insert(a.into());
-                            t.two_way.insert(a.into());
-                            if m.ports.is_empty() {
-                                t.fwmark.insert((m.proto.number(), a.into(), 0), i as u32);
-                            }
-                            for p in &m.ports {
-                                t.fwmark.insert((m.proto.number(), a.into(), *p), i as u32);
-                            }
-                        }
-                    }
-                }
-            }
-            t.lips.extend(s.laddrs.iter().copied());
+impl<A: Addr> Default for FamilyIndex<A> {
+    fn default() -> Self {
+        FamilyIndex {
+            inet: HashMap::new(),
+            fwmark: HashMap::new(),
+            vips: Default::default(),
+            lips: Default::default(),
+            two_way: Default::default(),
         }
-        t
+    }
+}
+
+impl<A: Addr> FamilyIndex<A> {
+    fn add_inet(&mut self, i: u32, s: &Service, proto: u8, vip: A, port: u16) {
+        self.inet.insert((proto, vip, port), i);
+        self.vips.insert(vip);
+        if s.dests.iter().any(|d| !matches!(d.fwd, FwdMethod::Dr | FwdMethod::Tun)) {
+            self.two_way.insert(vip);
+        }
+    }
+
+    fn add_match(&mut self, i: u32, proto: u8, vip: A, ports: &[u16]) {
+        self.vips.insert(vip);
+        self.two_way.insert(vip);
+        if ports.is_empty() {
+            self.fwmark.insert((proto, vip, 0), i);
+        }
+        for p in ports {
+            self.fwmark.insert((proto, vip, *p), i);
+        }
     }
 
     /// IPVS order: a fwmark service first, then the exact service, then
     /// the VIP's port-0 (all ports) service.
     #[inline]
-    pub fn lookup(&self, proto: u8, vip: u32, port: u16) -> Option<u32> {
+    fn lookup(&self, proto: u8, vip: A, port: u16) -> Option<u32> {
         if !self.fwmark.is_empty() {
             if let Some(&i) = self.fwmark.get(&(proto, vip, port)).or_else(|| self.fwmark.get(&(proto, vip, 0))) {
                 return Some(i);
@@ -196,19 +221,61 @@ impl ServiceTable {
         }
         self.inet.get(&(proto, vip, port)).or_else(|| self.inet.get(&(proto, vip, 0))).copied()
     }
+}
+
+/// Services and the maps that find them, one index per family.
+#[derive(Debug, Default)]
+pub struct ServiceTable {
+    pub list: Vec<Service>,
+    v4: FamilyIndex<u32>,
+    v6: FamilyIndex<u128>,
+}
+
+impl ServiceTable {
+    pub fn new(list: Vec<Service>) -> Self {
+        let mut t = ServiceTable { list, ..Default::default() };
+        for (i, s) in t.list.iter().enumerate() {
+            let i = i as u32;
+            match s.conf.key {
+                ServiceKey::Inet { proto, addr: IpAddr::V4(a), port } => {
+                    t.v4.add_inet(i, s, proto.number(), a.into(), port)
+                }
+                ServiceKey::Inet { proto, addr: IpAddr::V6(a), port } => {
+                    t.v6.add_inet(i, s, proto.number(), a.into(), port)
+                }
+                ServiceKey::Fwmark(_) => {
+                    for m in &s.conf.matches {
+                        match m.vip {
+                            IpAddr::V4(a) => t.v4.add_match(i, m.proto.number(), a.into(), &m.ports),
+                            IpAddr::V6(a) => t.v6.add_match(i, m.proto.number(), a.into(), &m.ports),
+                        }
+                    }
+                }
+            }
+            t.v4.lips.extend(s.laddrs.iter().copied());
+            t.v6.lips.extend(s.laddrs6.iter().copied());
+        }
+        t
+    }
+
+    /// The service of an IPv4 packet (an index into `list`).
+    #[inline]
+    pub fn lookup(&self, proto: u8, vip: u32, port: u16) -> Option<u32> {
+        self.v4.lookup(proto, vip, port)
+    }
 
     #[inline]
     pub fn is_vip(&self, a: u32) -> bool {
-        self.vips.contains(&a)
+        self.v4.vips.contains(&a)
     }
 
     #[inline]
     pub fn is_lip(&self, a: u32) -> bool {
-        self.lips.contains(&a)
+        self.v4.lips.contains(&a)
     }
 
     pub fn lips(&self) -> impl Iterator<Item = u32> + '_ {
-        self.lips.iter().copied()
+        self.v4.lips.iter().copied()
     }
 }
 
@@ -242,30 +309,99 @@ pub struct Snapshot {
     pub workers: usize,
     pub ifaces: Vec<Iface>,
     pub routes: RouteTable,
+    /// IPv6 routes: connected (from [`Iface::addrs6`]) and static.
+    pub routes6: RouteTable<u128>,
     pub services: ServiceTable,
-    /// Addresses of our interfaces → interface index.
+    /// IPv4 addresses of our interfaces → interface index.
     pub local: HashMap<u32, u16>,
-    /// Every address the director handles (interface address, VIP, LIP)
-    /// → its [`class`] bits: one lookup per packet instead of three.
-    classes: HashMap<u32, u8>,
-    /// A one-hash Bloom filter over `classes`: most packets carry at least
-    /// one address that is not ours (the client's), answered by one bit
-    /// test instead of a hash lookup.
-    class_filter: Box<[u64; CLASS_FILTER_WORDS]>,
+    /// IPv6 addresses of our interfaces → (first) interface index. A
+    /// link-local address may be on several; see [`Snapshot::answers_nd_for`].
+    pub local6: HashMap<u128, u16>,
+    /// The [`class`] of every IPv4 address the director handles.
+    classes: ClassMap<u32>,
+    /// The same for IPv6.
+    classes6: ClassMap<u128>,
     pub timeouts: TimeoutSet,
     pub conn_reuse_mode: u8,
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
 }
 
-/// 64-bit words of [`Snapshot`]'s class filter (16 Kibit: a false
-/// positive about once in 16,000 addresses per thousand of ours).
+/// 64-bit words of a class filter (16 Kibit: a false positive about
+/// once in 16,000 addresses per thousand of ours).
 const CLASS_FILTER_WORDS: usize = 256;
 
-#[inline(always)]
-fn class_bit(addr: u32) -> (usize, u64) {
-    let h = addr.wrapping_mul(0x9e37_79b1) >> 18; // 14 bits
-    ((h >> 6) as usize, 1u64 << (h & 63))
+/// An address family's filter bit: 14 bits of a multiplicative hash.
+pub(crate) trait ClassBit: Addr {
+    fn class_bit(self) -> (usize, u64);
+}
+
+impl ClassBit for u32 {
+    #[inline(always)]
+    fn class_bit(self) -> (usize, u64) {
+        let h = self.wrapping_mul(0x9e37_79b1) >> 18; // 14 bits
+        ((h >> 6) as usize, 1u64 << (h & 63))
+    }
+}
+
+impl ClassBit for u128 {
+    /// The halves folded (our IPv6 addresses tend to differ in the low
+    /// half, clients' in either), then a 64-bit multiplicative hash.
+    #[inline(always)]
+    fn class_bit(self) -> (usize, u64) {
+        let f = (self as u64) ^ ((self >> 64) as u64);
+        let h = f.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 50; // 14 bits
+        ((h >> 6) as usize, 1u64 << (h & 63))
+    }
+}
+
+/// Every address of one family the director handles (interface address,
+/// VIP, LIP) → its [`class`] bits: one lookup per packet instead of three;
+/// with a one-hash Bloom filter in front, because most packets carry at
+/// least one address that is not ours (the client's), answered by one bit
+/// test instead of a hash lookup.
+#[derive(Debug)]
+struct ClassMap<A: ClassBit> {
+    map: HashMap<A, u8>,
+    filter: Box<[u64; CLASS_FILTER_WORDS]>,
+}
+
+impl<A: ClassBit> ClassMap<A> {
+    fn new(locals: impl Iterator<Item = A>) -> Self {
+        let mut c =
+            ClassMap { map: locals.map(|a| (a, class::LOCAL)).collect(), filter: Box::new([0; CLASS_FILTER_WORDS]) };
+        c.fill_filter();
+        c
+    }
+
+    /// Add the VIPs and LIPs of one family's services.
+    fn add_services(&mut self, t: &FamilyIndex<A>) {
+        for v in t.vips.iter() {
+            let one_way = if t.two_way.contains(v) { 0 } else { class::ONE_WAY };
+            *self.map.entry(*v).or_default() |= class::VIP | one_way;
+        }
+        for l in t.lips.iter() {
+            *self.map.entry(*l).or_default() |= class::LIP;
+        }
+        self.fill_filter();
+    }
+
+    fn fill_filter(&mut self) {
+        self.filter.fill(0);
+        for a in self.map.keys() {
+            let (w, b) = a.class_bit();
+            self.filter[w] |= b;
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self, addr: A) -> u8 {
+        let (w, b) = addr.class_bit();
+        if self.filter[w] & b == 0 {
+            return 0;
+        }
+        self.map.get(&addr).copied().unwrap_or(0)
+    }
 }
 
 impl Snapshot {
@@ -277,63 +413,52 @@ impl Snapshot {
         extra_routes: &[(u32, u8, u16, Option<u32>)],
     ) -> Self {
         let mut routes = RouteTable::default();
+        let mut routes6 = RouteTable::default();
         let mut local = HashMap::new();
+        let mut local6 = HashMap::new();
         for (i, ifc) in ifaces.iter().enumerate() {
             for &(a, l) in &ifc.addrs {
                 routes.add(a, l, i as u16, None);
                 local.insert(a, i as u16);
             }
+            for &(a, l) in &ifc.addrs6 {
+                routes6.add(a, l, i as u16, None);
+                local6.entry(a).or_insert(i as u16);
+            }
         }
         for &(p, l, port, via) in extra_routes {
             routes.add(p, l, port, via);
         }
-        let mut snap = Snapshot {
+        Snapshot {
             generation,
             workers,
             ifaces,
             routes,
+            routes6,
             services: ServiceTable::default(),
-            classes: local.keys().map(|a| (*a, class::LOCAL)).collect(),
-            class_filter: Box::new([0; CLASS_FILTER_WORDS]),
+            classes: ClassMap::new(local.keys().copied()),
+            classes6: ClassMap::new(local6.keys().copied()),
             local,
+            local6,
             timeouts: TimeoutSet { tcp: 900, tcpfin: 120, udp: 300 },
             conn_reuse_mode: 1,
             expire_nodest_conn: false,
             expire_quiescent_template: false,
-        };
-        snap.fill_class_filter();
-        snap
+        }
     }
 
+    /// Add the services (both families) and their VIPs' and LIPs' classes.
     pub fn with_services(mut self, t: ServiceTable) -> Self {
-        for v in t.vips.iter() {
-            let one_way = if t.two_way.contains(v) { 0 } else { class::ONE_WAY };
-            *self.classes.entry(*v).or_default() |= class::VIP | one_way;
-        }
-        for l in t.lips.iter() {
-            *self.classes.entry(*l).or_default() |= class::LIP;
-        }
+        self.classes.add_services(&t.v4);
+        self.classes6.add_services(&t.v6);
         self.services = t;
-        self.fill_class_filter();
         self
     }
 
-    fn fill_class_filter(&mut self) {
-        self.class_filter.fill(0);
-        for a in self.classes.keys() {
-            let (w, b) = class_bit(*a);
-            self.class_filter[w] |= b;
-        }
-    }
-
-    /// The [`class`] bits of an address (0: not ours).
+    /// The [`class`] bits of an IPv4 address (0: not ours).
     #[inline(always)]
     pub fn class(&self, addr: u32) -> u8 {
-        let (w, b) = class_bit(addr);
-        if self.class_filter[w] & b == 0 {
-            return 0;
-        }
-        self.classes.get(&addr).copied().unwrap_or(0)
+        self.classes.get(addr)
     }
 
     /// Interface that owns `addr` as a local address or a LIP/VIP it must

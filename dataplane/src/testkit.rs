@@ -41,7 +41,6 @@ use crate::service_path::{new_templates, ServicePath};
 use crate::snapshot::{Iface, Service, ServiceTable, Snapshot};
 use crate::stats::WorkerStats;
 use std::collections::VecDeque;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Interface index (and DPDK port id) of the client side.
@@ -231,38 +230,25 @@ pub fn snapshot_of(cfg: &rvs_conf::Config, generation: u64) -> Snapshot {
         .interfaces
         .iter()
         .enumerate()
-        .map(|(i, c)| Iface {
-            name: c.name.clone(),
-            port_id: i as u16,
-            mac: macs.get(i).copied().unwrap_or([2, 0, 0, 0, 0, i as u8]),
-            addrs: c
-                .addresses
-                .iter()
-                .filter_map(|n| match n.addr() {
-                    IpAddr::V4(a) => Some((u32::from(a), n.prefix_len())),
-                    IpAddr::V6(_) => None,
-                })
-                .collect(),
-            mtu: c.mtu,
-            rss: None,
+        .map(|(i, c)| {
+            let (addrs, addrs6) = crate::snapshot::from_conf::iface_addrs(c);
+            Iface {
+                name: c.name.clone(),
+                port_id: i as u16,
+                mac: macs.get(i).copied().unwrap_or([2, 0, 0, 0, 0, i as u8]),
+                addrs,
+                addrs6,
+                mtu: c.mtu,
+                rss: None,
+            }
         })
         .collect();
-    let routes: Vec<(u32, u8, u16, Option<u32>)> = cfg
-        .routes
-        .iter()
-        .filter_map(|r| {
-            let dev = cfg.interfaces.iter().position(|i| i.name == r.dev)? as u16;
-            let IpAddr::V4(p) = r.prefix.network() else { return None };
-            let via = match r.via {
-                Some(IpAddr::V4(v)) => Some(u32::from(v)),
-                _ => None,
-            };
-            Some((u32::from(p), r.prefix.prefix_len(), dev, via))
-        })
-        .collect();
+    let (routes, routes6) = crate::snapshot::from_conf::static_routes(cfg);
     let workers = cfg.workers.count as usize;
     let list = cfg.services.iter().map(|s| Service::build(s, workers, None)).collect();
-    let mut snap = Snapshot::new(generation, workers, ifaces, &routes).with_services(ServiceTable::new(list));
+    let mut snap = Snapshot::new(generation, workers, ifaces, &routes)
+        .with_routes6(&routes6)
+        .with_services(ServiceTable::new(list));
     snap.timeouts.tcp = cfg.conn.tcp_timeout;
     snap.timeouts.tcpfin = cfg.conn.tcpfin_timeout;
     snap.timeouts.udp = cfg.conn.udp_timeout;

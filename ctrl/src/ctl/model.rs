@@ -107,11 +107,11 @@ impl Model {
 }
 
 /// Refuse a transaction whose result the data path cannot honour
-/// ([`rvs_conf::ServiceConf::check_data_path`]), naming the first command
+/// ([`rvs_conf::ServiceConf::refuse_unwired_ipv6`]), naming the first command
 /// that added or edited the offending service.
 fn refuse_unsupported(services: &[rvs_conf::ServiceConf], cmds: &[(usize, AdmCommand)]) -> Result<(), AdmError> {
     for s in services {
-        let Err(msg) = s.check_data_path() else { continue };
+        let Err(msg) = s.refuse_unwired_ipv6() else { continue };
         let line = cmds
             .iter()
             .find(|(_, c)| match c {
@@ -212,5 +212,27 @@ services:
         let e = m.plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r [2001:db8::10]:80 -i")]).unwrap_err();
         assert!(e.to_string().contains("dest 2001:db8::10"), "{e}");
         assert_eq!(m.cfg.services[0].dests.len(), 1, "nothing applied");
+    }
+
+    #[test]
+    fn family_rules_come_before_the_ipv6_gate() {
+        let m = model();
+        // FULLNAT to IPv6 real servers from IPv4 LIPs cannot work: named
+        // as such, not as "IPv6 unsupported".
+        let cmds = parse_restore(
+            "-A -t [2001:db8::1]:80 -s rr --laddr 10.0.0.5\n-a -t [2001:db8::1]:80 -r [2001:db8::10]:80 --fullnat\n",
+        )
+        .unwrap();
+        let e = m.plan_cmds(&cmds).unwrap_err();
+        assert!(e.to_string().contains("fullnat sends from the laddrs, which are IPv4"), "{e}");
+        // NAT64 (IPv6 VIP, IPv4 LIPs and real servers) is well formed and
+        // stopped by the gate only.
+        let cmds = parse_restore(
+            "-A -t [2001:db8::1]:80 -s rr --laddr 10.0.0.5\n-a -t [2001:db8::1]:80 -r 10.0.0.10:80 --fullnat\n",
+        )
+        .unwrap();
+        let e = m.plan_cmds(&cmds).unwrap_err();
+        assert!(e.to_string().contains("service address 2001:db8::1: IPv6 is not supported"), "{e}");
+        assert_eq!(e.line(), Some(1), "{e}");
     }
 }

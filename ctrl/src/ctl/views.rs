@@ -8,11 +8,11 @@
 use crate::adm::view::{ConnView, DestView, ServiceView, Stats, TableView, WorkerView};
 use crate::ctl::estimator::{EstKey, Estimator};
 use rvs_conf::Proto;
+use rvs_dataplane::addr::Addr;
 use rvs_dataplane::conn::{Conn, HZ};
 use rvs_dataplane::snapshot::{Service, Snapshot, SvcRt};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::svc::DestRt;
-use std::net::{IpAddr, Ipv4Addr};
 
 /// A service's totals, summed over workers.
 pub fn svc_stats(rt: &SvcRt) -> Stats {
@@ -73,10 +73,10 @@ fn service(s: &Service, est: &Estimator) -> ServiceView {
     v
 }
 
-/// `-c`: one entry as ipvsadm shows it; `now` is the worker's clock when
-/// it copied the entry.
-pub fn conn(c: &Conn, now: u64) -> ConnView {
-    let v4 = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
+/// `-c`: one entry as ipvsadm shows it, of either family; `now` is the
+/// worker's clock when it copied the entry.
+pub fn conn<A: Addr>(c: &Conn<A>, now: u64) -> ConnView {
+    let ip = |a: A| a.to_ip();
     ConnView {
         proto: match c.proto {
             6 => Some(Proto::Tcp),
@@ -85,11 +85,11 @@ pub fn conn(c: &Conn, now: u64) -> ConnView {
         },
         expire_secs: (c.expires.saturating_sub(now) / HZ).min(u32::MAX as u64) as u32,
         state: c.state.name().to_string(),
-        caddr: v4(c.caddr),
+        caddr: ip(c.caddr),
         cport: c.cport,
-        vaddr: v4(c.vaddr),
+        vaddr: ip(c.vaddr),
         vport: c.vport,
-        daddr: v4(c.daddr),
+        daddr: ip(c.daddr),
         dport: c.dport,
     }
 }
@@ -183,6 +183,12 @@ mod tests {
         assert_eq!((v.daddr.to_string(), v.dport), ("192.168.0.10".into(), 80));
         c.expires = 10;
         assert_eq!(conn(&c, 1000).expire_secs, 0, "an overdue entry shows 0");
+        // IPv6 entries list with IPv6 addresses (ipvsadm brackets them).
+        let a6 = |s: &str| u128::from(s.parse::<std::net::Ipv6Addr>().unwrap());
+        let k6 = rvs_dataplane::conn::ConnKey::of(17, a6("2001:db8::5"), 40000, a6("2001:db8::1"), 53);
+        let v = conn(&Conn::new(FwdMethod::Nat, k6, a6("2001:db8::10"), 53), 0);
+        assert_eq!((v.proto, v.caddr.to_string(), v.cport), (Some(Proto::Udp), "2001:db8::5".into(), 40000));
+        assert_eq!((v.vaddr.to_string(), v.daddr.to_string()), ("2001:db8::1".into(), "2001:db8::10".into()));
         let s = WorkerStats::default();
         s.rx_pkts.add(7);
         s.generation.set(3);
