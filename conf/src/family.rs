@@ -117,32 +117,32 @@ impl ServiceConf {
         Ok(())
     }
 
-    /// THE IPv6 GATE. The data path does not forward IPv6 yet: refuse
-    /// any IPv6 address in a service (its VIP, a match, a dest, a laddr)
-    /// rather than accept one that would never receive a packet. Delete
-    /// this function and its two callers (the YAML loader and the
-    /// daemon's transactions, `ctrl/src/ctl/model.rs`) when the engine
-    /// forwards IPv6; the family rules above stay.
+    /// What the family rules above allow but the data path cannot do
+    /// yet: dests or LIPs of the other family than the service (NAT64,
+    /// IPv4-in-IPv6 tunnels and the reverse). Refused rather than accepted
+    /// and never forwarded; each packet path keeps its family end to end.
     ///
     /// Not part of `validate`, so that rvsadm still reads and prints every
-    /// ipvsadm file faithfully. Interface addresses and routes of IPv6
-    /// pass: the data path drops IPv6 frames before any lookup, so they
-    /// are inert until it handles them.
-    pub fn refuse_unwired_ipv6(&self) -> Result<(), String> {
-        let what = |thing: &str, a: &IpAddr| {
-            format!("{thing} {a}: IPv6 is not supported by the rvs data path yet (IPv4 services only)")
-        };
-        if let ServiceKey::Inet { addr: a @ IpAddr::V6(_), .. } = &self.key {
-            return Err(what("service address", a));
+    /// ipvsadm file faithfully.
+    pub fn refuse_unwired_families(&self) -> Result<(), String> {
+        let v6 = self.is_ipv6();
+        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6() != v6) {
+            let what = if d.fwd == FwdMethod::FullNat {
+                "NAT64 (FULLNAT between address families)"
+            } else {
+                "tunnelling between address families"
+            };
+            return Err(format!(
+                "dest {}: {what} is not supported by the rvs data path yet (the service is {})",
+                d.addr,
+                family(v6)
+            ));
         }
-        if let Some(m) = self.matches.iter().find(|m| m.vip.is_ipv6()) {
-            return Err(what("match vip", &m.vip));
-        }
-        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6()) {
-            return Err(what("dest", &d.addr));
-        }
-        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6()) {
-            return Err(what("laddr", l));
+        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6() != v6) {
+            return Err(format!(
+                "laddr {l}: NAT64 (FULLNAT between address families) is not supported by the rvs data path yet (the service is {})",
+                family(v6)
+            ));
         }
         Ok(())
     }
@@ -367,24 +367,23 @@ routes:
     }
 
     #[test]
-    fn the_gate_still_refuses_ipv6_services_with_a_location() {
+    fn ipv6_services_pass_and_cross_family_ones_are_refused_with_a_location() {
         let good = "{ vip: '2001:db8::1', port: 80, dests: [ { addr: '2001:db8::10', fwd: nat } ] }";
-        let s = service(good).unwrap();
-        assert_eq!(
-            s.refuse_unwired_ipv6().unwrap_err(),
-            "service address 2001:db8::1: IPv6 is not supported by the rvs data path yet (IPv4 services only)"
-        );
+        assert_eq!(service(good).unwrap().refuse_unwired_families(), Ok(()));
         let text = format!("{BASE}services:\n  - {good}\n");
-        let e = load_str("v6.yaml", &text).unwrap_err();
-        assert!(e.message.contains("IPv6 is not supported"), "{e}");
-        assert_eq!(e.line, 12, "{e}");
+        assert!(load_str("v6.yaml", &text).is_ok());
         // Family errors come first: they are about the file, not the data path.
-        let text = text.replace("addr: '2001:db8::10'", "addr: 10.0.0.1");
-        let e = load_str("v6.yaml", &text).unwrap_err();
+        let bad = text.replace("addr: '2001:db8::10'", "addr: 10.0.0.1");
+        let e = load_str("v6.yaml", &bad).unwrap_err();
         assert!(e.message.contains("keeps the client's address"), "{e}");
-        // An IPv4 service with an IPv6 tunnel dest or LIPs is gated too.
+        // What the configuration allows but the data path cannot do yet.
+        let nat64 =
+            "{ vip: '2001:db8::1', port: 80, laddrs: [10.0.0.5], dests: [ { addr: 10.0.0.10, fwd: fullnat } ] }";
+        let e = load_str("v6.yaml", &format!("{BASE}services:\n  - {nat64}\n")).unwrap_err();
+        assert!(e.message.contains("NAT64 (FULLNAT between address families) is not supported"), "{e}");
+        assert_eq!(e.line, 12, "{e}");
         let tun = service("{ vip: 10.0.0.1, port: 80, dests: [ { addr: '2001:db8::10', fwd: tun } ] }").unwrap();
-        assert!(tun.refuse_unwired_ipv6().unwrap_err().starts_with("dest 2001:db8::10: IPv6"));
+        assert!(tun.refuse_unwired_families().unwrap_err().starts_with("dest 2001:db8::10: tunnelling between"));
     }
 
     #[test]

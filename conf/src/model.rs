@@ -497,7 +497,7 @@ impl TryFrom<RawService> for ServiceConf {
     type Error = String;
     fn try_from(r: RawService) -> Result<Self, String> {
         let s = ServiceConf::from_raw(r)?;
-        s.refuse_unwired_ipv6()?;
+        s.refuse_unwired_families()?;
         Ok(s)
     }
 }

@@ -27,7 +27,7 @@
 
 use rvs_dataplane::conn::HZ;
 use rvs_dataplane::engine::{Ctx, Engine, Io};
-use rvs_dataplane::l3::neigh::NeighSnapshot;
+use rvs_dataplane::l3::neigh::Neighbours;
 use rvs_dataplane::redirect::Redirected;
 use rvs_dataplane::service_path::{new_templates, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
@@ -54,7 +54,7 @@ impl Io<Vec<u8>> for ReplayIo {
     fn redirect(&mut self, _worker: usize, r: Redirected<Vec<u8>>) -> Result<(), Redirected<Vec<u8>>> {
         Err(r)
     }
-    fn to_neigh_owner(&mut self, _: u16, _: u32, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
+    fn to_neigh_owner(&mut self, _: u16, _: std::net::IpAddr, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
         Err(pkt)
     }
 }
@@ -141,7 +141,7 @@ fn main() {
     // the fresh ones of the miss pass.
     let frames: Vec<Vec<u8>> = (0..flows + fresh).map(|i| frame(i, vip)).collect();
     let mut io = ReplayIo::default();
-    let neigh = NeighSnapshot::default();
+    let neigh = Neighbours::default();
     let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now: HZ };
     let all: Vec<u32> = (0..flows).collect();
     warm_up(&mut e, &mut cx, &frames, &all);

@@ -38,6 +38,13 @@ pub trait Addr: Copy + Eq + Ord + Hash + Default + Debug + Send + Sync + BitAnd<
     /// The address as 64-bit words for hashing: IPv4 fills only the
     /// first (the second is 0), IPv6 gives its high and low halves.
     fn words(self) -> [u64; 2];
+
+    /// Zero-extended to 128 bits (for family-neutral slow-path tables
+    /// whose keys also say the family, such as persistence templates).
+    fn widen(self) -> u128;
+
+    /// The inverse of [`Addr::widen`] (truncating for IPv4).
+    fn narrow(v: u128) -> Self;
 }
 
 impl Addr for u32 {
@@ -68,6 +75,16 @@ impl Addr for u32 {
     fn words(self) -> [u64; 2] {
         [u64::from(self), 0]
     }
+
+    #[inline(always)]
+    fn widen(self) -> u128 {
+        u128::from(self)
+    }
+
+    #[inline(always)]
+    fn narrow(v: u128) -> u32 {
+        v as u32
+    }
 }
 
 impl Addr for u128 {
@@ -97,6 +114,16 @@ impl Addr for u128 {
     #[inline(always)]
     fn words(self) -> [u64; 2] {
         [(self >> 64) as u64, self as u64]
+    }
+
+    #[inline(always)]
+    fn widen(self) -> u128 {
+        self
+    }
+
+    #[inline(always)]
+    fn narrow(v: u128) -> u128 {
+        v
     }
 }
 

@@ -21,10 +21,9 @@ macro_rules! reasons {
 
 reasons! {
     EthTruncated => "eth_truncated", "Frame shorter than an Ethernet header.";
-    EthUnknownType => "eth_unknown_type", "Ethertype we do not handle (not IPv4/ARP).";
+    EthUnknownType => "eth_unknown_type", "Ethertype we do not handle (not IPv4/IPv6/ARP).";
     EthNotForUs => "eth_not_for_us", "Unicast frame addressed to another MAC.";
-    EthMulticast => "eth_multicast", "IPv4 frame sent to a broadcast or multicast MAC.";
-    Ipv6Unsupported => "ipv6_unsupported", "IPv6 is not forwarded yet.";
+    EthMulticast => "eth_multicast", "IP frame sent to a broadcast or multicast MAC (other than IPv6 ND).";
     ArpMalformed => "arp_malformed", "ARP packet too short or not Ethernet/IPv4.";
     ArpNotForUs => "arp_not_for_us", "ARP request for an address we do not own.";
     IpTruncated => "ip_truncated", "Shorter than a minimal IPv4 header.";
@@ -44,8 +43,8 @@ reasons! {
     UdpBadLen => "udp_bad_len", "UDP length below 8 or past the datagram.";
     L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/ICMP to a VIP.";
     NoRoute => "no_route", "No route to the destination.";
-    NeighPendingFull => "neigh_pending_full", "Too many packets waiting for ARP.";
-    NeighFailed => "neigh_failed", "Next hop did not answer ARP.";
+    NeighPendingFull => "neigh_pending_full", "Too many packets waiting for ARP or ND resolution.";
+    NeighFailed => "neigh_failed", "Next hop did not answer ARP or neighbour solicitations.";
     NoService => "no_service", "To a VIP port with no service.";
     NoDest => "no_dest", "Scheduler found no available dest.";
     ConnTableFull => "conn_table_full", "New connection refused: table full.";

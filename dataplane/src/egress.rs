@@ -13,10 +13,12 @@
 //! scan and a neighbour hash lookup; a miss or anything unresolved takes
 //! the full path.
 
+use crate::addr::Addr;
 use crate::drop::DropReason;
 use crate::engine::{Ctx, Engine, Io};
+use crate::family::Fam;
 use crate::l3::neigh::Action;
-use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
+use crate::packet::{eth, PacketBuf};
 use crate::snapshot::Snapshot;
 use crate::wire::{Ethernet, Ipv4};
 
@@ -56,15 +58,15 @@ impl TokenBucket {
 
 /// Where a packet goes after rewriting: out of `port_idx` to `nexthop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NextHop {
+pub struct NextHop<A: Addr = u32> {
     pub port_idx: u16,
-    pub nexthop: u32,
+    pub nexthop: A,
 }
 
 /// A resolved way out to one destination address.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Hop {
-    dst: u32,
+pub(crate) struct Hop<A: Addr> {
+    dst: A,
     /// What it was computed from: snapshot (generation and identity) and
     /// neighbour table version.
     generation: u64,
@@ -82,21 +84,23 @@ pub(crate) struct Hop {
 /// Slots of the hop cache (a power of two).
 const HOP_SLOTS: usize = 256;
 
-/// See the module documentation.
+/// See the module documentation. One per family.
 #[derive(Debug)]
-pub struct HopCache {
-    slots: Vec<Hop>,
+pub struct HopCache<A: Addr = u32> {
+    slots: Vec<Hop<A>>,
 }
 
-impl Default for HopCache {
+impl<A: Addr> Default for HopCache<A> {
     fn default() -> Self {
         HopCache { slots: vec![Hop::default(); HOP_SLOTS] }
     }
 }
 
 #[inline(always)]
-fn hop_slot(dst: u32) -> usize {
-    (dst.wrapping_mul(0x9e37_79b1) >> (32 - HOP_SLOTS.trailing_zeros())) as usize
+fn hop_slot<A: Addr>(dst: A) -> usize {
+    let [hi, lo] = dst.words();
+    let x = (lo ^ hi.rotate_left(29)) as u32;
+    (x.wrapping_mul(0x9e37_79b1) >> (32 - HOP_SLOTS.trailing_zeros())) as usize
 }
 
 impl<P: PacketBuf> Engine<P> {
@@ -104,22 +108,16 @@ impl<P: PacketBuf> Engine<P> {
     /// neighbour lookup (and then cached). None when there is no route or
     /// the next hop's MAC is not known yet.
     #[inline]
-    pub(crate) fn hop<I>(&mut self, cx: &Ctx<'_, I>, dst: u32) -> Option<Hop> {
-        let neigh = match &self.neigh {
-            Some(t) => t.version(),
-            None => cx.neigh.version(),
-        };
+    pub(crate) fn hop<I, A: Fam>(&mut self, cx: &Ctx<'_, I>, dst: A) -> Option<Hop<A>> {
+        let neigh = A::neigh_version(self, cx);
         let (generation, snap) = (cx.snap.generation, cx.snap as *const Snapshot as usize);
         let i = hop_slot(dst);
-        let h = self.hops.slots[i];
+        let h = A::lane(self).hops.slots[i];
         if h.valid && h.dst == dst && h.generation == generation && h.snap == snap && h.neigh == neigh {
             return Some(h);
         }
-        let (port_idx, nh) = cx.snap.routes.lookup(dst)?;
-        let mac = match &self.neigh {
-            Some(t) => t.get(port_idx, nh),
-            None => cx.neigh.get(port_idx, nh),
-        }?;
+        let (port_idx, nh) = A::routes(cx.snap).lookup(dst)?;
+        let mac = A::neigh(self, cx, port_idx, nh)?;
         let ifc = &cx.snap.ifaces[port_idx as usize];
         let h = Hop {
             dst,
@@ -133,22 +131,22 @@ impl<P: PacketBuf> Engine<P> {
             mac,
             src_mac: ifc.mac,
         };
-        self.hops.slots[i] = h;
+        A::lane(self).hops.slots[i] = h;
         Some(h)
     }
 
     /// The egress MTU towards `dst` (1500 without a route).
     #[inline]
-    pub(crate) fn mtu_to<I>(&mut self, cx: &Ctx<'_, I>, dst: u32) -> u16 {
+    pub(crate) fn mtu_to<I, A: Fam>(&mut self, cx: &Ctx<'_, I>, dst: A) -> u16 {
         match self.hop(cx, dst) {
             Some(h) => h.mtu,
-            None => cx.snap.routes.lookup(dst).map(|(p, _)| cx.snap.ifaces[p as usize].mtu).unwrap_or(1500),
+            None => A::routes(cx.snap).lookup(dst).map(|(p, _)| cx.snap.ifaces[p as usize].mtu).unwrap_or(1500),
         }
     }
 
     /// Send through a resolved hop.
     #[inline]
-    pub(crate) fn emit_hop<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, h: &Hop) {
+    pub(crate) fn emit_hop<I: Io<P>, A: Addr>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, h: &Hop<A>) {
         self.send_to(cx.io, pkt, (h.mac, h.src_mac), h.port_id, h.mtu);
     }
 
@@ -169,30 +167,26 @@ impl<P: PacketBuf> Engine<P> {
         self.fragment_out(io, pkt, port_id, mtu);
     }
 
-    /// Route an IPv4 packet (Ethernet header present, to be filled) to
-    /// `dst` and send it.
+    /// Route a packet of family `A` (Ethernet header present, to be
+    /// filled) to `dst` and send it.
     #[inline]
-    pub(crate) fn route_out<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, dst: u32) {
+    pub(crate) fn route_out<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, dst: A) {
         if let Some(h) = self.hop(cx, dst) {
             return self.emit_hop(cx, pkt, &h);
         }
-        match cx.snap.routes.lookup(dst) {
+        match A::routes(cx.snap).lookup(dst) {
             Some((port_idx, nh)) => self.xmit(cx, pkt, NextHop { port_idx, nexthop: nh }),
             None => self.drop_pkt(DropReason::NoRoute, pkt),
         }
     }
 
     /// Resolve the next hop's MAC and transmit, or queue for resolution.
-    pub(crate) fn xmit<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop) {
-        let mac = match &self.neigh {
-            Some(t) => t.get(nh.port_idx, nh.nexthop),
-            None => cx.neigh.get(nh.port_idx, nh.nexthop),
-        };
-        if let Some(mac) = mac {
+    pub(crate) fn xmit<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop<A>) {
+        if let Some(mac) = A::neigh(self, cx, nh.port_idx, nh.nexthop) {
             return self.emit(cx, pkt, nh.port_idx, mac);
         }
         if self.neigh.is_none() {
-            if let Err(p) = cx.io.to_neigh_owner(nh.port_idx, nh.nexthop, pkt) {
+            if let Err(p) = cx.io.to_neigh_owner(nh.port_idx, nh.nexthop.to_ip(), pkt) {
                 self.drop_pkt(DropReason::NeighPendingFull, p);
             } else {
                 self.stats.redirect_out.inc();
@@ -203,15 +197,25 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Worker 0: queue a packet handed over by another worker for an
-    /// unresolved next hop.
-    pub fn resolve_later(&mut self, snap: &Snapshot, io: &mut impl Io<P>, pkt: P, nh: NextHop, now: u64) {
+    /// unresolved next hop `nexthop` on `port_idx`.
+    pub fn resolve_later(
+        &mut self,
+        snap: &Snapshot,
+        io: &mut impl Io<P>,
+        pkt: P,
+        (port_idx, nexthop): (u16, std::net::IpAddr),
+        now: u64,
+    ) {
         let neigh = Default::default();
         let mut cx = Ctx { snap, neigh: &neigh, io, now };
-        self.queue_for_neigh(&mut cx, pkt, nh);
+        match nexthop {
+            std::net::IpAddr::V4(a) => self.queue_for_neigh(&mut cx, pkt, NextHop { port_idx, nexthop: u32::from(a) }),
+            std::net::IpAddr::V6(a) => self.queue_for_neigh(&mut cx, pkt, NextHop { port_idx, nexthop: u128::from(a) }),
+        }
     }
 
-    fn queue_for_neigh<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop) {
-        let Some(table) = self.neigh.as_mut() else {
+    fn queue_for_neigh<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, nh: NextHop<A>) {
+        let Some(table) = A::neigh_table(self) else {
             // Only worker 0 resolves; a caller elsewhere hands over instead.
             return self.drop_pkt(DropReason::NeighPendingFull, pkt);
         };
@@ -265,25 +269,31 @@ impl<P: PacketBuf> Engine<P> {
         io.tx(port_id, pkt);
     }
 
-    fn probe(&mut self, snap: &Snapshot, io: &mut impl Io<P>, a: Action) {
+    /// Solicit a neighbour's MAC: an ARP request for IPv4, a Neighbour
+    /// Solicitation for IPv6.
+    fn probe<A: Fam>(&mut self, snap: &Snapshot, io: &mut impl Io<P>, a: Action<A>) {
         let Action::Probe(port_idx, target) = a;
         let Some(ifc) = snap.ifaces.get(port_idx as usize) else { return };
-        let Some(src) = ifc.source_for(target) else { return };
+        let Some(src) = A::source_for(ifc, target) else { return };
         let Some(mut p) = io.alloc() else {
             self.stats.count_drop(DropReason::NoMbuf);
             return;
         };
-        if !p.set_len(arp::FRAME_LEN) {
+        if !A::make_probe(&mut p, ifc.mac, src, target) {
             return self.drop_pkt(DropReason::NoMbuf, p);
         }
-        arp::make_request(p.data_mut(), ifc.mac, src, target);
         self.stats.arp_requests.inc();
         io.tx(ifc.port_id, p);
     }
 
     /// Periodic work (once a second; `now` in ticks): neighbour aging and probes.
     pub fn tick(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
-        if let Some(t) = self.neigh.as_mut() {
+        self.tick_neigh::<u32>(snap, io, now);
+        self.tick_neigh::<u128>(snap, io, now);
+    }
+
+    fn tick_neigh<A: Fam>(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
+        if let Some(t) = A::neigh_table(self) {
             let (actions, failed) = t.tick(now / crate::conn::HZ);
             for p in failed {
                 self.drop_pkt(DropReason::NeighFailed, p);
@@ -294,30 +304,26 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
-    /// Send an ICMP error about `orig` (IPv4 packet bytes) back to its
-    /// source, within the worker's ICMP rate limit. Never about an ICMP error, a fragment other than the first,
-    /// or a group address (RFC 1812 §4.3.2.7).
-    pub(crate) fn send_icmp_error<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, orig: &[u8], err: IcmpError) {
-        if !icmp::may_answer(orig) {
-            return;
-        }
+    /// Send an ICMP error about `orig` (the network packet's bytes) back
+    /// to its source, within the worker's ICMP rate limit. Never about an
+    /// ICMP error, a fragment other than the first, or a group address
+    /// (RFC 1812 §4.3.2.7, RFC 4443 §2.4 e).
+    pub(crate) fn send_icmp_error<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, orig: &[u8], err: IcmpError) {
+        let Some(src_of_orig) = A::error_target(orig) else { return };
         if !self.icmp_limit.take(cx.now) {
             self.stats.icmp_err_suppressed.inc();
             return;
         }
-        let Ok(quoted) = Ipv4::new_checked_quoted(orig) else { return };
-        let src_of_orig = quoted.src();
-        let Some((port_idx, _)) = cx.snap.routes.lookup(src_of_orig) else { return };
-        let Some(from) = cx.snap.ifaces[port_idx as usize].source_for(src_of_orig) else { return };
+        let Some((port_idx, _)) = A::routes(cx.snap).lookup(src_of_orig) else { return };
+        let Some(from) = A::source_for(&cx.snap.ifaces[port_idx as usize], src_of_orig) else { return };
         let Some(mut p) = cx.io.alloc() else {
             self.stats.count_drop(DropReason::NoMbuf);
             return;
         };
-        let need = eth::HDR_LEN + ipv4::MIN_HDR + 8 + orig.len().min(icmp::MAX_QUOTE);
-        if !p.set_len(need) {
+        if !p.set_len(A::error_len(orig)) {
             return self.drop_pkt(DropReason::NoMbuf, p);
         }
-        let n = icmp::build_error(p.data_mut(), from, orig, err.ty, err.code, err.mtu);
+        let n = A::build_error(p.data_mut(), from, orig, err);
         if n == 0 {
             // Nothing to quote: the buffer was never a packet.
             return drop(p);
@@ -328,19 +334,13 @@ impl<P: PacketBuf> Engine<P> {
     }
 }
 
-/// An ICMP error the director originates.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct IcmpError {
-    pub ty: u8,
-    pub code: u8,
-    /// Next-hop MTU (frag-needed), else 0.
-    pub mtu: u16,
-}
-
-impl IcmpError {
-    pub const TIME_EXCEEDED: IcmpError = IcmpError { ty: icmp::TIME_EXCEEDED, code: 0, mtu: 0 };
-
-    pub fn frag_needed(mtu: u16) -> Self {
-        IcmpError { ty: icmp::DEST_UNREACH, code: icmp::CODE_FRAG_NEEDED, mtu }
-    }
+/// An ICMP error the director originates, in family-neutral terms (each
+/// family's [`Fam::build_error`] picks its type and code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpError {
+    /// TTL / hop limit exceeded in transit.
+    TimeExceeded,
+    /// Too big for the next hop's MTU: IPv4 frag-needed, IPv6 packet too
+    /// big.
+    TooBig(u16),
 }

@@ -21,9 +21,10 @@
 //! mbufs and tx batches; tests implement it over `Vec<u8>`.
 
 use crate::drop::DropReason;
-use crate::l3::neigh::{NeighSnapshot, NeighTable};
+use crate::family::{Fam, Lane};
+use crate::l3::neigh::{NeighTable, Neighbours};
 use crate::packet::{arp, eth, icmp, ipv4, PacketBuf};
-use crate::pipeline::{Burst, Meta};
+use crate::pipeline::{AnyMeta, Meta, L3};
 use crate::redirect::Redirected;
 use crate::snapshot::Snapshot;
 use crate::stats::WorkerStats;
@@ -42,14 +43,14 @@ pub trait Io<P> {
     fn redirect(&mut self, worker: usize, r: Redirected<P>) -> Result<(), Redirected<P>>;
     /// Hand a routed packet whose next hop is unresolved to the neighbour
     /// owner (worker 0).
-    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: P) -> Result<(), P>;
+    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: std::net::IpAddr, pkt: P) -> Result<(), P>;
 }
 
 /// What every stage sees of the world for one burst: the snapshots loaded
 /// once per burst, the Io, and the time in ticks of [`crate::conn::HZ`].
 pub struct Ctx<'a, I> {
     pub snap: &'a Snapshot,
-    pub neigh: &'a NeighSnapshot,
+    pub neigh: &'a Neighbours,
     pub io: &'a mut I,
     pub now: u64,
 }
@@ -58,16 +59,15 @@ pub struct Ctx<'a, I> {
 pub struct Engine<P> {
     pub id: usize,
     pub stats: Arc<WorkerStats>,
-    /// Authoritative neighbour table: only on worker 0.
+    /// Authoritative neighbour tables: only on worker 0 (ARP, ND).
     pub neigh: Option<NeighTable<P>>,
+    pub neigh6: Option<NeighTable<P, u128>>,
     pub svc: crate::service_path::ServicePath,
     /// Rate limit of the ICMP errors this worker originates.
     pub icmp_limit: TokenBucket,
-    /// The service-path packets of the burst being processed (kept to
-    /// reuse its storage: no allocation per burst).
-    burst: Burst<P>,
-    /// Resolved next hops by destination (see [`crate::egress`]).
-    pub(crate) hops: crate::egress::HopCache,
+    /// Per-family burst and next-hop cache.
+    pub(crate) v4: Lane<P, u32>,
+    pub(crate) v6: Lane<P, u128>,
 }
 
 impl<P: PacketBuf> Engine<P> {
@@ -76,10 +76,11 @@ impl<P: PacketBuf> Engine<P> {
             id,
             stats,
             neigh: (id == 0).then(NeighTable::default),
+            neigh6: (id == 0).then(NeighTable::default),
             svc,
             icmp_limit: TokenBucket::ICMP,
-            burst: Burst::default(),
-            hops: Default::default(),
+            v4: Lane::default(),
+            v6: Lane::default(),
         }
     }
 
@@ -94,7 +95,7 @@ impl<P: PacketBuf> Engine<P> {
     pub fn handle(
         &mut self,
         snap: &Snapshot,
-        neigh: &NeighSnapshot,
+        neigh: &Neighbours,
         io: &mut impl Io<P>,
         pkt: P,
         port_idx: u16,
@@ -114,21 +115,26 @@ impl<P: PacketBuf> Engine<P> {
     /// their [`Meta`] skip ingress (the sender classified them), the others
     /// start from the Ethernet header.
     pub fn handle_redirected<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, items: impl IntoIterator<Item = Redirected<P>>) {
-        let mut burst = std::mem::take(&mut self.burst);
         for r in items {
-            let item = match r.meta {
-                Some(m) => Some((r.pkt, m)),
+            match r.meta {
+                Some(AnyMeta::V4(m)) => self.push::<I, u32>(cx, r.pkt, m),
+                Some(AnyMeta::V6(m)) => self.push::<I, u128>(cx, r.pkt, m),
                 None => self.ingress(cx, r.pkt, r.port_idx),
-            };
-            if let Some((pkt, m)) = item {
-                burst.push(pkt, m);
-                if burst.is_full() {
-                    crate::pipeline::run(self, cx, &mut burst);
-                }
             }
         }
-        crate::pipeline::run(self, cx, &mut burst);
-        self.burst = burst;
+        crate::pipeline::run::<P, I, u32>(self, cx);
+        crate::pipeline::run::<P, I, u128>(self, cx);
+    }
+
+    /// Add a classified packet to its family's burst; run the burst when
+    /// it is full.
+    #[inline(always)]
+    fn push<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, m: Meta<A>) {
+        let b = &mut A::lane(self).burst;
+        b.push(pkt, m);
+        if b.is_full() {
+            crate::pipeline::run::<P, I, A>(self, cx);
+        }
     }
 
     pub(crate) fn redirect<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, worker: usize, r: Redirected<P>) {
@@ -139,35 +145,39 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Stage 1 of one packet: the L2/L3/L4 gates. A service-path packet
-    /// this worker owns comes back with its metadata; everything else is
+    /// this worker owns joins its family's burst; everything else is
     /// disposed of here.
     #[inline]
-    fn ingress<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, port_idx: u16) -> Option<(P, Meta)> {
+    fn ingress<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, port_idx: u16) {
         let frame = match Ethernet::new_checked(pkt.data()) {
             Ok(f) => f,
-            Err(r) => return self.drop_none(r, pkt),
+            Err(r) => return self.drop_pkt(r, pkt),
         };
         let Some(ifc) = cx.snap.ifaces.get(port_idx as usize) else {
-            return self.drop_none(DropReason::EthNotForUs, pkt);
+            return self.drop_pkt(DropReason::EthNotForUs, pkt);
         };
         let group = frame.is_group();
         if !group && frame.dst() != ifc.mac {
-            return self.drop_none(DropReason::EthNotForUs, pkt);
+            return self.drop_pkt(DropReason::EthNotForUs, pkt);
         }
         if frame.is_tagged() {
             // 802.1Q: the views read the tag, the data path does not
             // serve VLANs yet (headers are at fixed offsets after 14 bytes).
-            return self.drop_none(DropReason::EthUnknownType, pkt);
+            return self.drop_pkt(DropReason::EthUnknownType, pkt);
         }
         let ty = frame.ethertype();
         // Only ARP may arrive broadcast: a VIP is a unicast address, and an
         // IPv4 frame to a group MAC was not sent to this director's IP
         // layer. (Other ethertypes are refused below by their own names.)
         if group && ty == eth::TYPE_IPV4 {
-            return self.drop_none(DropReason::EthMulticast, pkt);
+            return self.drop_pkt(DropReason::EthMulticast, pkt);
         }
         match ty {
-            eth::TYPE_IPV4 => self.ipv4(cx, pkt, port_idx),
+            eth::TYPE_IPV4 => {
+                if let Some((pkt, m)) = self.ipv4(cx, pkt, port_idx) {
+                    self.push::<I, u32>(cx, pkt, m);
+                }
+            }
             eth::TYPE_ARP => {
                 if self.neigh.is_none() {
                     // ARP state lives on worker 0.
@@ -175,10 +185,13 @@ impl<P: PacketBuf> Engine<P> {
                 } else {
                     self.arp(cx, pkt, port_idx);
                 }
-                None
             }
-            eth::TYPE_IPV6 => self.drop_none(DropReason::Ipv6Unsupported, pkt),
-            _ => self.drop_none(DropReason::EthUnknownType, pkt),
+            eth::TYPE_IPV6 => {
+                if let Some((pkt, m)) = self.ipv6(cx, pkt, port_idx, group) {
+                    self.push::<I, u128>(cx, pkt, m);
+                }
+            }
+            _ => self.drop_pkt(DropReason::EthUnknownType, pkt),
         }
     }
 
@@ -237,7 +250,19 @@ impl<P: PacketBuf> Engine<P> {
             pkt.set_len(frame_len);
         }
         match info.proto {
-            ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &info, port_idx),
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP => {
+                let l3 = L3 {
+                    src: info.src,
+                    dst: info.dst,
+                    l4: eth::HDR_LEN + info.hdr_len,
+                    proto: info.proto,
+                    len: info.total_len,
+                    ttl: info.ttl,
+                    df: info.df,
+                    fragment: info.fragment,
+                };
+                crate::pipeline::classify(self, cx, pkt, &l3, port_idx)
+            }
             ipv4::PROTO_ICMP => {
                 self.icmp(cx, pkt, &info, port_idx);
                 None
@@ -275,19 +300,30 @@ impl<P: PacketBuf> Engine<P> {
     }
 
     /// Per-tick work of the service path (connection expiry).
-    pub fn service_tick(&mut self, snap: &Snapshot, neigh: &NeighSnapshot, io: &mut impl Io<P>, now: u64) {
+    pub fn service_tick(&mut self, snap: &Snapshot, neigh: &Neighbours, io: &mut impl Io<P>, now: u64) {
         let _ = (neigh, io);
         crate::service_path::tick(self, snap, now);
+    }
+
+    /// Worker 0: the neighbour tables to publish, when either changed
+    /// since `current` (the copy the workers read) was taken.
+    pub fn publish_neigh(&mut self, current: &Neighbours) -> Option<Neighbours> {
+        let v4 = self.neigh.as_mut().and_then(|t| t.take_snapshot());
+        let v6 = self.neigh6.as_mut().and_then(|t| t.take_snapshot());
+        if v4.is_none() && v6.is_none() {
+            return None;
+        }
+        Some(Neighbours { v4: v4.unwrap_or_else(|| current.v4.clone()), v6: v6.unwrap_or_else(|| current.v6.clone()) })
     }
 
     /// Release every packet this worker still holds (waiting for ARP),
     /// each counted as [`DropReason::Shutdown`].
     pub fn shutdown(&mut self) {
-        if let Some(t) = self.neigh.as_mut() {
-            for p in t.drain_pending() {
-                self.stats.count_drop(DropReason::Shutdown);
-                drop(p);
-            }
+        let mut held = self.neigh.as_mut().map(|t| t.drain_pending()).unwrap_or_default();
+        held.extend(self.neigh6.as_mut().map(|t| t.drain_pending()).unwrap_or_default());
+        for p in held {
+            self.stats.count_drop(DropReason::Shutdown);
+            drop(p);
         }
     }
 

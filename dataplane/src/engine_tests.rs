@@ -4,7 +4,7 @@
 use crate::conn::HZ;
 use crate::drop::DropReason;
 use crate::engine::{Engine, Io};
-use crate::l3::neigh::NeighSnapshot;
+use crate::l3::neigh::Neighbours;
 use crate::packet::eth::Mac;
 use crate::redirect::Redirected;
 use crate::service_path::{new_templates, ServicePath};
@@ -31,7 +31,7 @@ pub(crate) struct TestIo {
     pub(crate) sent: Vec<(u16, Vec<u8>)>,
     pub(crate) redirected: Vec<(usize, Vec<u8>)>,
     /// The metadata each redirect carried, in the same order.
-    pub(crate) redirected_meta: Vec<Option<crate::pipeline::Meta>>,
+    pub(crate) redirected_meta: Vec<Option<crate::pipeline::AnyMeta>>,
 }
 
 impl Io<Vec<u8>> for TestIo {
@@ -46,7 +46,7 @@ impl Io<Vec<u8>> for TestIo {
         self.redirected_meta.push(r.meta);
         Ok(())
     }
-    fn to_neigh_owner(&mut self, _: u16, _: u32, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
+    fn to_neigh_owner(&mut self, _: u16, _: std::net::IpAddr, pkt: Vec<u8>) -> Result<(), Vec<u8>> {
         Err(pkt)
     }
 }
@@ -144,7 +144,7 @@ pub(crate) fn parsed(b: &[u8]) -> (Mac, [u8; 4], u16, [u8; 4], u16) {
 }
 
 pub(crate) fn run(e: &mut Engine<Vec<u8>>, snap: &Snapshot, pkt: Vec<u8>, port: u16, now: u64) -> TestIo {
-    run_with(e, snap, &NeighSnapshot::default(), pkt, port, now)
+    run_with(e, snap, &Neighbours::default(), pkt, port, now)
 }
 
 /// [`run`] on a worker other than 0, which sees worker 0's neighbours
@@ -152,7 +152,7 @@ pub(crate) fn run(e: &mut Engine<Vec<u8>>, snap: &Snapshot, pkt: Vec<u8>, port: 
 pub(crate) fn run_with(
     e: &mut Engine<Vec<u8>>,
     snap: &Snapshot,
-    neigh: &NeighSnapshot,
+    neigh: &Neighbours,
     mut pkt: Vec<u8>,
     port: u16,
     now: u64,
@@ -188,7 +188,7 @@ fn nat_both_directions_with_port_mapping_and_states() {
     // Timeout (TIME_WAIT 120 s): expiry settles the counters.
     let mut io = TestIo::default();
     for t in 4..130 * HZ {
-        e.service_tick(&snap, &NeighSnapshot::default(), &mut io, t);
+        e.service_tick(&snap, &Neighbours::default(), &mut io, t);
     }
     assert_eq!((d.active(), d.inactive()), (0, 0));
     assert_eq!(e.svc.conns.len(), 0);
@@ -292,7 +292,7 @@ fn flows_go_to_their_owner_worker() {
     let snap = snapshot(1, 2, &[svc(FwdMethod::Nat, SchedKind::Rr, &[(RS1, 80, 1)])], None);
     let mut e0 = engine(0, 2, 64);
     let mut e1 = engine(1, 2, 64);
-    let neigh = e0.neigh.as_mut().unwrap().take_snapshot().unwrap();
+    let neigh = Neighbours { v4: e0.neigh.as_mut().unwrap().take_snapshot().unwrap(), ..Default::default() };
     let (mut r0, mut r1) = (0, 0);
     for p in 0..40u16 {
         let pkt = tcp(CIP, 9000 + p, VIP, 80, "S", 64);

@@ -8,6 +8,7 @@ use crate::conn::{ConnId, ConnKey, Dir};
 use crate::drop::DropReason;
 use crate::egress::{IcmpError, NextHop};
 use crate::engine::{Ctx, Engine, Io};
+use crate::family::Fam;
 use crate::modes::{self, tun::EncapError};
 use crate::packet::{eth, ipv4, l4, PacketBuf};
 use crate::pipeline::Meta;
@@ -17,20 +18,21 @@ use crate::snapshot::class;
 use rvs_conf::FwdMethod;
 
 /// A packet of a known connection: state, counters, rewrite, send.
-pub(crate) fn established<P: PacketBuf, I: Io<P>>(
+pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     mut pkt: P,
-    m: &Meta,
+    m: &Meta<A>,
     cid: ConnId,
     dir: Dir,
 ) {
     let (snap, now, at, flags) = (cx.snap, cx.now, m.at, m.flags);
-    let tr = e.svc.conns.on_packet(cid, dir, flags, now);
-    let mut c = *e.svc.conns.get(cid);
+    let conns = A::conns_mut(&mut e.svc);
+    let tr = conns.on_packet(cid, dir, flags, now);
+    let mut c = *conns.get(cid);
     let resolved = resolve(snap, &mut c);
     {
-        let m = e.svc.conns.get_mut(cid);
+        let m = conns.get_mut(cid);
         m.svc = c.svc;
         m.dest = c.dest;
         m.user = c.user;
@@ -65,7 +67,7 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
             }
         }
         None if snap.expire_nodest_conn => {
-            let old = e.svc.conns.remove(cid);
+            let old = A::conns_mut(&mut e.svc).remove(cid);
             settle_removed(e, snap, old);
             return e.drop_pkt(DropReason::ConnNoDest, pkt);
         }
@@ -86,20 +88,24 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
     let to = if dir == Dir::Output { c.caddr } else { c.daddr };
     let hop = e.hop(cx, to);
     if m.df {
-        let extra = if c.fwd == FwdMethod::Tun { modes::tun::overhead(tt) } else { 0 };
+        let extra = if c.fwd == FwdMethod::Tun { A::tun_overhead(tt) } else { 0 };
         let mtu = hop.map_or_else(|| e.mtu_to(cx, to), |h| h.mtu);
         let mtu = (mtu as usize).saturating_sub(extra);
         if m.total_len > mtu {
-            e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::frag_needed(mtu as u16));
+            e.send_icmp_error::<I, A>(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TooBig(mtu as u16));
             return e.drop_pkt(DropReason::TooBig, pkt);
         }
     }
-    ipv4::dec_ttl(pkt.data_mut(), at.l3);
+    // The gate checked the TTL / hop limit is above 1.
+    let _ = A::dec_ttl(pkt.data_mut(), at.l3);
     let b = pkt.data_mut();
     let rewritten = match (c.fwd, dir) {
-        (FwdMethod::Nat, Dir::Output) => modes::nat::reply(b, at, c.vaddr, c.vport),
-        (FwdMethod::Nat, _) => modes::nat::request(b, at, c.daddr, c.dport),
-        (FwdMethod::FullNat, Dir::Output) => modes::fullnat::reply(b, at, c.vaddr, c.vport, c.caddr, c.cport),
+        // NAT reply: RIP:rport → CIP:cport becomes VIP:vport → CIP:cport.
+        (FwdMethod::Nat, Dir::Output) => A::rewrite(b, at, Some((c.vaddr, c.vport)), None),
+        // NAT request: CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
+        (FwdMethod::Nat, _) => A::rewrite(b, at, None, Some((c.daddr, c.dport))),
+        // FULLNAT reply: RIP:rport → LIP:lport becomes VIP:vport → CIP:cport.
+        (FwdMethod::FullNat, Dir::Output) => A::rewrite(b, at, Some((c.vaddr, c.vport)), Some((c.caddr, c.cport))),
         (FwdMethod::FullNat, _) => {
             if at.proto == ipv4::PROTO_TCP
                 && c.flags & F_TOA_DONE == 0
@@ -107,15 +113,23 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
                 && flags & l4::TCP_SYN == 0
             {
                 // Carry the client address to the real server on the
-                // handshake's final ACK (where TOA readers look for it).
+                // handshake's final ACK (where TOA readers look for it):
+                // the IPv4 option, or the 20-byte IPv6 one.
                 let mtu = hop.map_or_else(|| e.mtu_to(cx, c.daddr), |h| h.mtu);
-                match modes::fullnat::add_toa(&mut pkt, at, c.caddr, c.cport, mtu) {
-                    Ok(true) => e.svc.conns.get_mut(cid).flags |= F_TOA_DONE,
+                let (cip, cport) = (c.caddr.widen(), c.cport);
+                let added = if A::BITS == 32 {
+                    modes::fullnat::add_toa(&mut pkt, at, cip as u32, cport, mtu)
+                } else {
+                    modes::toa6::add_toa6(&mut pkt, at, cip, cport, mtu)
+                };
+                match added {
+                    Ok(true) => A::conns_mut(&mut e.svc).get_mut(cid).flags |= F_TOA_DONE,
                     Ok(false) => {}
                     Err(r) => return e.drop_pkt(r, pkt),
                 }
             }
-            modes::fullnat::request(pkt.data_mut(), at, c.laddr, c.lport, c.daddr, c.dport)
+            // FULLNAT request: CIP:cport → VIP:vport becomes LIP:lport → RIP:rport.
+            A::rewrite(pkt.data_mut(), at, Some((c.laddr, c.lport)), Some((c.daddr, c.dport)))
         }
         (FwdMethod::Dr | FwdMethod::Tun, _) => Ok(()),
     };
@@ -143,13 +157,13 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>>(
 }
 
 /// DR: hand the unchanged packet to the real server's MAC (on-link only).
-fn send_dr<P: PacketBuf, I: Io<P>>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: P, rip: u32) {
+fn send_dr<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: P, rip: A) {
     if let Some(h) = e.hop(cx, rip).filter(|h| h.direct) {
         return e.emit_hop(cx, pkt, &h);
     }
-    match cx.snap.routes.lookup(rip) {
-        Some((port_idx, nh)) if modes::dr::on_link(nh, rip) => {
-            e.xmit(cx, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop(rip) })
+    match A::routes(cx.snap).lookup(rip) {
+        Some((port_idx, nh)) if modes::dr::on_link_af(nh, rip) => {
+            e.xmit(cx, pkt, NextHop { port_idx, nexthop: modes::dr::nexthop_af(rip) })
         }
         _ => e.drop_pkt(DropReason::NoRoute, pkt),
     }
@@ -157,20 +171,20 @@ fn send_dr<P: PacketBuf, I: Io<P>>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: 
 
 /// TUN: encapsulate DIP → RIP (as the dest's tunnel type and port say)
 /// and route; an encapsulation error gives the packet back to the caller.
-fn send_tun<P: PacketBuf, I: Io<P>>(
+fn send_tun<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     mut pkt: P,
-    rip: u32,
+    rip: A,
     (tt, tp): (rvs_conf::TunType, u16),
 ) -> Result<(), (P, EncapError)> {
-    let Some((port_idx, _)) = cx.snap.routes.lookup(rip) else {
+    let Some((port_idx, _)) = A::routes(cx.snap).lookup(rip) else {
         e.drop_pkt(DropReason::NoRoute, pkt);
         return Ok(());
     };
     let ifc = &cx.snap.ifaces[port_idx as usize];
-    let dip = ifc.source_for(rip).unwrap_or(0);
-    match modes::tun::encap(&mut pkt, tt, tp, dip, rip, ifc.mtu) {
+    let dip = A::source_for(ifc, rip).unwrap_or_default();
+    match A::encap(&mut pkt, tt, tp, dip, rip, ifc.mtu) {
         Ok(()) => {
             e.route_out(cx, pkt, rip);
             Ok(())

@@ -15,9 +15,11 @@ pub mod egress;
 pub mod engine;
 #[cfg(test)]
 mod engine_tests;
+pub mod family;
 pub mod forward;
 #[cfg(test)]
 mod hostile_tests;
+mod ingress6;
 pub mod l3;
 pub mod lport;
 #[cfg(test)]
@@ -36,6 +38,8 @@ pub mod stats;
 pub mod svc;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+#[cfg(test)]
+mod v6_tests;
 pub mod wire;
 #[cfg(feature = "dpdk")]
 pub mod worker;

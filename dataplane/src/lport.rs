@@ -17,6 +17,7 @@
 //! if none fits, any port of the worker's is taken and the reply is
 //! redirected, as without RSS.
 
+use crate::addr::Addr;
 use crate::rss::{PortBuckets, PortRss};
 use hashbrown::HashMap;
 use std::collections::VecDeque;
@@ -38,7 +39,8 @@ pub struct Steer<'a> {
 pub struct LocalPorts {
     id: usize,
     workers: usize,
-    pools: HashMap<u32, VecDeque<u16>>,
+    /// Free ports per LIP (widened: IPv4 and IPv6 LIPs in one map).
+    pools: HashMap<u128, VecDeque<u16>>,
     /// Port buckets per interface index, built on first use (128 KiB each).
     buckets: Vec<Option<PortBuckets>>,
     /// Connections whose reply could not be steered to this worker.
@@ -51,11 +53,13 @@ impl LocalPorts {
     }
 
     /// A free port of `lip`, steered when `steer` says how.
-    pub fn alloc(&mut self, lip: u32, steer: Option<Steer<'_>>) -> Option<u16> {
+    /// (`steer` is for IPv4 LIPs: the buckets are laid out for the IPv4
+    /// RSS input.)
+    pub fn alloc<A: Addr>(&mut self, lip: A, steer: Option<Steer<'_>>) -> Option<u16> {
         let (id, n) = (self.id, self.workers);
         let pool = self
             .pools
-            .entry(lip)
+            .entry(lip.widen())
             .or_insert_with(|| (1024u32..=65535).filter(|p| *p as usize % n == id).map(|p| p as u16).collect());
         let Some(s) = steer else { return pool.pop_front() };
         if self.buckets.len() <= s.iface {
@@ -63,7 +67,7 @@ impl LocalPorts {
         }
         let reta = s.rss.reta();
         let b = self.buckets[s.iface].get_or_insert_with(|| PortBuckets::new(s.rss.toeplitz(), reta.len()));
-        let base = s.rss.toeplitz().ipv4_l4(s.rip, lip, s.rport, 0) & b.mask();
+        let base = s.rss.toeplitz().ipv4_l4(s.rip, lip.widen() as u32, s.rport, 0) & b.mask();
         for _ in 0..STEER_TRIES.min(pool.len()) {
             let p = pool.pop_front()?;
             if reta[base as usize ^ b.bucket_of(p)] as usize == id {
@@ -75,8 +79,8 @@ impl LocalPorts {
         pool.pop_front()
     }
 
-    pub fn free(&mut self, lip: u32, port: u16) {
-        if let Some(v) = self.pools.get_mut(&lip) {
+    pub fn free<A: Addr>(&mut self, lip: A, port: u16) {
+        if let Some(v) = self.pools.get_mut(&lip.widen()) {
             v.push_back(port);
         }
     }
@@ -107,17 +111,17 @@ mod tests {
     #[test]
     fn without_rss_the_pool_is_fifo() {
         let mut lp = LocalPorts::new(1, 2);
-        let a = lp.alloc(7, None).unwrap();
-        let b = lp.alloc(7, None).unwrap();
+        let a = lp.alloc(7u32, None).unwrap();
+        let b = lp.alloc(7u32, None).unwrap();
         assert_eq!((a, b), (1025, 1027));
-        lp.free(7, a);
+        lp.free(7u32, a);
         // The freed port waits behind every other free one.
         let n = (1024..=65535).filter(|p| p % 2 == 1).count();
         let mut last = 0;
         for _ in 0..n - 1 {
-            last = lp.alloc(7, None).unwrap();
+            last = lp.alloc(7u32, None).unwrap();
         }
         assert_eq!(last, a);
-        assert_eq!(lp.alloc(7, None), None, "pool exhausted");
+        assert_eq!(lp.alloc(7u32, None), None, "pool exhausted");
     }
 }

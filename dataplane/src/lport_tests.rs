@@ -6,7 +6,7 @@
 use crate::conn::HZ;
 use crate::drop::DropReason;
 use crate::engine_tests::*;
-use crate::l3::neigh::NeighSnapshot;
+use crate::l3::neigh::Neighbours;
 use rvs_conf::{FwdMethod, SchedKind};
 
 /// Ports rvsd hands out per LIP: 1024..=65535.
@@ -31,7 +31,7 @@ fn exhausted_pool_is_a_named_drop_and_ports_come_back() {
     // Half-open entries expire (SYN_RECV, 60 s): their ports return.
     let mut io = TestIo::default();
     for t in 1..70 * HZ {
-        e.service_tick(&snap, &NeighSnapshot::default(), &mut io, t);
+        e.service_tick(&snap, &Neighbours::default(), &mut io, t);
     }
     assert_eq!(e.svc.conns.len(), 0);
     let io = run(&mut e, &snap, tcp(other, 5000, VIP, 80, "S", 64), 0, 70 * HZ);

@@ -15,10 +15,12 @@
 //! [`ConnTable::lookup_burst`]: crate::conn::ConnTable::lookup_burst
 //! [`ConnTable::version`]: crate::conn::ConnTable::version
 
+use crate::addr::Addr;
 use crate::conn::{self, ConnId, ConnKey, Dir, NO_TMPL};
 use crate::drop::DropReason;
 use crate::egress::IcmpError;
 use crate::engine::{Ctx, Engine, Io};
+use crate::family::Fam;
 use crate::modes::L4At;
 use crate::packet::{eth, ipv4, l4, PacketBuf};
 use crate::redirect::Redirected;
@@ -28,15 +30,36 @@ use crate::snapshot::class;
 /// Packets the lookup stage takes at once (DPDK's usual burst).
 pub const BURST: usize = 32;
 
+/// What a family's network-layer gate learnt of a TCP/UDP packet (IPv4
+/// header, or IPv6 header and extension headers), for classification.
+#[derive(Debug, Clone, Copy)]
+pub struct L3<A: Addr> {
+    pub src: A,
+    pub dst: A,
+    /// Offset of the L4 header in the frame, and the L4 protocol.
+    pub l4: usize,
+    pub proto: u8,
+    /// Length of the network packet (IPv4 total length; IPv6 40 + payload
+    /// length): the frame is trimmed to it.
+    pub len: usize,
+    /// TTL / hop limit as received.
+    pub ttl: u8,
+    /// Must not be fragmented on the way (IPv4 DF; always for IPv6, which
+    /// routers never fragment).
+    pub df: bool,
+    /// A fragment (IPv4 MF or offset; an IPv6 fragment header).
+    pub fragment: bool,
+}
+
 /// What the ingress stages learnt of a service-path packet, so no later
 /// stage parses it again.
 #[derive(Debug, Clone, Copy)]
-pub struct Meta {
+pub struct Meta<A: Addr = u32> {
     /// The packet's 5-tuple as received (the lookup key).
-    pub key: ConnKey,
-    /// Offsets of the IPv4 and L4 headers, and the L4 protocol.
+    pub key: ConnKey<A>,
+    /// Offsets of the network and L4 headers, and the L4 protocol.
     pub at: L4At,
-    /// IPv4 total length (the frame is trimmed to it).
+    /// Length of the network packet (see [`L3::len`]).
     pub total_len: usize,
     /// TCP flags (0 for UDP).
     pub flags: u8,
@@ -46,15 +69,22 @@ pub struct Meta {
     pub cls: u8,
 }
 
+/// A [`Meta`] of either family, as a hand-off carries it.
+#[derive(Debug, Clone, Copy)]
+pub enum AnyMeta {
+    V4(Meta<u32>),
+    V6(Meta<u128>),
+}
+
 /// The service-path packets of one burst and their metadata.
-pub struct Burst<P> {
+pub struct Burst<P, A: Addr = u32> {
     pkts: Vec<P>,
-    metas: Vec<Meta>,
-    keys: Vec<ConnKey>,
+    metas: Vec<Meta<A>>,
+    keys: Vec<ConnKey<A>>,
     hits: [Option<(ConnId, Dir)>; BURST],
 }
 
-impl<P> Default for Burst<P> {
+impl<P, A: Addr> Default for Burst<P, A> {
     fn default() -> Self {
         Burst {
             pkts: Vec::with_capacity(BURST),
@@ -65,9 +95,9 @@ impl<P> Default for Burst<P> {
     }
 }
 
-impl<P> Burst<P> {
+impl<P, A: Addr> Burst<P, A> {
     #[inline(always)]
-    pub fn push(&mut self, pkt: P, m: Meta) {
+    pub fn push(&mut self, pkt: P, m: Meta<A>) {
         self.keys.push(m.key);
         self.metas.push(m);
         self.pkts.push(pkt);
@@ -90,16 +120,16 @@ impl<P> Burst<P> {
 /// Ingress, TCP/UDP: fragments, the L4 gate, TTL, flow owner. A packet
 /// this worker owns comes back with its metadata.
 #[inline]
-pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
+pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     pkt: P,
-    info: &ipv4::Ipv4Info,
+    info: &L3<A>,
     port_idx: u16,
-) -> Option<(P, Meta)> {
-    let l4o = eth::HDR_LEN + info.hdr_len;
+) -> Option<(P, Meta<A>)> {
+    let l4o = info.l4;
     let proto = info.proto;
-    let cls = cx.snap.class(info.dst);
+    let cls = A::class_of(cx.snap, info.dst);
     let ours = cls != 0;
     if info.fragment {
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
@@ -107,7 +137,7 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
         return None;
     }
     // The one gate before any mode touches the L4 header.
-    let hdr = match l4::check(pkt.data(), l4o, info.total_len - info.hdr_len, proto) {
+    let hdr = match l4::check(pkt.data(), l4o, eth::HDR_LEN + info.len - l4o, proto) {
         Ok(h) => h,
         Err(r) => {
             e.drop_pkt(r, pkt);
@@ -116,16 +146,16 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
     };
     if info.ttl <= 1 {
         // Everything on this path is forwarded: a router answers
-        // time-exceeded (RFC 1812 §5.3.1) and drops. (Before the owner
-        // check, so what is handed over is complete.)
-        e.send_icmp_error(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TIME_EXCEEDED);
+        // time-exceeded (RFC 1812 §5.3.1, RFC 4443 §3.3) and drops.
+        // (Before the owner check, so what is handed over is complete.)
+        e.send_icmp_error::<I, A>(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TimeExceeded);
         e.drop_pkt(DropReason::IpTtlExceeded, pkt);
         return None;
     }
     let m = Meta {
-        key: ConnKey::new(proto, info.src, hdr.sport, info.dst, hdr.dport),
+        key: ConnKey::of(proto, info.src, hdr.sport, info.dst, hdr.dport),
         at: L4At { l3: eth::HDR_LEN, l4: l4o, proto },
-        total_len: info.total_len,
+        total_len: info.len,
         flags: hdr.flags,
         df: info.df,
         cls,
@@ -139,41 +169,45 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>>(
     };
     if own != e.id {
         // The owner continues from the lookup with this metadata.
-        e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(m) });
+        e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(A::wrap(m)) });
         return None;
     }
     Some((pkt, m))
 }
 
-/// Lookup and dispatch of everything in `burst`, which is left empty.
-pub(crate) fn run<P: PacketBuf, I: Io<P>>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, burst: &mut Burst<P>) {
-    if burst.is_empty() {
+/// Lookup and dispatch of everything in family `A`'s burst, which is left
+/// empty.
+pub(crate) fn run<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>) {
+    if A::lane(e).burst.is_empty() {
         return;
     }
+    let mut burst = std::mem::take(&mut A::lane(e).burst);
     e.svc.sync_timeouts(cx.snap);
-    let version = e.svc.conns.version();
+    let version = A::conns(&e.svc).version();
     let n = burst.len();
-    e.svc.conns.lookup_burst(&burst.keys, &mut burst.hits[..n]);
+    A::conns(&e.svc).lookup_burst(&burst.keys, &mut burst.hits[..n]);
     burst.keys.clear();
     for (i, (pkt, m)) in burst.pkts.drain(..).zip(burst.metas.drain(..)).enumerate() {
-        let hit = if e.svc.conns.version() == version { burst.hits[i] } else { e.svc.conns.lookup(&m.key) };
+        let t = A::conns(&e.svc);
+        let hit = if t.version() == version { burst.hits[i] } else { t.lookup(&m.key) };
         dispatch(e, cx, pkt, &m, hit);
     }
+    A::lane(e).burst = burst;
 }
 
 /// One packet after the lookup: a known connection goes to its mode, a
 /// new one is scheduled first.
 #[inline]
-fn dispatch<P: PacketBuf, I: Io<P>>(
+fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     pkt: P,
-    m: &Meta,
+    m: &Meta<A>,
     hit: Option<(ConnId, Dir)>,
 ) {
     let snap = cx.snap;
     if let Some((cid, dir)) = hit {
-        let c = e.svc.conns.get(cid);
+        let c = A::conns(&e.svc).get(cid);
         let input_only = c.flags & conn::table::flags::NO_OUTPUT != 0;
         let reuse = dir == Dir::Input
             && conn::state::is_syn(m.flags)
@@ -184,7 +218,7 @@ fn dispatch<P: PacketBuf, I: Io<P>>(
             return crate::forward::established(e, cx, pkt, m, cid, dir);
         }
         // IPVS conn_reuse_mode: a new SYN on a finished entry starts over.
-        let old = e.svc.conns.remove(cid);
+        let old = A::conns_mut(&mut e.svc).remove(cid);
         service_path::settle_removed(e, snap, old);
     }
     let ours = m.cls != 0;
@@ -193,7 +227,7 @@ fn dispatch<P: PacketBuf, I: Io<P>>(
         return e.drop_pkt(r, pkt);
     }
     let k = &m.key;
-    let Some(si) = snap.services.lookup(k.proto, k.daddr, k.dport) else {
+    let Some(si) = A::lookup(&snap.services, k.proto, k.daddr, k.dport) else {
         return e.drop_pkt(DropReason::NoService, pkt);
     };
     if k.proto == ipv4::PROTO_TCP && (m.flags & l4::TCP_SYN == 0 || m.flags & l4::TCP_RST != 0) {

@@ -7,7 +7,7 @@
 use crate::conn::HZ;
 use crate::engine::{Ctx, Engine};
 use crate::engine_tests::*;
-use crate::l3::neigh::NeighSnapshot;
+use crate::l3::neigh::Neighbours;
 use crate::snapshot::Snapshot;
 use rvs_conf::{FwdMethod, SchedKind};
 
@@ -48,7 +48,7 @@ type Outcome = (Vec<(u16, Vec<u8>)>, Vec<(&'static str, u64)>, usize);
 fn outcome(snap: &Snapshot, frames: &[(Vec<u8>, u16)], size: usize) -> Outcome {
     let mut e: Engine<Vec<u8>> = engine(0, 1, 64);
     let mut io = TestIo::default();
-    let neigh = NeighSnapshot::default();
+    let neigh = Neighbours::default();
     let frames: Vec<_> = frames
         .iter()
         .map(|(f, port)| {
@@ -167,7 +167,7 @@ fn a_redirect_carries_its_metadata_and_the_owner_forwards_it_unparsed() {
     let mut e0 = engine(0, 2, 64);
     let io = run(&mut e0, &snap, tcp(CIP, sport, VIP, 80, "S", 64), 0, HZ);
     assert_eq!(io.redirected.len(), 1);
-    let m = io.redirected_meta[0].expect("classified before the hand-off");
+    let Some(crate::pipeline::AnyMeta::V4(m)) = io.redirected_meta[0] else { panic!("classified before the hand-off") };
     assert_eq!((m.key.sport, m.key.dport, m.key.daddr), (sport, 80, u(VIP)));
     // The owner takes it from the lookup on: the same frame out as if it
     // had received the packet itself.
@@ -176,7 +176,10 @@ fn a_redirect_carries_its_metadata_and_the_owner_forwards_it_unparsed() {
     let mut io1 = TestIo::default();
     let (_, pkt) = io.redirected.into_iter().next().unwrap();
     let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io1, now: HZ };
-    e1.handle_redirected(&mut cx, [Redirected { pkt: pkt.clone(), port_idx: 0, meta: Some(m) }]);
+    e1.handle_redirected(
+        &mut cx,
+        [Redirected { pkt: pkt.clone(), port_idx: 0, meta: Some(crate::pipeline::AnyMeta::V4(m)) }],
+    );
     let mut direct = engine(1, 2, 64);
     let io2 = run_with(&mut direct, &snap, &neigh, pkt, 0, HZ);
     assert_eq!(io1.sent.len(), 1, "{:?}", e1.stats.drop_list());
@@ -185,10 +188,10 @@ fn a_redirect_carries_its_metadata_and_the_owner_forwards_it_unparsed() {
 }
 
 /// Worker 0's neighbour table as the other workers see it.
-fn neigh_of(e0: &mut Engine<Vec<u8>>) -> NeighSnapshot {
+fn neigh_of(e0: &mut Engine<Vec<u8>>) -> Neighbours {
     let t = e0.neigh.as_mut().unwrap();
     t.learn(0, u(CIP), CLI_MAC, 0);
-    t.take_snapshot().unwrap_or_default()
+    Neighbours { v4: t.take_snapshot().unwrap_or_default(), ..Default::default() }
 }
 
 #[test]

@@ -10,15 +10,15 @@
 //! chunk at once ([`Inbox::pull`]). Rings are `rtrb` (lock-free SPSC); a
 //! full ring drops what does not fit, counted by the caller.
 
-use crate::pipeline::Meta;
+use crate::pipeline::AnyMeta;
 
 /// A packet handed to its owner: the interface it arrived on, and its
-/// [`Meta`] when it had passed the service-path classification (ARP and
+/// [`AnyMeta`] when it had passed the service-path classification (ARP and
 /// ICMP hand-offs carry none and are parsed again).
 pub struct Redirected<P> {
     pub pkt: P,
     pub port_idx: u16,
-    pub meta: Option<Meta>,
+    pub meta: Option<AnyMeta>,
 }
 
 /// Packets buffered per destination worker before a flush.

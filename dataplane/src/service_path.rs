@@ -3,11 +3,13 @@
 //!
 //! Times here are ticks of [`crate::conn::HZ`] per second.
 
+use crate::addr::Addr;
 use crate::conn::{
     self, flow_hash, Conn, ConnId, ConnKey, ConnTable, InsertError, TemplateKey, TemplateTable, Timeouts, NO_TMPL,
 };
 use crate::drop::DropReason;
 use crate::engine::Engine;
+use crate::family::Fam;
 use crate::lport::{LocalPorts, Steer};
 use crate::packet::PacketBuf;
 use crate::sched::PickCtx;
@@ -36,7 +38,11 @@ pub fn new_templates(capacity: usize) -> SharedTemplates {
 /// Per-worker state of the service path.
 pub struct ServicePath {
     workers: usize,
+    /// IPv4 connections.
     pub conns: ConnTable,
+    /// IPv6 connections (a quarter of the IPv4 capacity: see
+    /// [`ServicePath::new`]).
+    pub conns6: ConnTable<u128>,
     templates: SharedTemplates,
     /// FULLNAT local ports this worker owns (see [`crate::lport`]).
     pub lports: LocalPorts,
@@ -49,6 +55,7 @@ impl ServicePath {
         ServicePath {
             workers: workers.max(1),
             conns: ConnTable::with_timeouts(capacity, &Timeouts::default(), now),
+            conns6: ConnTable::with_timeouts(capacity6(capacity), &Timeouts::default(), now),
             templates,
             lports: LocalPorts::new(id, workers),
             timeouts: (0, 0, 0),
@@ -64,7 +71,7 @@ impl ServicePath {
         self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn free_lport(&mut self, lip: u32, port: u16) {
+    fn free_lport<A: Addr>(&mut self, lip: A, port: u16) {
         self.lports.free(lip, port);
     }
 
@@ -88,22 +95,30 @@ impl ServicePath {
             let mut to = Timeouts::default();
             to.set_ipvsadm(t.0, t.1, t.2);
             self.conns.set_timeouts(&to);
+            self.conns6.set_timeouts(&to);
         }
     }
 }
 
+/// The IPv6 table's capacity for an IPv4 capacity: IPv6 entries are twice
+/// the size, and most deployments carry less IPv6 than IPv4 through a
+/// director; a quarter (at least 1024) bounds the memory IPv6 can take.
+pub fn capacity6(capacity: usize) -> usize {
+    (capacity / 4).max(1024)
+}
+
 /// Owner of a packet's flow (see DESIGN: flow ownership).
 #[inline(always)]
-pub fn owner(snap: &Snapshot, workers: usize, src: u32, sport: u16, dst: u32, dport: u16) -> usize {
+pub fn owner<A: Fam>(snap: &Snapshot, workers: usize, src: A, sport: u16, dst: A, dport: u16) -> usize {
     if workers <= 1 {
         return 0;
     }
-    owner_of_class(snap.class(dst), workers, src, sport, dst, dport)
+    owner_of_class(A::class_of(snap, dst), workers, src, sport, dst, dport)
 }
 
 /// [`owner`] when the destination's class is already known.
 #[inline(always)]
-pub(crate) fn owner_of_class(cls: u8, workers: usize, src: u32, sport: u16, dst: u32, dport: u16) -> usize {
+pub(crate) fn owner_of_class<A: Addr>(cls: u8, workers: usize, src: A, sport: u16, dst: A, dport: u16) -> usize {
     if workers <= 1 {
         return 0;
     }
@@ -118,16 +133,14 @@ pub(crate) fn owner_of_class(cls: u8, workers: usize, src: u32, sport: u16, dst:
 
 /// Find the snapshot indices (service, dest) of a connection, cheaply when
 /// the snapshot is the one the connection was created or last seen under.
-pub(crate) fn resolve(snap: &Snapshot, c: &mut Conn) -> Option<(usize, usize)> {
+pub(crate) fn resolve<A: Fam>(snap: &Snapshot, c: &mut Conn<A>) -> Option<(usize, usize)> {
     if c.user == snap.generation {
         return Some((c.svc as usize, c.dest as usize));
     }
-    let si = snap.services.lookup(c.proto, c.vaddr, c.vport)? as usize;
+    let si = A::lookup(&snap.services, c.proto, c.vaddr, c.vport)? as usize;
     let s = &snap.services.list[si];
-    let di = s
-        .dests
-        .iter()
-        .position(|d| d.addr == std::net::IpAddr::V4(c.daddr.into()) && (d.port == c.dport || d.port == 0))?;
+    let daddr = c.daddr.to_ip();
+    let di = s.dests.iter().position(|d| d.addr == daddr && (d.port == c.dport || d.port == 0))?;
     c.svc = si as u32;
     c.dest = di as u32;
     c.user = snap.generation;
@@ -136,22 +149,22 @@ pub(crate) fn resolve(snap: &Snapshot, c: &mut Conn) -> Option<(usize, usize)> {
 
 /// Schedule and insert a new connection.
 /// `key` is the request's tuple (client → VIP).
-pub(crate) fn create<P>(
+pub(crate) fn create<P, A: Fam>(
     e: &mut Engine<P>,
     snap: &Snapshot,
     si: usize,
-    key: &ConnKey,
+    key: &ConnKey<A>,
     now: u64,
 ) -> Result<ConnId, DropReason> {
     let (cip, cport, vip, vport) = (key.saddr, key.sport, key.daddr, key.dport);
     let s: &Service = &snap.services.list[si];
-    if e.svc.conns.is_full() {
+    if A::conns(&e.svc).is_full() {
         return Err(DropReason::ConnTableFull);
     }
     let ctx = PickCtx {
-        caddr: std::net::IpAddr::V4(cip.into()),
+        caddr: cip.to_ip(),
         cport,
-        vaddr: std::net::IpAddr::V4(vip.into()),
+        vaddr: vip.to_ip(),
         vport,
         rand: e.svc.rand(),
         now: now / conn::HZ,
@@ -162,23 +175,26 @@ pub(crate) fn create<P>(
         None => (s.sched.pick(&ctx, &s.dests).ok_or(DropReason::NoDest)?, NO_TMPL),
     };
     let d = &s.dests[di];
-    let std::net::IpAddr::V4(rip) = d.addr else {
+    // A dest of the other family (the configuration refuses those for
+    // the modes that keep the family) is not usable for this packet.
+    let Some(rip) = A::from_ip(d.addr) else {
         release_tmpl(e, tmpl);
         return Err(DropReason::NoDest);
     };
-    let rip = u32::from(rip);
     let rport = if d.port == 0 { vport } else { d.port };
     let mut c = Conn::new(d.fwd, *key, rip, rport);
     if d.fwd == FwdMethod::FullNat {
-        if s.laddrs.is_empty() {
+        let laddrs = A::laddrs(s);
+        if laddrs.is_empty() {
             release_tmpl(e, tmpl);
             return Err(DropReason::LportExhausted);
         }
-        let lip = s.laddrs[flow_hash(cip, cport) as usize % s.laddrs.len()];
+        let lip = laddrs[flow_hash(cip, cport) as usize % laddrs.len()];
         // Replies arrive on the port that routes to the real server.
-        let steer = snap.routes.lookup(rip).and_then(|(i, _)| {
+        // (IPv6 LIPs are not steered: their replies take the redirect.)
+        let steer = A::routes(snap).lookup(rip).filter(|_| A::BITS == 32).and_then(|(i, _)| {
             let rss = snap.ifaces.get(i as usize)?.rss.as_ref()?;
-            Some(Steer { iface: i as usize, rss, rip, rport })
+            Some(Steer { iface: i as usize, rss, rip: rip.widen() as u32, rport })
         });
         let Some(lport) = e.svc.lports.alloc(lip, steer) else {
             release_tmpl(e, tmpl);
@@ -190,7 +206,7 @@ pub(crate) fn create<P>(
     c.dest = di as u32;
     c.user = snap.generation;
     c.tmpl = tmpl;
-    match e.svc.conns.insert(c, now) {
+    match A::conns_mut(&mut e.svc).insert(c, now) {
         Ok(cid) => {
             let cell = d.rt.cell(e.id);
             if conn::is_active(c.state) {
@@ -227,21 +243,19 @@ fn release_tmpl<P>(e: &mut Engine<P>, tmpl: u32) {
 /// IPVS persistence: reuse the client network's template when its dest is
 /// still usable, else schedule and remember the choice.
 /// `client` is the client address and the service's persistence timeout.
-fn persist_pick<P>(
+fn persist_pick<P, A: Fam>(
     e: &mut Engine<P>,
     snap: &Snapshot,
     s: &Service,
     ctx: &PickCtx,
-    (cip, timeout): (u32, u32),
+    (cip, timeout): (A, u32),
     now: u64,
 ) -> Result<(usize, u32), DropReason> {
-    let key = TemplateKey { svc: s.conf.key, client: cip & s.netmask };
+    let key = TemplateKey { svc: s.conf.key, client: (cip & A::netmask(s)).widen() };
     let mut t = e.svc.templates.lock();
     if let Some(tid) = t.lookup(&key) {
-        let rip = t.get(tid).dest;
-        let usable = s.dests.iter().position(|d| {
-            d.addr == std::net::IpAddr::V4(rip.into()) && (d.weight > 0 || !snap.expire_quiescent_template)
-        });
+        let rip = A::narrow(t.get(tid).dest).to_ip();
+        let usable = s.dests.iter().position(|d| d.addr == rip && (d.weight > 0 || !snap.expire_quiescent_template));
         match usable {
             Some(di) => {
                 t.touch(tid, now);
@@ -252,8 +266,8 @@ fn persist_pick<P>(
         }
     }
     let di = s.sched.pick(ctx, &s.dests).ok_or(DropReason::NoDest)?;
-    let std::net::IpAddr::V4(rip) = s.dests[di].addr else { return Err(DropReason::NoDest) };
-    match t.insert(key, rip.into(), timeout, now) {
+    let Some(rip) = A::from_ip(s.dests[di].addr) else { return Err(DropReason::NoDest) };
+    match t.insert(key, rip.widen(), timeout, now) {
         Ok(tid) => {
             t.hold(tid);
             s.dests[di].rt.persist_inc();
@@ -265,7 +279,7 @@ fn persist_pick<P>(
 }
 
 /// Undo the accounting of a connection that left the table.
-pub(crate) fn settle_removed<P>(e: &mut Engine<P>, snap: &Snapshot, mut c: Conn) {
+pub(crate) fn settle_removed<P, A: Fam>(e: &mut Engine<P>, snap: &Snapshot, mut c: Conn<A>) {
     if let Some((si, di)) = resolve(snap, &mut c) {
         let d = &snap.services.list[si].dests[di];
         let cell = d.rt.cell(e.id);
@@ -286,13 +300,23 @@ pub(crate) fn settle_removed<P>(e: &mut Engine<P>, snap: &Snapshot, mut c: Conn)
 /// Per-tick work: expire idle connections (bounded), and on worker 0 the
 /// shared persistence templates.
 pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, now: u64) {
+    expire::<P, u32>(e, snap, now);
+    expire::<P, u128>(e, snap, now);
+    if e.id == 0 {
+        let mut t = e.svc.templates.lock();
+        t.expire(now, EXPIRE_BUDGET, |tmpl| persist_gone(snap, &tmpl));
+    }
+}
+
+/// Expire idle connections of family `A` (bounded work).
+fn expire<P, A: Fam>(e: &mut Engine<P>, snap: &Snapshot, now: u64) {
     const BATCH: usize = 64;
-    let mut expired: [Conn; BATCH] = [Conn::default(); BATCH];
+    let mut expired: [Conn<A>; BATCH] = [Conn::default(); BATCH];
     let mut budget = EXPIRE_BUDGET;
     while budget > 0 {
         let mut n = 0;
         // At most BATCH entries per call, within what is left of the budget.
-        e.svc.conns.expire(now, budget.min(BATCH), |c| {
+        A::conns_mut(&mut e.svc).expire(now, budget.min(BATCH), |c| {
             expired[n] = c;
             n += 1;
         });
@@ -305,9 +329,13 @@ pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, now: u64) {
             break;
         }
     }
-    if e.id == 0 {
-        let mut t = e.svc.templates.lock();
-        t.expire(now, EXPIRE_BUDGET, |tmpl| persist_gone(snap, &tmpl));
+}
+
+/// An address widened as [`Addr::widen`] does for its family.
+fn widen_ip(a: std::net::IpAddr) -> u128 {
+    match a {
+        std::net::IpAddr::V4(a) => u32::from(a).widen(),
+        std::net::IpAddr::V6(a) => u128::from(a),
     }
 }
 
@@ -316,7 +344,7 @@ pub fn tick<P: PacketBuf>(e: &mut Engine<P>, snap: &Snapshot, now: u64) {
 /// deleted meanwhile took its counter with it).
 fn persist_gone(snap: &Snapshot, t: &conn::Template) {
     let Some(s) = snap.services.list.iter().find(|s| s.conf.key == t.key.svc) else { return };
-    if let Some(d) = s.dests.iter().find(|d| d.addr == std::net::IpAddr::V4(t.dest.into())) {
+    if let Some(d) = s.dests.iter().find(|d| widen_ip(d.addr) == t.dest) {
         d.rt.persist_dec();
     }
 }

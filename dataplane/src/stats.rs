@@ -54,9 +54,14 @@ pub struct WorkerStats {
     pub redirect_out: Counter,
     /// Packets received from other workers' redirects.
     pub redirect_in: Counter,
+    /// Neighbour resolution, both families under the ARP names operators
+    /// know (IPv6's ND is its ARP): ARP replies and Neighbour
+    /// Advertisements answering a solicitation, sent.
     pub arp_replies: Counter,
+    /// ARP requests and Neighbour Solicitations sent.
     pub arp_requests: Counter,
-    /// ARP replies received and consumed by learning (no frame goes out).
+    /// ARP replies and Neighbour Advertisements received and consumed by
+    /// learning (no frame goes out).
     pub arp_learned: Counter,
     pub icmp_echo: Counter,
     /// ICMP errors the director originated (time exceeded, frag-needed).

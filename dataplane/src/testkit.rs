@@ -33,7 +33,7 @@ pub mod fuzz;
 
 use crate::conn::HZ;
 use crate::engine::{Engine, Io};
-use crate::l3::neigh::NeighSnapshot;
+use crate::l3::neigh::Neighbours;
 use crate::packet::eth::Mac;
 use crate::packet::PacketBuf;
 use crate::redirect::Redirected;
@@ -167,7 +167,7 @@ struct RecIo {
     /// (owner worker, packet with its metadata) handed over for its flow.
     redirects: VecDeque<(usize, Redirected<Frame>)>,
     /// (port index, next hop, packet) handed to worker 0 for ARP.
-    to_neigh: VecDeque<(u16, u32, Frame)>,
+    to_neigh: VecDeque<(u16, std::net::IpAddr, Frame)>,
     built: u64,
 }
 
@@ -183,7 +183,7 @@ impl Io<Frame> for RecIo {
         self.redirects.push_back((worker, r));
         Ok(())
     }
-    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: Frame) -> Result<(), Frame> {
+    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: std::net::IpAddr, pkt: Frame) -> Result<(), Frame> {
         self.to_neigh.push_back((port_idx, nexthop, pkt));
         Ok(())
     }
@@ -208,7 +208,7 @@ pub struct Harness {
     pub snap: Snapshot,
     pub engines: Vec<Engine<Frame>>,
     /// What worker 0 last published of its neighbour table.
-    neigh: NeighSnapshot,
+    neigh: Neighbours,
     io: RecIo,
     /// Current time in ticks of [`HZ`].
     pub now: u64,
@@ -283,7 +283,7 @@ impl Harness {
         let mut h = Harness {
             snap,
             engines,
-            neigh: NeighSnapshot::default(),
+            neigh: Neighbours::default(),
             io: RecIo::default(),
             now: 0,
             seq: 0,
@@ -298,7 +298,7 @@ impl Harness {
                 t.learn(port, v4(ip), mac, 0);
             }
             if let Some(s) = t.take_snapshot() {
-                h.neigh = s;
+                h.neigh.v4 = s;
             }
         }
         h
@@ -369,10 +369,8 @@ impl Harness {
     }
 
     fn publish_neigh(&mut self) {
-        if let Some(t) = self.engines[0].neigh.as_mut() {
-            if let Some(s) = t.take_snapshot() {
-                self.neigh = s;
-            }
+        if let Some(n) = self.engines[0].publish_neigh(&self.neigh) {
+            self.neigh = n;
         }
     }
 
@@ -398,7 +396,7 @@ impl Harness {
             if let Some((port_idx, nexthop, f)) = self.io.to_neigh.pop_front() {
                 let now = self.now;
                 let (snap, io) = (&self.snap, &mut self.io);
-                self.engines[0].resolve_later(snap, io, f, crate::engine::NextHop { port_idx, nexthop }, now);
+                self.engines[0].resolve_later(snap, io, f, (port_idx, nexthop), now);
                 continue;
             }
             return Ok(hops);

@@ -14,7 +14,7 @@
 //! counted as `link_down`.
 
 use crate::engine::{Ctx, Engine, Io};
-use crate::l3::neigh::NeighSnapshot;
+use crate::l3::neigh::Neighbours;
 use crate::packet::PacketBuf;
 use crate::redirect::{Inbox, Outbox, Redirected};
 use crate::snapshot::Snapshot;
@@ -52,13 +52,13 @@ impl PacketBuf for Mbuf {
     }
 }
 
-/// A packet waiting for ARP, handed to worker 0: (port index, next hop).
-pub type NeighItem = (Mbuf, u16, u32);
+/// A packet waiting for ARP/ND, handed to worker 0: (port index, next hop).
+pub type NeighItem = (Mbuf, u16, std::net::IpAddr);
 
 /// What the workers share with each other and with Control.
 pub struct Shared {
     pub snap: ArcSwap<Snapshot>,
-    pub neigh: ArcSwap<NeighSnapshot>,
+    pub neigh: ArcSwap<Neighbours>,
     /// Packets for worker 0 to resolve.
     pub neigh_q: ArrayQueue<NeighItem>,
     pub stats: Vec<Arc<WorkerStats>>,
@@ -195,7 +195,7 @@ impl Io<Mbuf> for WorkerIo<'_> {
         });
         Ok(())
     }
-    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: u32, pkt: Mbuf) -> Result<(), Mbuf> {
+    fn to_neigh_owner(&mut self, port_idx: u16, nexthop: std::net::IpAddr, pkt: Mbuf) -> Result<(), Mbuf> {
         self.shared.neigh_q.push((pkt, port_idx, nexthop)).map_err(|(m, _, _)| m)
     }
 }
@@ -255,7 +255,7 @@ pub fn run(
             for _ in 0..conf.burst {
                 let Some((m, port_idx, nh)) = shared.neigh_q.pop() else { break };
                 work += 1;
-                engine.resolve_later(&snap, &mut io, m, crate::engine::NextHop { port_idx, nexthop: nh }, now);
+                engine.resolve_later(&snap, &mut io, m, (port_idx, nh), now);
             }
         }
         for (pi, (rx, link)) in rxq.iter_mut().zip(&shared.links).enumerate() {
@@ -294,10 +294,8 @@ pub fn run(
                 last_sec = now / crate::conn::HZ;
                 engine.tick(&snap, &mut io, now);
             }
-            if let Some(t) = engine.neigh.as_mut() {
-                if let Some(s) = t.take_snapshot() {
-                    shared.neigh.store(Arc::new(s));
-                }
+            if let Some(n) = engine.publish_neigh(&neigh) {
+                shared.neigh.store(Arc::new(n));
             }
             io.flush();
         }

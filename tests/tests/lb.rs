@@ -23,13 +23,15 @@ fn vip(mode: &str) -> &'static str {
 }
 
 /// Drops that are not failures: traffic the lab's kernels send around
-/// (IPv6 router solicitations to group MACs, ARP for other hosts on the
+/// (IPv6 router solicitations and MLD to group MACs, neighbour
+/// solicitations for their own addresses, ARP for other hosts on the
 /// shared LAN).
 fn check_drops(c: &Counters) {
     for (name, v) in c.drops() {
         let benign = matches!(
             name.as_str(),
-            "ipv6_unsupported"
+            "nd_not_for_us"
+                | "icmp6_unhandled"
                 | "arp_not_for_us"
                 | "ip_not_for_us"
                 | "eth_not_for_us"

@@ -107,11 +107,11 @@ impl Model {
 }
 
 /// Refuse a transaction whose result the data path cannot honour
-/// ([`rvs_conf::ServiceConf::refuse_unwired_ipv6`]), naming the first command
+/// ([`rvs_conf::ServiceConf::refuse_unwired_families`]), naming the first command
 /// that added or edited the offending service.
 fn refuse_unsupported(services: &[rvs_conf::ServiceConf], cmds: &[(usize, AdmCommand)]) -> Result<(), AdmError> {
     for s in services {
-        let Err(msg) = s.refuse_unwired_ipv6() else { continue };
+        let Err(msg) = s.refuse_unwired_families() else { continue };
         let line = cmds
             .iter()
             .find(|(_, c)| match c {
@@ -203,19 +203,23 @@ services:
     }
 
     #[test]
-    fn ipv6_is_refused_until_the_data_path_has_it() {
-        let m = model();
-        let cmds = parse_restore("-A -t 10.0.0.101:80 -s rr\n-A -t [2001:db8::1]:80 -s rr\n").unwrap();
-        let e = m.plan_cmds(&cmds).unwrap_err();
-        assert_eq!(e.line(), Some(2), "{e}");
-        assert!(e.to_string().contains("IPv6 is not supported"), "{e}");
+    fn ipv6_services_apply_and_cross_family_dests_are_refused() {
+        let mut m = model();
+        let cmds =
+            parse_restore("-A -t [2001:db8::1]:80 -s rr\n-a -t [2001:db8::1]:80 -r [2001:db8::10]:80 -m\n").unwrap();
+        let p = m.plan_cmds(&cmds).unwrap();
+        m.commit(&p);
+        assert_eq!(m.cfg.services.len(), 2);
+        assert_eq!(m.cfg.services[1].dests.len(), 1);
+        // A tunnel from an IPv4 service to an IPv6 real server is well
+        // formed, but the data path keeps one family per packet.
         let e = m.plan_cmds(&[cmd("-a -t 10.0.0.100:80 -r [2001:db8::10]:80 -i")]).unwrap_err();
-        assert!(e.to_string().contains("dest 2001:db8::10"), "{e}");
+        assert!(e.to_string().contains("dest 2001:db8::10: tunnelling between address families"), "{e}");
         assert_eq!(m.cfg.services[0].dests.len(), 1, "nothing applied");
     }
 
     #[test]
-    fn family_rules_come_before_the_ipv6_gate() {
+    fn family_rules_come_before_the_data_path_refusal() {
         let m = model();
         // FULLNAT to IPv6 real servers from IPv4 LIPs cannot work: named
         // as such, not as "IPv6 unsupported".
@@ -226,13 +230,13 @@ services:
         let e = m.plan_cmds(&cmds).unwrap_err();
         assert!(e.to_string().contains("fullnat sends from the laddrs, which are IPv4"), "{e}");
         // NAT64 (IPv6 VIP, IPv4 LIPs and real servers) is well formed and
-        // stopped by the gate only.
+        // refused only because the data path does not translate yet.
         let cmds = parse_restore(
             "-A -t [2001:db8::1]:80 -s rr --laddr 10.0.0.5\n-a -t [2001:db8::1]:80 -r 10.0.0.10:80 --fullnat\n",
         )
         .unwrap();
         let e = m.plan_cmds(&cmds).unwrap_err();
-        assert!(e.to_string().contains("service address 2001:db8::1: IPv6 is not supported"), "{e}");
+        assert!(e.to_string().contains("NAT64 (FULLNAT between address families) is not supported"), "{e}");
         assert_eq!(e.line(), Some(1), "{e}");
     }
 }

@@ -20,7 +20,7 @@ use clap::Parser;
 use crossbeam_queue::ArrayQueue;
 use rvs_conf::Config;
 use rvs_dataplane::dump::DumpHook;
-use rvs_dataplane::l3::neigh::NeighSnapshot;
+use rvs_dataplane::l3::neigh::Neighbours;
 use rvs_dataplane::service_path::{self, ServicePath};
 use rvs_dataplane::stats::WorkerStats;
 use rvs_dataplane::worker::{self, LoopConf, PortLink, Shared, WorkerQueues};
@@ -149,7 +149,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let nports = ports.len();
     let shared = Arc::new(Shared {
         snap: ArcSwap::from_pointee(snap),
-        neigh: ArcSwap::from_pointee(NeighSnapshot::default()),
+        neigh: ArcSwap::from_pointee(Neighbours::default()),
         neigh_q: ArrayQueue::new(1024),
         stats: (0..workers).map(|_| Arc::new(WorkerStats::default())).collect(),
         pool,

@@ -5,8 +5,8 @@
 //! connection counts of everything that did not change.
 //!
 //! Both families go in: IPv6 interface addresses and routes, and IPv6
-//! services (keyed by VIP, with their IPv6 LIPs) once the configuration's
-//! IPv6 gate (`ServiceConf::refuse_unwired_ipv6`) lets them through.
+//! services (keyed by VIP, with their IPv6 LIPs); what crosses families
+//! was refused before (`ServiceConf::refuse_unwired_families`).
 
 use rvs_conf::{Config, ServiceConf, ServiceKey};
 use rvs_dataplane::snapshot::{from_conf, Iface, Service, ServiceTable, Snapshot, TimeoutSet};

@@ -34,8 +34,10 @@ pub struct TemplateKey {
     /// The service's identity (its VIP:port/proto or fwmark): stable
     /// across snapshots, and two services never share templates.
     pub svc: ServiceKey,
-    /// Client address masked with the service's `-M` netmask.
-    pub client: u32,
+    /// Client address masked with the service's `-M` netmask, widened to
+    /// 128 bits (see [`crate::addr::Addr::widen`]; the service says the
+    /// family).
+    pub client: u128,
 }
 
 impl TemplateKey {
@@ -54,7 +56,8 @@ impl TemplateKey {
                 a ^ u64::from(port) << 32 ^ u64::from(proto.number()) << 48
             }
         };
-        mix2(svc ^ u64::from(self.client).rotate_left(40), 0x7e, seed)
+        let client = (self.client as u64) ^ ((self.client >> 64) as u64).rotate_left(17);
+        mix2(svc ^ client.rotate_left(40), 0x7e, seed)
     }
 }
 
@@ -67,8 +70,8 @@ impl Default for TemplateKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Template {
     pub key: TemplateKey,
-    /// The dest clients of `key` stick to.
-    pub dest: u32,
+    /// The dest clients of `key` stick to (its address, widened).
+    pub dest: u128,
     /// Connections currently referring to this template.
     pub refs: u32,
     /// Persistence timeout, ticks.
@@ -131,7 +134,7 @@ impl TemplateTable {
     }
 
     /// Create a template sending `key` to `dest` for `timeout_secs`.
-    pub fn insert(&mut self, key: TemplateKey, dest: u32, timeout_secs: u32, now: u64) -> Result<TmplId, InsertError> {
+    pub fn insert(&mut self, key: TemplateKey, dest: u128, timeout_secs: u32, now: u64) -> Result<TmplId, InsertError> {
         let Some(&id) = self.free.last() else {
             return Err(InsertError::Full);
         };

@@ -68,6 +68,14 @@ impl<A: Addr> NeighSnapshot<A> {
     }
 }
 
+/// Both families' published neighbour tables, as every worker reads
+/// them (worker 0 republishes the pair when either changes).
+#[derive(Debug, Clone, Default)]
+pub struct Neighbours {
+    pub v4: NeighSnapshot,
+    pub v6: NeighSnapshot<u128>,
+}
+
 /// An unresolved neighbour and the packets waiting for it.
 #[derive(Debug)]
 pub struct Pending<P> {

@@ -1,0 +1,186 @@
+//! The IPv6 gate of ingress, and the director's own IPv6 traffic:
+//! Neighbour Discovery (RFC 4861) and echo.
+//!
+//! The counterpart of the IPv4 gate in [`crate::engine`]: the header and
+//! its extension headers are validated once ([`Ipv6::upper_layer`] walks
+//! them, bounded); TCP and UDP go on to classification with an [`L3`]
+//! like IPv4's, so every later stage is the same code. ND frames are
+//! worker 0's, as ARP is: it owns the neighbour tables.
+
+use crate::drop::DropReason;
+use crate::engine::{Ctx, Engine, Io};
+use crate::l3::nd::{self, Nd};
+use crate::packet::{eth, ipv4, PacketBuf};
+use crate::pipeline::{Meta, L3};
+use crate::redirect::Redirected;
+use crate::wire::Ipv6;
+
+/// ICMPv6 next header, and the message types handled here.
+const PROTO_ICMPV6: u8 = 58;
+const ECHO_REQUEST: u8 = 128;
+const NEIGHBOR_SOLICIT: u8 = 135;
+const NEIGHBOR_ADVERT: u8 = 136;
+
+/// What the IPv6 gate read of a packet.
+struct Gate {
+    l3: L3<u128>,
+    /// An atomic fragment header or none (RFC 6946): treated as whole.
+    whole: bool,
+}
+
+/// A source no packet may come from (RFC 4291): unspecified (only DAD
+/// solicitations, handled before this check), loopback, multicast.
+fn is_martian6(a: u128) -> bool {
+    a == 0 || a == 1 || nd::is_multicast(a)
+}
+
+impl<P: PacketBuf> Engine<P> {
+    /// The IPv6 gate. `group`: the frame was sent to a group MAC, which
+    /// only ND may use (solicitations go to solicited-node multicast).
+    pub(crate) fn ipv6<I: Io<P>>(
+        &mut self,
+        cx: &mut Ctx<'_, I>,
+        mut pkt: P,
+        port_idx: u16,
+        group: bool,
+    ) -> Option<(P, Meta<u128>)> {
+        let g = match gate(pkt.data()) {
+            Ok(g) => g,
+            Err(r) => {
+                self.drop_pkt(r, pkt);
+                return None;
+            }
+        };
+        let l3 = g.l3;
+        // Drop Ethernet padding so lengths below are the IP lengths.
+        let frame_len = eth::HDR_LEN + l3.len;
+        if pkt.len() > frame_len {
+            pkt.set_len(frame_len);
+        }
+        if l3.proto == PROTO_ICMPV6 && g.whole {
+            let ty = pkt.data().get(l3.l4).copied();
+            if matches!(ty, Some(NEIGHBOR_SOLICIT | NEIGHBOR_ADVERT)) {
+                self.nd(cx, pkt, port_idx);
+                return None;
+            }
+        }
+        if group {
+            // Anything else to a group MAC was not sent to this director.
+            self.drop_pkt(DropReason::EthMulticast, pkt);
+            return None;
+        }
+        if is_martian6(l3.src) || cx.snap.class6(l3.src) != 0 {
+            self.drop_pkt(DropReason::IpMartianSrc, pkt);
+            return None;
+        }
+        match l3.proto {
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &l3, port_idx),
+            PROTO_ICMPV6 => {
+                self.icmp6(cx, pkt, &l3);
+                None
+            }
+            _ => {
+                let r = if cx.snap.class6(l3.dst) != 0 { DropReason::L4Unsupported } else { DropReason::IpNotForUs };
+                self.drop_pkt(r, pkt);
+                None
+            }
+        }
+    }
+
+    /// ICMPv6 other than ND: echo requests to our addresses are answered;
+    /// errors about tracked connections are not translated yet.
+    fn icmp6<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, l3: &L3<u128>) {
+        if cx.snap.class6(l3.dst) == 0 {
+            return self.drop_pkt(DropReason::IpNotForUs, pkt);
+        }
+        if l3.fragment || pkt.data().get(l3.l4).copied() != Some(ECHO_REQUEST) {
+            return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+        }
+        if let Err(r) = nd::echo_reply(&mut pkt, eth::HDR_LEN) {
+            return self.drop_pkt(r, pkt);
+        }
+        self.stats.icmp_echo.inc();
+        self.route_out(cx, pkt, l3.src);
+    }
+
+    /// Neighbour Solicitation / Advertisement: answer for our addresses,
+    /// learn the sender, release what waited for it. On worker 0, which
+    /// owns the ND table; other workers hand the frame over.
+    fn nd<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) {
+        if self.neigh6.is_none() {
+            return self.redirect(cx, 0, Redirected { pkt, port_idx, meta: None });
+        }
+        let msg = match nd::parse(pkt.data()) {
+            Ok(m) => m,
+            Err(r) => return self.drop_pkt(r, pkt),
+        };
+        let now = cx.now / crate::conn::HZ;
+        let ifc = &cx.snap.ifaces[port_idx as usize];
+        let (port_id, mac) = (ifc.port_id, ifc.mac);
+        match msg {
+            Nd::Solicit(ns) => {
+                if !cx.snap.answers_nd_for(port_idx, ns.target) {
+                    return self.drop_pkt(DropReason::NdNotForUs, pkt);
+                }
+                if let Some((ip, lladdr)) = ns.sender() {
+                    self.learn6(cx, port_idx, ip, lladdr, now, None);
+                }
+                if !nd::make_advert(&mut pkt, &ns, mac) {
+                    return self.drop_pkt(DropReason::NdInvalid, pkt);
+                }
+                self.stats.arp_replies.inc();
+                cx.io.tx(port_id, pkt);
+            }
+            Nd::Advert(na) => {
+                // Counted as consumed either way, so rx is accounted for.
+                if let Some(lladdr) = na.target_mac {
+                    self.learn6(cx, port_idx, na.target, lladdr, now, Some(na.override_));
+                }
+                self.stats.arp_learned.inc();
+                drop(pkt);
+            }
+        }
+    }
+
+    /// Learn `ip` at `lladdr` (from a solicitation's source, or an
+    /// advertisement with its override flag) and send what waited for it.
+    fn learn6<I: Io<P>>(
+        &mut self,
+        cx: &mut Ctx<'_, I>,
+        port_idx: u16,
+        ip: u128,
+        lladdr: eth::Mac,
+        now: u64,
+        advert: Option<bool>,
+    ) {
+        let Some(t) = self.neigh6.as_mut() else { return };
+        let waiting = match advert {
+            Some(override_) => t.learn_advert(port_idx, ip, lladdr, override_, now),
+            None => t.learn(port_idx, ip, lladdr, now),
+        };
+        for p in waiting {
+            self.emit(cx, p, port_idx, lladdr);
+        }
+    }
+}
+
+/// Validate the IPv6 header and walk its extension headers.
+fn gate(frame: &[u8]) -> Result<Gate, DropReason> {
+    let ip = Ipv6::new_checked(frame.get(eth::HDR_LEN..).ok_or(DropReason::Ip6BadLen)?)?;
+    let up = ip.upper_layer()?;
+    let whole = up.frag.is_none_or(|f| f.is_atomic());
+    Ok(Gate {
+        l3: L3 {
+            src: u128::from_be_bytes(ip.src()),
+            dst: u128::from_be_bytes(ip.dst()),
+            l4: eth::HDR_LEN + crate::wire::ipv6::HDR_LEN + up.offset,
+            proto: up.proto,
+            len: crate::wire::ipv6::HDR_LEN + ip.payload_len(),
+            ttl: ip.hop_limit(),
+            // Routers never fragment IPv6 (RFC 8200 §5).
+            df: true,
+            fragment: !whole,
+        },
+        whole,
+    })
+}

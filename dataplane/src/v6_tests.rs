@@ -1,0 +1,237 @@
+//! IPv6 through the whole sans-IO path: the gate, Neighbour Discovery,
+//! echo, NAT / FULLNAT / DR over the IPv6 connection table, hop limit and
+//! packet-too-big; frames checked with etherparse (via `testpkt6`).
+
+use crate::conn::HZ;
+use crate::engine::Engine;
+use crate::engine_tests::{engine, TestIo, CLI_MAC, C_MAC, RS1_MAC, S_MAC};
+use crate::l3::nd;
+use crate::l3::neigh::Neighbours;
+use crate::modes::testpkt6::{check6, tcp6, udp6};
+use crate::snapshot::{Iface, Service, ServiceTable, Snapshot};
+use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use rvs_conf::{DestConf, FwdMethod, Proto, SchedKind, ServiceConf, ServiceKey};
+use std::net::{IpAddr, Ipv6Addr};
+
+const CIP: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0200;
+const VIP: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0100;
+const DIP: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0100;
+const RS1: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0010;
+const LIP: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0101;
+const DR_VIP: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0200;
+
+fn ip6(a: u128) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::from(a))
+}
+
+fn service(vip: u128, proto: Proto, fwd: FwdMethod, rport: u16) -> ServiceConf {
+    let mut s = ServiceConf::new(ServiceKey::Inet { proto, addr: ip6(vip), port: 80 });
+    s.scheduler = SchedKind::Rr;
+    s.dests = vec![DestConf::new(ip6(RS1), rport, fwd, 1)];
+    if fwd == FwdMethod::FullNat {
+        s.laddrs = vec![ip6(LIP)];
+    }
+    s
+}
+
+fn snapshot(services: &[ServiceConf], mtu: u16) -> Snapshot {
+    let iface = |name: &str, port_id, mac, addr| Iface {
+        name: name.into(),
+        port_id,
+        mac,
+        addrs: vec![],
+        addrs6: vec![(addr, 64)],
+        mtu,
+        rss: None,
+    };
+    let ifaces = vec![iface("client", 0, C_MAC, VIP), iface("server", 1, S_MAC, DIP)];
+    let list = services.iter().map(|s| Service::build(s, 1, None)).collect();
+    Snapshot::new(1, 1, ifaces, &[]).with_services(ServiceTable::new(list))
+}
+
+/// Worker 0 of 1, knowing the client and RS1 (unless `know_rs` is false).
+fn engine6(know_rs: bool) -> Engine<Vec<u8>> {
+    let mut e = engine(0, 1, 64);
+    let t = e.neigh6.as_mut().unwrap();
+    t.learn(0, CIP, CLI_MAC, 0);
+    if know_rs {
+        t.learn(1, RS1, RS1_MAC, 0);
+    }
+    e
+}
+
+/// `frame` (built for any MAC) as received on `port` addressed to us.
+fn on(port: u16, mut frame: Vec<u8>) -> (Vec<u8>, u16) {
+    frame[..6].copy_from_slice(if port == 0 { &C_MAC } else { &S_MAC });
+    frame[6..12].copy_from_slice(if port == 0 { &CLI_MAC } else { &RS1_MAC });
+    (frame, port)
+}
+
+fn run(e: &mut Engine<Vec<u8>>, snap: &Snapshot, (pkt, port): (Vec<u8>, u16)) -> TestIo {
+    let mut io = TestIo::default();
+    e.handle(snap, &Neighbours::default(), &mut io, pkt, port, HZ);
+    io
+}
+
+fn hop_limit(b: &[u8]) -> u8 {
+    b[14 + 7]
+}
+
+fn drops(e: &Engine<Vec<u8>>) -> u64 {
+    e.stats.total_drops()
+}
+
+#[test]
+fn nat_conversation_both_directions() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+    let mut e = engine6(true);
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, true, b"", false)));
+    assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
+    let (port, f) = &io.sent[0];
+    assert_eq!((*port, &f[..6], &f[6..12]), (1, &RS1_MAC[..], &S_MAC[..]));
+    assert_eq!(check6(f), (CIP, 40000, RS1, 8080));
+    assert_eq!(hop_limit(f), 63);
+    assert_eq!(e.svc.conns6.len(), 1);
+    assert_eq!(e.svc.conns.len(), 0, "IPv4 table untouched");
+    // The reply comes back from the VIP.
+    let io = run(&mut e, &snap, on(1, tcp6(RS1, 8080, CIP, 40000, false, b"hello", true)));
+    assert_eq!(io.sent.len(), 1);
+    let (port, f) = &io.sent[0];
+    assert_eq!((*port, &f[..6]), (0, &CLI_MAC[..]));
+    assert_eq!(check6(f), (VIP, 80, CIP, 40000));
+    assert_eq!(drops(&e), 0);
+}
+
+#[test]
+fn udp_nat_and_unknown_service() {
+    let snap = snapshot(&[service(VIP, Proto::Udp, FwdMethod::Nat, 53)], 1500);
+    let mut e = engine6(true);
+    let io = run(&mut e, &snap, on(0, udp6(CIP, 5353, VIP, 80, b"q", false)));
+    assert_eq!(check6(&io.sent[0].1), (CIP, 5353, RS1, 53));
+    let io = run(&mut e, &snap, on(0, udp6(CIP, 5353, VIP, 81, b"q", false)));
+    assert!(io.sent.is_empty());
+    assert_eq!(e.stats.drops(crate::drop::DropReason::NoService), 1);
+}
+
+#[test]
+fn fullnat_sends_from_the_lip_and_carries_toa6() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::FullNat, 8080)], 1500);
+    let mut e = engine6(true);
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, true, b"", false)));
+    let (src, lport, dst, dport) = check6(&io.sent[0].1);
+    assert_eq!((src, dst, dport), (LIP, RS1, 8080));
+    let io = run(&mut e, &snap, on(1, tcp6(RS1, 8080, LIP, lport, false, b"", false)));
+    assert_eq!(check6(&io.sent[0].1), (VIP, 80, CIP, 40000));
+    // The client's final ACK carries the IPv6 TOA option (kind 254, 20 bytes).
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, false, b"", false)));
+    let f = &io.sent[0].1;
+    assert_eq!(check6(f), (LIP, lport, RS1, 8080));
+    let p = SlicedPacket::from_ethernet(f).unwrap();
+    let Some(TransportSlice::Tcp(t)) = p.transport else { panic!() };
+    let opts = t.options();
+    let i = opts.iter().position(|&b| b == 254).expect("toa option");
+    assert_eq!(opts[i + 1], 20);
+    assert_eq!(&opts[i + 2..i + 4], &40000u16.to_be_bytes());
+    assert_eq!(&opts[i + 4..i + 20], &CIP.to_be_bytes());
+}
+
+#[test]
+fn dr_rewrites_only_the_mac() {
+    let snap = snapshot(&[service(DR_VIP, Proto::Tcp, FwdMethod::Dr, 0)], 1500);
+    let mut e = engine6(true);
+    let mut req = tcp6(CIP, 40000, DR_VIP, 80, true, b"", false);
+    req[..6].copy_from_slice(&S_MAC);
+    let io = run(&mut e, &snap, (req.clone(), 1));
+    let (port, f) = &io.sent[0];
+    assert_eq!((*port, &f[..6]), (1, &RS1_MAC[..]));
+    assert_eq!(check6(f), (CIP, 40000, DR_VIP, 80));
+    assert_eq!(&f[14 + 8..], &req[14 + 8..], "addresses, ports and payload unchanged");
+    assert_eq!(e.svc.conns6.len(), 1);
+}
+
+#[test]
+fn answers_solicitations_for_vip_and_learns_the_sender() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+    let mut e = engine6(false);
+    let other = [2, 0, 0, 0, 9, 9];
+    let mut ns = Vec::new();
+    assert!(nd::make_solicit(&mut ns, other, CIP + 7, VIP, None));
+    let io = run(&mut e, &snap, (ns, 0));
+    assert_eq!(io.sent.len(), 1);
+    let (port, na) = &io.sent[0];
+    assert_eq!(*port, 0);
+    let Ok(nd::Nd::Advert(a)) = nd::parse(na) else { panic!("not an advert") };
+    assert_eq!((a.target, a.dst, a.solicited, a.target_mac), (VIP, CIP + 7, true, Some(C_MAC)));
+    assert_eq!(e.neigh6.as_ref().unwrap().get(0, CIP + 7), Some(other));
+    // Not ours: counted, not answered.
+    let mut ns = Vec::new();
+    assert!(nd::make_solicit(&mut ns, other, CIP + 7, CIP + 8, None));
+    assert!(run(&mut e, &snap, (ns, 0)).sent.is_empty());
+    assert_eq!(e.stats.drops(crate::drop::DropReason::NdNotForUs), 1);
+}
+
+#[test]
+fn unresolved_real_server_is_solicited_then_sent_on_advert() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+    let mut e = engine6(false);
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, true, b"", false)));
+    assert_eq!(io.sent.len(), 1, "only the solicitation");
+    let (port, ns) = &io.sent[0];
+    assert_eq!(*port, 1);
+    let Ok(nd::Nd::Solicit(s)) = nd::parse(ns) else { panic!("not a solicitation") };
+    assert_eq!((s.target, s.src, s.dst), (RS1, DIP, nd::solicited_node(RS1)));
+    let mut na = Vec::new();
+    assert!(nd::make_unsolicited_advert(&mut na, RS1_MAC, RS1));
+    let io = run(&mut e, &snap, (na, 1));
+    assert_eq!(io.sent.len(), 1, "the queued SYN");
+    assert_eq!(&io.sent[0].1[..6], &RS1_MAC);
+    assert_eq!(check6(&io.sent[0].1), (CIP, 40000, RS1, 8080));
+}
+
+#[test]
+fn echo_to_our_address_is_answered() {
+    let snap = snapshot(&[], 1500);
+    let mut e = engine6(true);
+    let req = etherparse::PacketBuilder::ethernet2(CLI_MAC, C_MAC)
+        .ipv6(CIP.to_be_bytes(), VIP.to_be_bytes(), 64)
+        .icmpv6_echo_request(7, 1);
+    let mut b = Vec::new();
+    req.write(&mut b, b"ping").unwrap();
+    let io = run(&mut e, &snap, (b, 0));
+    assert_eq!(io.sent.len(), 1);
+    let p = SlicedPacket::from_ethernet(&io.sent[0].1).unwrap();
+    let Some(NetSlice::Ipv6(ip)) = &p.net else { panic!() };
+    assert_eq!(u128::from_be_bytes(ip.header().source()), VIP);
+    assert_eq!(u128::from_be_bytes(ip.header().destination()), CIP);
+    assert_eq!(e.stats.icmp_echo.get(), 1);
+}
+
+/// The ICMPv6 error the director sent: (type, code, 4-byte parameter).
+fn icmp6_error(f: &[u8]) -> (u8, u8, u32) {
+    let ip = crate::wire::Ipv6::new_checked(&f[14..]).unwrap();
+    let m = ip.payload();
+    (m[0], m[1], u32::from_be_bytes([m[4], m[5], m[6], m[7]]))
+}
+
+#[test]
+fn hop_limit_one_gets_time_exceeded() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+    let mut e = engine6(true);
+    let (mut f, port) = on(0, tcp6(CIP, 40000, VIP, 80, true, b"", false));
+    f[14 + 7] = 1;
+    let io = run(&mut e, &snap, (f, port));
+    assert_eq!(io.sent.len(), 1);
+    assert_eq!(icmp6_error(&io.sent[0].1), (3, 0, 0));
+    assert_eq!(e.svc.conns6.len(), 0);
+}
+
+#[test]
+fn too_big_for_the_server_link_gets_packet_too_big() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1280);
+    let mut e = engine6(true);
+    let payload = vec![0u8; 1300];
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, true, &payload, false)));
+    assert_eq!(io.sent.len(), 1);
+    assert_eq!(icmp6_error(&io.sent[0].1), (2, 0, 1280));
+    assert_eq!(e.stats.drops(crate::drop::DropReason::TooBig), 1);
+}
