@@ -16,8 +16,9 @@
 //! /proc/net/ip_vs_conn): an entry live during the whole walk is listed
 //! exactly once; one created or expired meanwhile may or may not be.
 //!
-//! Entries are copied as plain [`Conn`] values (64 bytes each); turning
-//! them into text is Control's job, off the data path.
+//! Entries are copied as plain [`Conn`] values (64 bytes each; IPv6 ones
+//! 128); turning them into text is Control's job, off the data path. The
+//! walk covers the IPv4 table's slots, then the IPv6 table's.
 
 use crate::conn::{Conn, ConnTable};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -35,6 +36,7 @@ pub struct Piece {
     /// these entries, to turn `expires` into seconds left.
     pub now: u64,
     pub conns: Vec<Conn>,
+    pub conns6: Vec<Conn<u128>>,
 }
 
 /// One worker's whole answer to a connection dump request.
@@ -48,13 +50,18 @@ pub struct ConnDump {
 }
 
 impl ConnDump {
-    /// The entries, each with the clock of its piece.
+    /// The IPv4 entries, each with the clock of its piece.
     pub fn conns(&self) -> impl Iterator<Item = (&Conn, u64)> + '_ {
         self.pieces.iter().flat_map(|p| p.conns.iter().map(move |c| (c, p.now)))
     }
 
+    /// The IPv6 entries, each with the clock of its piece.
+    pub fn conns6(&self) -> impl Iterator<Item = (&Conn<u128>, u64)> + '_ {
+        self.pieces.iter().flat_map(|p| p.conns6.iter().map(move |c| (c, p.now)))
+    }
+
     pub fn len(&self) -> usize {
-        self.pieces.iter().map(|p| p.conns.len()).sum()
+        self.pieces.iter().map(|p| p.conns.len() + p.conns6.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,19 +104,27 @@ pub struct DumpCursor {
 impl DumpCursor {
     /// Once per loop iteration: one atomic load when no dump is asked for;
     /// otherwise copy the live entries of the next [`SLOTS_PER_STEP`]
-    /// slots of `table` into worker `id`'s reply slot. Returns the slots
-    /// looked at (0 when idle), for the caller's idle accounting.
+    /// slots of the tables (IPv4, then IPv6) into worker `id`'s reply
+    /// slot. Returns the slots looked at (0 when idle), for the caller's
+    /// idle accounting.
     #[inline]
-    pub fn step(&mut self, hook: &DumpHook, id: usize, table: &ConnTable, now: u64) -> usize {
+    pub fn step(&mut self, hook: &DumpHook, id: usize, tables: (&ConnTable, &ConnTable<u128>), now: u64) -> usize {
         let req = hook.req.load(Ordering::Acquire);
         if req == self.seen && self.walk.is_none() {
             return 0;
         }
-        self.step_cold(hook, id, table, now, req)
+        self.step_cold(hook, id, tables, now, req)
     }
 
     #[cold]
-    fn step_cold(&mut self, hook: &DumpHook, id: usize, table: &ConnTable, now: u64, req: u64) -> usize {
+    fn step_cold(
+        &mut self,
+        hook: &DumpHook,
+        id: usize,
+        (table, table6): (&ConnTable, &ConnTable<u128>),
+        now: u64,
+        req: u64,
+    ) -> usize {
         if req != self.seen {
             // A new request (or one that superseded a walk left unfinished
             // when Control gave up): start over.
@@ -119,16 +134,23 @@ impl DumpCursor {
             *s = Slot { seq: req, pieces: Vec::new(), done: None };
         }
         let Some((pos, left)) = self.walk else { return 0 };
-        let end = (pos + SLOTS_PER_STEP).min(table.capacity());
-        let conns: Vec<Conn> = table.iter_slots(pos..end).take(left).map(|(_, c)| *c).collect();
-        let left = left - conns.len();
-        let finished = end >= table.capacity() || left == 0;
+        // Positions 0..cap4 are the IPv4 table's slots, then the IPv6 one's.
+        let cap4 = table.capacity();
+        let total = cap4 + table6.capacity();
+        let end = (pos + SLOTS_PER_STEP).min(if pos < cap4 { cap4 } else { total });
+        let (conns, conns6): (Vec<Conn>, Vec<Conn<u128>>) = if pos < cap4 {
+            (table.iter_slots(pos..end).take(left).map(|(_, c)| *c).collect(), Vec::new())
+        } else {
+            (Vec::new(), table6.iter_slots(pos - cap4..end - cap4).take(left).map(|(_, c)| *c).collect())
+        };
+        let left = left - conns.len() - conns6.len();
+        let finished = end >= total || left == 0;
         let mut s = hook.slots[id].lock().unwrap_or_else(|e| e.into_inner());
-        if !conns.is_empty() {
-            s.pieces.push(Piece { now, conns });
+        if !conns.is_empty() || !conns6.is_empty() {
+            s.pieces.push(Piece { now, conns, conns6 });
         }
         if finished {
-            s.done = Some(table.len());
+            s.done = Some(table.len() + table6.len());
             self.walk = None;
         } else {
             self.walk = Some((end, left));
@@ -207,12 +229,31 @@ mod tests {
         t
     }
 
+    fn table6(n: u32, cap: usize) -> ConnTable<u128> {
+        let mut t = ConnTable::with_timeouts(cap, &Default::default(), 0);
+        for i in 0..n {
+            let k =
+                crate::conn::ConnKey::of(6, (0x2001_0db8 << 96) + u128::from(i), 1000, 0x2001_0db8 << 96 | 1 << 64, 80);
+            t.insert(Conn::new(FwdMethod::Nat, k, 0x2001_0db8 << 96 | 2 << 64, 80), 0).unwrap();
+        }
+        t
+    }
+
     /// A worker thread stepping its cursor, like worker::run does.
     fn worker(hook: Arc<DumpHook>, id: usize, t: ConnTable, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+        worker46(hook, id, (t, table6(0, 16)), stop)
+    }
+
+    fn worker46(
+        hook: Arc<DumpHook>,
+        id: usize,
+        (t, t6): (ConnTable, ConnTable<u128>),
+        stop: Arc<AtomicBool>,
+    ) -> std::thread::JoinHandle<usize> {
         std::thread::spawn(move || {
             let (mut cur, mut max_step) = (DumpCursor::default(), 0);
             while !stop.load(Ordering::Relaxed) {
-                max_step = max_step.max(cur.step(&hook, id, &t, 7));
+                max_step = max_step.max(cur.step(&hook, id, (&t, &t6), 7));
                 std::thread::yield_now();
             }
             max_step
@@ -225,7 +266,7 @@ mod tests {
         let hook = Arc::new(DumpHook::new(2));
         let stop = Arc::new(AtomicBool::new(false));
         let w0 = worker(hook.clone(), 0, table(n, 3 * n as usize), stop.clone());
-        let w1 = worker(hook.clone(), 1, table(5, 64), stop.clone());
+        let w1 = worker46(hook.clone(), 1, (table(5, 64), table6(3, 2000)), stop.clone());
         let r = hook.collect(1_000_000, Duration::from_secs(5));
         let d0 = r[0].as_ref().expect("worker 0 answered");
         assert_eq!((d0.len(), d0.total), (n as usize, n as usize));
@@ -234,7 +275,9 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), n as usize, "every entry exactly once");
-        assert_eq!(r[1].as_ref().map(|d| (d.len(), d.total)), Some((5, 5)));
+        // Worker 1 lists its IPv6 entries after its IPv4 ones.
+        let d1 = r[1].as_ref().expect("worker 1 answered");
+        assert_eq!((d1.len(), d1.total, d1.conns().count(), d1.conns6().count()), (8, 8, 5, 3));
         // `max` bounds each worker's copy; the total still counts all.
         let r = hook.collect(100, Duration::from_secs(5));
         assert_eq!(r[0].as_ref().map(|d| (d.len(), d.total)), Some((100, n as usize)));
@@ -263,6 +306,6 @@ mod tests {
         let hook = DumpHook::new(1);
         let t = table(3, 16);
         let mut c = DumpCursor::default();
-        assert_eq!(c.step(&hook, 0, &t, 0), 0);
+        assert_eq!(c.step(&hook, 0, (&t, &table6(1, 16)), 0), 0);
     }
 }

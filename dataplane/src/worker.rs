@@ -285,7 +285,7 @@ pub fn run(
         }
         io.flush();
         // `rvsadm -c`: a bounded piece of the table per iteration, if asked.
-        work += dump.step(&shared.dump, id, &engine.svc.conns, now);
+        work += dump.step(&shared.dump, id, (&engine.svc.conns, &engine.svc.conns6), now);
 
         if now != last_tick {
             last_tick = now;

@@ -192,6 +192,8 @@ impl Control {
             v.total += d.total;
             let room = max - v.conns.len();
             v.conns.extend(d.conns().take(room).map(|(c, now)| views::conn(c, now)));
+            let room = max - v.conns.len();
+            v.conns.extend(d.conns6().take(room).map(|(c, now)| views::conn(c, now)));
         }
         v
     }
