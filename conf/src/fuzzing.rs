@@ -31,7 +31,7 @@ pub fn yaml(data: &[u8]) -> Option<Config> {
 mod tests {
     #[test]
     fn examples_load_and_garbage_does_not() {
-        for f in ["fullnat.yaml", "nat-lab.yaml"] {
+        for f in ["fullnat.yaml", "nat-lab.yaml", "dual-stack.yaml"] {
             let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(f);
             assert!(super::yaml(&std::fs::read(&p).unwrap()).is_some(), "{}", p.display());
         }
