@@ -355,31 +355,10 @@ fn an_unsolicited_advertisement_announces_a_vip() {
     assert_eq!((back.src, back.target, back.target_mac), (vip(), vip(), Some(US)));
 }
 
-/// A buffer that cannot grow: the builders must say so.
-struct Fixed(Vec<u8>);
-
-impl PacketBuf for Fixed {
-    fn data(&self) -> &[u8] {
-        &self.0
-    }
-    fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.0
-    }
-    fn prepend(&mut self, _: usize) -> bool {
-        false
-    }
-    fn adj(&mut self, _: usize) -> bool {
-        false
-    }
-    fn set_len(&mut self, n: usize) -> bool {
-        n <= self.0.len()
-    }
-}
-
 #[test]
 fn builders_refuse_a_buffer_too_small() {
     let s = Solicit { src: peer(), dst: vip(), target: vip(), src_mac: None, eth_src: PEER };
-    let mut f = Fixed(vec![0; FRAME_LEN - 1]);
+    let mut f = crate::packet::Fixed(vec![0; FRAME_LEN - 1]);
     assert!(!make_advert(&mut f, &s, US));
     assert!(!make_solicit(&mut f, US, vip(), peer(), None));
     assert!(!make_unsolicited_advert(&mut f, US, vip()));

@@ -125,31 +125,10 @@ fn ethernet_padding_is_not_counted() {
     assert_eq!(outer(&p[..n + 40]).payload_length() as usize, n - 14);
 }
 
-/// A buffer without headroom, like a full mbuf.
-struct NoRoom(Vec<u8>);
-
-impl PacketBuf for NoRoom {
-    fn data(&self) -> &[u8] {
-        &self.0
-    }
-    fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.0
-    }
-    fn prepend(&mut self, _: usize) -> bool {
-        false
-    }
-    fn adj(&mut self, _: usize) -> bool {
-        false
-    }
-    fn set_len(&mut self, _: usize) -> bool {
-        false
-    }
-}
-
 #[test]
 fn refusals() {
     let orig = tcp6(CIP, 1, VIP, 2, false, b"", false);
-    let mut p = NoRoom(orig.clone());
+    let mut p = crate::packet::Fixed(orig.clone());
     assert_eq!(encap6(&mut p, TunType::Ipip, 0, DIP, RIP, 1500), Err(EncapError::NoHeadroom));
     assert_eq!(p.0, orig);
     let mut v4 = super::super::testpkt::tcp([1, 1, 1, 1], 1, [2, 2, 2, 2], 2, false, b"");

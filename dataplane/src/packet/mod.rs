@@ -92,3 +92,27 @@ pub fn get32(b: &[u8], off: usize) -> u32 {
 pub fn put32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_be_bytes());
 }
+
+/// A test buffer that cannot grow or gain headroom (like a full mbuf):
+/// builders and encapsulations must refuse it cleanly. It may shrink.
+#[cfg(test)]
+pub(crate) struct Fixed(pub Vec<u8>);
+
+#[cfg(test)]
+impl PacketBuf for Fixed {
+    fn data(&self) -> &[u8] {
+        &self.0
+    }
+    fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+    fn prepend(&mut self, _: usize) -> bool {
+        false
+    }
+    fn adj(&mut self, _: usize) -> bool {
+        false
+    }
+    fn set_len(&mut self, n: usize) -> bool {
+        n <= self.0.len()
+    }
+}
