@@ -40,6 +40,27 @@ impl Lab {
         lab
     }
 
+    /// [`Lab::up`] with extra `lab.sh up` flags (`--ipv6`).
+    pub fn up_with(id: &str, mode: &str, workers: u32, services: Option<&str>, extra: &[&str]) -> Lab {
+        crate::require_root();
+        let lock = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = Command::new(lab_sh());
+        c.args(["up", "--id", id, "--mode", mode, "--workers", &workers.to_string()]);
+        if let Some(s) = services {
+            c.args(["--services", s]);
+        }
+        c.args(extra);
+        let lab = Lab { id: id.to_string(), down: false, _lock: lock };
+        let out = c.output().expect("run lab.sh");
+        assert!(
+            out.status.success(),
+            "lab.sh up {extra:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lab
+    }
+
     pub fn state_dir(&self) -> std::path::PathBuf {
         std::path::PathBuf::from(format!("/tmp/rvs-lab-{}", self.id))
     }

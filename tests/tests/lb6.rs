@@ -1,0 +1,236 @@
+//! Issue 13: IPv6 load balancing end to end in the dual-stack netns lab
+//! (`scripts/lab.sh up --ipv6`), with the real Linux TCP/IPv6 stack,
+//! Python HTTP servers and curl -6: NAT, FULLNAT and DR with 1 and 2
+//! workers. The same checks as lb.rs, for the IPv6 services.
+
+#![forbid(unsafe_code)]
+
+use rvs_tests::counters::Counters;
+use rvs_tests::lab::Lab;
+
+/// The body the lab's servers send for /big (see scripts/lab/httpd.py).
+fn pattern(n: usize) -> Vec<u8> {
+    let block: Vec<u8> = (0..251 * 256).map(|i: usize| ((i * 7) + (i / 251)) as u8).collect();
+    block.iter().cycle().take(n).copied().collect()
+}
+
+const BIG: usize = 10 * 1024 * 1024;
+
+const CLIENT6: &str = "2001:db8:c::200";
+const LIPS6: [&str; 2] = ["2001:db8:1::101", "2001:db8:1::102"];
+
+fn vip6(mode: &str) -> &'static str {
+    match mode {
+        "dr" => "2001:db8:1::200",
+        _ => "2001:db8:c::100",
+    }
+}
+
+/// The IPv4 VIP of the same lab (it stays dual stack).
+fn vip4(mode: &str) -> &'static str {
+    match mode {
+        "dr" => "192.168.0.200",
+        _ => "172.25.254.100",
+    }
+}
+
+/// Drops that are not failures: what the lab's kernels send around
+/// (MLD reports and other multicast to group MACs, neighbour
+/// solicitations for each other's addresses on the shared LAN, ARP for
+/// other hosts). `ipv6_unsupported` is not among them: every IPv6 frame
+/// must be handled or dropped for a named reason.
+fn check_drops(c: &Counters) {
+    for (name, v) in c.drops() {
+        let benign = matches!(
+            name.as_str(),
+            "nd_not_for_us"
+                | "icmp6_unhandled"
+                | "arp_not_for_us"
+                | "ip_not_for_us"
+                | "eth_not_for_us"
+                | "eth_multicast"
+                | "l4_unsupported"
+        );
+        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
+    }
+    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
+}
+
+/// The live counters once traffic has settled, then the final ones:
+/// both strict, both checked for unexpected drops and leaks.
+fn finish(lab: Lab) -> Counters {
+    let live = lab.settled();
+    check_drops(&live);
+    let (c, log) = lab.down_counters();
+    check_drops(&c);
+    assert!(c.get("rx_pkts") >= live.get("rx_pkts") && c.get("tx_pkts") >= live.get("tx_pkts"), "{log}");
+    c
+}
+
+/// The lab's servers over IPv6, in the order of every service's dest list.
+const SERVERS6: [&str; 2] = ["webserver1 2001:db8:1::10", "webserver2 2001:db8:1::20"];
+
+/// Run `f`, which opens exactly one connection through rvsd, and return
+/// the worker that created it (the one whose `conns_created` went up).
+fn on_worker<T>(lab: &Lab, f: impl FnOnce() -> T) -> (usize, T) {
+    let created = |c: &Counters| c.per_worker.iter().map(|w| w["conns_created"]).collect::<Vec<u64>>();
+    let before = created(&lab.counters());
+    let out = f();
+    let after = created(&lab.counters());
+    let grew: Vec<usize> = (0..after.len()).filter(|&w| after[w] != before[w]).collect();
+    assert!(
+        grew.len() == 1 && after[grew[0]] == before[grew[0]] + 1,
+        "one new connection on one worker expected: {before:?} -> {after:?}"
+    );
+    (grew[0], out)
+}
+
+/// rr keeps one cursor per worker and service (see lb.rs): worker `w`'s
+/// k-th new connection goes to server `(w + k) mod 2`.
+fn check_rr(picks: &[(usize, String)], name: impl Fn(&str) -> String) {
+    println!("rr picks (worker, reply): {picks:?}");
+    let mut k = [0usize; 2];
+    for (w, reply) in picks {
+        let want = SERVERS6[(w + k[*w]) % 2].to_string();
+        assert_eq!(name(reply), name(&want), "worker {w}'s pick {} breaks its rr order: {picks:?}", k[*w]);
+        k[*w] += 1;
+    }
+}
+
+/// curl -6 from the client namespace (`-g`: the brackets are literal).
+fn curl6(lab: &Lab, path: &str, vip: &str) -> String {
+    lab.sh("cli", &["curl", "-6", "-g", "-sS", "--max-time", "10", &format!("http://[{vip}]{path}")])
+}
+
+/// `ping -6` of `addr` from `ns`, answered.
+fn ping6(lab: &Lab, ns: &str, addr: &str) {
+    let out = lab.sh(ns, &["ping", "-6", "-c", "2", "-W", "2", addr]);
+    assert!(out.contains(" 2 received"), "{ns} -> {addr}: {out}");
+}
+
+/// The MAC rvsd's port `name` has, from its start-up line.
+fn port_mac(lab: &Lab, name: &str) -> String {
+    let log = lab.rvsd_log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(&format!("rvsd: interface {name} = ")))
+        .unwrap_or_else(|| panic!("no interface {name} line:\n{log}"));
+    let mut w = line.split_whitespace();
+    w.find(|&t| t == "mac").and_then(|_| w.next()).unwrap_or_else(|| panic!("no mac in {line}")).to_string()
+}
+
+/// DR: the router must reach the VIP at rvsd's MAC, i.e. only rvsd
+/// answered its neighbour solicitation (the real servers hold the VIP
+/// on lo, which Linux does not advertise on eth0).
+fn check_vip_neighbour(lab: &Lab) {
+    let want = port_mac(lab, "lan");
+    let neigh = lab.sh("rtr", &["ip", "-6", "neigh", "show", vip6("dr"), "dev", "eth1"]);
+    assert!(neigh.contains(&format!("lladdr {want}")), "VIP {} not at rvsd's {want}: {neigh:?}", vip6("dr"));
+    for rs in ["rs1", "rs2"] {
+        let link = lab.sh(rs, &["ip", "-o", "link", "show", "eth0"]);
+        assert!(!link.contains(&want), "{rs} shares rvsd's MAC? {link}");
+    }
+}
+
+fn run_mode(id: &str, mode: &str, workers: u32) {
+    let lab = Lab::up_with(id, mode, workers, None, &["--ipv6"]);
+    let vip = vip6(mode);
+    let seq: Vec<(usize, String)> =
+        (0..6).map(|_| on_worker(&lab, || curl6(&lab, "/", vip).trim().to_string())).collect();
+    check_rr(&seq, |r| r.to_string());
+    if workers == 1 {
+        let names: Vec<&str> = seq.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(names, [SERVERS6[0], SERVERS6[1]].repeat(3), "round robin over IPv6");
+    }
+    // The address the real server sees.
+    let who = curl6(&lab, "/whoami", vip);
+    let seen = who.split_whitespace().nth(1).unwrap_or("").to_string();
+    match mode {
+        "fullnat" => assert!(LIPS6.contains(&seen.as_str()), "RS must see an IPv6 LIP: {who}"),
+        _ => assert_eq!(seen, CLIENT6, "RS must see the client: {who}"),
+    }
+    if mode == "nat" || mode == "fullnat" {
+        // UDP with port mapping (53 -> 80), one connection per datagram
+        // from a new source port, in rr order per worker.
+        let picks: Vec<(usize, String)> = (0..4)
+            .map(|i| {
+                let script = format!("import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\ns.settimeout(3)\ns.sendto(b'ping{i}', ('{vip}', 53))\nprint(s.recvfrom(2048)[0].decode())\n");
+                let (w, out) = on_worker(&lab, || lab.sh("cli", &["python3", "-c", &script]));
+                let line = out.trim().to_string();
+                assert!(line.ends_with(&format!("ping{i}")), "{out}");
+                (w, line)
+            })
+            .collect();
+        check_rr(&picks, |r| r.split(' ').next().unwrap_or("").to_string());
+    }
+    // 10 MB byte for byte.
+    let file = format!("/tmp/rvs-big6-{id}.bin");
+    lab.sh("cli", &["curl", "-6", "-g", "-sS", "--max-time", "60", "-o", &file, &format!("http://[{vip}]/big")]);
+    let got = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(got.len(), BIG);
+    assert!(got == pattern(BIG), "10 MB body differs");
+
+    // ICMPv6 echo of the director's own addresses (DR: through the router
+    // and back over rvsd's IPv6 default route).
+    let echo_before = lab.counters().get("icmp_echo");
+    match mode {
+        "dr" => {
+            ping6(&lab, "cli", "2001:db8:1::50");
+            check_vip_neighbour(&lab);
+        }
+        _ => {
+            ping6(&lab, "cli", "2001:db8:c::100");
+            ping6(&lab, "rs1", "2001:db8:1::100");
+        }
+    }
+    let echo = lab.counters().get("icmp_echo") - echo_before;
+    assert!(echo >= 2, "icmp_echo went up by {echo}");
+    // Dual stack: the IPv4 service still answers beside the IPv6 one.
+    let v4 = lab.curl(&format!("http://{}/", vip4(mode)));
+    assert!(v4.starts_with("webserver") && v4.contains(" 192.168.0."), "IPv4 beside IPv6: {v4}");
+
+    let c = finish(lab);
+    let log = &c.source;
+    assert!(c.get("conns_created") >= 9, "{log}");
+    let tx_pkts = c.get("tx_pkts");
+    if mode == "dr" {
+        // Replies bypass the director: it sent only the client's packets.
+        assert!(tx_pkts < 2000, "{mode}: director transmitted {tx_pkts} packets for a 10 MB reply:\n{log}");
+    } else {
+        assert!(tx_pkts > 7000, "{mode}: replies must cross the director:\n{log}");
+    }
+    if workers > 1 && mode != "dr" {
+        assert!(c.get("redirect_in") > 0, "2 workers: no redirect seen:\n{log}");
+    }
+}
+
+#[test]
+fn lb6_nat_1_worker() {
+    run_mode("6n1", "nat", 1);
+}
+
+#[test]
+fn lb6_nat_2_workers() {
+    run_mode("6n2", "nat", 2);
+}
+
+#[test]
+fn lb6_fullnat_1_worker() {
+    run_mode("6f1", "fullnat", 1);
+}
+
+#[test]
+fn lb6_fullnat_2_workers() {
+    run_mode("6f2", "fullnat", 2);
+}
+
+#[test]
+fn lb6_dr_1_worker() {
+    run_mode("6d1", "dr", 1);
+}
+
+#[test]
+fn lb6_dr_2_workers() {
+    run_mode("6d2", "dr", 2);
+}
