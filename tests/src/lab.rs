@@ -22,22 +22,7 @@ impl Lab {
     /// Bring a lab up: `mode` nat|fullnat|dr|tun, `services` a YAML file
     /// with a `services:` section, or None for the mode's default.
     pub fn up(id: &str, mode: &str, workers: u32, services: Option<&str>) -> Lab {
-        crate::require_root();
-        let lock = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let mut c = Command::new(lab_sh());
-        c.args(["up", "--id", id, "--mode", mode, "--workers", &workers.to_string()]);
-        if let Some(s) = services {
-            c.args(["--services", s]);
-        }
-        let lab = Lab { id: id.to_string(), down: false, _lock: lock };
-        let out = c.output().expect("run lab.sh");
-        assert!(
-            out.status.success(),
-            "lab.sh up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lab
+        Lab::up_with(id, mode, workers, services, &[])
     }
 
     /// [`Lab::up`] with extra `lab.sh up` flags (`--ipv6`).
