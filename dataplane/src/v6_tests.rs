@@ -235,3 +235,42 @@ fn too_big_for_the_server_link_gets_packet_too_big() {
     assert_eq!(icmp6_error(&io.sent[0].1), (2, 0, 1280));
     assert_eq!(e.stats.drops(crate::drop::DropReason::TooBig), 1);
 }
+
+#[test]
+fn tun_encapsulates_ipv6_in_ipv6_from_the_dip() {
+    let snap = snapshot(&[service(DR_VIP, Proto::Tcp, FwdMethod::Tun, 0)], 1500);
+    let mut e = engine6(true);
+    let mut req = tcp6(CIP, 40000, DR_VIP, 80, true, b"", false);
+    req[..6].copy_from_slice(&S_MAC);
+    let io = run(&mut e, &snap, (req.clone(), 1));
+    assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
+    let (port, f) = &io.sent[0];
+    assert_eq!((*port, &f[..6]), (1, &RS1_MAC[..]));
+    let outer = crate::wire::Ipv6::new_checked(&f[14..]).unwrap();
+    assert_eq!((outer.next_header(), outer.payload_len()), (41, req.len() - 14));
+    assert_eq!(u128::from_be_bytes(outer.src()), DIP);
+    assert_eq!(u128::from_be_bytes(outer.dst()), RS1);
+    // The inner packet as the client sent it, one hop later.
+    let inner = &f[14 + 40..];
+    assert_eq!(inner[7], 63);
+    assert_eq!(&inner[8..], &req[14 + 8..]);
+    let mut whole = f[..14].to_vec();
+    whole.extend_from_slice(inner);
+    assert_eq!(check6(&whole), (CIP, 40000, DR_VIP, 80));
+}
+
+#[test]
+fn two_workers_hand_ipv6_flows_to_their_owner_with_metadata() {
+    let snap = {
+        let mut s = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+        s.workers = 2;
+        s
+    };
+    // A client port whose flow worker 1 owns.
+    let sport = (40000u16..).find(|p| crate::service_path::owner(&snap, 2, CIP, *p, VIP, 80) == 1).unwrap();
+    let mut e0 = engine(0, 2, 64);
+    let io = run(&mut e0, &snap, on(0, tcp6(CIP, sport, VIP, 80, true, b"", false)));
+    assert_eq!(io.redirected.len(), 1);
+    let Some(crate::pipeline::AnyMeta::V6(m)) = io.redirected_meta[0] else { panic!("IPv6 metadata") };
+    assert_eq!((m.key.saddr, m.key.sport, m.key.daddr), (CIP, sport, VIP));
+}
