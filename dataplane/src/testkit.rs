@@ -64,6 +64,11 @@ pub const DIP: [u8; 4] = [192, 168, 0, 100];
 pub const RS1: [u8; 4] = [192, 168, 0, 10];
 pub const RS2: [u8; 4] = [192, 168, 0, 20];
 pub const RS1_MAC: Mac = [2, 0, 0, 0, 2, 10];
+/// The IPv6 client and real server 1 of the lab (see [`LAB_YAML`]).
+pub const CIP6: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0200;
+pub const RS1_6: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0010;
+/// The IPv6 NAT VIP (TCP 80 → RS:8080).
+pub const VIP6_NAT: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0101;
 pub const RS2_MAC: Mac = [2, 0, 0, 0, 2, 20];
 pub const LIP: [u8; 4] = [192, 168, 0, 101];
 /// One VIP per forwarding mode, and the persistent port-0 NAT service.
@@ -87,8 +92,8 @@ pub const CONN_CAPACITY: usize = 64;
 /// validated like theirs). Interface devices are never opened.
 pub const LAB_YAML: &str = "
 interfaces:
-  - { name: client, device: net_null0, addresses: [172.25.254.1/24] }
-  - { name: server, device: net_null1, addresses: [192.168.0.100/24] }
+  - { name: client, device: net_null0, addresses: [172.25.254.1/24, '2001:db8:c::1/64'] }
+  - { name: server, device: net_null1, addresses: [192.168.0.100/24, '2001:db8:1::100/64'] }
 conn: { tcp_timeout: 30, tcpfin_timeout: 10, udp_timeout: 20 }
 routes:
   - { prefix: 0.0.0.0/0, via: 172.25.254.254, dev: client }
@@ -114,6 +119,12 @@ services:
       { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }
   - { proto: udp, vip: 172.25.254.105, port: 0, scheduler: wlc, persistent: 60, dests: [
       { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }
+  - { vip: '2001:db8:c::101', port: 80, scheduler: rr, dests: [
+      { addr: '2001:db8:1::10', port: 8080, fwd: nat }, { addr: '2001:db8:1::20', port: 8080, fwd: nat } ] }
+  - { proto: udp, vip: '2001:db8:c::102', port: 53, scheduler: rr, dests: [
+      { addr: '2001:db8:1::10', fwd: dr }, { addr: '2001:db8:1::20', fwd: dr } ] }
+  - { vip: '2001:db8:c::104', port: 80, scheduler: rr, laddrs: ['2001:db8:1::101'], dests: [
+      { addr: '2001:db8:1::10', port: 8080, fwd: fullnat }, { addr: '2001:db8:1::20', port: 8080, fwd: fullnat } ] }
 ";
 
 /// Where a frame came from, carried with it through the engine so that
@@ -301,6 +312,14 @@ impl Harness {
                 h.neigh.v4 = s;
             }
         }
+        // IPv6: the client and RS1 known; RS2 is left to ND.
+        if let Some(t) = h.engines[0].neigh6.as_mut() {
+            t.learn(CLIENT, CIP6, CIP_MAC, 0);
+            t.learn(SERVER, RS1_6, RS1_MAC, 0);
+            if let Some(s) = t.take_snapshot() {
+                h.neigh.v6 = s;
+            }
+        }
         h
     }
 
@@ -417,7 +436,9 @@ impl Harness {
             .filter(|(_, (b, a))| a != b)
             .map(|(r, (b, a))| (r.name(), a - b))
             .collect();
-        let pending = self.engines[0].neigh.as_ref().map_or(0, |t| t.pending_len()) as u64;
+        let e0 = &self.engines[0];
+        let pending = (e0.neigh.as_ref().map_or(0, |t| t.pending_len())
+            + e0.neigh6.as_ref().map_or(0, |t| t.pending_len())) as u64;
         let dropped = self.total_drops();
         let got = self.received + self.io.built;
         let gone = self.transmitted + dropped + pending + self.consumed;
@@ -436,12 +457,13 @@ impl Harness {
             ));
         }
         for e in &self.engines {
-            if e.stats.conns.get() != e.svc.conns.len() as u64 {
+            let entries = e.svc.conns.len() + e.svc.conns6.len();
+            if e.stats.conns.get() != entries as u64 {
                 return Err(format!(
                     "worker {}: conns counter {} but {} entries in its table",
                     e.id,
                     e.stats.conns.get(),
-                    e.svc.conns.len()
+                    entries
                 ));
             }
         }

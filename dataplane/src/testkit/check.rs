@@ -57,9 +57,34 @@ pub fn l4_valid_ip(ip: &[u8]) -> bool {
     }
 }
 
-/// [`l4_valid_ip`] of an Ethernet frame carrying IPv4.
+/// [`l4_valid_ip`] of an Ethernet frame carrying IPv4, [`l4_valid_ip6`]
+/// of one carrying IPv6.
 pub fn l4_valid_frame(f: &[u8]) -> bool {
-    f.len() > ETH && f[12..14] == [0x08, 0x00] && l4_valid_ip(&f[ETH..])
+    f.len() > ETH
+        && (f[12..14] == [0x08, 0x00] && l4_valid_ip(&f[ETH..]) || f[12..14] == [0x86, 0xdd] && l4_valid_ip6(f))
+}
+
+/// Whether the TCP, UDP or ICMPv6 checksum of the IPv6 frame `f` is valid
+/// (etherparse's reading of the extension headers). False for fragments
+/// and other protocols.
+pub fn l4_valid_ip6(f: &[u8]) -> bool {
+    let Ok(p) = SlicedPacket::from_ethernet(f) else { return false };
+    let Some(NetSlice::Ipv6(ip)) = &p.net else { return false };
+    let (s, d) = (ip.header().source(), ip.header().destination());
+    if ip.is_payload_fragmented() {
+        return false;
+    }
+    match p.transport {
+        Some(etherparse::TransportSlice::Tcp(t)) => t.calc_checksum_ipv6(s, d).is_ok_and(|c| c == t.checksum()),
+        Some(etherparse::TransportSlice::Udp(u)) => {
+            etherparse::UdpHeader::calc_checksum_ipv6_raw(&u.to_header(), s, d, u.payload())
+                .is_ok_and(|c| c == u.checksum() && c != 0)
+        }
+        Some(etherparse::TransportSlice::Icmpv6(i)) => {
+            i.header().icmp_type.calc_checksum(s, d, i.payload()).is_ok_and(|c| c == i.checksum())
+        }
+        _ => false,
+    }
 }
 
 /// Whether the engine may take `f`, received on `port`, without sending
@@ -67,6 +92,12 @@ pub fn l4_valid_frame(f: &[u8]) -> bool {
 /// (a reply is consumed by learning), addressed to us or broadcast.
 pub fn is_consumed_arp(f: &[u8], snap: &Snapshot, port: u16) -> bool {
     let Some(ifc) = snap.ifaces.get(usize::from(port)) else { return false };
+    if f.len() > ETH && f[12..14] == [0x86, 0xdd] {
+        // IPv6's ARP reply: a Neighbour Advertisement the ND parser takes
+        // is consumed by learning (ingress6.rs), to us or a group MAC.
+        let to_us = f[0] & 1 == 1 || f[..6] == ifc.mac;
+        return to_us && matches!(crate::l3::nd::parse(f), Ok(crate::l3::nd::Nd::Advert(_)));
+    }
     if f.len() < ETH + 28 || f[12..14] != [0x08, 0x06] {
         return false;
     }
@@ -133,7 +164,8 @@ pub fn sent_frame(snap: &Snapshot, s: &Sent) -> Result<(), String> {
     let ip = match p.net {
         Some(NetSlice::Arp(_)) => return Ok(()),
         Some(NetSlice::Ipv4(_)) => &f[ETH..],
-        other => return Err(format!("neither ARP nor IPv4: {other:?}")),
+        Some(NetSlice::Ipv6(ref ip6)) => return sent_ipv6(f, ip6, s),
+        other => return Err(format!("neither ARP nor IP: {other:?}")),
     };
     ip_header_ok(ip, "outer")?;
     let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
@@ -160,6 +192,24 @@ pub fn sent_frame(snap: &Snapshot, s: &Sent) -> Result<(), String> {
         Origin::Input { .. } if is_fragment(inner) => Ok(()),
         Origin::Built if ip[9] == 1 && !l4_valid_ip(ip) => Err("ICMP built by the director has a bad checksum".into()),
         Origin::Input { l4_ok: true, seq } if !l4_valid_ip(inner) => {
+            Err(format!("L4 checksum valid on input {seq} but not on output"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`sent_frame`] for IPv6: the payload length is the frame's, and an L4
+/// checksum valid on input (or any built by the director) is valid on
+/// output. (A tunnelled IPv6 packet is checked as its outer header.)
+fn sent_ipv6(f: &[u8], ip: &etherparse::Ipv6Slice<'_>, s: &Sent) -> Result<(), String> {
+    let plen = usize::from(ip.header().payload_length());
+    if ETH + 40 + plen != f.len() {
+        return Err(format!("IPv6 payload length {plen} but {} bytes after the header", f.len() - ETH - 40));
+    }
+    let tunnelled = ip.header().next_header() == etherparse::IpNumber::IPV6;
+    match s.frame.origin {
+        Origin::Built if !l4_valid_ip6(f) => Err("ICMPv6 built by the director has a bad checksum".into()),
+        Origin::Input { l4_ok: true, seq } if !tunnelled && !l4_valid_ip6(f) => {
             Err(format!("L4 checksum valid on input {seq} but not on output"))
         }
         _ => Ok(()),

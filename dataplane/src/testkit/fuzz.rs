@@ -76,6 +76,9 @@ pub fn fix_ip_csum(f: &mut [u8]) {
 /// Recompute the TCP/UDP/ICMP checksum of an Ethernet/IPv4 frame over the
 /// segment its IP header describes (bounded by the frame).
 pub fn fix_l4_csum(f: &mut [u8]) {
+    if f.len() >= 54 && f[12..14] == [0x86, 0xdd] {
+        return fix_l4_csum6(f);
+    }
     if f.len() < 34 || f[12..14] != [0x08, 0x00] {
         return;
     }
@@ -100,6 +103,28 @@ pub fn fix_l4_csum(f: &mut [u8]) {
         c = 0xffff;
     }
     f[l4 + off..l4 + off + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+/// [`fix_l4_csum`] of an IPv6 frame whose TCP, UDP or ICMPv6 header
+/// follows the fixed header directly (no extension headers), so the
+/// fuzzer's IPv6 frames reach the service path and ND.
+fn fix_l4_csum6(f: &mut [u8]) {
+    let next = f[20];
+    let end = (54 + usize::from(u16::from_be_bytes([f[18], f[19]]))).min(f.len());
+    let seg_len = end - 54;
+    let off = match next {
+        6 if seg_len >= 20 => 16,
+        17 if seg_len >= 8 => 6,
+        58 if seg_len >= 4 => 2,
+        _ => return,
+    };
+    let pseudo = f[22..54].chunks_exact(2).map(|w| u64::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u64>();
+    f[54 + off..54 + off + 2].fill(0);
+    let mut c = csum(&f[54..end], pseudo + u64::from(next) + seg_len as u64);
+    if next == 17 && c == 0 {
+        c = 0xffff;
+    }
+    f[54 + off..54 + off + 2].copy_from_slice(&c.to_be_bytes());
 }
 
 /// The two endpoints of a crafted packet.
@@ -501,6 +526,36 @@ pub fn frames_seeds() -> Vec<(String, Vec<u8>)> {
         .expect("writing to a Vec");
     rec(0, &ping, &mut v);
     out.push(("seed-arp-ping".into(), v));
+    // IPv6: a NAT SYN and its SYN+ACK, a solicitation for the VIP, a ping.
+    let mut v = vec![0];
+    let mut syn = Vec::new();
+    PacketBuilder::ethernet2(CIP_MAC, CLIENT_MAC)
+        .ipv6(CIP6.to_be_bytes(), VIP6_NAT.to_be_bytes(), 64)
+        .tcp(40000, 80, 1, 1000)
+        .syn()
+        .write(&mut syn, b"")
+        .expect("writing to a Vec");
+    rec(0, &syn, &mut v);
+    let mut sa = Vec::new();
+    PacketBuilder::ethernet2(RS1_MAC, SERVER_MAC)
+        .ipv6(RS1_6.to_be_bytes(), CIP6.to_be_bytes(), 64)
+        .tcp(8080, 40000, 1, 1000)
+        .syn()
+        .ack(2)
+        .write(&mut sa, b"")
+        .expect("writing to a Vec");
+    rec(1, &sa, &mut v);
+    let mut ns = Vec::new();
+    assert!(crate::l3::nd::make_solicit(&mut ns, CIP_MAC, CIP6, VIP6_NAT, None));
+    rec(0, &ns, &mut v);
+    let mut ping = Vec::new();
+    PacketBuilder::ethernet2(CIP_MAC, CLIENT_MAC)
+        .ipv6(CIP6.to_be_bytes(), VIP6_NAT.to_be_bytes(), 64)
+        .icmpv6_echo_request(1, 1)
+        .write(&mut ping, b"ping")
+        .expect("writing to a Vec");
+    rec(0, &ping, &mut v);
+    out.push(("seed-ipv6-nat-nd-ping".into(), v));
     out
 }
 
