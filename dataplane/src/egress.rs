@@ -290,6 +290,7 @@ impl<P: PacketBuf> Engine<P> {
     pub fn tick(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {
         self.tick_neigh::<u32>(snap, io, now);
         self.tick_neigh::<u128>(snap, io, now);
+        self.announce6(snap, io);
     }
 
     fn tick_neigh<A: Fam>(&mut self, snap: &Snapshot, io: &mut impl Io<P>, now: u64) {

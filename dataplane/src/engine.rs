@@ -68,6 +68,9 @@ pub struct Engine<P> {
     /// Per-family burst and next-hop cache.
     pub(crate) v4: Lane<P, u32>,
     pub(crate) v6: Lane<P, u128>,
+    /// Worker 0: the snapshot generation and the IPv6 VIPs/LIPs last
+    /// announced (see `announce6`).
+    pub(crate) announced6: (Option<u64>, Vec<u128>),
 }
 
 impl<P: PacketBuf> Engine<P> {
@@ -81,6 +84,7 @@ impl<P: PacketBuf> Engine<P> {
             icmp_limit: TokenBucket::ICMP,
             v4: Lane::default(),
             v6: Lane::default(),
+            announced6: (None, Vec::new()),
         }
     }
 

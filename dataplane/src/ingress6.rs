@@ -7,13 +7,16 @@
 //! like IPv4's, so every later stage is the same code. ND frames are
 //! worker 0's, as ARP is: it owns the neighbour tables.
 
+use crate::addr::Addr;
 use crate::drop::DropReason;
 use crate::engine::{Ctx, Engine, Io};
 use crate::l3::nd::{self, Nd};
 use crate::packet::{eth, ipv4, PacketBuf};
 use crate::pipeline::{Meta, L3};
 use crate::redirect::Redirected;
+use crate::snapshot::Snapshot;
 use crate::wire::Ipv6;
+use rvs_conf::ServiceKey;
 
 /// ICMPv6 next header, and the message types handled here.
 const PROTO_ICMPV6: u8 = 58;
@@ -161,6 +164,47 @@ impl<P: PacketBuf> Engine<P> {
         for p in waiting {
             self.emit(cx, p, port_idx, lladdr);
         }
+    }
+}
+
+impl<P: PacketBuf> Engine<P> {
+    /// Worker 0, once a second: announce each IPv6 VIP and LIP of the
+    /// snapshot not announced yet with an unsolicited Neighbour
+    /// Advertisement (override set, to all nodes, RFC 4861 §7.2.6) on
+    /// every port, so that neighbours which cached another owner (a
+    /// director this one replaces) move to us at once instead of after
+    /// their reachability times out. Counted in `arp_replies`.
+    pub(crate) fn announce6(&mut self, snap: &Snapshot, io: &mut impl Io<P>) {
+        if self.neigh6.is_none() || self.announced6.0 == Some(snap.generation) {
+            return;
+        }
+        let mut addrs: Vec<u128> = snap
+            .services
+            .list
+            .iter()
+            .filter_map(|s| match s.conf.key {
+                ServiceKey::Inet { addr, .. } => u128::from_ip(addr),
+                ServiceKey::Fwmark(_) => None,
+            })
+            .chain(snap.services.lips6())
+            .collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        for &a in addrs.iter().filter(|a| self.announced6.1.binary_search(a).is_err()) {
+            for ifc in &snap.ifaces {
+                let Some(mut p) = io.alloc() else {
+                    self.stats.count_drop(DropReason::NoMbuf);
+                    continue;
+                };
+                if !nd::make_unsolicited_advert(&mut p, ifc.mac, a) {
+                    self.drop_pkt(DropReason::NoMbuf, p);
+                    continue;
+                }
+                self.stats.arp_replies.inc();
+                io.tx(ifc.port_id, p);
+            }
+        }
+        self.announced6 = (Some(snap.generation), addrs);
     }
 }
 

@@ -274,3 +274,34 @@ fn two_workers_hand_ipv6_flows_to_their_owner_with_metadata() {
     let Some(crate::pipeline::AnyMeta::V6(m)) = io.redirected_meta[0] else { panic!("IPv6 metadata") };
     assert_eq!((m.key.saddr, m.key.sport, m.key.daddr), (CIP, sport, VIP));
 }
+
+#[test]
+fn new_ipv6_vips_and_lips_are_announced_once_on_every_port() {
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::FullNat, 8080)], 1500);
+    let mut e = engine6(true);
+    let announced = |io: &TestIo| -> Vec<(u16, u128)> {
+        io.sent
+            .iter()
+            .map(|(port, f)| {
+                let Ok(nd::Nd::Advert(a)) = nd::parse(f) else { panic!("not an advert") };
+                assert!(a.override_ && !a.solicited && a.dst == nd::ALL_NODES, "{a:?}");
+                (*port, a.target)
+            })
+            .collect()
+    };
+    let mut io = TestIo::default();
+    e.tick(&snap, &mut io, HZ);
+    assert_eq!(announced(&io), [(0, LIP), (1, LIP), (0, VIP), (1, VIP)], "in address order");
+    let mut io = TestIo::default();
+    e.tick(&snap, &mut io, 2 * HZ);
+    assert!(io.sent.is_empty(), "announced once");
+    // A new snapshot with one more VIP: only that one goes out.
+    let mut next = snapshot(
+        &[service(VIP, Proto::Tcp, FwdMethod::FullNat, 8080), service(DR_VIP, Proto::Tcp, FwdMethod::Dr, 0)],
+        1500,
+    );
+    next.generation = 2;
+    let mut io = TestIo::default();
+    e.tick(&next, &mut io, 3 * HZ);
+    assert_eq!(announced(&io), [(0, DR_VIP), (1, DR_VIP)]);
+}
