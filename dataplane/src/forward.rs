@@ -157,7 +157,7 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
 }
 
 /// DR: hand the unchanged packet to the real server's MAC (on-link only).
-fn send_dr<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: P, rip: A) {
+pub(crate) fn send_dr<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ctx<'_, I>, pkt: P, rip: A) {
     if let Some(h) = e.hop(cx, rip).filter(|h| h.direct) {
         return e.emit_hop(cx, pkt, &h);
     }
@@ -171,7 +171,7 @@ fn send_dr<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ctx<'_, I
 
 /// TUN: encapsulate DIP → RIP (as the dest's tunnel type and port say)
 /// and route; an encapsulation error gives the packet back to the caller.
-fn send_tun<P: PacketBuf, I: Io<P>, A: Fam>(
+pub(crate) fn send_tun<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     mut pkt: P,

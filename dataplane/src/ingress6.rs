@@ -8,15 +8,17 @@
 //! worker 0's, as ARP is: it owns the neighbour tables.
 
 use crate::addr::Addr;
+use crate::conn::{ConnKey, Dir};
 use crate::drop::DropReason;
 use crate::engine::{Ctx, Engine, Io};
 use crate::l3::nd::{self, Nd};
+use crate::modes::icmp6_err::{self, Rewrite6};
 use crate::packet::{eth, ipv4, PacketBuf};
 use crate::pipeline::{Meta, L3};
 use crate::redirect::Redirected;
 use crate::snapshot::Snapshot;
 use crate::wire::Ipv6;
-use rvs_conf::ServiceKey;
+use rvs_conf::{FwdMethod, ServiceKey};
 
 /// ICMPv6 next header, and the message types handled here.
 const PROTO_ICMPV6: u8 = 58;
@@ -79,7 +81,7 @@ impl<P: PacketBuf> Engine<P> {
         match l3.proto {
             ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &l3, port_idx),
             PROTO_ICMPV6 => {
-                self.icmp6(cx, pkt, &l3);
+                self.icmp6(cx, pkt, &l3, port_idx);
                 None
             }
             _ => {
@@ -90,9 +92,14 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
-    /// ICMPv6 other than ND: echo requests to our addresses are answered;
-    /// errors about tracked connections are not translated yet.
-    fn icmp6<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, l3: &L3<u128>) {
+    /// ICMPv6 other than ND: errors about tracked connections are
+    /// translated ([`Self::icmp6_error`]), echo requests to our addresses
+    /// answered.
+    fn icmp6<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, l3: &L3<u128>, port_idx: u16) {
+        let ty = pkt.data().get(l3.l4).copied();
+        if ty.is_some_and(|t| t < 128) && !l3.fragment {
+            return self.icmp6_error(cx, pkt, l3, port_idx);
+        }
         if cx.snap.class6(l3.dst) == 0 {
             return self.drop_pkt(DropReason::IpNotForUs, pkt);
         }
@@ -104,6 +111,71 @@ impl<P: PacketBuf> Engine<P> {
         }
         self.stats.icmp_echo.inc();
         self.route_out(cx, pkt, l3.src);
+    }
+
+    /// An ICMPv6 error quoting a packet of a tracked connection: outer and
+    /// quoted headers translated like the connection's packets, sent to
+    /// the other side (the IPv6 counterpart of `forward::icmp_error`).
+    fn icmp6_error<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, l3: &L3<u128>, port_idx: u16) {
+        let snap = cx.snap;
+        let Some(q) = icmp6_err::parse6(pkt.data(), l3.l4) else {
+            return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+        };
+        // The quoted packet went the other way: look up its reverse.
+        let own = crate::service_path::owner(snap, self.svc.workers(), q.dst, q.dport, q.src, q.sport);
+        if own != self.id {
+            return self.redirect(cx, own, Redirected { pkt, port_idx, meta: None });
+        }
+        let key = ConnKey::of(q.proto, q.dst, q.dport, q.src, q.sport);
+        let Some((cid, dir)) = self.svc.conns6.lookup(&key) else {
+            return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+        };
+        if l3.ttl <= 1 {
+            return self.drop_pkt(DropReason::IpTtlExceeded, pkt);
+        }
+        let c = *self.svc.conns6.get(cid);
+        let _ = crate::modes::v6::dec_hop_limit(pkt.data_mut(), eth::HDR_LEN);
+        let rw = if dir == Dir::Output {
+            // From the server side, about a packet we sent to the server:
+            // becomes an error from the VIP about the client's request.
+            Rewrite6 {
+                outer_src: Some(c.vaddr),
+                outer_dst: Some(c.caddr),
+                inner_src: Some((c.caddr, c.cport)),
+                inner_dst: Some((c.vaddr, c.vport)),
+            }
+        } else {
+            // From the client side, about a reply the client got.
+            match c.fwd {
+                FwdMethod::Nat => {
+                    Rewrite6 { outer_dst: Some(c.daddr), inner_src: Some((c.daddr, c.dport)), ..Default::default() }
+                }
+                FwdMethod::FullNat => Rewrite6 {
+                    outer_src: Some(c.laddr),
+                    outer_dst: Some(c.daddr),
+                    inner_src: Some((c.daddr, c.dport)),
+                    inner_dst: Some((c.laddr, c.lport)),
+                },
+                // DR/TUN: the real server holds the VIP; forward unchanged.
+                FwdMethod::Dr | FwdMethod::Tun => Rewrite6::default(),
+            }
+        };
+        if !icmp6_err::apply6(pkt.data_mut(), eth::HDR_LEN, l3.l4, &q, &rw) {
+            return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+        }
+        match (dir, c.fwd) {
+            (Dir::Output, _) => self.route_out(cx, pkt, c.caddr),
+            (_, FwdMethod::Dr) => crate::forward::send_dr(self, cx, pkt, c.daddr),
+            (_, FwdMethod::Tun) => {
+                let d =
+                    crate::service_path::resolve(snap, &mut { c }).map(|(si, di)| &snap.services.list[si].dests[di]);
+                let tt = d.map(|d| (d.tun_type, d.tun_port)).unwrap_or_default();
+                if let Err((p, _)) = crate::forward::send_tun(self, cx, pkt, c.daddr, tt) {
+                    self.drop_pkt(DropReason::TooBig, p);
+                }
+            }
+            _ => self.route_out(cx, pkt, c.daddr),
+        }
     }
 
     /// Neighbour Solicitation / Advertisement: answer for our addresses,

@@ -305,3 +305,36 @@ fn new_ipv6_vips_and_lips_are_announced_once_on_every_port() {
     e.tick(&next, &mut io, 3 * HZ);
     assert_eq!(announced(&io), [(0, DR_VIP), (1, DR_VIP)]);
 }
+
+#[test]
+fn packet_too_big_from_the_server_side_reaches_the_client_translated() {
+    use crate::packet::icmp6::{build_error, Icmp6Error};
+    let snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::Nat, 8080)], 1500);
+    let mut e = engine6(true);
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, 40000, VIP, 80, true, b"", false)));
+    let sent = io.sent[0].1.clone();
+    // A router on the server side cannot forward what we sent to RS1.
+    let router = RS1 + 0x100;
+    let mut err = vec![0u8; 1500];
+    let n = build_error(&mut err, router, &sent[14..], Icmp6Error::packet_too_big(1400));
+    err.truncate(n);
+    let io = run(&mut e, &snap, on(1, err));
+    assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
+    let (port, f) = &io.sent[0];
+    assert_eq!((*port, &f[..6]), (0, &CLI_MAC[..]));
+    let ip = crate::wire::Ipv6::new_checked(&f[14..]).unwrap();
+    assert_eq!((u128::from_be_bytes(ip.src()), u128::from_be_bytes(ip.dst())), (VIP, CIP));
+    let m = crate::wire::Icmpv6::new_checked(ip.payload()).unwrap();
+    assert!(m.checksum_ok(&ip.src(), &ip.dst()));
+    assert_eq!((m.msg_type(), m.mtu()), (2, Some(1400)));
+    // The client sees its own SYN quoted.
+    let q = crate::modes::icmp6_err::parse6(f, 54).unwrap();
+    assert_eq!((q.src, q.sport, q.dst, q.dport), (CIP, 40000, VIP, 80));
+    // An error about nothing we track is dropped by name.
+    let mut stray = vec![0u8; 1500];
+    let other = tcp6(CIP + 1, 1, RS1, 2, true, b"", false);
+    let n = build_error(&mut stray, router, &other[14..], Icmp6Error::packet_too_big(1400));
+    stray.truncate(n);
+    assert!(run(&mut e, &snap, on(1, stray)).sent.is_empty());
+    assert_eq!(e.stats.drops(crate::drop::DropReason::Icmp6Unhandled), 1);
+}

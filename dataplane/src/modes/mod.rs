@@ -7,6 +7,7 @@
 pub mod dr;
 pub mod family;
 pub mod fullnat;
+pub mod icmp6_err;
 pub mod icmp_err;
 pub mod nat;
 pub mod toa6;
