@@ -12,7 +12,8 @@
 #   dr / tun       cli(172.25.254.200) -- rtr(172.25.254.100 | 192.168.0.100) -- lan bridge
 #                  lan bridge -- rs1, rs2 (VIP 192.168.0.200 on lo, arp_ignore=1/arp_announce=2, gateway .100)
 #                  lan bridge ==tap== [dir: rvsd 192.168.0.50, VIP 192.168.0.200]
-#                  tun: rs1/rs2 run the userspace IPIP decapsulator (no ipip module on this kernel).
+#                  tun: rs1/rs2 run the userspace IPIP decapsulator (no ipip module on this kernel),
+#                  with --ipv6 also the IPv6-in-IPv6 one (no ip6_tunnel module either).
 #   mixed          (the soak) the nat topology with all four modes at once: NAT 172.25.254.100:80,
 #                  FULLNAT 172.25.254.100:443, DR 192.168.0.200:80, TUN 192.168.0.200:443. DR/TUN
 #                  replies (source 192.168.0.200, policy-routed on rs1/rs2) return through
@@ -30,8 +31,8 @@
 #                  (ndisc_recv_ns looks the target up strictly on that device), so the VIP on lo
 #                  needs no arp_ignore twin: only rvsd answers for it on the LAN.
 #   The servers answer on [::]:80 too, naming their IPv6 address. The default services gain
-#   IPv6 twins (nat: TCP 80 and UDP 53->80; fullnat: the same with IPv6 LIPs; dr: TCP 80);
-#   tun stays IPv4 (the decapsulator speaks IPIP only).
+#   IPv6 twins (nat: TCP 80 and UDP 53->80; fullnat: the same with IPv6 LIPs; dr and tun:
+#   TCP 80 to VIP6 2001:db8:1::200; tun's IPv6-in-IPv6 goes 2001:db8:1::50 -> the RS's address).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -133,6 +134,7 @@ write_config() {
           fullnat) echo "  - { vip: '2001:db8:c::100', port: 80, scheduler: rr, laddrs: ['2001:db8:1::101', '2001:db8:1::102'], dests: [ $rs, fwd: fullnat }, $rs2, fwd: fullnat } ] }"
                    echo "  - { vip: '2001:db8:c::100', port: 53, proto: udp, scheduler: rr, laddrs: ['2001:db8:1::101'], dests: [ $rs, port: 80, fwd: fullnat }, $rs2, port: 80, fwd: fullnat } ] }";;
           dr) echo "  - { vip: '${VIP6_DR}', port: 80, scheduler: rr, dests: [ $rs, fwd: dr }, $rs2, fwd: dr } ] }";;
+          tun) echo "  - { vip: '${VIP6_DR}', port: 80, scheduler: rr, dests: [ $rs, fwd: tun }, $rs2, fwd: tun } ] }";;
         esac
       fi
     fi
@@ -172,6 +174,11 @@ start_rs() { # start_rs NS NAME ADDR [ADDR6]
   echo $! >> "$STATE/pids"
   if [ "$MODE" = tun ] || [ "$MODE" = mixed ]; then
     ip netns exec "$ns" python3 "$here/lab/ipip_decap.py" > "$STATE/$name-decap.log" 2>&1 &
+    echo $! >> "$STATE/pids"
+  fi
+  if [ "$MODE" = tun ] && [ "$IPV6" = 1 ]; then
+    # Its own tun device; on SIGTERM (lab down) it logs what it decapsulated.
+    ip netns exec "$ns" python3 "$here/lab/ip6ip6_decap.py" > "$STATE/$name-decap6.log" 2>&1 &
     echo $! >> "$STATE/pids"
   fi
 }
@@ -279,6 +286,10 @@ lab_up() {
   if [ "$MODE" = tun ] || [ "$MODE" = mixed ]; then
     for n in webserver1 webserver2; do
       wait_for 10 grep -q ready "$STATE/$n-decap.log" || { echo "lab.sh: decapsulator $n did not start" >&2; exit 1; }
+      if [ "$MODE" = tun ] && [ "$IPV6" = 1 ]; then
+        wait_for 10 grep -q ready "$STATE/$n-decap6.log" \
+          || { echo "lab.sh: IPv6 decapsulator $n did not start:" >&2; cat "$STATE/$n-decap6.log" >&2; exit 1; }
+      fi
     done
   fi
   for ns in $NS_RS1 $NS_RS2; do

@@ -1,7 +1,8 @@
 //! Issue 13: IPv6 load balancing end to end in the dual-stack netns lab
 //! (`scripts/lab.sh up --ipv6`), with the real Linux TCP/IPv6 stack,
-//! Python HTTP servers and curl -6: NAT, FULLNAT and DR with 1 and 2
-//! workers. The same checks as lb.rs, for the IPv6 services.
+//! Python HTTP servers and curl -6: NAT, FULLNAT, DR and TUN (IPv6-in-IPv6,
+//! taken off by scripts/lab/ip6ip6_decap.py on the real servers) with 1
+//! and 2 workers. The same checks as lb.rs, for the IPv6 services.
 
 #![forbid(unsafe_code)]
 
@@ -21,7 +22,7 @@ const LIPS6: [&str; 2] = ["2001:db8:1::101", "2001:db8:1::102"];
 
 fn vip6(mode: &str) -> &'static str {
     match mode {
-        "dr" => "2001:db8:1::200",
+        "dr" | "tun" => "2001:db8:1::200",
         _ => "2001:db8:c::100",
     }
 }
@@ -29,7 +30,7 @@ fn vip6(mode: &str) -> &'static str {
 /// The IPv4 VIP of the same lab (it stays dual stack).
 fn vip4(mode: &str) -> &'static str {
     match mode {
-        "dr" => "192.168.0.200",
+        "dr" | "tun" => "192.168.0.200",
         _ => "172.25.254.100",
     }
 }
@@ -119,7 +120,7 @@ fn port_mac(lab: &Lab, name: &str) -> String {
     w.find(|&t| t == "mac").and_then(|_| w.next()).unwrap_or_else(|| panic!("no mac in {line}")).to_string()
 }
 
-/// DR: the router must reach the VIP at rvsd's MAC, i.e. only rvsd
+/// DR and TUN: the router must reach the VIP at rvsd's MAC, i.e. only rvsd
 /// answered its neighbour solicitation (the real servers hold the VIP
 /// on lo, which Linux does not advertise on eth0).
 fn check_vip_neighbour(lab: &Lab) {
@@ -129,6 +130,23 @@ fn check_vip_neighbour(lab: &Lab) {
     for rs in ["rs1", "rs2"] {
         let link = lab.sh(rs, &["ip", "-o", "link", "show", "eth0"]);
         assert!(!link.contains(&want), "{rs} shares rvsd's MAC? {link}");
+    }
+}
+
+/// TUN: both real servers' IPv6-in-IPv6 decapsulators took packets, all
+/// of them well-formed, all from the director's LAN address (the outer
+/// source rvsd must use). Their last log line is written at `lab.sh down`.
+fn check_decap6(state: &std::path::Path) {
+    for rs in ["webserver1", "webserver2"] {
+        let path = state.join(format!("{rs}-decap6.log"));
+        let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let last = log.lines().last().unwrap_or("");
+        let w: Vec<&str> = last.split_whitespace().collect();
+        let n: u64 = match w.as_slice() {
+            ["ip6ip6_decap:", _, "decapsulated", n, "dropped", "0", "from", "2001:db8:1::50"] => n.parse().unwrap_or(0),
+            _ => panic!("{rs}: decapsulator's report: {log:?}"),
+        };
+        assert!(n > 0, "{rs}: nothing came through the IPv6 tunnel: {log:?}");
     }
 }
 
@@ -171,11 +189,11 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
     assert_eq!(got.len(), BIG);
     assert!(got == pattern(BIG), "10 MB body differs");
 
-    // ICMPv6 echo of the director's own addresses (DR: through the router
-    // and back over rvsd's IPv6 default route).
+    // ICMPv6 echo of the director's own addresses (DR, TUN: through the
+    // router and back over rvsd's IPv6 default route).
     let echo_before = lab.counters().get("icmp_echo");
     match mode {
-        "dr" => {
+        "dr" | "tun" => {
             ping6(&lab, "cli", "2001:db8:1::50");
             check_vip_neighbour(&lab);
         }
@@ -190,17 +208,21 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
     let v4 = lab.curl(&format!("http://{}/", vip4(mode)));
     assert!(v4.starts_with("webserver") && v4.contains(" 192.168.0."), "IPv4 beside IPv6: {v4}");
 
+    let state = lab.state_dir();
     let c = finish(lab);
     let log = &c.source;
     assert!(c.get("conns_created") >= 9, "{log}");
+    if mode == "tun" {
+        check_decap6(&state);
+    }
     let tx_pkts = c.get("tx_pkts");
-    if mode == "dr" {
+    if mode == "dr" || mode == "tun" {
         // Replies bypass the director: it sent only the client's packets.
         assert!(tx_pkts < 2000, "{mode}: director transmitted {tx_pkts} packets for a 10 MB reply:\n{log}");
     } else {
         assert!(tx_pkts > 7000, "{mode}: replies must cross the director:\n{log}");
     }
-    if workers > 1 && mode != "dr" {
+    if workers > 1 && (mode == "nat" || mode == "fullnat") {
         assert!(c.get("redirect_in") > 0, "2 workers: no redirect seen:\n{log}");
     }
 }
@@ -233,4 +255,14 @@ fn lb6_dr_1_worker() {
 #[test]
 fn lb6_dr_2_workers() {
     run_mode("6d2", "dr", 2);
+}
+
+#[test]
+fn lb6_tun_1_worker() {
+    run_mode("6t1", "tun", 1);
+}
+
+#[test]
+fn lb6_tun_2_workers() {
+    run_mode("6t2", "tun", 2);
 }
