@@ -59,17 +59,34 @@ impl Io<Vec<u8>> for ReplayIo {
     }
 }
 
-/// A UDP datagram (18 bytes of payload: a 64-byte frame with the FCS)
-/// from client `i` to `vip`:53.
-fn frame(i: u32, vip: [u8; 4]) -> Vec<u8> {
+/// A UDP datagram (18 bytes of payload: a 64-byte frame with the FCS;
+/// 78 bytes over IPv6) from client `i` to `vip`:53.
+fn frame(i: u32, vip: Vip) -> Vec<u8> {
     let c = 0x0a00_0000 + (i >> 14);
     let mut v = Vec::new();
-    etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 1, 0xfe], testkit::CLIENT_MAC)
-        .ipv4(c.to_be_bytes(), vip, 64)
-        .udp(1024 + (i & 0x3fff) as u16, 53)
-        .write(&mut v, &[0u8; 18])
-        .unwrap();
+    let eth = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 1, 0xfe], testkit::CLIENT_MAC);
+    let ip = match vip {
+        Vip::V4(a) => eth.ipv4(c.to_be_bytes(), a, 64),
+        Vip::V6(a) => eth.ipv6(((0x2001_0db8_00ee_u128 << 80) | u128::from(c)).to_be_bytes(), a.to_be_bytes(), 64),
+    };
+    ip.udp(1024 + (i & 0x3fff) as u16, 53).write(&mut v, &[0u8; 18]).unwrap();
     v
+}
+
+/// The VIP a mode's frames go to.
+#[derive(Clone, Copy)]
+enum Vip {
+    V4([u8; 4]),
+    V6(u128),
+}
+
+/// Live connections of the family measured.
+fn conns(e: &Engine<Vec<u8>>, v6: bool) -> usize {
+    if v6 {
+        e.svc.conns6.len()
+    } else {
+        e.svc.conns.len()
+    }
 }
 
 #[inline(never)]
@@ -109,7 +126,7 @@ fn config(conns: u64) -> rvs_conf::Config {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: replay nat|dr|tun|fullnat FLOWS PACKETS [hit|miss|both]";
+    let usage = "usage: replay nat|dr|tun|fullnat|nat6|dr6|fullnat6 FLOWS PACKETS [hit|miss|both]";
     let mode = args.get(1).expect(usage).as_str();
     let flows: u32 = args.get(2).and_then(|a| a.parse().ok()).expect(usage);
     let packets: usize = args.get(3).and_then(|a| a.parse().ok()).expect(usage);
@@ -121,21 +138,30 @@ fn main() {
         _ => panic!("{usage}"),
     };
     let vip = match mode {
-        "nat" => testkit::VIP_NAT,
-        "dr" => testkit::VIP_DR,
-        "tun" => testkit::VIP_TUN,
-        "fullnat" => testkit::VIP_FULLNAT,
+        "nat" => Vip::V4(testkit::VIP_NAT),
+        "dr" => Vip::V4(testkit::VIP_DR),
+        "tun" => Vip::V4(testkit::VIP_TUN),
+        "fullnat" => Vip::V4(testkit::VIP_FULLNAT),
+        "nat6" => Vip::V6(testkit::VIP6_NAT),
+        "dr6" => Vip::V6(testkit::VIP6_DR),
+        "fullnat6" => Vip::V6(testkit::VIP6_FULLNAT),
         _ => panic!("{usage}"),
     };
+    let v6 = matches!(vip, Vip::V6(_));
     let fresh = if miss { packets as u32 } else { 0 };
     let total = u64::from(flows) + u64::from(fresh);
     let cfg = config(total);
     let snap = testkit::snapshot_of(&cfg, 1);
-    let sp = ServicePath::new(0, 1, total as usize + 64, new_templates(64), 0);
+    let sp =
+        ServicePath::new(0, 1, total as usize + 64, new_templates(64), 0).with_ipv6_capacity(total as usize + 64, 0);
     let mut e = Engine::new(0, Arc::new(WorkerStats::default()), sp);
     let t = e.neigh.as_mut().unwrap();
     for (port, ip, mac) in [(CLIENT, GATEWAY, GATEWAY_MAC), (SERVER, RS1, RS1_MAC), (SERVER, RS2, RS2_MAC)] {
         t.learn(port, u32::from_be_bytes(ip), mac, 0);
+    }
+    let t = e.neigh6.as_mut().unwrap();
+    for (ip, mac) in [(testkit::RS1_6, RS1_MAC), (testkit::RS2_6, RS2_MAC)] {
+        t.learn(SERVER, ip, mac, 0);
     }
     // Flows 0..flows are created by the warm-up; flows..flows+fresh are
     // the fresh ones of the miss pass.
@@ -145,7 +171,7 @@ fn main() {
     let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now: HZ };
     let all: Vec<u32> = (0..flows).collect();
     warm_up(&mut e, &mut cx, &frames, &all);
-    let created = e.svc.conns.len();
+    let created = conns(&e, v6);
     assert_eq!(created, flows as usize, "the warm-up created every connection");
     if hit {
         // A scattered order: consecutive packets belong to far-apart flows.
@@ -153,21 +179,21 @@ fn main() {
         let (sent, ns) = pass(&mut e, &mut cx, &frames, &order);
         report(mode, "hit", flows, packets, sent, ns, &e);
         assert_eq!(sent, packets as u64, "every measured packet forwarded");
-        assert_eq!(e.svc.conns.len(), created, "a hit creates nothing");
+        assert_eq!(conns(&e, v6), created, "a hit creates nothing");
     }
     if miss {
         let order: Vec<u32> = (flows..flows + fresh).collect();
         let (sent, ns) = pass(&mut e, &mut cx, &frames, &order);
         report(mode, "miss", flows, packets, sent, ns, &e);
         assert_eq!(sent, packets as u64, "every measured packet forwarded");
-        assert_eq!(e.svc.conns.len(), created + packets, "every measured packet created a connection");
+        assert_eq!(conns(&e, v6), created + packets, "every measured packet created a connection");
     }
 }
 
 fn report(mode: &str, path: &str, flows: u32, packets: usize, sent: u64, ns: f64, e: &Engine<Vec<u8>>) {
     println!(
         "mode {mode} path {path} flows {flows} packets {packets} sent {sent} conns {} ns_per_pkt {:.1} drops {:?}",
-        e.svc.conns.len(),
+        e.svc.conns.len() + e.svc.conns6.len(),
         ns / packets.max(1) as f64,
         e.stats.drop_list()
     );

@@ -63,6 +63,13 @@ impl ServicePath {
         }
     }
 
+    /// The same with an IPv6 table of `capacity6` entries instead of
+    /// [`capacity6`]'s default (benchmarks, tests).
+    pub fn with_ipv6_capacity(mut self, capacity6: usize, now: u64) -> Self {
+        self.conns6 = ConnTable::with_timeouts(capacity6, &Timeouts::default(), now);
+        self
+    }
+
     fn rand(&mut self) -> u64 {
         // xorshift64*: cheap, per worker, good enough for twos.
         self.rng ^= self.rng >> 12;

@@ -67,8 +67,13 @@ pub const RS1_MAC: Mac = [2, 0, 0, 0, 2, 10];
 /// The IPv6 client and real server 1 of the lab (see [`LAB_YAML`]).
 pub const CIP6: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0200;
 pub const RS1_6: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0010;
-/// The IPv6 NAT VIP (TCP 80 → RS:8080).
+pub const RS2_6: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0020;
+/// The IPv6 NAT VIP (TCP 80 → RS:8080, UDP 53 → RS:5353).
 pub const VIP6_NAT: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0101;
+/// The IPv6 DR VIP (UDP 53).
+pub const VIP6_DR: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0102;
+/// The IPv6 FULLNAT VIP (TCP 80, UDP 53; LIP 2001:db8:1::101).
+pub const VIP6_FULLNAT: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0104;
 pub const RS2_MAC: Mac = [2, 0, 0, 0, 2, 20];
 pub const LIP: [u8; 4] = [192, 168, 0, 101];
 /// One VIP per forwarding mode, and the persistent port-0 NAT service.
@@ -121,6 +126,10 @@ services:
       { addr: 192.168.0.10, fwd: nat }, { addr: 192.168.0.20, fwd: nat } ] }
   - { vip: '2001:db8:c::101', port: 80, scheduler: rr, dests: [
       { addr: '2001:db8:1::10', port: 8080, fwd: nat }, { addr: '2001:db8:1::20', port: 8080, fwd: nat } ] }
+  - { proto: udp, vip: '2001:db8:c::101', port: 53, scheduler: rr, dests: [
+      { addr: '2001:db8:1::10', port: 5353, fwd: nat }, { addr: '2001:db8:1::20', port: 5353, fwd: nat } ] }
+  - { proto: udp, vip: '2001:db8:c::104', port: 53, scheduler: rr, laddrs: ['2001:db8:1::101'], dests: [
+      { addr: '2001:db8:1::10', port: 5353, fwd: fullnat }, { addr: '2001:db8:1::20', port: 5353, fwd: fullnat } ] }
   - { proto: udp, vip: '2001:db8:c::102', port: 53, scheduler: rr, dests: [
       { addr: '2001:db8:1::10', fwd: dr }, { addr: '2001:db8:1::20', fwd: dr } ] }
   - { vip: '2001:db8:c::104', port: 80, scheduler: rr, laddrs: ['2001:db8:1::101'], dests: [
