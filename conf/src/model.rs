@@ -186,8 +186,12 @@ impl TryFrom<RawRoute> for RouteConf {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnConf {
-    /// Capacity of each worker's connection table.
+    /// Capacity of each worker's connection table (IPv4).
     pub table_size: u32,
+    /// Capacity of each worker's IPv6 connection table (its entries are
+    /// twice the size of IPv4's); unset: a quarter of `table_size`, at
+    /// least 1024.
+    pub table_size6: Option<u32>,
     /// Capacity of the persistence template table (shared by all
     /// workers). Templates exist per client network and persistent
     /// service, usually far fewer than connections, so it is sized on its
@@ -205,10 +209,19 @@ pub struct ConnConf {
     pub expire_quiescent_template: bool,
 }
 
+impl ConnConf {
+    /// The IPv6 table's capacity: `table_size6`, else a quarter of
+    /// `table_size` (at least 1024).
+    pub fn ipv6_capacity(&self) -> usize {
+        self.table_size6.map_or((self.table_size as usize / 4).max(1024), |n| n as usize)
+    }
+}
+
 impl Default for ConnConf {
     fn default() -> Self {
         ConnConf {
             table_size: 1 << 16,
+            table_size6: None,
             template_size: 1 << 16,
             tcp_timeout: 900,
             tcpfin_timeout: 120,
@@ -622,6 +635,9 @@ impl Config {
         }
         if self.workers.burst == 0 || self.workers.burst > 64 {
             return Err(format!("workers.burst {} out of range 1..64", self.workers.burst));
+        }
+        if self.conn.table_size6 == Some(0) {
+            return Err("conn.table_size6 must be at least 1 (leave it unset for a quarter of table_size)".into());
         }
         let mut keys = std::collections::HashSet::new();
         for s in &self.services {

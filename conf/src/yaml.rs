@@ -207,6 +207,16 @@ services:
     }
 
     #[test]
+    fn ipv6_table_size_defaults_to_a_quarter_and_zero_is_refused() {
+        let c = load_str("x.yaml", GOOD).unwrap();
+        assert_eq!(c.conn.ipv6_capacity(), (c.conn.table_size as usize / 4).max(1024));
+        let set = format!("{GOOD}conn: {{ table_size6: 5000 }}\n");
+        assert_eq!(load_str("x.yaml", &set).unwrap().conn.ipv6_capacity(), 5000);
+        let zero = format!("{GOOD}conn: {{ table_size6: 0 }}\n");
+        assert!(load_str("x.yaml", &zero).unwrap_err().message.contains("conn.table_size6 must be at least 1"));
+    }
+
+    #[test]
     fn duplicate_service_rejected() {
         let text = format!("{GOOD}  - vip: 172.25.254.100\n    port: 80\n    dests: []\n");
         let e = load_str("x.yaml", &text).unwrap_err();

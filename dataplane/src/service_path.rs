@@ -64,7 +64,7 @@ impl ServicePath {
     }
 
     /// The same with an IPv6 table of `capacity6` entries instead of
-    /// [`capacity6`]'s default (benchmarks, tests).
+    /// [`capacity6`]'s default (`conn.table_size6`).
     pub fn with_ipv6_capacity(mut self, capacity6: usize, now: u64) -> Self {
         self.conns6 = ConnTable::with_timeouts(capacity6, &Timeouts::default(), now);
         self
@@ -107,8 +107,9 @@ impl ServicePath {
     }
 }
 
-/// The IPv6 table's capacity for an IPv4 capacity: IPv6 entries are twice
-/// the size, and most deployments carry less IPv6 than IPv4 through a
+/// The IPv6 table's default capacity for an IPv4 capacity (rvsd takes
+/// `conn.table_size6` instead when it is set): IPv6 entries are twice the
+/// size, and most deployments carry less IPv6 than IPv4 through a
 /// director; a quarter (at least 1024) bounds the memory IPv6 can take.
 pub fn capacity6(capacity: usize) -> usize {
     (capacity / 4).max(1024)

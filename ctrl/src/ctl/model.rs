@@ -82,6 +82,9 @@ impl Model {
         if new.conn.table_size != old.conn.table_size {
             fixed.push("conn.table_size");
         }
+        if new.conn.table_size6 != old.conn.table_size6 {
+            fixed.push("conn.table_size6");
+        }
         if new.conn.template_size != old.conn.template_size {
             fixed.push("conn.template_size");
         }

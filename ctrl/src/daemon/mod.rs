@@ -186,11 +186,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let sh = shared.clone();
         let parked = parked.clone();
         let (templates, built_tx) = (templates.clone(), built_tx.clone());
-        let table_size = cfg.conn.table_size as usize;
+        let (table_size, table_size6) = (cfg.conn.table_size as usize, cfg.conn.ipv6_capacity());
         rvs_ffi::launch(lcore, move || {
             // The worker allocates (and so first touches) its own tables,
             // on its own core's memory; all of it at boot, never growing.
-            let sp = ServicePath::new(w, workers, table_size, templates, 0);
+            let sp = ServicePath::new(w, workers, table_size, templates, 0).with_ipv6_capacity(table_size6, 0);
             let _ = built_tx.send(w);
             let rc = worker::run(w, sh, lc, sp, &mut q);
             parked.lock().unwrap_or_else(|e| e.into_inner()).push(q);
