@@ -181,6 +181,21 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
             .collect();
         check_rr(&picks, |r| r.split(' ').next().unwrap_or("").to_string());
     }
+    // `rvsadm -Lnc` lists the IPv6 connections as ipvsadm does, with
+    // bracketed addresses (from the workers' IPv6 tables).
+    let o = std::process::Command::new(rvs_tests::rvsd::binary("rvsadm"))
+        .arg("--socket")
+        .arg(lab.socket())
+        .arg("-Lnc")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "rvsadm -Lnc: {}", String::from_utf8_lossy(&o.stderr));
+    let listing = String::from_utf8_lossy(&o.stdout);
+    let (client, service) = (format!("[{CLIENT6}]:"), format!("[{vip}]:80"));
+    assert!(
+        listing.lines().any(|l| l.contains(&client) && l.contains(&service)),
+        "no IPv6 connection of {client} to {service} listed:\n{listing}"
+    );
     // 10 MB byte for byte.
     let file = format!("/tmp/rvs-big6-{id}.bin");
     lab.sh("cli", &["curl", "-6", "-g", "-sS", "--max-time", "60", "-o", &file, &format!("http://[{vip}]/big")]);
