@@ -65,6 +65,22 @@ need_root() {
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+move_tap() { # move_tap DEV NS: one of rvsd's taps from the director's namespace to NS
+  # Seen once in CI: the move found no device right after rvsd was ready
+  # (rvsd had received on it). Wait for the device and retry a few times
+  # before giving up, saying where the device is.
+  local dev=$1 ns=$2
+  for _ in 1 2 3 4 5; do
+    if ip -n "$NS_DIR" link show "$dev" >/dev/null 2>&1 && ip -n "$NS_DIR" link set "$dev" netns "$ns" 2>/dev/null; then
+      return 0
+    fi
+    nsx "$ns" ip link show "$dev" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "lab.sh: cannot move $dev to $ns; director namespace has: $(ip -n "$NS_DIR" -o link show | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')" >&2
+  return 1
+}
+
 wait_for() { # wait_for SECONDS CMD...
   local t=$1; shift
   for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -223,7 +239,7 @@ lab_up() {
 
   case $MODE in
     nat|fullnat|mixed)
-      ip -n "$NS_DIR" link set "$TAP_C" netns "$NS_CLI"
+      move_tap "$TAP_C" "$NS_CLI"
       # net_tap gives the kernel side the port's own MAC: change it, or a
       # bridge would treat frames to the director as its own.
       nsx "$NS_CLI" ip link set "$TAP_C" address "$(kmac 1)"
@@ -234,7 +250,7 @@ lab_up() {
         addr6 "$NS_CLI" 2001:db8:c::200/64 "$TAP_C"
         nsx "$NS_CLI" ip -6 route add default via 2001:db8:c::100
       fi
-      ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
+      move_tap "$TAP_S" "$NS_LAN"
       nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"
       nsx "$NS_LAN" ip link set "$TAP_S" master br0 up
       if [ "$MODE" = nat ] || [ "$MODE" = mixed ]; then
@@ -264,7 +280,7 @@ lab_up() {
         addr6 "$NS_RTR" 2001:db8:1::1/64 eth1
         nsx "$NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1
       fi
-      ip -n "$NS_DIR" link set "$TAP_S" netns "$NS_LAN"
+      move_tap "$TAP_S" "$NS_LAN"
       nsx "$NS_LAN" ip link set "$TAP_S" address "$(kmac 2)"
       nsx "$NS_LAN" ip link set "$TAP_S" master br0 up
       for ns in $NS_RS1 $NS_RS2; do
