@@ -153,10 +153,11 @@ fn rvsadm_drives_a_live_director() {
     eprintln!("control_e2e: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
-/// 1,000 rvsadm changes while a 50 MB download runs; then drain the dest
+/// 1,000 rvsadm changes while a 100 MB download runs (20 s at 5 MB/s, so
+/// it outlasts the changes on a loaded machine); then drain the dest
 /// serving it: new requests go to the other one, the download finishes.
 fn live_changes_during_a_download(lab: &Lab, adm: &Adm) {
-    const BYTES: u64 = 50_000_000;
+    const BYTES: u64 = 100_000_000;
     let dl = Command::new("ip")
         .args([
             "netns",
