@@ -118,17 +118,19 @@ impl ServiceConf {
     }
 
     /// What the family rules above allow but the data path cannot do
-    /// yet: dests or LIPs of the other family than the service (NAT64,
-    /// IPv4-in-IPv6 tunnels and the reverse). Refused rather than accepted
-    /// and never forwarded; each packet path keeps its family end to end.
+    /// yet: tunnels between families (IPv4-in-IPv6 and the reverse) and
+    /// FULLNAT from an IPv4 VIP to IPv6 servers (NAT46). NAT64 (an IPv6
+    /// VIP, IPv4 LIPs and real servers) is forwarded. Refused rather than
+    /// accepted and never forwarded.
     ///
     /// Not part of `validate`, so that rvsadm still reads and prints every
     /// ipvsadm file faithfully.
     pub fn refuse_unwired_families(&self) -> Result<(), String> {
         let v6 = self.is_ipv6();
-        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6() != v6) {
+        let nat64 = |fwd: FwdMethod| v6 && fwd == FwdMethod::FullNat;
+        if let Some(d) = self.dests.iter().find(|d| d.addr.is_ipv6() != v6 && !nat64(d.fwd)) {
             let what = if d.fwd == FwdMethod::FullNat {
-                "NAT64 (FULLNAT between address families)"
+                "FULLNAT from an IPv4 service to IPv6 real servers (NAT46)"
             } else {
                 "tunnelling between address families"
             };
@@ -138,10 +140,10 @@ impl ServiceConf {
                 family(v6)
             ));
         }
-        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6() != v6) {
+        if let Some(l) = self.laddrs.iter().find(|l| l.is_ipv6() != v6 && !v6) {
             return Err(format!(
-                "laddr {l}: NAT64 (FULLNAT between address families) is not supported by the rvs data path yet (the service is {})",
-                family(v6)
+                "laddr {l}: FULLNAT from an IPv4 service through IPv6 local addresses (NAT46) is not supported \
+                 by the rvs data path yet"
             ));
         }
         Ok(())
@@ -376,11 +378,14 @@ routes:
         let bad = text.replace("addr: '2001:db8::10'", "addr: 10.0.0.1");
         let e = load_str("v6.yaml", &bad).unwrap_err();
         assert!(e.message.contains("keeps the client's address"), "{e}");
-        // What the configuration allows but the data path cannot do yet.
+        // NAT64 is forwarded; NAT46, which the configuration allows, is not.
         let nat64 =
             "{ vip: '2001:db8::1', port: 80, laddrs: [10.0.0.5], dests: [ { addr: 10.0.0.10, fwd: fullnat } ] }";
-        let e = load_str("v6.yaml", &format!("{BASE}services:\n  - {nat64}\n")).unwrap_err();
-        assert!(e.message.contains("NAT64 (FULLNAT between address families) is not supported"), "{e}");
+        assert!(load_str("v6.yaml", &format!("{BASE}services:\n  - {nat64}\n")).is_ok());
+        let nat46 =
+            "{ vip: 10.0.0.1, port: 80, laddrs: ['2001:db8::5'], dests: [ { addr: '2001:db8::10', fwd: fullnat } ] }";
+        let e = load_str("v4.yaml", &format!("{BASE}services:\n  - {nat46}\n")).unwrap_err();
+        assert!(e.message.contains("(NAT46) is not supported"), "{e}");
         assert_eq!(e.line, 12, "{e}");
         let tun = service("{ vip: 10.0.0.1, port: 80, dests: [ { addr: '2001:db8::10', fwd: tun } ] }").unwrap();
         assert!(tun.refuse_unwired_families().unwrap_err().starts_with("dest 2001:db8::10: tunnelling between"));

@@ -4,7 +4,7 @@
 //!
 //! Times here are ticks of [`crate::conn::HZ`] per second.
 
-use crate::conn::{ConnId, ConnKey, Dir};
+use crate::conn::{self, ConnId, ConnKey, Dir};
 use crate::drop::DropReason;
 use crate::egress::{IcmpError, NextHop};
 use crate::engine::{Ctx, Engine, Io};
@@ -72,6 +72,9 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
             return e.drop_pkt(DropReason::ConnNoDest, pkt);
         }
         None => {}
+    }
+    if c.flags & conn::table::flags::NAT64 != 0 {
+        return crate::nat64::xmit(e, cx, pkt, m, (cid, dir), &c);
     }
     let (tt, tp) = match (c.fwd, resolved) {
         (FwdMethod::Tun, Some((si, di))) => {
@@ -223,7 +226,8 @@ pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
     }
     let key = ConnKey::new(q.proto, q.dst, q.dport, q.src, q.sport);
     let Some((cid, dir)) = e.svc.conns.lookup(&key) else {
-        return e.drop_pkt(DropReason::IcmpUnhandled, pkt);
+        // Perhaps about a NAT64 connection's request to its IPv4 server.
+        return crate::nat64::icmp_from_server(e, cx, pkt, info.ttl, &q);
     };
     if info.ttl <= 1 {
         return e.drop_pkt(DropReason::IpTtlExceeded, pkt);

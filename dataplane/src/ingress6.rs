@@ -34,9 +34,12 @@ struct Gate {
 }
 
 /// A source no packet may come from (RFC 4291): unspecified (only DAD
-/// solicitations, handled before this check), loopback, multicast.
+/// solicitations, handled before this check), loopback, multicast, and
+/// the rest of `::/96` (the deprecated IPv4-compatible addresses, which
+/// NAT64 entries use for their IPv4 ends: see [`crate::modes::nat64`])
+/// and IPv4-mapped `::ffff:0:0/96` (never on the wire, RFC 4291 2.5.5.2).
 fn is_martian6(a: u128) -> bool {
-    a == 0 || a == 1 || nd::is_multicast(a)
+    a >> 32 == 0 || a >> 32 == 0xffff || nd::is_multicast(a)
 }
 
 impl<P: PacketBuf> Engine<P> {
@@ -134,6 +137,14 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::IpTtlExceeded, pkt);
         }
         let c = *self.svc.conns6.get(cid);
+        if c.flags & crate::conn::table::flags::NAT64 != 0 {
+            // About a reply the client got (the only side an IPv6 packet
+            // can match); the real server is IPv4.
+            if dir != Dir::Input {
+                return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+            }
+            return crate::nat64::icmp_from_client(self, cx, pkt, l3.l4, &q, &c);
+        }
         let _ = crate::modes::v6::dec_hop_limit(pkt.data_mut(), eth::HDR_LEN);
         let rw = if dir == Dir::Output {
             // From the server side, about a packet we sent to the server:

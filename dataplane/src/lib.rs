@@ -25,6 +25,9 @@ pub mod lport;
 #[cfg(test)]
 mod lport_tests;
 pub mod modes;
+mod nat64;
+#[cfg(test)]
+mod nat64_tests;
 pub mod packet;
 pub mod pipeline;
 #[cfg(test)]

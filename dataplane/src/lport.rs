@@ -79,6 +79,13 @@ impl LocalPorts {
         pool.pop_front()
     }
 
+    /// Free ports of `lip` in this worker's pool (None before its first
+    /// use). One pool per address whatever the family of the service that
+    /// uses it: an IPv4 LIP serves IPv4 FULLNAT and NAT64 alike.
+    pub fn available<A: Addr>(&self, lip: A) -> Option<usize> {
+        self.pools.get(&lip.widen()).map(VecDeque::len)
+    }
+
     pub fn free<A: Addr>(&mut self, lip: A, port: u16) {
         if let Some(v) = self.pools.get_mut(&lip.widen()) {
             v.push_back(port);

@@ -221,6 +221,12 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
         let old = A::conns_mut(&mut e.svc).remove(cid);
         service_path::settle_removed(e, snap, old);
     }
+    if m.cls & class::LIP != 0 {
+        // An IPv4 reply to a LIP that no IPv4 connection has: NAT64's.
+        if let Some((cid, m6)) = crate::nat64::reply_lookup(e, m) {
+            return crate::forward::established(e, cx, pkt, &m6, cid, Dir::Output);
+        }
+    }
     let ours = m.cls != 0;
     if m.cls & class::VIP == 0 {
         let r = if ours { DropReason::NoService } else { DropReason::IpNotForUs };

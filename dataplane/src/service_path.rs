@@ -147,8 +147,9 @@ pub(crate) fn resolve<A: Fam>(snap: &Snapshot, c: &mut Conn<A>) -> Option<(usize
     }
     let si = A::lookup(&snap.services, c.proto, c.vaddr, c.vport)? as usize;
     let s = &snap.services.list[si];
-    let daddr = c.daddr.to_ip();
-    let di = s.dests.iter().position(|d| d.addr == daddr && (d.port == c.dport || d.port == 0))?;
+    // Widened, so a NAT64 entry's IPv4 real server matches its dest.
+    let daddr = c.daddr.widen();
+    let di = s.dests.iter().position(|d| widen_ip(d.addr) == daddr && (d.port == c.dport || d.port == 0))?;
     c.svc = si as u32;
     c.dest = di as u32;
     c.user = snap.generation;
@@ -185,26 +186,23 @@ pub(crate) fn create<P, A: Fam>(
     let d = &s.dests[di];
     // A dest of the other family (the configuration refuses those for
     // the modes that keep the family) is not usable for this packet.
-    let Some(rip) = A::from_ip(d.addr) else {
+    let Some(rip) = dest_addr::<A>(d) else {
         release_tmpl(e, tmpl);
         return Err(DropReason::NoDest);
     };
     let rport = if d.port == 0 { vport } else { d.port };
     let mut c = Conn::new(d.fwd, *key, rip, rport);
     if d.fwd == FwdMethod::FullNat {
-        let laddrs = A::laddrs(s);
-        if laddrs.is_empty() {
-            release_tmpl(e, tmpl);
-            return Err(DropReason::LportExhausted);
-        }
-        let lip = laddrs[flow_hash(cip, cport) as usize % laddrs.len()];
-        // Replies arrive on the port that routes to the real server.
-        // (IPv6 LIPs are not steered: their replies take the redirect.)
-        let steer = A::routes(snap).lookup(rip).filter(|_| A::BITS == 32).and_then(|(i, _)| {
-            let rss = snap.ifaces.get(i as usize)?.rss.as_ref()?;
-            Some(Steer { iface: i as usize, rss, rip: rip.widen() as u32, rport })
-        });
-        let Some(lport) = e.svc.lports.alloc(lip, steer) else {
+        let pick = flow_hash(cip, cport) as usize;
+        let local = match u32::from_ip(d.addr) {
+            // NAT64: an IPv4 local end, kept widened like the real server.
+            Some(rip4) if A::BITS == 128 => {
+                c.flags |= conn::table::flags::NAT64;
+                alloc_local(e, snap, s, pick, (rip4, rport)).map(|(l, p)| (A::narrow(l.widen()), p))
+            }
+            _ => alloc_local(e, snap, s, pick, (rip, rport)),
+        };
+        let Some((lip, lport)) = local else {
             release_tmpl(e, tmpl);
             return Err(DropReason::LportExhausted);
         };
@@ -242,6 +240,44 @@ pub(crate) fn create<P, A: Fam>(
     }
 }
 
+/// A dest's address in the connection table of family `A`: its own
+/// family's, or for an IPv4 FULLNAT dest of an IPv6 service (NAT64)
+/// zero-extended into the IPv6 table ([`crate::modes::nat64`]).
+fn dest_addr<A: Fam>(d: &crate::svc::Dest) -> Option<A> {
+    match (A::from_ip(d.addr), d.addr) {
+        (Some(a), _) => Some(a),
+        (None, std::net::IpAddr::V4(a)) if A::BITS == 128 && d.fwd == FwdMethod::FullNat => {
+            Some(A::narrow(u32::from(a).widen()))
+        }
+        _ => None,
+    }
+}
+
+/// A FULLNAT local address of family `L` (from the service's pool of that
+/// family, `pick` choosing) and a free port on it for a connection to the
+/// real server `rip:rport`; None when there is no pool or no free port.
+fn alloc_local<P, L: Fam>(
+    e: &mut Engine<P>,
+    snap: &Snapshot,
+    s: &Service,
+    pick: usize,
+    (rip, rport): (L, u16),
+) -> Option<(L, u16)> {
+    let laddrs = L::laddrs(s);
+    if laddrs.is_empty() {
+        return None;
+    }
+    let lip = laddrs[pick % laddrs.len()];
+    // Replies arrive on the port that routes to the real server.
+    // (IPv6 LIPs are not steered: their replies take the redirect.)
+    let steer = L::routes(snap).lookup(rip).filter(|_| L::BITS == 32).and_then(|(i, _)| {
+        let rss = snap.ifaces.get(i as usize)?.rss.as_ref()?;
+        Some(Steer { iface: i as usize, rss, rip: rip.widen() as u32, rport })
+    });
+    let lport = e.svc.lports.alloc(lip, steer)?;
+    Some((lip, lport))
+}
+
 fn release_tmpl<P>(e: &mut Engine<P>, tmpl: u32) {
     if tmpl != NO_TMPL {
         e.svc.templates.lock().release(tmpl);
@@ -262,8 +298,9 @@ fn persist_pick<P, A: Fam>(
     let key = TemplateKey { svc: s.conf.key, client: (cip & A::netmask(s)).widen() };
     let mut t = e.svc.templates.lock();
     if let Some(tid) = t.lookup(&key) {
-        let rip = A::narrow(t.get(tid).dest).to_ip();
-        let usable = s.dests.iter().position(|d| d.addr == rip && (d.weight > 0 || !snap.expire_quiescent_template));
+        let rip = t.get(tid).dest;
+        let usable =
+            s.dests.iter().position(|d| widen_ip(d.addr) == rip && (d.weight > 0 || !snap.expire_quiescent_template));
         match usable {
             Some(di) => {
                 t.touch(tid, now);
@@ -274,7 +311,7 @@ fn persist_pick<P, A: Fam>(
         }
     }
     let di = s.sched.pick(ctx, &s.dests).ok_or(DropReason::NoDest)?;
-    let Some(rip) = A::from_ip(s.dests[di].addr) else { return Err(DropReason::NoDest) };
+    let Some(rip) = dest_addr::<A>(&s.dests[di]) else { return Err(DropReason::NoDest) };
     match t.insert(key, rip.widen(), timeout, now) {
         Ok(tid) => {
             t.hold(tid);

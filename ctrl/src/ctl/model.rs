@@ -232,14 +232,20 @@ services:
         .unwrap();
         let e = m.plan_cmds(&cmds).unwrap_err();
         assert!(e.to_string().contains("fullnat sends from the laddrs, which are IPv4"), "{e}");
-        // NAT64 (IPv6 VIP, IPv4 LIPs and real servers) is well formed and
-        // refused only because the data path does not translate yet.
+        // NAT64 (IPv6 VIP, IPv4 LIPs and real servers) is accepted.
         let cmds = parse_restore(
             "-A -t [2001:db8::1]:80 -s rr --laddr 10.0.0.5\n-a -t [2001:db8::1]:80 -r 10.0.0.10:80 --fullnat\n",
         )
         .unwrap();
+        assert!(m.plan_cmds(&cmds).is_ok());
+        // NAT46 is well formed and refused only because the data path
+        // does not translate that way.
+        let cmds = parse_restore(
+            "-A -t 10.0.0.1:80 -s rr --laddr 2001:db8::5\n-a -t 10.0.0.1:80 -r [2001:db8::10]:80 --fullnat\n",
+        )
+        .unwrap();
         let e = m.plan_cmds(&cmds).unwrap_err();
-        assert!(e.to_string().contains("NAT64 (FULLNAT between address families) is not supported"), "{e}");
+        assert!(e.to_string().contains("(NAT46) is not supported"), "{e}");
         assert_eq!(e.line(), Some(1), "{e}");
     }
 }

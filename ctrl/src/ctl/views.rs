@@ -89,7 +89,7 @@ pub fn conn<A: Addr>(c: &Conn<A>, now: u64) -> ConnView {
         cport: c.cport,
         vaddr: ip(c.vaddr),
         vport: c.vport,
-        daddr: ip(c.daddr),
+        daddr: c.daddr_ip(),
         dport: c.dport,
     }
 }

@@ -43,6 +43,10 @@ pub mod flags {
     /// client packets use IPVS's INPUT-ONLY table. Set by `insert` for
     /// DR/TUN; cleared, as in IPVS, if a reply is ever seen.
     pub const NO_OUTPUT: u16 = 1 << 0;
+    /// NAT64 (an IPv6 entry): the real server and local ends are IPv4,
+    /// kept zero-extended ([`crate::addr::Addr::widen`]); see
+    /// [`crate::modes::nat64`].
+    pub const NAT64: u16 = 1 << 1;
     /// Mask of the bits this module owns.
     pub const OWN: u16 = 0x00ff;
 }
@@ -140,6 +144,24 @@ impl<A: Addr> Conn<A> {
         self.laddr = laddr;
         self.lport = lport;
         self
+    }
+
+    /// The real server's address as an operator sees it (IPv4 for NAT64).
+    pub fn daddr_ip(&self) -> std::net::IpAddr {
+        self.end_ip(self.daddr)
+    }
+
+    /// The FULLNAT local address as an operator sees it (IPv4 for NAT64).
+    pub fn laddr_ip(&self) -> std::net::IpAddr {
+        self.end_ip(self.laddr)
+    }
+
+    fn end_ip(&self, a: A) -> std::net::IpAddr {
+        if self.flags & flags::NAT64 != 0 {
+            std::net::IpAddr::V4((a.widen() as u32).into())
+        } else {
+            a.to_ip()
+        }
     }
 
     /// The tuple of client → server packets.

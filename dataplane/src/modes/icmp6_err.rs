@@ -28,8 +28,8 @@ pub struct Quote6 {
     pub dst: u128,
     pub dport: u16,
     /// The quoted IPv6 header, and the quoted L4 header.
-    ip: usize,
-    l4: usize,
+    pub(crate) ip: usize,
+    pub(crate) l4: usize,
 }
 
 /// The quote of the ICMPv6 error message at `icmp` in `frame` (an error

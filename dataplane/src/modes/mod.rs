@@ -10,6 +10,7 @@ pub mod fullnat;
 pub mod icmp6_err;
 pub mod icmp_err;
 pub mod nat;
+pub mod nat64;
 pub mod toa6;
 pub mod tun;
 pub mod tun6;
