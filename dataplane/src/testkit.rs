@@ -74,6 +74,8 @@ pub const VIP6_NAT: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0101;
 pub const VIP6_DR: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0102;
 /// The IPv6 FULLNAT VIP (TCP 80, UDP 53; LIP 2001:db8:1::101).
 pub const VIP6_FULLNAT: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0104;
+/// The NAT64 VIP (TCP 80, UDP 53; IPv4 LIP 192.168.0.101 and servers).
+pub const VIP6_NAT64: u128 = 0x2001_0db8_000c_0000_0000_0000_0000_0106;
 pub const RS2_MAC: Mac = [2, 0, 0, 0, 2, 20];
 pub const LIP: [u8; 4] = [192, 168, 0, 101];
 /// One VIP per forwarding mode, and the persistent port-0 NAT service.
@@ -134,6 +136,10 @@ services:
       { addr: '2001:db8:1::10', fwd: dr }, { addr: '2001:db8:1::20', fwd: dr } ] }
   - { vip: '2001:db8:c::104', port: 80, scheduler: rr, laddrs: ['2001:db8:1::101'], dests: [
       { addr: '2001:db8:1::10', port: 8080, fwd: fullnat }, { addr: '2001:db8:1::20', port: 8080, fwd: fullnat } ] }
+  - { vip: '2001:db8:c::106', port: 80, scheduler: rr, laddrs: [192.168.0.101], dests: [
+      { addr: 192.168.0.10, port: 8080, fwd: fullnat }, { addr: 192.168.0.20, port: 8080, fwd: fullnat } ] }
+  - { proto: udp, vip: '2001:db8:c::106', port: 53, scheduler: rr, laddrs: [192.168.0.101], dests: [
+      { addr: 192.168.0.10, port: 5353, fwd: fullnat }, { addr: 192.168.0.20, port: 5353, fwd: fullnat } ] }
 ";
 
 /// Where a frame came from, carried with it through the engine so that

@@ -556,6 +556,35 @@ pub fn frames_seeds() -> Vec<(String, Vec<u8>)> {
         .expect("writing to a Vec");
     rec(0, &ping, &mut v);
     out.push(("seed-ipv6-nat-nd-ping".into(), v));
+    // NAT64: an IPv6 SYN, the IPv4 server's SYN+ACK to the LIP's first
+    // local port (1024 on one worker), the IPv6 ACK with data.
+    let mut v = vec![0];
+    let mut syn = Vec::new();
+    PacketBuilder::ethernet2(CIP_MAC, CLIENT_MAC)
+        .ipv6(CIP6.to_be_bytes(), VIP6_NAT64.to_be_bytes(), 64)
+        .tcp(40000, 80, 1, 1000)
+        .syn()
+        .write(&mut syn, b"")
+        .expect("writing to a Vec");
+    rec(0, &syn, &mut v);
+    let mut sa = Vec::new();
+    PacketBuilder::ethernet2(RS1_MAC, SERVER_MAC)
+        .ipv4(RS1, LIP, 64)
+        .tcp(8080, 1024, 1, 1000)
+        .syn()
+        .ack(2)
+        .write(&mut sa, b"")
+        .expect("writing to a Vec");
+    rec(1, &sa, &mut v);
+    let mut ack = Vec::new();
+    PacketBuilder::ethernet2(CIP_MAC, CLIENT_MAC)
+        .ipv6(CIP6.to_be_bytes(), VIP6_NAT64.to_be_bytes(), 64)
+        .tcp(40000, 80, 2, 1000)
+        .ack(2)
+        .write(&mut ack, b"GET / HTTP/1.0\r\n\r\n")
+        .expect("writing to a Vec");
+    rec(0, &ack, &mut v);
+    out.push(("seed-nat64-tcp".into(), v));
     out
 }
 

@@ -218,3 +218,28 @@ fn ipv6_handshake_and_nd_wait_are_checked() {
         }
     }
 }
+
+/// NAT64 through the harness: an IPv6 SYN to the NAT64 VIP leaves the
+/// server port as IPv4 with valid checksums (the harness knows both IPv4
+/// servers), on one and two workers, accounting intact.
+#[test]
+fn nat64_handshake_is_checked() {
+    use etherparse::PacketBuilder;
+    for workers in [1, 2] {
+        let mut h = Harness::new(workers);
+        for cport in [40000u16, 40001] {
+            let mut syn = Vec::new();
+            PacketBuilder::ethernet2(CIP_MAC, CLIENT_MAC)
+                .ipv6(CIP6.to_be_bytes(), VIP6_NAT64.to_be_bytes(), 64)
+                .tcp(cport, 80, 1, 1000)
+                .syn()
+                .write(&mut syn, b"")
+                .unwrap();
+            let step = h.send_on(0, CLIENT, syn).unwrap();
+            assert_eq!(step.sent.len(), 1, "{step:?}");
+            let f = &step.sent[0].frame.bytes;
+            assert_eq!(step.sent[0].port_id, SERVER);
+            assert!(f[12..14] == [0x08, 0x00] && check::l4_valid_frame(f), "an IPv4 SYN: {step:?}");
+        }
+    }
+}
