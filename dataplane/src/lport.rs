@@ -30,8 +30,9 @@ pub struct Steer<'a> {
     /// Interface index of the port (to cache its buckets).
     pub iface: usize,
     pub rss: &'a PortRss,
-    /// The reply's source: the real server's address and port.
-    pub rip: u32,
+    /// The reply's source: the real server's address (widened, of the
+    /// LIP's family) and port.
+    pub rip: u128,
     pub rport: u16,
 }
 
@@ -41,7 +42,9 @@ pub struct LocalPorts {
     workers: usize,
     /// Free ports per LIP (widened: IPv4 and IPv6 LIPs in one map).
     pools: HashMap<u128, VecDeque<u16>>,
-    /// Port buckets per interface index, built on first use (128 KiB each).
+    /// Port buckets per interface index and family (IPv4 at `2 * iface`,
+    /// IPv6 at `2 * iface + 1`: the port sits at another offset of the
+    /// hashed tuple), built on first use (128 KiB each).
     buckets: Vec<Option<PortBuckets>>,
     /// Connections whose reply could not be steered to this worker.
     pub unsteered: u64,
@@ -62,12 +65,18 @@ impl LocalPorts {
             .entry(lip.widen())
             .or_insert_with(|| (1024u32..=65535).filter(|p| *p as usize % n == id).map(|p| p as u16).collect());
         let Some(s) = steer else { return pool.pop_front() };
-        if self.buckets.len() <= s.iface {
-            self.buckets.resize_with(s.iface + 1, || None);
+        let v6 = A::BITS == 128;
+        let slot = 2 * s.iface + usize::from(v6);
+        if self.buckets.len() <= slot {
+            self.buckets.resize_with(slot + 1, || None);
         }
-        let reta = s.rss.reta();
-        let b = self.buckets[s.iface].get_or_insert_with(|| PortBuckets::new(s.rss.toeplitz(), reta.len()));
-        let base = s.rss.toeplitz().ipv4_l4(s.rip, lip.widen() as u32, s.rport, 0) & b.mask();
+        let (reta, t) = (s.rss.reta(), s.rss.toeplitz());
+        let b = self.buckets[slot].get_or_insert_with(|| PortBuckets::new(t, reta.len(), v6));
+        let base = if v6 {
+            t.ipv6_l4(&s.rip.to_be_bytes(), &lip.widen().to_be_bytes(), s.rport, 0)
+        } else {
+            t.ipv4_l4(s.rip as u32, lip.widen() as u32, s.rport, 0)
+        } & b.mask();
         for _ in 0..STEER_TRIES.min(pool.len()) {
             let p = pool.pop_front()?;
             if reta[base as usize ^ b.bucket_of(p)] as usize == id {
@@ -106,10 +115,28 @@ mod tests {
             let mut lp = LocalPorts::new(id, 4);
             for k in 0..2000u32 {
                 let (rip, rport) = (0xc0a8_0000 + k % 50, 8000 + (k % 7) as u16);
-                let s = Steer { iface: 1, rss: &rss, rip, rport };
+                let s = Steer { iface: 1, rss: &rss, rip: u128::from(rip), rport };
                 let p = lp.alloc(lip, Some(s)).unwrap();
                 assert_eq!(p as usize % 4, id, "the owner function still holds");
                 assert_eq!(rss.queue_for_v4(rip, rport, lip, p) as usize, id, "reply lands on the owner's queue");
+            }
+            assert_eq!(lp.unsteered, 0);
+        }
+    }
+
+    #[test]
+    fn steered_ipv6_ports_bring_the_reply_to_the_owner_queue() {
+        let rss = PortRss::new(&DEFAULT_KEY, default_reta(128, 4));
+        let lip: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0101;
+        for id in 0..4 {
+            let mut lp = LocalPorts::new(id, 4);
+            for k in 0..2000u32 {
+                let (rip, rport) =
+                    (0x2001_0db8_0001_0000_0000_0000_0000_0000 + u128::from(k % 50), 8000 + (k % 7) as u16);
+                let p = lp.alloc(lip, Some(Steer { iface: 1, rss: &rss, rip, rport })).unwrap();
+                assert_eq!(p as usize % 4, id, "the owner function still holds");
+                let q = rss.queue_for_v6(&rip.to_be_bytes(), rport, &lip.to_be_bytes(), p);
+                assert_eq!(q as usize, id, "reply lands on the owner's queue");
             }
             assert_eq!(lp.unsteered, 0);
         }

@@ -145,11 +145,13 @@ pub struct PortBuckets {
 }
 
 impl PortBuckets {
-    /// For a RETA of `reta_size` entries (a power of two).
-    pub fn new(t: &Toeplitz, reta_size: usize) -> Self {
+    /// For a RETA of `reta_size` entries (a power of two), and IPv4 or
+    /// IPv6 tuples (`v6`: the destination port is hashed at byte 34, not 10).
+    pub fn new(t: &Toeplitz, reta_size: usize, v6: bool) -> Self {
         assert!(reta_size.is_power_of_two() && reta_size <= 1 << 16);
         let mask = reta_size as u32 - 1;
-        let bucket_of = (0..=u16::MAX).map(|p| (t.ipv4_l4(0, 0, 0, p) & mask) as u16).collect();
+        let part = |p| if v6 { t.ipv6_l4(&[0; 16], &[0; 16], 0, p) } else { t.ipv4_l4(0, 0, 0, p) };
+        let bucket_of = (0..=u16::MAX).map(|p| (part(p) & mask) as u16).collect();
         PortBuckets { mask, bucket_of }
     }
 
@@ -225,7 +227,7 @@ mod tests {
     fn buckets_steer_replies_to_the_chosen_queue() {
         let t = Toeplitz::new(&DEFAULT_KEY);
         let reta = default_reta(128, 2);
-        let pb = PortBuckets::new(&t, reta.len());
+        let pb = PortBuckets::new(&t, reta.len(), false);
         let (rip, lip, rport) = (0xc0a8_000a, 0xc0a8_0065, 80);
         let base = t.ipv4_l4(rip, lip, rport, 0);
         for want in 0..2u16 {

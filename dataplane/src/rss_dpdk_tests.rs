@@ -92,7 +92,7 @@ fn toeplitz_matches_rte_softrss_on_random_keys() {
 fn port_buckets_and_queue_of_agree_with_rte_softrss() {
     let t = Toeplitz::new(&DEFAULT_KEY);
     let reta = default_reta(128, 3);
-    let pb = PortBuckets::new(&t, reta.len());
+    let pb = PortBuckets::new(&t, reta.len(), false);
     let rss = PortRss::new(&DEFAULT_KEY, reta.clone());
     for p in 0..=u16::MAX {
         let h = rvs_ffi::softrss(&v4_words(0, 0, 0, p), &DEFAULT_KEY);
@@ -107,5 +107,27 @@ fn port_buckets_and_queue_of_agree_with_rte_softrss() {
         assert_eq!(pb.bucket_for(base, j), pb.bucket_of(lport));
         assert_eq!(queue_of(&reta, h), reta[j]);
         assert_eq!(rss.queue_for_v4(rip, rport, lip, lport), reta[j]);
+    }
+}
+
+/// The same for IPv6 tuples (the port at byte 34 of the hashed input), on
+/// which IPv6 LIPs' port choice rests.
+#[test]
+fn ipv6_port_buckets_agree_with_rte_softrss() {
+    let t = Toeplitz::new(&DEFAULT_KEY);
+    let reta = default_reta(128, 3);
+    let pb = PortBuckets::new(&t, reta.len(), true);
+    for p in (0..=u16::MAX).step_by(7) {
+        let h = rvs_ffi::softrss(&v6_words(&[0; 16], &[0; 16], 0, p), &DEFAULT_KEY);
+        assert_eq!(pb.bucket_of(p), (h & pb.mask()) as usize, "port {p}");
+    }
+    let mut r = Rng(5);
+    for _ in 0..5_000 {
+        let (rip, lip) = ((u128::from(r.u32()) << 96) | u128::from(r.u32()), (u128::from(r.u32()) << 64) | 7);
+        let (rport, lport) = (r.u16(), r.u16());
+        let (rb, lb) = (rip.to_be_bytes(), lip.to_be_bytes());
+        let h = rvs_ffi::softrss(&v6_words(&rb, &lb, rport, lport), &DEFAULT_KEY);
+        let j = (h & pb.mask()) as usize;
+        assert_eq!(pb.bucket_for(t.ipv6_l4(&rb, &lb, rport, 0), j), pb.bucket_of(lport));
     }
 }

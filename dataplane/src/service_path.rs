@@ -269,10 +269,9 @@ fn alloc_local<P, L: Fam>(
     }
     let lip = laddrs[pick % laddrs.len()];
     // Replies arrive on the port that routes to the real server.
-    // (IPv6 LIPs are not steered: their replies take the redirect.)
-    let steer = L::routes(snap).lookup(rip).filter(|_| L::BITS == 32).and_then(|(i, _)| {
+    let steer = L::routes(snap).lookup(rip).and_then(|(i, _)| {
         let rss = snap.ifaces.get(i as usize)?.rss.as_ref()?;
-        Some(Steer { iface: i as usize, rss, rip: rip.widen() as u32, rport })
+        Some(Steer { iface: i as usize, rss, rip: rip.widen(), rport })
     });
     let lport = e.svc.lports.alloc(lip, steer)?;
     Some((lip, lport))

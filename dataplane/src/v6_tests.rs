@@ -338,3 +338,31 @@ fn packet_too_big_from_the_server_side_reaches_the_client_translated() {
     assert!(run(&mut e, &snap, on(1, stray)).sent.is_empty());
     assert_eq!(e.stats.drops(crate::drop::DropReason::Icmp6Unhandled), 1);
 }
+
+#[test]
+fn ipv6_fullnat_replies_steered_to_the_owner_queue_by_rss() {
+    use crate::rss::{default_reta, PortRss, DEFAULT_KEY};
+    let mut snap = snapshot(&[service(VIP, Proto::Tcp, FwdMethod::FullNat, 8080)], 1500);
+    let rss = PortRss::new(&DEFAULT_KEY, default_reta(128, 2));
+    snap.ifaces[1].rss = Some(rss.clone());
+    // Worker 0 of 2 (it keeps the neighbour tables).
+    let mut e = engine(0, 2, 256);
+    let t = e.neigh6.as_mut().unwrap();
+    t.learn(0, CIP, CLI_MAC, 0);
+    t.learn(1, RS1, RS1_MAC, 0);
+    let mut n = 0;
+    for sport in 30000u16..30400 {
+        let io = run(&mut e, &snap, on(0, tcp6(CIP, sport, VIP, 80, true, b"", false)));
+        if !io.redirected.is_empty() {
+            continue; // worker 1's flow
+        }
+        let (lip, lport, rs, rport) = check6(&io.sent[0].1);
+        assert_eq!((lip, rs, rport), (LIP, RS1, 8080));
+        assert_eq!(lport % 2, 0, "worker 0's port");
+        let q = rss.queue_for_v6(&RS1.to_be_bytes(), 8080, &LIP.to_be_bytes(), lport);
+        assert_eq!(q, 0, "the reply's queue is worker 0's");
+        n += 1;
+    }
+    assert!(n > 100, "{n} connections");
+    assert_eq!(e.svc.lports.unsteered, 0);
+}
