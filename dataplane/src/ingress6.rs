@@ -124,8 +124,17 @@ impl<P: PacketBuf> Engine<P> {
         let Some(q) = icmp6_err::parse6(pkt.data(), l3.l4) else {
             return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
         };
-        // The quoted packet went the other way: look up its reverse.
-        let own = crate::service_path::owner(snap, self.svc.workers(), q.dst, q.dport, q.src, q.sport);
+        // The quoted packet went the other way: look up its reverse. A flow
+        // of a one-way VIP on an RSS port lives on the queue the NIC gave
+        // its requests (as for IPv4 in `forward::icmp_error`).
+        let one_way = snap.class6(q.src) & crate::snapshot::class::ONE_WAY != 0;
+        let own = match snap.ifaces.get(port_idx as usize).and_then(|i| i.rss.as_ref()) {
+            Some(rss) if one_way && self.svc.workers() > 1 => {
+                let (c, v) = (q.dst.to_be_bytes(), q.src.to_be_bytes());
+                rss.queue_for_v6(&c, q.dport, &v, q.sport) as usize % self.svc.workers()
+            }
+            _ => crate::service_path::owner(snap, self.svc.workers(), q.dst, q.dport, q.src, q.sport),
+        };
         if own != self.id {
             return self.redirect(cx, own, Redirected { pkt, port_idx, meta: None });
         }

@@ -366,3 +366,42 @@ fn ipv6_fullnat_replies_steered_to_the_owner_queue_by_rss() {
     assert!(n > 100, "{n} connections");
     assert_eq!(e.svc.lports.unsteered, 0);
 }
+
+/// An ICMPv6 error about a one-way (DR) flow on an RSS port goes to the
+/// worker whose queue the NIC gave the flow's requests, which holds it.
+#[test]
+fn icmp6_error_of_a_dr_flow_on_an_rss_port_stays_with_the_receiving_worker() {
+    use crate::rss::{default_reta, PortRss, DEFAULT_KEY};
+    use crate::service_path::owner;
+    let mut snap = snapshot(&[service(DR_VIP, Proto::Tcp, FwdMethod::Dr, 0)], 1500);
+    let rss = PortRss::new(&DEFAULT_KEY, default_reta(128, 2));
+    snap.ifaces[0].rss = Some(rss.clone());
+    // A flow the NIC gives queue 0 but the flow hash would give worker 1.
+    let sport = (30000u16..40000)
+        .find(|&p| {
+            rss.queue_for_v6(&CIP.to_be_bytes(), p, &DR_VIP.to_be_bytes(), 80) == 0
+                && owner(&snap, 2, CIP, p, DR_VIP, 80) == 1
+        })
+        .unwrap();
+    let mut e = engine(0, 2, 256);
+    let t = e.neigh6.as_mut().unwrap();
+    t.learn(0, CIP, CLI_MAC, 0);
+    t.learn(1, RS1, RS1_MAC, 0);
+    let io = run(&mut e, &snap, on(0, tcp6(CIP, sport, DR_VIP, 80, true, b"", false)));
+    assert_eq!((io.sent.len(), e.svc.conns6.len()), (1, 1), "the receiving worker owns the flow");
+    let mut quoted = Vec::new();
+    etherparse::PacketBuilder::ipv6(DR_VIP.to_be_bytes(), CIP.to_be_bytes(), 60)
+        .tcp(80, sport, 1, 100)
+        .write(&mut quoted, b"")
+        .unwrap();
+    let mut b = Vec::new();
+    etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv6(CIP.to_be_bytes(), DR_VIP.to_be_bytes(), 64)
+        .icmpv6(etherparse::Icmpv6Type::DestinationUnreachable(etherparse::icmpv6::DestUnreachableCode::Port))
+        .write(&mut b, &quoted)
+        .unwrap();
+    let io = run(&mut e, &snap, on(0, b));
+    assert!(io.redirected.is_empty(), "not handed to the flow-hash owner");
+    assert_eq!(io.sent.len(), 1, "forwarded to the real server: {:?}", e.stats.drop_list());
+    assert_eq!(io.sent[0].0, 1);
+}
