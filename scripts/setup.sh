@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl
-      python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind)
+      python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
+      prometheus)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -20,7 +21,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # Packages with services (prometheus) must not start them: the tests
+  # run their own instances inside network namespaces.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

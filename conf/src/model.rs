@@ -25,6 +25,9 @@ pub struct Config {
     pub conn: ConnConf,
     #[serde(default)]
     pub control: ControlConf,
+    /// The Prometheus endpoint; off unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsConf>,
 }
 
 /// EAL settings. Defaults suit a machine without hugepages.
@@ -243,6 +246,15 @@ impl Default for ControlConf {
     fn default() -> Self {
         ControlConf { socket: "/run/rvs/rvsd.sock".into() }
     }
+}
+
+/// `metrics:`: where rvsd serves Prometheus metrics (`GET /metrics`),
+/// computed on the control side at each scrape. A change needs a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConf {
+    /// Address and port to listen on, e.g. `127.0.0.1:9410`.
+    pub listen: std::net::SocketAddr,
 }
 
 /// Transport protocol of a service.

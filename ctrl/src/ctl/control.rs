@@ -16,14 +16,14 @@ use crate::ctl::estimator::{self, EstKey, Estimator};
 use crate::ctl::model::{Model, Plan};
 use crate::ctl::proto::{ApplyReport, ConnsView, Reply, ReplyError, Request};
 use crate::ctl::server::Handler;
-use crate::ctl::{views, wait};
+use crate::ctl::{metrics, views, wait};
 use crate::daemon::publish;
 use rvs_conf::{Config, ServiceKey};
 use rvs_dataplane::snapshot::{Iface, Snapshot};
 use rvs_dataplane::worker::Shared;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long a commit waits for the workers before it reports them late.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
@@ -50,6 +50,8 @@ pub struct Control {
     ports: Mutex<Vec<view::PortView>>,
     baseline: u32,
     config_path: PathBuf,
+    /// When a configuration was last published (boot counts).
+    last_change: Mutex<SystemTime>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,6 +77,7 @@ impl Control {
             ports: Mutex::new(Vec::new()),
             baseline,
             config_path,
+            last_change: Mutex::new(SystemTime::now()),
         })
     }
 
@@ -128,6 +131,7 @@ impl Control {
             let prev = sh.snap.load_full();
             let snap = publish::build(g, &m.cfg, &m.cfg.services, self.ifaces.clone(), Some(&prev));
             old = Some(sh.snap.swap(Arc::new(snap)));
+            *lock(&self.last_change) = SystemTime::now();
             r.generation = g;
             r.published = true;
         }
@@ -174,6 +178,21 @@ impl Control {
     /// Main thread: the latest DPDK port counters.
     pub fn set_ports(&self, ports: Vec<view::PortView>) {
         *lock(&self.ports) = ports;
+    }
+
+    /// What a Prometheus scrape shows ([`metrics::render`]).
+    pub fn metrics_sample(&self) -> Result<metrics::Sample, ReplyError> {
+        self.with_shared(|sh| {
+            let size = self.size(sh);
+            let conn = lock(&self.model).cfg.conn.clone();
+            let table = views::table(&sh.snap.load(), &lock(&self.rates).est, size);
+            metrics::Sample {
+                table,
+                workers: self.workers(sh),
+                capacity: (u64::from(conn.table_size), conn.ipv6_capacity() as u64),
+                last_change: *lock(&self.last_change),
+            }
+        })
     }
 
     fn size(&self, sh: &Shared) -> u32 {

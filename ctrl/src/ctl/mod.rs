@@ -7,12 +7,14 @@
 //! - [`model`]: the live configuration and transactional change plans;
 //! - [`control`]: commits, RCU publication, listings (needs DPDK);
 //! - [`views`]: runtime counters → the views rvsadm prints;
+//! - [`metrics`]: the Prometheus text of a scrape;
 //! - [`estimator`]: IPVS-style rates; [`wait`]: waiting for workers to
 //!   run a generation.
 
 pub mod client;
 pub mod control;
 pub mod estimator;
+pub mod metrics;
 pub mod model;
 pub mod proto;
 pub mod server;

@@ -91,6 +91,9 @@ impl Model {
         if new.control != old.control {
             fixed.push("control");
         }
+        if new.metrics != old.metrics {
+            fixed.push("metrics");
+        }
         if !fixed.is_empty() {
             return Err(format!("{} changed: restart required", fixed.join(", ")));
         }

@@ -10,6 +10,7 @@
 //! come back, the rings are drained, and only then are the ports closed.
 
 pub mod eal_args;
+pub mod metrics_http;
 pub mod publish;
 
 use crate::adm::view::PortView;
@@ -175,6 +176,14 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
     println!("rvsd: control socket {}", server.path().display());
+    let metrics = match &cfg.metrics {
+        Some(m) => {
+            let s = metrics_http::MetricsServer::start(m.listen, control.clone())?;
+            println!("rvsd: metrics on http://{}/metrics", s.addr());
+            Some(s)
+        }
+        None => None,
+    };
     let templates = service_path::new_templates(cfg.conn.template_size as usize);
     // The links' first state before any worker polls.
     let mut watch = LinkWatch::new(&ports);
@@ -215,6 +224,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // Control first: no request may touch the data path once it stops.
     control.shutdown();
     server.stop();
+    if let Some(m) = metrics {
+        m.stop();
+    }
     shared.stop.store(true, Ordering::Relaxed);
     for &lcore in lcores.iter().take(workers) {
         rvs_ffi::wait_lcore(lcore);
