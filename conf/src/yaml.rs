@@ -137,6 +137,19 @@ services:
     }
 
     #[test]
+    fn metrics_endpoint_is_off_unless_configured_and_checked_with_a_location() {
+        assert_eq!(load_str("good.yaml", GOOD).unwrap().metrics, None);
+        let on = format!("{GOOD}metrics: {{ listen: 127.0.0.1:9410 }}\n");
+        let m = load_str("m.yaml", &on).unwrap().metrics.unwrap();
+        assert_eq!(m.listen, "127.0.0.1:9410".parse().unwrap());
+        let bad = format!("{GOOD}metrics: {{ listen: localhost }}\n");
+        let e = load_str("m.yaml", &bad).unwrap_err();
+        assert_eq!(e.line, GOOD.lines().count() + 1, "{e}");
+        let typo = format!("{GOOD}metrics: {{ listne: 127.0.0.1:9410 }}\n");
+        assert!(load_str("m.yaml", &typo).unwrap_err().message.contains("unknown field"));
+    }
+
+    #[test]
     fn syntax_error_has_location() {
         let e = load_str("bad.yaml", "interfaces:\n  - name: a\n    device: [\n").unwrap_err();
         assert_eq!(e.file, "bad.yaml");
