@@ -300,4 +300,30 @@ mod tests {
         assert_eq!(t.matches("# TYPE rvs_dest_packets_in counter").count(), 1, "{t}");
         assert!(t.trim_end().ends_with("# EOF"));
     }
+
+    /// The Grafana dashboard shipped in docs/ queries only series this
+    /// module renders (a renamed metric would leave a panel empty).
+    #[test]
+    fn the_grafana_dashboard_uses_only_rendered_metrics() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/rvs-director.json");
+        let dash: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let text = render(&sample());
+        let names: Vec<&str> =
+            text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
+        let mut exprs: Vec<String> = Vec::new();
+        for p in dash["panels"].as_array().unwrap() {
+            exprs.extend(p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap().to_string()));
+        }
+        exprs
+            .extend(dash["annotations"]["list"].as_array().unwrap().iter().map(|a| a["expr"].as_str().unwrap().into()));
+        let mut used = 0;
+        for e in &exprs {
+            for (i, _) in e.match_indices("rvs_") {
+                let name: String = e[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                assert!(names.contains(&name.as_str()), "dashboard query {e:?} uses {name}, which is not rendered");
+                used += 1;
+            }
+        }
+        assert!(used >= 15, "{used} metric references");
+    }
 }
