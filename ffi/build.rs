@@ -59,6 +59,7 @@ fn main() {
 const FUNCS: &[&str] = &[
     "rte_eal_init",
     "rte_eal_cleanup",
+    "rte_eal_get_runtime_dir",
     "rte_strerror",
     "rte_socket_id",
     "rte_eal_remote_launch",

@@ -108,6 +108,7 @@ fn malformed_frames_are_dropped_with_named_counters() {
         ),
     )
     .unwrap();
+    let runtime = std::path::PathBuf::from(format!("/var/run/dpdk/rvs-malformed-{}", std::process::id()));
     let mut d = rvsd::Rvsd::start(&cfg, &dir.join("rvsd.log"));
     // Until every frame of the file has been read and answered.
     let n = all.len() as u64;
@@ -116,8 +117,11 @@ fn malformed_frames_are_dropped_with_named_counters() {
     });
     assert!(d.alive(), "rvsd died on malformed input:\n{}", d.output());
     assert!(d.output().contains("mac 02:70:63:61:70:00"), "net_pcap's MAC changed:\n{}", d.output());
+    assert!(runtime.is_dir(), "DPDK's runtime directory {} while rvsd runs", runtime.display());
     let (code, out) = d.stop();
     assert_eq!(code, 0, "{out}");
+    // rvsd removes its DPDK runtime directory at exit.
+    assert!(!runtime.exists(), "{} left behind", runtime.display());
     let fin = rvsd::final_counters(&out);
     for c in [&live, &fin] {
         for (_, name) in &frames {

@@ -2,8 +2,9 @@
 //!
 //! argv is parsed here (so usage errors need no daemon); edits go to rvsd
 //! as one transaction, listings come back as data and are printed with
-//! ipvsadm's formats. The socket is `--socket PATH`, else `$RVSADM_SOCKET`,
-//! else `/run/rvs/rvsd.sock`.
+//! ipvsadm's formats. The socket is `--socket PATH`, else the
+//! `control.socket` of the daemon's YAML given as `--config FILE`, else
+//! `$RVSADM_SOCKET`, else `/run/rvs/rvsd.sock`.
 
 #![forbid(unsafe_code)]
 
@@ -63,10 +64,12 @@ fn exit(f: Fail) -> ! {
     std::process::exit(code);
 }
 
-/// Remove `--socket PATH` / `--socket=PATH` from argv (an rvsadm option,
-/// not part of ipvsadm's grammar) and resolve the socket path.
+/// Remove `--socket PATH` and `--config FILE` (also as `--opt=value`; rvsadm
+/// options, not part of ipvsadm's grammar) from argv and resolve the
+/// socket path: `--socket`, else the YAML's `control.socket`, else
+/// `$RVSADM_SOCKET`, else the default.
 fn take_socket(argv: Vec<String>) -> Result<(PathBuf, Vec<String>), String> {
-    let mut socket = None;
+    let (mut socket, mut config) = (None, None);
     let mut rest = Vec::with_capacity(argv.len());
     let mut it = argv.into_iter();
     while let Some(w) = it.next() {
@@ -79,11 +82,22 @@ fn take_socket(argv: Vec<String>) -> Result<(PathBuf, Vec<String>), String> {
             socket = Some(it.next().ok_or("--socket: missing argument")?);
         } else if let Some(p) = w.strip_prefix("--socket=") {
             socket = Some(p.to_string());
+        } else if w == "--config" {
+            config = Some(it.next().ok_or("--config: missing argument")?);
+        } else if let Some(p) = w.strip_prefix("--config=") {
+            config = Some(p.to_string());
         } else {
             rest.push(w);
         }
     }
+    let from_config = match (&socket, config) {
+        (None, Some(f)) => {
+            Some(rvs_conf::load_file(std::path::Path::new(&f)).map_err(|e| e.to_string())?.control.socket)
+        }
+        _ => None,
+    };
     let socket = socket
+        .or(from_config)
         .or_else(|| std::env::var("RVSADM_SOCKET").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
     Ok((PathBuf::from(socket), rest))
@@ -170,4 +184,32 @@ fn applied(r: Reply) -> Result<rvs_ctrl::ctl::proto::ApplyReport, Fail> {
 
 fn unexpected() -> Fail {
     Fail::Other("unexpected reply from rvsd".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_socket;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_socket_comes_from_the_option_then_the_daemons_yaml() {
+        let dir = std::env::temp_dir().join(format!("rvsadm-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("rvsd.yaml");
+        std::fs::write(&f, "control: { socket: /run/x/ctl.sock }\ninterfaces:\n  - { name: a, device: net_null0, addresses: [10.0.0.1/24] }\n")
+            .unwrap();
+        let (s, rest) = take_socket(argv(&format!("-Ln --config {}", f.display()))).unwrap();
+        assert_eq!((s.to_str().unwrap(), rest), ("/run/x/ctl.sock", argv("-Ln")));
+        let (s, _) = take_socket(argv(&format!("--config={} --socket /tmp/s -Ln", f.display()))).unwrap();
+        assert_eq!(s.to_str().unwrap(), "/tmp/s", "--socket wins");
+        // A bad file is an error with its location, not a silent default.
+        std::fs::write(&f, "control: { sockt: /x }\n").unwrap();
+        let e = take_socket(argv(&format!("--config {} -Ln", f.display()))).unwrap_err();
+        assert!(e.contains("rvsd.yaml:1:"), "{e}");
+        assert_eq!(take_socket(argv("-Ln --config")).unwrap_err(), "--config: missing argument");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
