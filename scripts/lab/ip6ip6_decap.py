@@ -22,34 +22,28 @@ Prints "ip6ip6_decap: NAME ready" once it receives, and on SIGTERM the
 number of packets it decapsulated and dropped and the outer sources they
 came from, so the lab's tests can see that the tunnel was used, by whom.
 """
-import fcntl
 import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 
-TUNSETIFF = 0x400454CA
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (lab.sh runs as root)
+from tundev import open_tun  # noqa: E402  (scripts/lab/tundev.py, beside this file)
+
 IPPROTO_IPV6 = 41
 IPV6_HDR = 40
 
 
-def open_tun(name: str) -> int:
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
-    # IPv6 on (the namespace's default may say otherwise), no router
-    # advertisements, no link-local address to generate: the device only
-    # hands inner packets to the stack, which delivers them to the VIP6
-    # on lo (IPv6 has no rp_filter to relax).
-    for cmd in (["sysctl", "-qw", f"net.ipv6.conf.{name}.disable_ipv6=0",
-                 f"net.ipv6.conf.{name}.accept_ra=0"],
-                ["ip", "link", "set", name, "addrgenmode", "none"],
-                ["ip", "link", "set", name, "up"]):
-        subprocess.run(cmd, check=True)
-    return fd
+def setup(name: str) -> list:
+    """IPv6 on (the namespace's default may say otherwise), no router
+    advertisements, no link-local address to generate: the device only
+    hands inner packets to the stack, which delivers them to the VIP6 on
+    lo (IPv6 has no rp_filter to relax)."""
+    return [["sysctl", "-qw", f"net.ipv6.conf.{name}.disable_ipv6=0",
+             f"net.ipv6.conf.{name}.accept_ra=0"],
+            ["ip", "link", "set", name, "addrgenmode", "none"],
+            ["ip", "link", "set", name, "up"]]
 
 
 def inner_packet(payload: bytes):
@@ -65,7 +59,7 @@ def inner_packet(payload: bytes):
 
 def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "tun6-rvs"
-    tun = open_tun(name)
+    tun = open_tun(name, setup(name))
     raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPV6)
     counts = {"decapsulated": 0, "dropped": 0}
     sources = set()

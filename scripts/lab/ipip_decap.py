@@ -8,31 +8,25 @@ protocol 4 packets (outer header DIP -> RIP included), and the inner packet
 it had arrived on that interface and the real TCP stack answers from the
 VIP (held on lo) straight to the client, like a real LVS-TUN server.
 """
-import fcntl
 import os
 import socket
-import struct
-import subprocess
 import sys
 
-TUNSETIFF = 0x400454CA
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (lab.sh runs as root)
+from tundev import open_tun  # noqa: E402  (scripts/lab/tundev.py, beside this file)
 
 
-def open_tun(name: str) -> int:
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
-    for cmd in (["ip", "link", "set", name, "up"],
-                ["sysctl", "-qw", f"net.ipv4.conf.{name}.rp_filter=0"],
-                ["sysctl", "-qw", f"net.ipv4.conf.{name}.accept_local=1"]):
-        subprocess.run(cmd, check=True)
-    return fd
+def setup(name: str) -> list:
+    """Up, and accept the inner packets although their source (the client)
+    is not routed via this device and their destination (the VIP) is local."""
+    return [["ip", "link", "set", name, "up"],
+            ["sysctl", "-qw", f"net.ipv4.conf.{name}.rp_filter=0"],
+            ["sysctl", "-qw", f"net.ipv4.conf.{name}.accept_local=1"]]
 
 
 def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "tunl-rvs"
-    tun = open_tun(name)
+    tun = open_tun(name, setup(name))
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
     print(f"ipip_decap: {name} ready", flush=True)
     count = 0

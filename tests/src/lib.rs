@@ -4,6 +4,7 @@
 
 pub mod counters;
 pub mod lab;
+pub mod lb;
 pub mod pcap;
 pub mod rvsd;
 

@@ -4,101 +4,23 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::counters::Counters;
 use rvs_tests::lab::Lab;
-
-/// The body the lab's servers send for /big (see scripts/lab/httpd.py).
-fn pattern(n: usize) -> Vec<u8> {
-    let block: Vec<u8> = (0..251 * 256).map(|i: usize| ((i * 7) + (i / 251)) as u8).collect();
-    block.iter().cycle().take(n).copied().collect()
-}
-
-const BIG: usize = 10 * 1024 * 1024;
-
-fn vip(mode: &str) -> &'static str {
-    match mode {
-        "dr" | "tun" => "192.168.0.200",
-        _ => "172.25.254.100",
-    }
-}
-
-/// Drops that are not failures: traffic the lab's kernels send around
-/// (IPv6 router solicitations and MLD to group MACs, neighbour
-/// solicitations for their own addresses, ARP for other hosts on the
-/// shared LAN).
-fn check_drops(c: &Counters) {
-    for (name, v) in c.drops() {
-        let benign = matches!(
-            name.as_str(),
-            "nd_not_for_us"
-                | "icmp6_unhandled"
-                | "arp_not_for_us"
-                | "ip_not_for_us"
-                | "eth_not_for_us"
-                | "eth_multicast"
-                | "l4_unsupported"
-        );
-        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
-    }
-    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
-}
-
-/// The live counters once traffic has settled, then the final ones:
-/// both strict, both checked for unexpected drops and leaks.
-fn finish(lab: Lab) -> Counters {
-    let live = lab.settled();
-    check_drops(&live);
-    let (c, log) = lab.down_counters();
-    check_drops(&c);
-    assert!(c.get("rx_pkts") >= live.get("rx_pkts") && c.get("tx_pkts") >= live.get("tx_pkts"), "{log}");
-    c
-}
+use rvs_tests::lb::{check_rr, finish, on_worker, pattern, vip4, BIG};
 
 /// The lab's servers in the order of every service's dest list.
 const SERVERS: [&str; 2] = ["webserver1 192.168.0.10", "webserver2 192.168.0.20"];
 
-/// Run `f`, which opens exactly one connection through rvsd, and return
-/// the worker that created it (the one whose `conns_created` went up).
-fn on_worker<T>(lab: &Lab, f: impl FnOnce() -> T) -> (usize, T) {
-    let created = |c: &Counters| c.per_worker.iter().map(|w| w["conns_created"]).collect::<Vec<u64>>();
-    let before = created(&lab.counters());
-    let out = f();
-    let after = created(&lab.counters());
-    let grew: Vec<usize> = (0..after.len()).filter(|&w| after[w] != before[w]).collect();
-    assert!(
-        grew.len() == 1 && after[grew[0]] == before[grew[0]] + 1,
-        "one new connection on one worker expected: {before:?} -> {after:?}"
-    );
-    (grew[0], out)
-}
-
-/// rr keeps one cursor per worker (dataplane/src/sched/rr.rs): worker
-/// `w`'s k-th new connection of a service goes to server `(w + k) mod 2`.
-/// So each worker alternates strictly, worker 0 starting at webserver1
-/// and worker 1 at webserver2; with one worker that is the seed's
-/// webserver1, webserver2, webserver1, ... `picks` are (worker, reply)
-/// in order, `name` gives the server a reply names.
-fn check_rr(picks: &[(usize, String)], name: impl Fn(&str) -> String) {
-    println!("rr picks (worker, reply): {picks:?}");
-    let mut k = [0usize; 2];
-    for (w, reply) in picks {
-        let want = SERVERS[(w + k[*w]) % 2].to_string();
-        assert_eq!(name(reply), name(&want), "worker {w}'s pick {} breaks its rr order: {picks:?}", k[*w]);
-        k[*w] += 1;
-    }
-}
-
 fn run_mode(id: &str, mode: &str, workers: u32) {
     let lab = Lab::up(id, mode, workers, None);
-    let url = format!("http://{}/", vip(mode));
+    let url = format!("http://{}/", vip4(mode));
     let seq: Vec<(usize, String)> = (0..6).map(|_| on_worker(&lab, || lab.curl(&url).trim().to_string())).collect();
-    check_rr(&seq, |r| r.to_string());
+    check_rr(&seq, SERVERS, |r| r.to_string());
     if workers == 1 {
         let names: Vec<&str> = seq.iter().map(|(_, r)| r.as_str()).collect();
         assert_eq!(names, [SERVERS[0], SERVERS[1]].repeat(3), "the seed's round robin");
     }
     // The address the real server sees.
-    let who = lab.curl(&format!("http://{}/whoami", vip(mode)));
+    let who = lab.curl(&format!("http://{}/whoami", vip4(mode)));
     let seen = who.split_whitespace().nth(1).unwrap_or("").to_string();
     match mode {
         "fullnat" => assert!(seen == "192.168.0.101" || seen == "192.168.0.102", "RS must see a LIP: {who}"),
@@ -116,11 +38,11 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
                 (w, line)
             })
             .collect();
-        check_rr(&picks, |r| r.split(' ').next().unwrap_or("").to_string());
+        check_rr(&picks, SERVERS, |r| r.split(' ').next().unwrap_or("").to_string());
     }
     // 10 MB byte for byte.
     let file = format!("/tmp/rvs-big-{id}.bin");
-    lab.sh("cli", &["curl", "-sS", "--max-time", "60", "-o", &file, &format!("http://{}/big", vip(mode))]);
+    lab.sh("cli", &["curl", "-sS", "--max-time", "60", "-o", &file, &format!("http://{}/big", vip4(mode))]);
     let got = std::fs::read(&file).unwrap();
     std::fs::remove_file(&file).ok();
     assert_eq!(got.len(), BIG);
@@ -193,7 +115,7 @@ fn services_file(id: &str, yaml: &str) -> String {
 }
 
 /// The seed's firewall-mark lab: 80 and 443 scheduled as one service, so
-/// rr alternates across the two ports (per worker: see `check_rr`).
+/// rr alternates across the two ports (per worker: see `rvs_tests::lb::check_rr`).
 #[test]
 fn port_group_service() {
     let f = services_file(
@@ -221,7 +143,7 @@ fn port_group_service() {
         }
     }
     assert!(crossed, "no worker took both ports in a row: {picks:?} {ports:?}");
-    check_rr(&picks, |r| r.to_string());
+    check_rr(&picks, SERVERS, |r| r.to_string());
     // A port outside the group is not a service.
     let o = lab.exec("cli", &["curl", "-sS", "--max-time", "2", "http://172.25.254.100:8080/"]);
     assert!(!o.status.success());

@@ -6,16 +6,8 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::counters::Counters;
 use rvs_tests::lab::Lab;
-
-/// The body the lab's servers send for /big (see scripts/lab/httpd.py).
-fn pattern(n: usize) -> Vec<u8> {
-    let block: Vec<u8> = (0..251 * 256).map(|i: usize| ((i * 7) + (i / 251)) as u8).collect();
-    block.iter().cycle().take(n).copied().collect()
-}
-
-const BIG: usize = 10 * 1024 * 1024;
+use rvs_tests::lb::{check_rr, finish, on_worker, pattern, vip4, BIG};
 
 const CLIENT6: &str = "2001:db8:c::200";
 const LIPS6: [&str; 2] = ["2001:db8:1::101", "2001:db8:1::102"];
@@ -27,76 +19,8 @@ fn vip6(mode: &str) -> &'static str {
     }
 }
 
-/// The IPv4 VIP of the same lab (it stays dual stack).
-fn vip4(mode: &str) -> &'static str {
-    match mode {
-        "dr" | "tun" => "192.168.0.200",
-        _ => "172.25.254.100",
-    }
-}
-
-/// Drops that are not failures: what the lab's kernels send around
-/// (MLD reports and other multicast to group MACs, neighbour
-/// solicitations for each other's addresses on the shared LAN, ARP for
-/// other hosts). `ipv6_unsupported` is not among them: every IPv6 frame
-/// must be handled or dropped for a named reason.
-fn check_drops(c: &Counters) {
-    for (name, v) in c.drops() {
-        let benign = matches!(
-            name.as_str(),
-            "nd_not_for_us"
-                | "icmp6_unhandled"
-                | "arp_not_for_us"
-                | "ip_not_for_us"
-                | "eth_not_for_us"
-                | "eth_multicast"
-                | "l4_unsupported"
-        );
-        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
-    }
-    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
-}
-
-/// The live counters once traffic has settled, then the final ones:
-/// both strict, both checked for unexpected drops and leaks.
-fn finish(lab: Lab) -> Counters {
-    let live = lab.settled();
-    check_drops(&live);
-    let (c, log) = lab.down_counters();
-    check_drops(&c);
-    assert!(c.get("rx_pkts") >= live.get("rx_pkts") && c.get("tx_pkts") >= live.get("tx_pkts"), "{log}");
-    c
-}
-
 /// The lab's servers over IPv6, in the order of every service's dest list.
 const SERVERS6: [&str; 2] = ["webserver1 2001:db8:1::10", "webserver2 2001:db8:1::20"];
-
-/// Run `f`, which opens exactly one connection through rvsd, and return
-/// the worker that created it (the one whose `conns_created` went up).
-fn on_worker<T>(lab: &Lab, f: impl FnOnce() -> T) -> (usize, T) {
-    let created = |c: &Counters| c.per_worker.iter().map(|w| w["conns_created"]).collect::<Vec<u64>>();
-    let before = created(&lab.counters());
-    let out = f();
-    let after = created(&lab.counters());
-    let grew: Vec<usize> = (0..after.len()).filter(|&w| after[w] != before[w]).collect();
-    assert!(
-        grew.len() == 1 && after[grew[0]] == before[grew[0]] + 1,
-        "one new connection on one worker expected: {before:?} -> {after:?}"
-    );
-    (grew[0], out)
-}
-
-/// rr keeps one cursor per worker and service (see lb.rs): worker `w`'s
-/// k-th new connection goes to server `(w + k) mod 2`.
-fn check_rr(picks: &[(usize, String)], name: impl Fn(&str) -> String) {
-    println!("rr picks (worker, reply): {picks:?}");
-    let mut k = [0usize; 2];
-    for (w, reply) in picks {
-        let want = SERVERS6[(w + k[*w]) % 2].to_string();
-        assert_eq!(name(reply), name(&want), "worker {w}'s pick {} breaks its rr order: {picks:?}", k[*w]);
-        k[*w] += 1;
-    }
-}
 
 /// curl -6 from the client namespace (`-g`: the brackets are literal).
 fn curl6(lab: &Lab, path: &str, vip: &str) -> String {
@@ -155,7 +79,7 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
     let vip = vip6(mode);
     let seq: Vec<(usize, String)> =
         (0..6).map(|_| on_worker(&lab, || curl6(&lab, "/", vip).trim().to_string())).collect();
-    check_rr(&seq, |r| r.to_string());
+    check_rr(&seq, SERVERS6, |r| r.to_string());
     if workers == 1 {
         let names: Vec<&str> = seq.iter().map(|(_, r)| r.as_str()).collect();
         assert_eq!(names, [SERVERS6[0], SERVERS6[1]].repeat(3), "round robin over IPv6");
@@ -179,7 +103,7 @@ fn run_mode(id: &str, mode: &str, workers: u32) {
                 (w, line)
             })
             .collect();
-        check_rr(&picks, |r| r.split(' ').next().unwrap_or("").to_string());
+        check_rr(&picks, SERVERS6, |r| r.split(' ').next().unwrap_or("").to_string());
     }
     // `rvsadm -Lnc` lists the IPv6 connections as ipvsadm does, with
     // bracketed addresses (from the workers' IPv6 tables).
