@@ -8,13 +8,12 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::counters::Counters;
 use rvs_tests::lab::Lab;
+use rvs_tests::lb::{finish, pattern, BIG};
 
 const VIP6: &str = "2001:db8:c::100";
 const CLIENT6: &str = "2001:db8:c::200";
 const LIP: &str = "192.168.0.101";
-const BIG: usize = 10 * 1024 * 1024;
 
 const SERVICES: &str = "services:
   - { vip: '2001:db8:c::100', port: 80, scheduler: rr, laddrs: [192.168.0.101], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }
@@ -22,27 +21,8 @@ const SERVICES: &str = "services:
   - { vip: 172.25.254.100, port: 80, scheduler: rr, laddrs: [192.168.0.101], dests: [ { addr: 192.168.0.10, fwd: fullnat }, { addr: 192.168.0.20, fwd: fullnat } ] }
 ";
 
-/// The body the lab's servers send for /big (see scripts/lab/httpd.py).
-fn pattern(n: usize) -> Vec<u8> {
-    let block: Vec<u8> = (0..251 * 256).map(|i: usize| ((i * 7) + (i / 251)) as u8).collect();
-    block.iter().cycle().take(n).copied().collect()
-}
-
 fn curl6(lab: &Lab, path: &str) -> String {
     lab.sh("cli", &["curl", "-6", "-g", "-sS", "--max-time", "20", &format!("http://[{VIP6}]{path}")])
-}
-
-/// Only the lab kernels' own chatter may be dropped (see lb6.rs), and
-/// every mbuf must be back.
-fn check(c: &Counters) {
-    for (name, v) in c.drops() {
-        let benign = matches!(
-            name.as_str(),
-            "nd_not_for_us" | "icmp6_unhandled" | "arp_not_for_us" | "ip_not_for_us" | "eth_not_for_us" | "eth_multicast"
-        );
-        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
-    }
-    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
 }
 
 #[test]
@@ -94,11 +74,8 @@ fn nat64_ipv6_clients_reach_ipv4_servers_2_workers() {
     let v4 = lab.curl("http://172.25.254.100/whoami");
     assert_eq!(v4.split_whitespace().nth(1), Some(LIP), "{v4}");
 
-    let live = lab.settled();
-    check(&live);
-    let (c, log) = lab.down_counters();
-    check(&c);
+    let c = finish(lab);
     std::fs::remove_file(&file).ok();
-    assert!(c.get("conns_created") >= 11, "{log}");
-    assert!(c.get("tx_pkts") > 7000, "the replies cross the director:\n{log}");
+    assert!(c.get("conns_created") >= 11, "{}", c.source);
+    assert!(c.get("tx_pkts") > 7000, "the replies cross the director:\n{}", c.source);
 }
