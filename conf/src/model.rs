@@ -1,6 +1,7 @@
 //! The configuration model: what the YAML file says and what rvsadm edits.
 
 use crate::family::Netmask;
+use crate::proxy_proto::ProxyProtocol;
 use crate::sched::{SchedFlags, SchedKind};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -403,6 +404,9 @@ pub struct ServiceConf {
     pub laddrs: Vec<IpAddr>,
     /// Maglev bounded-load factor for `mhb` (load bound = c × mean).
     pub mhb_c: f64,
+    /// PROXY header at the start of each connection (FULLNAT TCP only:
+    /// [`ServiceConf::check_proxy_protocol`]).
+    pub proxy_protocol: ProxyProtocol,
     pub dests: Vec<DestConf>,
 }
 
@@ -417,6 +421,7 @@ impl ServiceConf {
             matches: Vec::new(),
             laddrs: Vec::new(),
             mhb_c: 1.25,
+            proxy_protocol: ProxyProtocol::Off,
             dests: Vec::new(),
         }
     }
@@ -472,6 +477,7 @@ impl ServiceConf {
                 return Err(format!("dest {} uses fullnat but the service has no laddrs (local addresses)", d.addr));
             }
         }
+        self.check_proxy_protocol()?;
         self.check_families()
     }
 }
@@ -502,6 +508,8 @@ pub(crate) struct RawService {
     laddrs: Vec<IpAddr>,
     #[serde(default)]
     mhb_c: Option<f64>,
+    #[serde(default)]
+    proxy_protocol: ProxyProtocol,
     #[serde(default)]
     dests: Vec<DestConf>,
 }
@@ -564,6 +572,7 @@ impl ServiceConf {
         if let Some(c) = r.mhb_c {
             s.mhb_c = c;
         }
+        s.proxy_protocol = r.proxy_protocol;
         s.dests = r.dests;
         s.validate()?;
         Ok(s)
