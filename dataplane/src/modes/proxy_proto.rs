@@ -362,3 +362,7 @@ pub fn on_reply<A: Addr>(b: &mut [u8], at: L4At, c: &mut Conn<A>) -> Result<(), 
 #[cfg(test)]
 #[path = "proxy_proto_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "proxy_proto_engine_tests.rs"]
+mod engine_tests;
