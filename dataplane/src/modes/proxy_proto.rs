@@ -41,6 +41,10 @@
 //! TOA: a connection with Proxy Protocol gets no TOA option (the header
 //! says more, and its readers need no kernel module).
 //!
+//! TCP Fast Open: data in the client's SYN is removed (the SYN goes on
+//! without it); the client sends it again after the handshake, where the
+//! header goes in front of it.
+//!
 //! A connection whose SYN the director did not see cannot be shifted (no
 //! `base`): it goes on without a header.
 
@@ -232,6 +236,13 @@ pub fn on_request<P: PacketBuf, A: Addr>(pkt: &mut P, at: L4At, c: &mut Conn<A>,
             c.seq_delta = Header::of(c).len as u8;
             c.flags |= F_PP_SEQ;
         }
+        // TCP Fast Open data would reach the server before the header:
+        // the SYN goes without it, and the client sends it again after
+        // the handshake (RFC 7413: data the SYN-ACK does not acknowledge),
+        // where it gets the header in front.
+        if ip_end > at.l4 + tcp.hdr_len() {
+            return rebuild(pkt, at, &[], 0);
+        }
         return Ok(());
     }
     if c.flags & F_PP_SEQ == 0 {
@@ -260,13 +271,26 @@ fn insert<P: PacketBuf, A: Addr>(pkt: &mut P, at: L4At, c: &mut Conn<A>, mtu: u1
     let h = hdr.as_bytes();
     let (ip_end, ip_len) = ip_bounds(pkt.data(), at)?;
     let tcp = L4::new_checked(&pkt.data()[at.l4..ip_end], PROTO_TCP)?;
-    let pl = at.l4 + tcp.hdr_len();
-    let (data_len, flags) = (ip_end - pl, tcp.flags());
-    let fixed = ip_len - data_len;
+    let fixed = ip_len - (ip_end - at.l4 - tcp.hdr_len());
     if fixed + h.len() > mtu as usize {
         return Err(DropReason::ProxyNoRoom);
     }
-    let keep = data_len.min(mtu as usize - fixed - h.len());
+    rebuild(pkt, at, h, mtu as usize - fixed - h.len())?;
+    c.seq_delta = h.len() as u8;
+    c.flags |= F_PP_SENT;
+    Ok(())
+}
+
+/// Make the segment's payload `head` followed by at most `keep_max`
+/// bytes of its data (FIN cleared when data was cut), with lengths and
+/// checksums updated.
+fn rebuild<P: PacketBuf>(pkt: &mut P, at: L4At, h: &[u8], keep_max: usize) -> Result<(), DropReason> {
+    let (ip_end, ip_len) = ip_bounds(pkt.data(), at)?;
+    let tcp = L4::new_checked(&pkt.data()[at.l4..ip_end], PROTO_TCP)?;
+    let pl = at.l4 + tcp.hdr_len();
+    let (data_len, flags) = (ip_end - pl, tcp.flags());
+    let fixed = ip_len - data_len;
+    let keep = data_len.min(keep_max);
     // The payload starts a multiple of 4 bytes into the segment, before
     // and after: the two sums have the same alignment.
     let old_sum = csum::sum(&pkt.data()[pl..ip_end], 0);
@@ -278,12 +302,12 @@ fn insert<P: PacketBuf, A: Addr>(pkt: &mut P, at: L4At, c: &mut Conn<A>, mtu: u1
     let b = pkt.data_mut();
     b.copy_within(pl..pl + keep, pl + h.len());
     b[pl..pl + h.len()].copy_from_slice(h);
+    set_ip_len(b, at, fixed + h.len() + keep)?;
     // Ethernet padding after the old packet, or the cut tail, goes.
     if new_end < pkt.len() && !pkt.set_len(new_end) {
         return Err(DropReason::ProxyNoRoom);
     }
     let b = pkt.data_mut();
-    set_ip_len(b, at, fixed + h.len() + keep)?;
     let new_sum = csum::sum(&b[pl..new_end], 0);
     let mut tcp = L4::new_checked(&mut b[at.l4..new_end], PROTO_TCP)?;
     tcp.fix_checksum(old_sum, new_sum);
@@ -291,8 +315,6 @@ fn insert<P: PacketBuf, A: Addr>(pkt: &mut P, at: L4At, c: &mut Conn<A>, mtu: u1
     if keep < data_len && flags & TCP_FIN != 0 {
         tcp.set_flags(flags & !TCP_FIN);
     }
-    c.seq_delta = h.len() as u8;
-    c.flags |= F_PP_SENT;
     Ok(())
 }
 

@@ -306,17 +306,22 @@ fn a_lost_carrier_is_sent_again_until_acknowledged() {
 
 #[test]
 fn a_carrier_too_big_for_the_mtu_loses_its_tail_not_the_packet() {
-    too_big(false, conn4(false));
-    too_big(true, conn6(false));
-    too_big(true, conn6(true));
+    // The segment grows by less than the header, or shrinks (the link's
+    // MTU is below the client's segment: a route change, a smaller MTU
+    // toward the servers than toward the clients).
+    for slack in [10, -100] {
+        too_big(false, conn4(false), slack);
+        too_big(true, conn6(false), slack);
+        too_big(true, conn6(true), slack);
+    }
 }
 
-fn too_big<A: Addr>(v6: bool, mut c: Conn<A>) {
+fn too_big<A: Addr>(v6: bool, mut c: Conn<A>, slack: isize) {
     let fresh = c;
     let data: Vec<u8> = (0..1400u32).map(|i| (i * 7) as u8).collect();
     let mut syn = seg(v6, 1000, Fl { syn: true, ..Fl::default() }, &[], b"");
     let mut p = seg(v6, 1001, Fl { ack: Some(1), fin: true, ..Fl::default() }, &[1, 1, 1, 1], &data);
-    let mtu = (p.len() - 14) as u16 + 10;
+    let mtu = ((p.len() - 14) as isize + slack) as u16;
     req(&mut syn, &mut c, mtu).unwrap();
     req(&mut p, &mut c, mtu).unwrap();
     assert_eq!(p.len() - 14, mtu as usize, "v6 {v6}: exactly the MTU");
@@ -325,7 +330,11 @@ fn too_big<A: Addr>(v6: bool, mut c: Conn<A>) {
     assert_eq!(flags & TCP_FIN, 0, "v6 {v6}: FIN followed the data that was cut");
     let n = read_proxy(&payload).unwrap().2;
     assert_eq!(&payload[n..], &data[..payload.len() - n], "v6 {v6}");
-    assert_eq!(payload.len() - n, data.len() + 10 - n, "v6 {v6}: cut by what did not fit");
+    assert_eq!(
+        (payload.len() - n) as isize,
+        data.len() as isize + slack - n as isize,
+        "v6 {v6}: cut by what did not fit"
+    );
     // An MTU that cannot take even the bare header: a named drop.
     let mut c = fresh;
     let mut syn = seg(v6, 1000, Fl { syn: true, ..Fl::default() }, &[], b"");
@@ -403,4 +412,21 @@ fn an_entry_without_its_syn_goes_on_without_a_header() {
     req(&mut p, &mut c, 1500).unwrap();
     assert_eq!(p, before);
     assert_eq!(c.flags & F_PP, 0);
+}
+
+#[test]
+fn fast_open_data_leaves_the_syn() {
+    for v6 in [false, true] {
+        let mut c = conn4(false);
+        let mut syn = seg(v6, 1000, Fl { syn: true, ..Fl::default() }, &[2, 4, 5, 0xb4], b"GET / early");
+        req(&mut syn, &mut c, 1500).unwrap();
+        let (seq, _, flags, opts, payload) = tcp_of(&syn);
+        assert_eq!((seq, flags & TCP_SYN, &opts[..], &payload[..]), (1000, TCP_SYN, &[2, 4, 5, 0xb4][..], &b""[..]));
+        // Sent again after the handshake: behind the header.
+        let mut p = seg(v6, 1001, Fl { ack: Some(1), ..Fl::default() }, &[], b"GET / early");
+        req(&mut p, &mut c, 1500).unwrap();
+        let payload = tcp_of(&p).4;
+        let n = read_proxy(&payload).unwrap().2;
+        assert_eq!(&payload[n..], b"GET / early");
+    }
 }
