@@ -44,9 +44,10 @@ impl PpServers {
     fn start(lab: &Lab) -> PpServers {
         let httpd = rvs_tests::root().join("scripts/lab/httpd.py");
         let mut v = Vec::new();
-        for (ns, name, addr, addr6) in
-            [("rs1", "webserver1", "192.168.0.10", "2001:db8:1::10"), ("rs2", "webserver2", "192.168.0.20", "2001:db8:1::20")]
-        {
+        for (ns, name, addr, addr6) in [
+            ("rs1", "webserver1", "192.168.0.10", "2001:db8:1::10"),
+            ("rs2", "webserver2", "192.168.0.20", "2001:db8:1::20"),
+        ] {
             let log = std::fs::File::create(lab.state_dir().join(format!("{name}-pp.log"))).unwrap();
             let child = Command::new("ip")
                 .args(["netns", "exec", &format!("rvs{}-{ns}", lab.id), "python3"])
@@ -102,7 +103,12 @@ fn check(c: &Counters) {
     for (name, v) in c.drops() {
         let benign = matches!(
             name.as_str(),
-            "nd_not_for_us" | "icmp6_unhandled" | "arp_not_for_us" | "ip_not_for_us" | "eth_not_for_us" | "eth_multicast"
+            "nd_not_for_us"
+                | "icmp6_unhandled"
+                | "arp_not_for_us"
+                | "ip_not_for_us"
+                | "eth_not_for_us"
+                | "eth_multicast"
         );
         assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
     }
@@ -132,8 +138,11 @@ fn proxy_protocol_v1_and_v2_over_ipv4_and_ipv6_2_workers() {
             let w: Vec<&str> = body.split_whitespace().collect();
             assert_eq!(w.len(), 8, "{base}: {body}");
             assert_eq!(&w[1..6], &[*cip, &local_port.to_string(), *vip, &vport.to_string(), *ver], "{base}: {body}");
-            let lips: &[&str] =
-                if vip.contains(':') { &["2001:db8:1::101", "2001:db8:1::102"] } else { &["192.168.0.101", "192.168.0.102"] };
+            let lips: &[&str] = if vip.contains(':') {
+                &["2001:db8:1::101", "2001:db8:1::102"]
+            } else {
+                &["192.168.0.101", "192.168.0.102"]
+            };
             assert!(w[6] == "via" && lips.contains(&w[7]), "{base}: the real peer is a LIP: {body}");
             names.push(w[0].to_string());
         }
@@ -177,7 +186,8 @@ fn proxy_protocol_v1_and_v2_over_ipv4_and_ipv6_2_workers() {
     let (c, log) = lab.down_counters();
     check(&c);
     std::fs::remove_file(&file).ok();
-    assert!(c.get("conns_created") >= 16 + 4 + 2 + 1, "{log}");
+    // 16 /whoami, 4 uploads, 2 downloads, 1 without a header.
+    assert!(c.get("conns_created") >= 23, "{log}");
 }
 
 /// sha256 of a file by the lab's own tools (not ours).

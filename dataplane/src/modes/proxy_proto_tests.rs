@@ -6,9 +6,12 @@ use crate::modes::testpkt6;
 use etherparse::{IpNumber, NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
 use std::net::Ipv4Addr;
 
+/// An address and port.
+pub(crate) type End = (IpAddr, u16);
+
 /// What a PROXY-reading server takes from the start of its stream:
 /// (client, VIP, bytes used), written from `proxy-protocol.txt` alone.
-pub(crate) fn read_proxy(b: &[u8]) -> Option<((IpAddr, u16), (IpAddr, u16), usize)> {
+pub(crate) fn read_proxy(b: &[u8]) -> Option<(End, End, usize)> {
     if b.starts_with(&V2_SIG) {
         let (ver_cmd, fam) = (*b.get(12)?, *b.get(13)?);
         let len = u16::from_be_bytes([*b.get(14)?, *b.get(15)?]) as usize;
@@ -50,7 +53,7 @@ pub(crate) fn req<A: Addr>(p: &mut Vec<u8>, c: &mut Conn<A>, mtu: u16) -> Result
     on_request(p, at, c, mtu)
 }
 
-pub(crate) fn rep<A: Addr>(p: &mut Vec<u8>, c: &mut Conn<A>) -> Result<(), DropReason> {
+pub(crate) fn rep<A: Addr>(p: &mut [u8], c: &mut Conn<A>) -> Result<(), DropReason> {
     let at = at_of(p);
     on_reply(p, at, c)
 }
@@ -145,7 +148,7 @@ pub(crate) fn conn6(v2: bool) -> Conn<u128> {
     c
 }
 
-fn ends<A: Addr>(c: &Conn<A>) -> ((IpAddr, u16), (IpAddr, u16)) {
+fn ends<A: Addr>(c: &Conn<A>) -> (End, End) {
     ((c.caddr.to_ip(), c.cport), (c.vaddr.to_ip(), c.vport))
 }
 

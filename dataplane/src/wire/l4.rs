@@ -211,7 +211,9 @@ impl<T: AsRef<[u8]>> L4<T> {
 
     fn tcp_word(&self, f: Field) -> u32 {
         match self.b().first_chunk::<TCP_MIN_HDR>() {
-            Some(h) if self.is_tcp() => u32::from_be_bytes([h[f.start], h[f.start + 1], h[f.start + 2], h[f.start + 3]]),
+            Some(h) if self.is_tcp() => {
+                u32::from_be_bytes([h[f.start], h[f.start + 1], h[f.start + 2], h[f.start + 3]])
+            }
             _ => 0,
         }
     }
