@@ -10,9 +10,11 @@
 pub mod family;
 pub mod fuzzing;
 pub mod model;
+pub mod proxy_proto;
 pub mod sched;
 pub mod yaml;
 
 pub use model::*;
+pub use proxy_proto::ProxyProtocol;
 pub use sched::{SchedFlags, SchedKind};
 pub use yaml::{load_file, load_str, ConfError};

@@ -1,6 +1,7 @@
 //! The configuration model: what the YAML file says and what rvsadm edits.
 
 use crate::family::Netmask;
+use crate::proxy_proto::ProxyProtocol;
 use crate::sched::{SchedFlags, SchedKind};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -415,6 +416,9 @@ pub struct ServiceConf {
     pub laddrs: Vec<IpAddr>,
     /// Maglev bounded-load factor for `mhb` (load bound = c × mean).
     pub mhb_c: f64,
+    /// PROXY header at the start of each connection (FULLNAT TCP only:
+    /// [`ServiceConf::check_proxy_protocol`]).
+    pub proxy_protocol: ProxyProtocol,
     pub dests: Vec<DestConf>,
 }
 
@@ -429,6 +433,7 @@ impl ServiceConf {
             matches: Vec::new(),
             laddrs: Vec::new(),
             mhb_c: 1.25,
+            proxy_protocol: ProxyProtocol::Off,
             dests: Vec::new(),
         }
     }
@@ -484,6 +489,7 @@ impl ServiceConf {
                 return Err(format!("dest {} uses fullnat but the service has no laddrs (local addresses)", d.addr));
             }
         }
+        self.check_proxy_protocol()?;
         self.check_families()
     }
 }
@@ -514,6 +520,8 @@ pub(crate) struct RawService {
     laddrs: Vec<IpAddr>,
     #[serde(default)]
     mhb_c: Option<f64>,
+    #[serde(default)]
+    proxy_protocol: ProxyProtocol,
     #[serde(default)]
     dests: Vec<DestConf>,
 }
@@ -576,6 +584,7 @@ impl ServiceConf {
         if let Some(c) = r.mhb_c {
             s.mhb_c = c;
         }
+        s.proxy_protocol = r.proxy_protocol;
         s.dests = r.dests;
         s.validate()?;
         Ok(s)

@@ -40,6 +40,7 @@ reasons! {
     L4Truncated => "l4_truncated", "TCP/UDP header cut short.";
     TcpBadDoff => "tcp_bad_doff", "TCP data offset below 5 words or past the segment.";
     TcpBadOptions => "tcp_bad_options", "TCP options that run past the header (where TOA goes).";
+    ProxyNoRoom => "proxy_no_room", "Proxy Protocol header that fits neither the egress MTU (even without the segment's data) nor the buffer.";
     UdpBadLen => "udp_bad_len", "UDP length below 8 or past the datagram.";
     L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/ICMP to a VIP.";
     NoRoute => "no_route", "No route to the destination.";

@@ -9,7 +9,7 @@ use crate::drop::DropReason;
 use crate::egress::{IcmpError, NextHop};
 use crate::engine::{Ctx, Engine, Io};
 use crate::family::Fam;
-use crate::modes::{self, tun::EncapError};
+use crate::modes::{self, proxy_proto as pp, tun::EncapError};
 use crate::packet::{eth, ipv4, l4, PacketBuf};
 use crate::pipeline::Meta;
 use crate::redirect::Redirected;
@@ -108,9 +108,24 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
         // NAT request: CIP:cport → VIP:vport becomes CIP:cport → RIP:rport.
         (FwdMethod::Nat, _) => A::rewrite(b, at, None, Some((c.daddr, c.dport))),
         // FULLNAT reply: RIP:rport → LIP:lport becomes VIP:vport → CIP:cport.
-        (FwdMethod::FullNat, Dir::Output) => A::rewrite(b, at, Some((c.vaddr, c.vport)), Some((c.caddr, c.cport))),
+        (FwdMethod::FullNat, Dir::Output) => {
+            // Proxy Protocol: acknowledgments back into the client's numbering.
+            if c.flags & pp::F_PP_SEQ != 0 {
+                if let Err(r) = pp::on_reply(pkt.data_mut(), at, A::conns_mut(&mut e.svc).get_mut(cid)) {
+                    return e.drop_pkt(r, pkt);
+                }
+            }
+            A::rewrite(pkt.data_mut(), at, Some((c.vaddr, c.vport)), Some((c.caddr, c.cport)))
+        }
         (FwdMethod::FullNat, _) => {
-            if at.proto == ipv4::PROTO_TCP
+            if c.flags & pp::F_PP != 0 {
+                // Proxy Protocol (in place of TOA): the header at the
+                // start of the stream, sequence numbers shifted after it.
+                let mtu = hop.map_or_else(|| e.mtu_to(cx, c.daddr), |h| h.mtu);
+                if let Err(r) = pp::on_request(&mut pkt, at, A::conns_mut(&mut e.svc).get_mut(cid), mtu) {
+                    return e.drop_pkt(r, pkt);
+                }
+            } else if at.proto == ipv4::PROTO_TCP
                 && c.flags & F_TOA_DONE == 0
                 && flags & l4::TCP_ACK != 0
                 && flags & l4::TCP_SYN == 0

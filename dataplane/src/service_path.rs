@@ -207,6 +207,7 @@ pub(crate) fn create<P, A: Fam>(
             return Err(DropReason::LportExhausted);
         };
         c = c.with_local(lip, lport);
+        c.flags |= crate::modes::proxy_proto::conn_flags(s.conf.proxy_protocol);
     }
     c.svc = si as u32;
     c.dest = di as u32;

@@ -4,12 +4,22 @@ the seed lab's httpd pages) and GET /whoami with the client address it sees, GET
 requested size (?bytes=N, default 10 MB) so transfers can be checked byte
 for byte. Threaded, HTTP/1.1, plain sockets: the real Linux TCP stack.
 
-    httpd.py NAME ADDR [PORT [BIND]] [--v6 ADDR6]
+    httpd.py NAME ADDR [PORT [BIND]] [--v6 ADDR6] [--proxy-protocol]
+
+With --proxy-protocol every connection must start with a PROXY header
+(HAProxy's proxy-protocol.txt, v1 text or v2 binary), as nginx's
+`listen ... proxy_protocol` requires; a connection without one gets 400
+and is closed. /whoami then answers "<NAME> <src> <sport> <dst> <dport>
+v1|v2 via <peer>": the client and VIP the header named, and the address
+the connection really came from (FULLNAT's LIP). POST /upload answers
+"<NAME> <length> <sha256>" of the body, for transfers toward the server.
 
 With --v6 the server also listens on [::]:PORT (IPv6 only, so the IPv4
 socket keeps 0.0.0.0) and names itself "<NAME> <ADDR6>" there; it binds
 the wildcard, not ADDR6, so that DR's VIP on lo is served too."""
+import hashlib
 import http.server
+import ipaddress
 import socket
 import threading
 import socketserver
@@ -24,8 +34,60 @@ def pattern(n: int) -> bytes:
     return block * reps + block[:rest]
 
 
+PROXY_PROTOCOL = False  # set by --proxy-protocol
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def read_proxy(rfile):
+    """The PROXY header at the start of a connection: (version, src, sport,
+    dst, dport), or None when the connection does not start with one."""
+    head = rfile.read(12)
+    if head == V2_SIG:
+        ver_cmd, fam, n = rfile.read(1)[0], rfile.read(1)[0], int.from_bytes(rfile.read(2), "big")
+        body = rfile.read(n)
+        if ver_cmd != 0x21 or len(body) != n:
+            return None
+        if fam == 0x11 and n >= 12:
+            alen = 4
+        elif fam == 0x21 and n >= 36:
+            alen = 16
+        else:
+            return None
+        src = ipaddress.ip_address(body[:alen])
+        dst = ipaddress.ip_address(body[alen : 2 * alen])
+        sport = int.from_bytes(body[2 * alen : 2 * alen + 2], "big")
+        dport = int.from_bytes(body[2 * alen + 2 : 2 * alen + 4], "big")
+        return ("v2", str(src), sport, str(dst), dport)
+    if not head.startswith(b"PROXY "):
+        return None
+    line = head + rfile.readline(107 - len(head))
+    if not line.endswith(b"\r\n"):
+        return None
+    w = line[:-2].decode("ascii", "replace").split(" ")
+    if len(w) != 6 or w[1] not in ("TCP4", "TCP6"):
+        return None
+    src, dst = ipaddress.ip_address(w[2]), ipaddress.ip_address(w[3])
+    if (src.version == 4) != (w[1] == "TCP4") or src.version != dst.version:
+        return None
+    return ("v1", str(src), int(w[4]), str(dst), int(w[5]))
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    proxy = None
+
+    def handle(self):
+        if PROXY_PROTOCOL:
+            self.proxy = read_proxy(self.rfile)
+            if self.proxy is None:
+                self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 16\r\nConnection: close\r\n\r\nno PROXY header\n")
+                return
+        super().handle()
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        data = self.rfile.read(n)
+        self.answer(f"{NAME} {len(data)} {hashlib.sha256(data).hexdigest()}\n".encode())
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
@@ -33,11 +95,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = urllib.parse.parse_qs(url.query)
             n = int(q.get("bytes", ["10485760"])[0])
             body = pattern(n)
+        elif url.path == "/whoami" and self.proxy is not None:
+            ver, src, sport, dst, dport = self.proxy
+            body = f"{NAME} {src} {sport} {dst} {dport} {ver} via {self.client_address[0]}\n".encode()
         elif url.path == "/whoami":
             # The client address as this server sees it (FULLNAT: the LIP).
             body = f"{NAME} {self.client_address[0]}\n".encode()
         else:
             body = f"{NAME} {self.server.addr}\n".encode()
+        self.answer(body)
+
+    def answer(self, body: bytes):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -84,6 +152,9 @@ def serve(cls, family: int, bind: str, port: int, addr: str) -> Server:
 if __name__ == "__main__":
     args = sys.argv[1:]
     addr6 = None
+    PROXY_PROTOCOL = "--proxy-protocol" in args
+    if PROXY_PROTOCOL:
+        args.remove("--proxy-protocol")
     if "--v6" in args:
         i = args.index("--v6")
         addr6 = args[i + 1]

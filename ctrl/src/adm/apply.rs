@@ -20,7 +20,8 @@
 //! rvs additions:
 //! - every edit ends in `ServiceConf::validate()`; an invalid result is
 //!   refused and leaves the model untouched;
-//! - the extension fields (`--laddr`, `--match`, `--mhb-c`) are kept by
+//! - the extension fields (`--laddr`, `--match`, `--mhb-c`,
+//!   `--proxy-protocol`) are kept by
 //!   `-E` when not given, since they have no ipvsadm default to reset to;
 //! - two fwmark services may not take the same packets (overlapping
 //!   `--match`): rvs has no iptables rule order to break the tie.
@@ -91,6 +92,7 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             if let Some(c) = o.mhb_c {
                 s.mhb_c = c;
             }
+            s.proxy_protocol = o.proxy_protocol.unwrap_or_default();
             check(model, &s)?;
             ix.0.insert(s.key, model.len());
             model.push(s);
@@ -107,6 +109,9 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             }
             if let Some(c) = o.mhb_c {
                 s.mhb_c = c;
+            }
+            if let Some(p) = o.proxy_protocol {
+                s.proxy_protocol = p;
             }
             check(model, &s)?;
             model[i] = s;

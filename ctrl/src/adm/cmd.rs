@@ -8,7 +8,7 @@
 //! daemon then needs no knowledge of ipvsadm's defaults.
 
 use crate::adm::view::Timeouts;
-use rvs_conf::{DestConf, FwmarkMatch, SchedFlags, SchedKind, ServiceKey};
+use rvs_conf::{DestConf, FwmarkMatch, ProxyProtocol, SchedFlags, SchedKind, ServiceKey};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -111,6 +111,10 @@ pub struct ServiceOpts {
     /// `--mhb-c` (rvs extension): bounded-load factor of `mhb`. `None` =
     /// not given: `-A` uses the model default, `-E` keeps the value.
     pub mhb_c: Option<f64>,
+    /// `--proxy-protocol` (rvs extension): the PROXY header of a FULLNAT
+    /// TCP service. `None` = not given: `-A` means off, `-E` keeps it.
+    #[serde(default)]
+    pub proxy_protocol: Option<ProxyProtocol>,
 }
 
 /// Tunnel checksum option of a TUN real server (`--tun-nocsum`,

@@ -16,7 +16,7 @@
 //!   overflows and puts e.g. 10.0.0.0/8 after 192.168.0.0/16;
 //! - `-S` also writes `-x`/`-y` when thresholds are set (ipvsadm loses
 //!   them), and the rvs extensions (`--fullnat`, `--laddr`, `--match`,
-//!   `--mhb-c`) when used, so that `-S | -R` gives back the same table.
+//!   `--mhb-c`, `--proxy-protocol`) when used, so that `-S | -R` gives back the same table.
 //!   A table that uses no extension is saved exactly as ipvsadm saves it.
 
 pub use crate::adm::view::{ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts};
@@ -369,6 +369,9 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
         }
         if s.mhb_c != ServiceConf::new(s.key).mhb_c {
             let _ = write!(out, " --mhb-c {}", s.mhb_c);
+        }
+        if !s.proxy_protocol.is_off() {
+            let _ = write!(out, " --proxy-protocol {}", s.proxy_protocol);
         }
         out.push('\n');
         let mut dests: Vec<DestConf> = s.dests.iter().map(|d| DestConf { port: s.dest_port(d), ..d.clone() }).collect();

@@ -20,6 +20,7 @@ pub fn usage(prog: &str) -> String {
         "Usage:
   {p} -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [-b sched-flags]
           [--laddr address]... [--match proto:vip[:ports]]... [--mhb-c factor]
+          [--proxy-protocol v1|v2|off]
   {p} -D virtual-service
   {p} -C
   {p} -R [--dry-run]
@@ -91,6 +92,7 @@ rvs extensions:
   --match proto:vip[:ports]     packets a fwmark service takes, e.g. tcp:192.168.0.200:80,443
                                 or tcp:[2001:db8::1]:8000-8010 (repeatable; -E replaces)
   --mhb-c factor                load bound of the mhb scheduler (default 1.25)
+  --proxy-protocol v1|v2|off    PROXY header to FULLNAT TCP real servers (-E keeps it)
   --json                        listings as JSON
   --yaml                        -S writes the services: section of rvsd's YAML file
   --dry-run                     -R checks the input and changes nothing

@@ -35,6 +35,8 @@ mod options;
 pub mod parse;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod proxy_proto_tests;
 pub mod restore;
 mod values;
 pub mod view;

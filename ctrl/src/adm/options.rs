@@ -100,6 +100,7 @@ pub(crate) enum Opt {
     DryRun,
     Yaml,
     MhbC,
+    ProxyProtocol,
     Workers,
     Ipv6,
 }
@@ -160,6 +161,7 @@ pub(crate) const ALL_OPTS: [Opt; N_OPT] = [
     Opt::DryRun,
     Opt::Yaml,
     Opt::MhbC,
+    Opt::ProxyProtocol,
     Opt::Workers,
     Opt::Ipv6,
 ];
@@ -208,6 +210,7 @@ impl Opt {
             Opt::DryRun => "dry-run",
             Opt::Yaml => "yaml",
             Opt::MhbC => "mhb-c",
+            Opt::ProxyProtocol => "proxy-protocol",
             Opt::Workers => "workers",
             Opt::Ipv6 => "ipv6",
         }
@@ -237,7 +240,9 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
     match cmd {
         Cmd::Add | Cmd::Edit => match opt {
             Service => Required,
-            Scheduler | Persistent | Netmask | Ops | Pe | SchedFlags | Laddr | Match | MhbC | Ipv6 => Optional,
+            Scheduler | Persistent | Netmask | Ops | Pe | SchedFlags | Laddr | Match | MhbC | ProxyProtocol | Ipv6 => {
+                Optional
+            }
             _ => Illegal,
         },
         Cmd::Del => match opt {
@@ -429,6 +434,7 @@ pub(crate) static SPECS: &[Spec] = &[
     spec("dry-run", None, Arg::None, Tag::Opt(Opt::DryRun)),
     spec("yaml", None, Arg::None, Tag::Opt(Opt::Yaml)),
     spec("mhb-c", None, Arg::Required, Tag::Opt(Opt::MhbC)),
+    spec("proxy-protocol", None, Arg::Required, Tag::Opt(Opt::ProxyProtocol)),
     spec("workers", None, Arg::None, Tag::Opt(Opt::Workers)),
 ];
 

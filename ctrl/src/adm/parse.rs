@@ -39,7 +39,7 @@ use crate::adm::error::AdmError;
 use crate::adm::options::{self, Arg, Cmd, Opt, OptSet, Spec, SvcKind, Tag};
 use crate::adm::values;
 use crate::adm::view::Timeouts;
-use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceKey, TunType};
+use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, TunType};
 use std::net::IpAddr;
 
 /// IPVS_SVC_PERSISTENT_TIMEOUT: what a bare `-p` means.
@@ -87,6 +87,7 @@ struct Parsed {
     laddrs: Vec<IpAddr>,
     matches: Vec<FwmarkMatch>,
     mhb_c: Option<f64>,
+    proxy_protocol: Option<ProxyProtocol>,
     positional: Vec<String>,
 }
 
@@ -269,6 +270,12 @@ impl Parsed {
                             .ok_or_else(|| e(illegal("mhb-c", format_args!("'{v}' is not a number >= 1.0"))))?;
                         self.mhb_c = Some(c);
                     }
+                    Opt::ProxyProtocol => {
+                        let p = v
+                            .parse()
+                            .map_err(|_| e(illegal("proxy protocol", format_args!("'{v}' (valid: v1, v2, off)"))))?;
+                        self.proxy_protocol = Some(p);
+                    }
                     _ => {}
                 }
             }
@@ -396,6 +403,7 @@ impl Parsed {
                     laddrs: self.has(Opt::Laddr).then(|| self.laddrs.clone()),
                     matches,
                     mhb_c: self.mhb_c,
+                    proxy_protocol: self.proxy_protocol,
                 };
                 if cmd == Cmd::Add {
                     AdmCommand::AddService(o)

@@ -7,7 +7,9 @@ use crate::adm::format;
 use crate::adm::view::TableView;
 use crate::adm::{apply_all, parse_restore, values};
 use proptest::prelude::*;
-use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
+use rvs_conf::{
+    DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType,
+};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -116,6 +118,14 @@ impl Gen<'_> {
             let a = self.addr(false);
             if !s.laddrs.contains(&a) {
                 s.laddrs.push(a);
+            }
+        }
+        // A PROXY header where the service can take one (TCP, FULLNAT).
+        if self.chance(30) {
+            let mut pp = s.clone();
+            pp.proxy_protocol = [ProxyProtocol::V1, ProxyProtocol::V2][self.below(2) as usize];
+            if pp.validate().is_ok() {
+                s = pp;
             }
         }
         s

@@ -10,7 +10,9 @@
 //! and reads it back without the file loader's extra rules (a fwmark
 //! service restored from an ipvsadm file has no `match` yet).
 
-use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
+use rvs_conf::{
+    DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
 
@@ -40,6 +42,8 @@ pub struct ServiceWire {
     pub laddrs: Vec<IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mhb_c: Option<f64>,
+    #[serde(default, skip_serializing_if = "ProxyProtocol::is_off")]
+    pub proxy_protocol: ProxyProtocol,
     #[serde(default)]
     pub dests: Vec<DestWire>,
 }
@@ -94,6 +98,7 @@ impl From<&ServiceConf> for ServiceWire {
             netmask: (s.netmask != default.netmask).then_some(s.netmask),
             laddrs: s.laddrs.clone(),
             mhb_c: (s.mhb_c != default.mhb_c).then_some(s.mhb_c),
+            proxy_protocol: s.proxy_protocol,
             dests: s
                 .dests
                 .iter()
@@ -134,6 +139,7 @@ impl TryFrom<ServiceWire> for ServiceConf {
         if let Some(c) = w.mhb_c {
             s.mhb_c = c;
         }
+        s.proxy_protocol = w.proxy_protocol;
         s.dests = w
             .dests
             .into_iter()

@@ -90,6 +90,18 @@ pub struct Conn<A: Addr = u32> {
     pub expires: u64,
     /// Free for the caller.
     pub user: u64,
+    /// Sequence-number offset of the client → server stream, the
+    /// caller's (like IPVS's `ip_vs_seq` for its application helpers):
+    /// FULLNAT's Proxy Protocol keeps the client's first data sequence
+    /// number (ISN + 1) here, where it inserts its header, so that a
+    /// retransmission of that segment gets the header again
+    /// ([`crate::modes::proxy_proto`]). A field of its own rather than
+    /// half of `user`: both entry sizes had the 5 bytes free in their
+    /// cache-line padding (the asserts below hold), and `user` keeps the
+    /// full 64-bit snapshot generation.
+    pub seq_base: u32,
+    /// ... and how many bytes the director inserted at `seq_base`.
+    pub seq_delta: u8,
 }
 
 const _: () = assert!(std::mem::size_of::<Conn>() == 64);
@@ -116,6 +128,8 @@ impl<A: Addr> Default for Conn<A> {
             tmpl: NO_TMPL,
             expires: 0,
             user: 0,
+            seq_base: 0,
+            seq_delta: 0,
         }
     }
 }

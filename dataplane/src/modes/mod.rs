@@ -11,6 +11,7 @@ pub mod icmp6_err;
 pub mod icmp_err;
 pub mod nat;
 pub mod nat64;
+pub mod proxy_proto;
 pub mod toa6;
 pub mod tun;
 pub mod tun6;

@@ -15,6 +15,8 @@ pub(super) mod field {
     pub const DST_PORT: Field = 2..4;
     pub const UDP_LEN: Field = 4..6;
     pub const UDP_CHECKSUM: Field = 6..8;
+    pub const TCP_SEQ: Field = 4..8;
+    pub const TCP_ACK: Field = 8..12;
     pub const TCP_DOFF: usize = 12;
     pub const TCP_FLAGS: usize = 13;
     pub const TCP_CHECKSUM: Field = 16..18;
@@ -197,6 +199,25 @@ impl<T: AsRef<[u8]>> L4<T> {
         &self.b()[self.hdr_len()..]
     }
 
+    /// TCP sequence number (0 for UDP).
+    pub fn seq(&self) -> u32 {
+        self.tcp_word(field::TCP_SEQ)
+    }
+
+    /// TCP acknowledgment number (0 for UDP).
+    pub fn ack(&self) -> u32 {
+        self.tcp_word(field::TCP_ACK)
+    }
+
+    fn tcp_word(&self, f: Field) -> u32 {
+        match self.b().first_chunk::<TCP_MIN_HDR>() {
+            Some(h) if self.is_tcp() => {
+                u32::from_be_bytes([h[f.start], h[f.start + 1], h[f.start + 2], h[f.start + 3]])
+            }
+            _ => 0,
+        }
+    }
+
     /// Unfolded sum of the header with its checksum field counted as 0:
     /// what [`L4::fix_checksum`] needs before and after a header rewrite.
     pub fn header_sum(&self) -> u32 {
@@ -281,6 +302,40 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         let b = self.m();
         b[field::TCP_DOFF] = (b[field::TCP_DOFF] & 0x0f) | (((n / 4) as u8) << 4);
         true
+    }
+
+    /// Set TCP's sequence number, checksum updated (RFC 1624); no-op
+    /// for UDP.
+    pub fn set_seq(&mut self, v: u32) {
+        self.set_tcp_word(field::TCP_SEQ, v);
+    }
+
+    /// Set TCP's acknowledgment number, checksum updated; no-op for UDP.
+    pub fn set_ack(&mut self, v: u32) {
+        self.set_tcp_word(field::TCP_ACK, v);
+    }
+
+    /// Set TCP's flags byte, checksum updated; no-op for UDP.
+    pub fn set_flags(&mut self, f: u8) {
+        if !self.is_tcp() {
+            return;
+        }
+        let Some(h) = self.m().first_chunk_mut::<TCP_MIN_HDR>() else { return };
+        let w = field::TCP_DOFF..field::TCP_FLAGS + 1;
+        let old = rd16(h, w.clone());
+        h[field::TCP_FLAGS] = f;
+        let new = rd16(h, w);
+        self.update_checksum(|c| csum::update16(c, old, new));
+    }
+
+    fn set_tcp_word(&mut self, f: Field, v: u32) {
+        if !self.is_tcp() {
+            return;
+        }
+        let Some(h) = self.m().first_chunk_mut::<TCP_MIN_HDR>() else { return };
+        let old = u32::from_be_bytes([h[f.start], h[f.start + 1], h[f.start + 2], h[f.start + 3]]);
+        h[f].copy_from_slice(&v.to_be_bytes());
+        self.update_checksum(|c| csum::update32(c, old, v));
     }
 
     pub fn set_src_port(&mut self, p: u16) {
