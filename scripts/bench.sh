@@ -2,17 +2,23 @@
 # The rvs system benchmark: rvsd against dpdk-testpmd on the same DPDK
 # virtual devices, in one run (see docs/benchmarks.md for the method).
 #
-#   ./scripts/bench.sh           full run (~15 min): writes docs/benchmarks.md
+#   ./scripts/bench.sh           full run (~15 min, plus a few for IPv6): writes docs/benchmarks.md
 #                                and docs/plots/*.png
 #   ./scripts/bench.sh --smoke   about a minute, tiny flow counts, report
-#                                under target/bench-smoke/; exits non-zero if
-#                                any part of the harness produced nothing (CI)
+#                                under target/bench-smoke/ (never docs/);
+#                                exits non-zero if any part of the harness
+#                                produced nothing (CI). Its IPv6 part is one
+#                                mode (FULLNAT) at 1k flows.
+#
+# The one-way replay runs over IPv4 and then over IPv6 (1 worker, 1k and 1M
+# flows, every mode, testpmd io on the IPv6 file as its baseline).
 #
 # Besides rvsd and testpmd on DPDK devices, it runs the sans-IO engine
 # alone (dataplane/examples/replay.rs) under valgrind's callgrind for
 # instructions per packet, and natively for cycles per packet.
 #
-# Extra arguments go to rvs-bench (e.g. --flows 1000,100000 --tcp --nice 0).
+# Extra arguments go to rvs-bench (e.g. --flows 1000,100000 --tcp --nice 0;
+# IPv6: --flows6 1000 --modes6 dr,tun,nat,fullnat).
 # Installs nothing itself (scripts/setup.sh does), needs root for DPDK.
 # Every process it starts is recorded by PID and stopped on exit, error or
 # interrupt; the whole run is bounded by a timeout.

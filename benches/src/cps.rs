@@ -118,6 +118,7 @@ fn measure(env: &Env, s: &Spec, prefix: &str) -> Result<Outcome> {
                 udp: false,
                 socket: env.path(&format!("{prefix}.sock")),
                 lips: s.lips,
+                ipv6: false,
             };
             let yaml = env.path(&format!("{prefix}.yaml"));
             std::fs::write(&yaml, conf.yaml())?;

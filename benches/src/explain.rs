@@ -12,6 +12,12 @@ pub const METHOD: &str = "\
 - **Bounded and clean.** Every process is started by the harness, recorded by PID, stopped by PID (SIGTERM, then SIGKILL), killed if the harness is interrupted, and the whole run has a time limit.
 ";
 
+/// The method's IPv6 paragraph, when IPv6 runs were made: {flows6} the
+/// flow counts, {size6} the frames' wire size, {lips} the FULLNAT pool.
+pub const METHOD6: &str = "\
+- **IPv6.** The one-way replay again over IPv6, 1 worker, at {flows6} flows: the same {proto} packets, from 2001:db8:ee::/96 (the IPv4 clients' numbering in the low 32 bits) to an IPv6 VIP, in the smallest frames that hold the headers ({size6} B on the wire: 64 B cannot hold Ethernet, IPv6 and {proto}), through one IPv6 service per mode: NAT and DR to the real servers' IPv6 addresses, TUN as IPv6-in-IPv6 from the director's server-side address (RFC 2473), FULLNAT from {lips} IPv6 local addresses. Instead of ARP replies the server-side port replays each real server's neighbour solicitation for the director's address, once: rvsd learns the sender's MAC from a solicitation for one of its addresses (RFC 4861 7.2.3), while it keeps an advertisement only for a neighbour it is resolving or knows (7.2.5), so advertisements replayed at the start could come before it asks and be ignored. testpmd io forwards the IPv6 file before and after the rvsd runs of each flow count, and their mean is the IPv6 rows' 100% mark. IPv6 is not among the targets: its rows are reported beside the IPv4 ones, not judged.
+";
+
 pub const TWO_WORKERS: &str = "\
 `net_pcap` loops a file only with one rx queue, and rvsd gives every port one queue per worker, so the 2-worker replay is finite: one file per queue, each holding the flows its worker owns (as a NIC steering by rvsd's flow hash would deliver them), read from the page cache by libpcap inside each worker's rx call. The real servers' ARP replies arrive on the server side's queue 0 only (RSS puts non-IP frames there). That reading is part of both programs' per-packet cost, so these ratios are not comparable with the 1-worker ones. The two workers share the two CPUs with the main lcores (mostly asleep).";
 
@@ -28,8 +34,8 @@ pub const RUNNING: &str = "\
 ## Running it
 
 - `./scripts/bench.sh` — this report (about 15 minutes; root, after `scripts/setup.sh`). `--smoke` runs every part with tiny flow counts in about a minute and fails if any part produced nothing; `scripts/test.sh` runs it.
-- The engine alone: `cargo build --release -p rvs-dataplane --features testkit --example replay`, then `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' target/release/examples/replay nat 1000 20000 [hit|miss]` and divide the collected instructions by the packets (20000); without valgrind it prints nanoseconds per packet (`both` measures hit, then miss). Other options go to `rvs-bench` (`--flows 1000,100000`, `--tcp` for one-way TCP with a SYN pass and an ACK pass, `--window SECS`, `--nice 0`).
-- The tools on their own: `rvs-pcapgen -o FILE -n FLOWS [--size 64] [--proto tcp|udp] [--split N --part I]`; `rvs-gen --client-dev VDEV --server-dev VDEV [--window 512] [--duration 10]` against a director on two `net_memif` links.
+- The engine alone: `cargo build --release -p rvs-dataplane --features testkit --example replay`, then `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' target/release/examples/replay nat 1000 20000 [hit|miss]` and divide the collected instructions by the packets (20000); without valgrind it prints nanoseconds per packet (`both` measures hit, then miss). Other options go to `rvs-bench` (`--flows 1000,100000`, `--flows6 1000` and `--modes6 nat,fullnat` for the IPv6 replay, `--tcp` for one-way TCP with a SYN pass and an ACK pass, `--window SECS`, `--nice 0`).
+- The tools on their own: `rvs-pcapgen -o FILE -n FLOWS [--size 64] [--proto tcp|udp] [--split N --part I] [--vip6 ADDR] [--arp-out FILE] [--nd-out FILE]`; `rvs-gen --client-dev VDEV --server-dev VDEV [--window 512] [--duration 10]` against a director on two `net_memif` links.
 - Micro benchmarks of the sans-IO core: `cargo bench -p rvs-benches --bench modes` (rewrites, seconds), `--bench conn` (lookup hit/miss at 1k and 1M, 10M with `RVS_BENCH_10M=1`, insert + expire), `--bench sched` (each scheduler's pick, Maglev table build).
 ";
 

@@ -1,4 +1,5 @@
-//! Ethernet / IPv4 / TCP / UDP frames written into byte buffers.
+//! Ethernet / IPv4 / TCP / UDP frames written into byte buffers (IPv6
+//! in [`crate::frame6`]).
 //!
 //! The generators need their own writer (not a builder that allocates):
 //! `rvs-gen` rewrites received mbufs in place at millions of packets per
@@ -61,18 +62,18 @@ pub fn get32(b: &[u8], off: usize) -> u32 {
 }
 
 #[inline(always)]
-fn put16(b: &mut [u8], off: usize, v: u16) {
+pub(crate) fn put16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_be_bytes());
 }
 
 #[inline(always)]
-fn put32(b: &mut [u8], off: usize, v: u32) {
+pub(crate) fn put32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_be_bytes());
 }
 
 /// Ones' complement sum of `b` (big-endian 16-bit words), not folded.
 #[inline]
-fn sum(b: &[u8]) -> u32 {
+pub(crate) fn sum(b: &[u8]) -> u32 {
     let mut s = 0u32;
     let mut chunks = b.chunks_exact(2);
     for c in &mut chunks {
@@ -85,7 +86,7 @@ fn sum(b: &[u8]) -> u32 {
 }
 
 #[inline]
-fn fold(mut s: u32) -> u16 {
+pub(crate) fn fold(mut s: u32) -> u16 {
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -125,9 +126,28 @@ fn pseudo(e: &Endpoints, proto: u8, l4_len: usize) -> u32 {
 pub fn tcp(b: &mut [u8], e: &Endpoints, s: Seg, payload_len: usize, pad_to: usize) -> usize {
     let l4_len = TCP_LEN + payload_len;
     let l4 = eth_ip(b, e, PROTO_TCP, l4_len);
+    let end = tcp_at(b, l4, (e.sport, e.dport), s, payload_len, pseudo(e, PROTO_TCP, l4_len));
+    pad(b, end, pad_to)
+}
+
+/// Write a UDP frame (see [`tcp`]).
+pub fn udp(b: &mut [u8], e: &Endpoints, payload_len: usize, pad_to: usize) -> usize {
+    let l4_len = UDP_LEN + payload_len;
+    let l4 = eth_ip(b, e, PROTO_UDP, l4_len);
+    let end = udp_at(b, l4, (e.sport, e.dport), payload_len, pseudo(e, PROTO_UDP, l4_len));
+    pad(b, end, pad_to)
+}
+
+/// The TCP header at `l4` (ports, `s`, a 20-byte header, window 65535)
+/// and its checksum over the header, the payload behind it and
+/// `pseudo_sum` (the IP family's pseudo-header, not folded). Shared by
+/// IPv4 and IPv6 ([`crate::frame6`]): only the pseudo-header differs.
+/// Returns where the segment ends.
+pub(crate) fn tcp_at(b: &mut [u8], l4: usize, ports: (u16, u16), s: Seg, payload_len: usize, pseudo_sum: u32) -> usize {
+    let l4_len = TCP_LEN + payload_len;
     let t = &mut b[l4..l4 + TCP_LEN];
-    put16(t, 0, e.sport);
-    put16(t, 2, e.dport);
+    put16(t, 0, ports.0);
+    put16(t, 2, ports.1);
     put32(t, 4, s.seq);
     put32(t, 8, s.ack);
     t[12] = (TCP_LEN as u8 / 4) << 4;
@@ -135,28 +155,29 @@ pub fn tcp(b: &mut [u8], e: &Endpoints, s: Seg, payload_len: usize, pad_to: usiz
     put16(t, 14, 65535);
     put16(t, 16, 0);
     put16(t, 18, 0);
-    let c = fold(pseudo(e, PROTO_TCP, l4_len) + sum(&b[l4..l4 + l4_len]));
+    let c = fold(pseudo_sum + sum(&b[l4..l4 + l4_len]));
     put16(b, l4 + 16, c);
-    pad(b, l4 + l4_len, pad_to)
+    l4 + l4_len
 }
 
-/// Write a UDP frame (see [`tcp`]).
-pub fn udp(b: &mut [u8], e: &Endpoints, payload_len: usize, pad_to: usize) -> usize {
+/// The UDP header at `l4` and its checksum (see [`tcp_at`]). Returns
+/// where the datagram ends.
+pub(crate) fn udp_at(b: &mut [u8], l4: usize, ports: (u16, u16), payload_len: usize, pseudo_sum: u32) -> usize {
     let l4_len = UDP_LEN + payload_len;
-    let l4 = eth_ip(b, e, PROTO_UDP, l4_len);
-    put16(b, l4, e.sport);
-    put16(b, l4 + 2, e.dport);
+    put16(b, l4, ports.0);
+    put16(b, l4 + 2, ports.1);
     put16(b, l4 + 4, l4_len as u16);
     put16(b, l4 + 6, 0);
-    let c = match fold(pseudo(e, PROTO_UDP, l4_len) + sum(&b[l4..l4 + l4_len])) {
-        0 => 0xffff, // 0 means "no checksum" in UDP
+    let c = match fold(pseudo_sum + sum(&b[l4..l4 + l4_len])) {
+        0 => 0xffff, // 0 means "no checksum" in UDP (and is forbidden over IPv6)
         c => c,
     };
     put16(b, l4 + 6, c);
-    pad(b, l4 + l4_len, pad_to)
+    l4 + l4_len
 }
 
-fn pad(b: &mut [u8], len: usize, pad_to: usize) -> usize {
+/// Zero Ethernet padding from `len` up to `pad_to`; the frame's length.
+pub(crate) fn pad(b: &mut [u8], len: usize, pad_to: usize) -> usize {
     if len < pad_to {
         b[len..pad_to].fill(0);
         pad_to

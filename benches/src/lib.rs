@@ -2,8 +2,8 @@
 //!
 //! * micro benchmarks of the sans-IO core live in `benches/` (criterion):
 //!   `modes` (rewrites), `conn` (table), `sched` (schedulers);
-//! * `rvs-pcapgen` writes replay files ([`pcap`], [`flows`], [`frame`])
-//!   for `net_pcap`;
+//! * `rvs-pcapgen` writes replay files ([`pcap`], [`flows`], [`frame`],
+//!   [`frame6`] for IPv6) for `net_pcap`;
 //! * `rvs-gen` plays clients and real servers over DPDK ports
 //!   ([`convo`]);
 //! * `rvs-bench` runs the system benchmark for `scripts/bench.sh`: rvsd
@@ -13,8 +13,8 @@
 //!   ([`telemetry`]) and rvsd's own counters ([`ctl`]), profiled with perf
 //!   ([`profile`]); the engine alone under callgrind and timed natively
 //!   ([`instr`]); written up as docs/benchmarks.md ([`report`], [`goals`],
-//!   [`sections`], [`plots`], [`explain`]). Child processes are handled by
-//!   [`procs`].
+//!   [`sections`], [`plots`], [`explain`]), its verdict in [`verdict`]. Child
+//!   processes are handled by [`procs`].
 //!
 //! No `unsafe` here: DPDK is reached through rvs-ffi's safe layer.
 
@@ -26,6 +26,7 @@ pub mod ctl;
 pub mod explain;
 pub mod flows;
 pub mod frame;
+pub mod frame6;
 pub mod goals;
 pub mod instr;
 pub mod machine;
@@ -39,3 +40,4 @@ pub mod report;
 pub mod sections;
 pub mod targets;
 pub mod telemetry;
+pub mod verdict;

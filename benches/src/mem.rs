@@ -40,6 +40,7 @@ fn boot_rss(env: &Env, table_size: u64) -> Result<u64> {
         udp: false,
         socket: env.path(&format!("{prefix}.sock")),
         lips: crate::targets::LIPS,
+        ipv6: false,
     };
     let yaml = env.path(&format!("{prefix}.yaml"));
     std::fs::write(&yaml, conf.yaml())?;

@@ -6,6 +6,9 @@
 //! once and dropping what it is given to send (as `net_null` would):
 //! nothing else on a replay link could answer the director's ARP
 //! requests for its real servers, and rvsd has no static neighbours.
+//! For the IPv6 replay it replays the servers' neighbour solicitations
+//! for the director's address instead (see [`crate::pcap::write_nd_solicits`]
+//! for why not advertisements).
 //!
 //! Port counters are sampled through telemetry every 5 ms: the samples
 //! up to the end of the first pass (one packet per flow, each creating a
@@ -42,6 +45,9 @@ pub struct Spec {
     pub workers: u32,
     pub flows: u32,
     pub udp: bool,
+    /// IPv6 flows (rvsd: the IPv6 service of [`RvsdConf`]; testpmd
+    /// forwards whatever the file holds).
+    pub ipv6: bool,
     /// Frames of the first pass, over all files.
     pub first_pass: u64,
     /// All frames over all files when the replay is finite (one file per
@@ -101,6 +107,7 @@ fn start(env: &Env, s: &Spec, prefix: &str) -> Result<Proc> {
                 udp: s.udp,
                 socket: env.path(&format!("{prefix}.sock")),
                 lips: targets::LIPS,
+                ipv6: s.ipv6,
             };
             let yaml = env.path(&format!("{prefix}.yaml"));
             std::fs::write(&yaml, conf.yaml())?;

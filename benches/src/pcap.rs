@@ -11,9 +11,15 @@
 //! With `infinite_rx` the PMD keeps the whole file in mbufs, and with
 //! `--no-huge` an mbuf costs a 4 KiB page: one packet per flow (UDP, or
 //! TCP with `est_passes` 0) is what lets 1M flows fit in ~4 GiB.
+//!
+//! The same traffic over IPv6 ([`Traffic::vip6`]) comes from the clients
+//! of [`flows::client6`]; its frames are the smallest that hold the
+//! headers (62 bytes for UDP, 66 on the wire, as IPv4's 60-byte minimum
+//! cannot hold Ethernet + IPv6 + UDP) or `wire_size`, whichever is larger.
 
 use crate::flows;
 use crate::frame::{self, tcp_flags, Endpoints, Mac, Seg};
+use crate::frame6::{self, Endpoints6};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -72,6 +78,8 @@ pub struct Traffic {
     /// Established passes after the SYN pass (TCP only).
     pub est_passes: u32,
     pub vip: u32,
+    /// `Some`: IPv6 flows to this VIP instead of IPv4 ones to `vip`.
+    pub vip6: Option<u128>,
     pub vport: u16,
     pub smac: Mac,
     /// The director's MAC on the replay port (`net_pcap` ports are
@@ -94,6 +102,7 @@ impl Traffic {
             proto: Proto::Tcp,
             est_passes: 1,
             vip: 0xac19_fe64, // 172.25.254.100
+            vip6: None,
             vport: 80,
             smac: [0x02, 0x00, 0x00, 0x00, 0x00, 0x01],
             dmac: [0x02, 0x70, 0x63, 0x61, 0x70, 0x00],
@@ -108,8 +117,17 @@ impl Traffic {
             None => true,
             Some((w, n)) if self.by_index => *i % n.max(1) == w,
             Some((w, n)) => {
-                let (a, p) = flows::client(*i);
-                rvs_dataplane::conn::flow_hash(a, p) % n.max(1) == w
+                let h = match self.vip6 {
+                    None => {
+                        let (a, p) = flows::client(*i);
+                        rvs_dataplane::conn::flow_hash(a, p)
+                    }
+                    Some(_) => {
+                        let (a, p) = flows::client6(*i);
+                        rvs_dataplane::conn::flow_hash(a, p)
+                    }
+                };
+                h % n.max(1) == w
             }
         };
         (0..self.flows).filter(mine).collect()
@@ -125,19 +143,50 @@ impl Traffic {
         Endpoints { smac: self.smac, dmac: self.dmac, src, sport, dst: self.vip, dport: self.vport }
     }
 
+    fn endpoints6(&self, i: u32, vip6: u128) -> Endpoints6 {
+        let (src, sport) = flows::client6(i);
+        Endpoints6 { smac: self.smac, dmac: self.dmac, src, sport, dst: vip6, dport: self.vport }
+    }
+
+    /// Flow `i`'s UDP frame with `payload` bytes; its length.
+    fn udp_frame(&self, b: &mut [u8], i: u32, payload: usize) -> usize {
+        match self.vip6 {
+            None => frame::udp(b, &self.endpoints(i), payload, frame::MIN_FRAME),
+            Some(v) => frame6::udp6(b, &self.endpoints6(i, v), payload, frame::MIN_FRAME),
+        }
+    }
+
+    /// Flow `i`'s TCP segment `s` with `payload` bytes, padded to `pad_to`.
+    fn tcp_frame(&self, b: &mut [u8], i: u32, s: Seg, payload: usize, pad_to: usize) -> usize {
+        match self.vip6 {
+            None => frame::tcp(b, &self.endpoints(i), s, payload, pad_to),
+            Some(v) => frame6::tcp6(b, &self.endpoints6(i, v), s, payload, pad_to),
+        }
+    }
+
+    /// Ethernet, IP and the transport's header: what a frame holds before
+    /// its payload.
+    fn headers(&self) -> usize {
+        let ip = if self.vip6.is_some() { frame6::IP6_LEN } else { frame::IP_LEN };
+        let l4 = if self.proto == Proto::Tcp { frame::TCP_LEN } else { frame::UDP_LEN };
+        frame::ETH_LEN + ip + l4
+    }
+
     /// Write the file; returns (first-pass frames, all frames).
     pub fn write(&self, path: &Path) -> io::Result<(u64, u64)> {
         let mut w = Writer::create(path)?;
         let mut b = vec![0u8; self.wire_size.max(64) + 64];
-        let frame_len = self.wire_size.saturating_sub(4).max(frame::MIN_FRAME);
+        // The wire size without its FCS, at least the smallest frame that
+        // holds the headers (IPv6's do not fit in 60 bytes).
+        let frame_len = self.wire_size.saturating_sub(4).max(frame::MIN_FRAME).max(self.headers());
+        let payload = frame_len - self.headers();
         let list = self.ids();
         let ids = || list.iter().copied();
         match self.proto {
             Proto::Udp => {
-                let payload = frame_len - frame::ETH_LEN - frame::IP_LEN - frame::UDP_LEN;
                 for _ in 0..=self.est_passes {
                     for i in ids() {
-                        let n = frame::udp(&mut b, &self.endpoints(i), payload, frame::MIN_FRAME);
+                        let n = self.udp_frame(&mut b, i, payload);
                         w.frame(&b[..n])?;
                     }
                 }
@@ -145,14 +194,13 @@ impl Traffic {
             Proto::Tcp => {
                 for i in ids() {
                     let s = Seg { seq: i, ack: 0, flags: tcp_flags::SYN };
-                    let n = frame::tcp(&mut b, &self.endpoints(i), s, 0, frame_len);
+                    let n = self.tcp_frame(&mut b, i, s, 0, frame_len);
                     w.frame(&b[..n])?;
                 }
-                let payload = frame_len - frame::ETH_LEN - frame::IP_LEN - frame::TCP_LEN;
                 for _ in 0..self.est_passes {
                     for i in ids() {
                         let s = Seg { seq: i.wrapping_add(1), ack: 1, flags: tcp_flags::ACK | tcp_flags::PSH };
-                        let n = frame::tcp(&mut b, &self.endpoints(i), s, payload, frame::MIN_FRAME);
+                        let n = self.tcp_frame(&mut b, i, s, payload, frame::MIN_FRAME);
                         w.frame(&b[..n])?;
                     }
                 }
@@ -161,6 +209,12 @@ impl Traffic {
         let n = w.finish()?;
         Ok((list.len() as u64, u64::from(n)))
     }
+}
+
+/// The MAC of the `k`-th real server of a replay file: 02:52:53:00:00:NN,
+/// the same for its ARP replies and its neighbour solicitations.
+fn rs_mac(k: usize) -> Mac {
+    [0x02, 0x52, 0x53, 0x00, (k >> 8) as u8, k as u8]
 }
 
 /// A file of ARP replies from `senders` (each with its own MAC
@@ -172,8 +226,31 @@ pub fn write_arp_replies(path: &Path, senders: &[u32], target: u32) -> io::Resul
     let mut w = Writer::create(path)?;
     let mut b = [0u8; 64];
     for (k, &ip) in senders.iter().enumerate() {
-        let mac = [0x02, 0x52, 0x53, 0x00, (k >> 8) as u8, k as u8];
-        let n = frame::arp(&mut b, frame::ARP_REPLY, frame::BROADCAST, mac, ip, [0xff; 6], target);
+        let n = frame::arp(&mut b, frame::ARP_REPLY, frame::BROADCAST, rs_mac(k), ip, [0xff; 6], target);
+        w.frame(&b[..n])?;
+    }
+    w.finish()
+}
+
+/// The IPv6 twin of [`write_arp_replies`]: a neighbour solicitation from
+/// each of `senders` (MACs as there) for the director's `target`, with
+/// the sender's MAC in its source link-layer option.
+///
+/// Not advertisements: rvsd keeps an advertisement only for a neighbour
+/// it is resolving or already knows (RFC 4861 7.2.5; `learn_advert` in
+/// dataplane/src/l3/neigh.rs), so an unsolicited one replayed before its
+/// first packet to that server wants the MAC is dropped, and one after is
+/// learnt only while the resolution is pending (3 probes, a second
+/// apart), a race with the replay's start. A solicitation for one of its
+/// own addresses it answers, and learns the asker's mapping from it
+/// unconditionally (RFC 4861 7.2.3), as it learns from an ARP request:
+/// replayed once at the start, as the ARP replies are, it holds for
+/// rvsd's 300 s reachability, longer than any run.
+pub fn write_nd_solicits(path: &Path, senders: &[u128], target: u128) -> io::Result<u32> {
+    let mut w = Writer::create(path)?;
+    let mut b = [0u8; 128];
+    for (k, &ip) in senders.iter().enumerate() {
+        let n = frame6::neighbor_solicit(&mut b, rs_mac(k), ip, target);
         w.frame(&b[..n])?;
     }
     w.finish()
@@ -182,6 +259,7 @@ pub fn write_arp_replies(path: &Path, senders: &[u32], target: u32) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use etherparse::{NetSlice, SlicedPacket};
 
     fn read(path: &Path) -> Vec<Vec<u8>> {
         let b = std::fs::read(path).unwrap();
@@ -228,5 +306,61 @@ mod tests {
         assert_eq!(c.len(), 500);
         let foreign = c.iter().filter(|i| !b.contains(i)).count();
         assert!(foreign > 150 && foreign < 350, "{foreign}");
+    }
+
+    #[test]
+    fn ipv6_udp_file_holds_minimum_ipv6_frames_from_the_v6_clients() {
+        let p = std::env::temp_dir().join(format!("rvs-pcapgen6-{}.pcap", std::process::id()));
+        let mut t = Traffic::new(40000);
+        t.proto = Proto::Udp;
+        t.est_passes = 0;
+        t.vip6 = Some(0x2001_0db8_000c_u128 << 80 | 0x100);
+        assert_eq!(t.write(&p).unwrap(), (40000, 40000));
+        let f = read(&p);
+        std::fs::remove_file(&p).unwrap();
+        assert!(f.iter().all(|x| x.len() == frame6::MIN_UDP6_FRAME));
+        for (i, x) in [(0usize, 0u32), (39999, 39999)] {
+            let s = SlicedPacket::from_ethernet(&f[i]).unwrap();
+            let Some(NetSlice::Ipv6(ip)) = &s.net else { panic!("not IPv6") };
+            let (src, port) = flows::client6(x);
+            assert_eq!(ip.header().source(), src.to_be_bytes());
+            assert_eq!(ip.header().destination(), t.vip6.unwrap().to_be_bytes());
+            assert_eq!(&f[i][54..56], &port.to_be_bytes());
+        }
+        // TCP over IPv6: a SYN of Ethernet + IPv6 + TCP, no padding needed.
+        t.proto = Proto::Tcp;
+        t.flows = 3;
+        t.est_passes = 1;
+        assert_eq!(t.write(&p).unwrap(), (3, 6));
+        let f = read(&p);
+        std::fs::remove_file(&p).unwrap();
+        assert!(f.iter().all(|x| x.len() == 74), "{:?}", f.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn ipv6_shards_partition_by_the_v6_flow_hash() {
+        let mut t = Traffic::new(1000);
+        t.vip6 = Some(1);
+        t.shard = Some((0, 2));
+        let a = t.ids();
+        t.shard = Some((1, 2));
+        let b = t.ids();
+        assert_eq!(a.len() + b.len(), 1000);
+        t.vip6 = None;
+        assert_ne!(t.ids(), b, "the IPv6 clients hash apart from the IPv4 ones");
+    }
+
+    #[test]
+    fn nd_file_has_one_solicitation_per_server() {
+        let p = std::env::temp_dir().join(format!("rvs-pcapnd-{}.pcap", std::process::id()));
+        let rs = [0x2001_0db8_0001_u128 << 80 | 0x10, 0x2001_0db8_0001_u128 << 80 | 0x11];
+        let dip = 0x2001_0db8_0001_u128 << 80 | 0x100;
+        assert_eq!(write_nd_solicits(&p, &rs, dip).unwrap(), 2);
+        let f = read(&p);
+        std::fs::remove_file(&p).unwrap();
+        for (k, x) in f.iter().enumerate() {
+            let Ok(rvs_dataplane::l3::nd::Nd::Solicit(ns)) = rvs_dataplane::l3::nd::parse(x) else { panic!() };
+            assert_eq!((ns.sender(), ns.target), (Some((rs[k], rs_mac(k))), dip));
+        }
     }
 }

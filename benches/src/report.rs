@@ -38,6 +38,10 @@ pub struct Run {
     pub window: f64,
     pub cps_duration: f64,
     pub oneway: Vec<OnewayRow>,
+    /// The IPv6 one-way runs (1 worker), testpmd io on the IPv6 file as
+    /// their own baseline. Kept apart from `oneway` so that nothing
+    /// computed for the targets (all IPv4) can pick an IPv6 row up.
+    pub oneway6: Vec<OnewayRow>,
     pub cps: Vec<CpsRow>,
     pub mem: Result<Vec<mem::Row>, String>,
     pub profiles: Vec<Profile>,
@@ -93,6 +97,27 @@ impl Run {
             .filter_map(mpps)
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+
+    /// [`Run::baseline`] of the IPv6 runs: testpmd io on the IPv6 file.
+    pub fn baseline6(&self, flows: u32) -> Option<f64> {
+        let v: Vec<f64> = self
+            .oneway6
+            .iter()
+            .filter(|r| r.flows == flows && r.target == Target::Testpmd("io"))
+            .filter_map(mpps)
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+
+    /// The IPv4 rate of the program an IPv6 row measured, at the same
+    /// flow count and 1 worker (testpmd io: its baseline).
+    pub fn ipv4_twin(&self, row: &OnewayRow) -> Option<f64> {
+        match row.target {
+            Target::Testpmd("io") => self.baseline(1, row.flows),
+            Target::Rvsd(m) => self.rvsd_row(1, row.flows, m).and_then(mpps),
+            Target::Testpmd(_) => None,
+        }
     }
 
     /// The best conversation rate of a program over its runs.
@@ -159,56 +184,13 @@ pub(crate) fn first_line(s: &str) -> String {
 }
 
 /// "623 (100% busy, 32/poll)" from rvsd's own counters.
-fn busy_cell(cpp: Option<f64>, share: Option<f64>, per_poll: Option<f64>) -> String {
+pub(crate) fn busy_cell(cpp: Option<f64>, share: Option<f64>, per_poll: Option<f64>) -> String {
     match (cpp, share) {
         (Some(c), Some(b)) => {
             let pp = per_poll.map(|p| format!(", {p:.1} pkts/poll")).unwrap_or_default();
             format!("{c:.0} ({:.0}% busy{pp})", 100.0 * b)
         }
         _ => "–".into(),
-    }
-}
-
-fn oneway_table(r: &Run, workers: u32, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "| flows | program | creation pass, Mpps | steady, Mpps | ÷ testpmd io | cycles/packet (TSC) | rvsd busy cycles/packet | RSS, MiB | notes |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    for row in r.oneway.iter().filter(|x| x.workers == workers && x.steered) {
-        let base = r.baseline(workers, row.flows);
-        let (flows, name) = (flows_str(row.flows), row.target.name());
-        let o = match &row.res {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = writeln!(out, "| {flows} | {name} | | failed | | | | | {} |", first_line(e));
-                continue;
-            }
-        };
-        let ratio = base.map(|b| format!("{:.2}", o.mpps / b)).unwrap_or_else(|| "–".into());
-        let create = o.create_mpps.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into());
-        let rss = o.rss.map(|x| format!("{}", x >> 20)).unwrap_or_else(|| "–".into());
-        let mut notes = Vec::new();
-        if let Some(c) = o.counters.get("conns_created") {
-            notes.push(format!("{c} conns"));
-        }
-
-        let drops: Vec<String> = o
-            .counters
-            .iter()
-            .filter(|(k, v)| k.starts_with("drop ") && **v > 0)
-            .map(|(k, v)| format!("{} {v}", &k[5..]))
-            .collect();
-        if !drops.is_empty() {
-            notes.push(format!("drops: {}", drops.join(", ")));
-        }
-        let _ = writeln!(
-            out,
-            "| {flows} | {name} | {create} | {:.2} | {ratio} | {:.0} | {} | {rss} | {} |",
-            o.mpps,
-            r.cycles(workers, o.mpps),
-            busy_cell(o.busy_cpp, o.busy_share, o.per_poll),
-            notes.join("; ")
-        );
     }
 }
 
@@ -297,31 +279,6 @@ fn cps_room(r: &Run, out: &mut String) {
 
 /// IPVS's (and rvsd's) TIME_WAIT timeout, seconds.
 const TIME_WAIT_S: f64 = 120.0;
-
-fn mem_table(r: &Run, out: &mut String) {
-    let rows = match &r.mem {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = writeln!(out, "Memory measurement failed: {}", first_line(e));
-            return;
-        }
-    };
-    let _ = writeln!(
-        out,
-        "| conn.table_size | rvsd RSS after boot, MiB | RSS per connection | ConnTable per entry | TemplateTable per entry |\n|---|---|---|---|---|"
-    );
-    for x in rows {
-        let per = x.rss_per_conn.map(|v| format!("{v:.0} B")).unwrap_or_else(|| "(reference)".into());
-        let _ = writeln!(
-            out,
-            "| {} | {} | {per} | {:.0} B | {:.0} B |",
-            flows_str(x.table_size as u32),
-            x.rss >> 20,
-            x.conn_table_per_conn,
-            x.template_per_conn
-        );
-    }
-}
 
 /// Cycles over the wire's, and the profiles read through `explain`.
 fn bottleneck(r: &Run, out: &mut String) {
@@ -414,16 +371,22 @@ pub fn markdown(r: &Run) -> String {
         .replace("{proto}", proto)
         .replace("{window}", &format!("{:.1}", r.window))
         .replace("{cps}", &format!("{:.0}", r.cps_duration));
+    // IPv6 right after the one-way replay it repeats.
+    let method = match sections::method6(r) {
+        Some(m6) => method.replacen("- **Sampling.**", &format!("{m6}- **Sampling.**"), 1),
+        None => method,
+    };
     let _ = writeln!(o, "## Method\n\n{method}");
     let _ = writeln!(o, "## One-way replay, 1 worker\n");
-    oneway_table(r, 1, &mut o);
+    sections::oneway_table(r, 1, &mut o);
     let _ = writeln!(
         o,
         "\n![Mpps by mode](plots/mpps_vs_mode.png)\n\n![Mpps by concurrent connections](plots/mpps_vs_conns.png)\n"
     );
+    sections::oneway6(r, &mut o);
     if r.oneway.iter().any(|x| x.workers == 2) {
         let _ = writeln!(o, "## One-way replay, 2 workers\n\n{}\n", explain::TWO_WORKERS);
-        oneway_table(r, 2, &mut o);
+        sections::oneway_table(r, 2, &mut o);
         let n = r.max_flows(2).unwrap_or(0);
         let best = Mode::ALL.iter().filter_map(|m| r.rvsd_row(2, n, *m).and_then(mpps)).fold(0.0, f64::max);
         if let Some(b) = r.baseline(2, n).filter(|b| best >= 0.8 * b) {
@@ -439,7 +402,7 @@ pub fn markdown(r: &Run) -> String {
     cps_table(r, &mut o);
     let _ = writeln!(o, "\n![Connections per second](plots/cps.png)\n");
     let _ = writeln!(o, "## Memory per connection\n\n{}\n", explain::MEM_NOTE);
-    mem_table(r, &mut o);
+    sections::mem_table(r, &mut o);
     let _ = writeln!(o, "\n## The engine alone: instructions and cycles per packet\n");
     sections::instr(r, &mut o);
     let _ = writeln!(o, "## Where the time goes\n");
@@ -452,29 +415,32 @@ pub fn markdown(r: &Run) -> String {
     o
 }
 
+/// A run with nothing measured but `cps`, for the report's tests.
+#[cfg(test)]
+pub(crate) fn run_with(cps: Vec<CpsRow>) -> Run {
+    Run {
+        machine: Machine { tsc_hz: 2.6e9, ..Machine::default() },
+        smoke: true,
+        udp: true,
+        nice: 0,
+        window: 1.0,
+        cps_duration: 8.0,
+        oneway: Vec::new(),
+        oneway6: Vec::new(),
+        cps,
+        mem: Err("not run".into()),
+        profiles: Vec::new(),
+        perf_note: String::new(),
+        micro: Vec::new(),
+        instr: Err("not run".into()),
+        manual: None,
+        commit: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run_with(cps: Vec<CpsRow>) -> Run {
-        Run {
-            machine: Machine { tsc_hz: 2.6e9, ..Machine::default() },
-            smoke: true,
-            udp: true,
-            nice: 0,
-            window: 1.0,
-            cps_duration: 8.0,
-            oneway: Vec::new(),
-            cps,
-            mem: Err("not run".into()),
-            profiles: Vec::new(),
-            perf_note: String::new(),
-            micro: Vec::new(),
-            instr: Err("not run".into()),
-            manual: None,
-            commit: None,
-        }
-    }
 
     /// A FULLNAT run that ran out of local ports is named, with its
     /// drops and where its live connections stopped.

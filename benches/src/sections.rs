@@ -1,10 +1,10 @@
-//! Report sections beside the device runs: the engine alone
+//! Report sections: the one-way tables (IPv4 and IPv6), the engine alone
 //! (instructions and cycles per packet, [`crate::instr`]), redirects with
 //! two workers, and the hand-written sections a regeneration keeps.
 
 use crate::goals::redirects;
 use crate::instr::{PktPath, Results, Row, BEFORE_PIPELINE};
-use crate::report::{first_line, flows_str, Run};
+use crate::report::{busy_cell, first_line, flows_str, OnewayRow, Run};
 use crate::targets::Mode;
 use std::fmt::Write as _;
 
@@ -21,6 +21,129 @@ pub fn manual_tail(old: &str) -> Option<String> {
     }
     let i = old.find("\n## Robustness")?;
     Some(format!("{MANUAL_MARK}\n{}\n", old[i..].trim_end()))
+}
+
+/// The one-way table of `workers` (IPv4, files split by the owner's hash).
+pub fn oneway_table(r: &Run, workers: u32, out: &mut String) {
+    let rows: Vec<&OnewayRow> = r.oneway.iter().filter(|x| x.workers == workers && x.steered).collect();
+    oneway_rows(r, &rows, |f| r.baseline(workers, f), false, out);
+}
+
+/// A one-way table of `rows` (one worker count), each rate over the
+/// `base` of its flow count; `vs_ipv4`: the IPv6 table's extra column,
+/// each rate over its IPv4 twin's ([`Run::ipv4_twin`]).
+pub(crate) fn oneway_rows(
+    r: &Run,
+    rows: &[&OnewayRow],
+    base: impl Fn(u32) -> Option<f64>,
+    vs_ipv4: bool,
+    out: &mut String,
+) {
+    let (extra, extra_sep) = if vs_ipv4 { (" ÷ same program over IPv4 |", "---|") } else { ("", "") };
+    let _ = writeln!(
+        out,
+        "| flows | program | creation pass, Mpps | steady, Mpps | ÷ testpmd io |{extra} cycles/packet (TSC) | rvsd busy cycles/packet | RSS, MiB | notes |\n|---|---|---|---|---|{extra_sep}---|---|---|---|"
+    );
+    for row in rows {
+        let workers = row.workers;
+        let base = base(row.flows);
+        let (flows, name) = (flows_str(row.flows), row.target.name());
+        let o = match &row.res {
+            Ok(o) => o,
+            Err(e) => {
+                let gap = if vs_ipv4 { " |" } else { "" };
+                let _ = writeln!(out, "| {flows} | {name} | | failed | |{gap} | | | {} |", first_line(e));
+                continue;
+            }
+        };
+        let ratio = base.map(|b| format!("{:.2}", o.mpps / b)).unwrap_or_else(|| "–".into());
+        let v4 = match (vs_ipv4, r.ipv4_twin(row)) {
+            (false, _) => String::new(),
+            (true, Some(x)) => format!(" {:.2} |", o.mpps / x),
+            (true, None) => " – |".into(),
+        };
+        let create = o.create_mpps.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into());
+        let rss = o.rss.map(|x| format!("{}", x >> 20)).unwrap_or_else(|| "–".into());
+        let mut notes = Vec::new();
+        if let Some(c) = o.counters.get("conns_created") {
+            notes.push(format!("{c} conns"));
+        }
+
+        let drops: Vec<String> = o
+            .counters
+            .iter()
+            .filter(|(k, v)| k.starts_with("drop ") && **v > 0)
+            .map(|(k, v)| format!("{} {v}", &k[5..]))
+            .collect();
+        if !drops.is_empty() {
+            notes.push(format!("drops: {}", drops.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "| {flows} | {name} | {create} | {:.2} | {ratio} |{v4} {:.0} | {} | {rss} | {} |",
+            o.mpps,
+            r.cycles(workers, o.mpps),
+            busy_cell(o.busy_cpp, o.busy_share, o.per_poll),
+            notes.join("; ")
+        );
+    }
+}
+
+/// Under the IPv6 table's heading (the method is [`crate::explain::METHOD6`]).
+pub const ONEWAY6_NOTE: &str = "\
+How these were measured is under *IPv6* in the method above. The ÷ testpmd io column is over testpmd io on the IPv6 file; the next one sets each rate beside the same program's IPv4 rate in this run (for testpmd io, its IPv4 baseline). The targets table does not use these rows.";
+
+/// The IPv6 one-way table (nothing when no IPv6 run was made).
+pub fn oneway6(r: &Run, out: &mut String) {
+    if r.oneway6.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## One-way replay over IPv6, 1 worker\n\n{ONEWAY6_NOTE}\n");
+    let rows: Vec<&OnewayRow> = r.oneway6.iter().collect();
+    oneway_rows(r, &rows, |f| r.baseline6(f), true, out);
+    let _ = writeln!(out);
+}
+
+/// The method's IPv6 paragraph, filled in from the IPv6 runs made.
+pub fn method6(r: &Run) -> Option<String> {
+    let mut flows: Vec<u32> = r.oneway6.iter().map(|x| x.flows).collect();
+    flows.sort_unstable();
+    flows.dedup();
+    let list: Vec<String> = flows.iter().map(|f| flows_str(*f)).collect();
+    let (proto, size) = if r.udp { ("UDP", 66) } else { ("TCP", 78) };
+    (!flows.is_empty()).then(|| {
+        crate::explain::METHOD6
+            .replace("{flows6}", &list.join(" and "))
+            .replace("{proto}", proto)
+            .replace("{size6}", &size.to_string())
+            .replace("{lips}", &crate::targets::LIPS.to_string())
+    })
+}
+
+/// The memory-per-connection table.
+pub fn mem_table(r: &Run, out: &mut String) {
+    let rows = match &r.mem {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = writeln!(out, "Memory measurement failed: {}", first_line(e));
+            return;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "| conn.table_size | rvsd RSS after boot, MiB | RSS per connection | ConnTable per entry | TemplateTable per entry |\n|---|---|---|---|---|"
+    );
+    for x in rows {
+        let per = x.rss_per_conn.map(|v| format!("{v:.0} B")).unwrap_or_else(|| "(reference)".into());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {per} | {:.0} B | {:.0} B |",
+            flows_str(x.table_size as u32),
+            x.rss >> 20,
+            x.conn_table_per_conn,
+            x.template_per_conn
+        );
+    }
 }
 
 pub const INSTR_NOTE: &str = "\
@@ -140,6 +263,49 @@ pub fn redirects_table(r: &Run, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oneway::{Outcome, Target};
+
+    fn row(flows: u32, target: Target, mpps: f64) -> OnewayRow {
+        OnewayRow { workers: 1, flows, target, steered: true, res: Ok(Outcome { mpps, ..Outcome::default() }) }
+    }
+
+    /// The IPv6 rows get their own table over their own testpmd baseline,
+    /// each beside its IPv4 twin, and the targets table ignores them.
+    #[test]
+    fn ipv6_rows_beside_ipv4_and_out_of_the_targets() {
+        let mut r = crate::report::run_with(Vec::new());
+        r.oneway = vec![row(1000, Target::Testpmd("io"), 4.0), row(1000, Target::Rvsd(Mode::Nat), 2.0)];
+        let mut targets4 = String::new();
+        crate::goals::table(&r, &mut targets4);
+        r.oneway6 = vec![
+            row(1000, Target::Testpmd("io"), 3.0),
+            row(1000, Target::Rvsd(Mode::Nat), 1.5),
+            row(1000, Target::Testpmd("io"), 5.0),
+            row(1000, Target::Rvsd(Mode::Tun), 1.0),
+        ];
+        let mut out = String::new();
+        oneway6(&r, &mut out);
+        assert!(out.starts_with("## One-way replay over IPv6, 1 worker\n"), "{out}");
+        // NAT over IPv6: 1.5 / mean(3, 5) of testpmd on the IPv6 file,
+        // 1.5 / 2.0 of NAT over IPv4; TUN has no IPv4 twin in this run.
+        assert!(out.contains("| 1k | rvsd-nat | – | 1.50 | 0.38 | 0.75 |"), "{out}");
+        assert!(out.contains("| 1k | testpmd-io | – | 3.00 | 0.75 | 0.75 |"), "{out}");
+        assert!(out.contains("| 1k | rvsd-tun | – | 1.00 | 0.25 | – |"), "{out}");
+        let mut targets = String::new();
+        crate::goals::table(&r, &mut targets);
+        assert_eq!(targets, targets4, "IPv6 rows must not reach the targets");
+        let md = crate::report::markdown(&r);
+        let (m6, sampling) = (
+            md.find("- **IPv6.** The one-way replay again over IPv6, 1 worker, at 1k flows"),
+            md.find("- **Sampling.**"),
+        );
+        assert!(m6.is_some() && m6 < sampling, "the IPv6 method paragraph follows the one-way one:\n{md}");
+        assert!(md.contains("66 B on the wire") && md.contains("from 64 IPv6 local addresses"), "{md}");
+        // No IPv6 runs: no table, no paragraph.
+        r.oneway6.clear();
+        let md = crate::report::markdown(&r);
+        assert!(!md.contains("over IPv6") && !md.contains("**IPv6.**"), "{md}");
+    }
 
     #[test]
     fn keeps_the_hand_written_tail() {

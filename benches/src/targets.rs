@@ -14,6 +14,23 @@ pub const VIP: &str = "172.25.254.100";
 pub const GATEWAY: &str = "172.25.254.1";
 pub const DIP: &str = "192.168.0.100";
 pub const RS: [&str; 4] = ["192.168.0.10", "192.168.0.11", "192.168.0.12", "192.168.0.13"];
+/// The IPv6 twins (the dual-stack lab's, scripts/lab.sh --ipv6), for the
+/// IPv6 one-way replay: VIP6 on the client side, DIP6 and the real
+/// servers in one /64 on the server side.
+pub const VIP6: &str = "2001:db8:c::100";
+pub const GATEWAY6: &str = "2001:db8:c::1";
+pub const DIP6: &str = "2001:db8:1::100";
+pub const RS6: [&str; 4] = ["2001:db8:1::10", "2001:db8:1::11", "2001:db8:1::12", "2001:db8:1::13"];
+/// IPv6 FULLNAT local addresses: `lip6(i)` = 2001:db8:1::1:1 + i, in the
+/// servers' /64 (an IPv6 prefix has room for any pool) and clear of the
+/// addresses above.
+pub const LIP6_BASE: u128 = 0x2001_0db8_0001_0000_0000_0000_0001_0001;
+
+/// The `i`-th IPv6 FULLNAT local address.
+pub fn lip6(i: u32) -> u128 {
+    LIP6_BASE + u128::from(i)
+}
+
 /// FULLNAT local addresses: `lip(0)`, `lip(1)`, ... from 192.168.64.1 on
 /// (in 192.168.64.0/18, off the /24 of the DIP and the real servers: the
 /// generator answers the packet it got, so it needs no route or ARP for
@@ -122,7 +139,10 @@ impl Env {
 
 /// An rvsd configuration for the benchmark topology: a client-side and a
 /// server-side interface, one TCP or UDP service VIP:80 over four real
-/// servers in `mode`.
+/// servers in `mode`. With `ipv6` the interfaces are dual stack and the
+/// one service is VIP6:80 over the servers' IPv6 addresses (TUN:
+/// IPv6-in-IPv6 from DIP6; FULLNAT: IPv6 local addresses), its IPv6
+/// connection table sized like the IPv4 one would be.
 #[derive(Debug, Clone)]
 pub struct RvsdConf {
     pub prefix: String,
@@ -134,8 +154,9 @@ pub struct RvsdConf {
     pub mode: Mode,
     pub udp: bool,
     pub socket: PathBuf,
-    /// FULLNAT local addresses (`lip(0..lips)`).
+    /// FULLNAT local addresses (`lip(0..lips)`, `lip6` with `ipv6`).
     pub lips: u32,
+    pub ipv6: bool,
 }
 
 /// EAL memory for a pool of `mbufs` (plus rings, tables, slack).
@@ -157,24 +178,47 @@ impl RvsdConf {
             self.prefix
         );
         let _ = writeln!(y, "workers: {{ count: {}, busy_poll: true }}", self.workers);
-        let _ = writeln!(y, "conn: {{ table_size: {} }}", self.table_size);
+        if self.ipv6 {
+            // The IPv4 table at its default; the IPv6 one holds the flows.
+            let _ = writeln!(y, "conn: {{ table_size6: {} }}", self.table_size);
+        } else {
+            let _ = writeln!(y, "conn: {{ table_size: {} }}", self.table_size);
+        }
         let _ = writeln!(y, "control: {{ socket: {} }}", self.socket.display());
+        let (c6, s6) =
+            if self.ipv6 { (format!(", '{VIP6}/64'"), format!(", '{DIP6}/64'")) } else { Default::default() };
         let _ = writeln!(y, "interfaces:");
-        let _ = writeln!(y, "  - {{ name: client, device: '{}', addresses: [{VIP}/24] }}", self.client_dev);
-        let _ = writeln!(y, "  - {{ name: server, device: '{}', addresses: [{DIP}/24] }}", self.server_dev);
+        let _ = writeln!(y, "  - {{ name: client, device: '{}', addresses: [{VIP}/24{c6}] }}", self.client_dev);
+        let _ = writeln!(y, "  - {{ name: server, device: '{}', addresses: [{DIP}/24{s6}] }}", self.server_dev);
         let _ = writeln!(y, "routes:\n  - {{ prefix: 0.0.0.0/0, via: {GATEWAY}, dev: client }}");
+        if self.ipv6 {
+            let _ = writeln!(y, "  - {{ prefix: '::/0', via: '{GATEWAY6}', dev: client }}");
+        }
         let proto = if self.udp { "udp" } else { "tcp" };
         let fwd = self.mode.name();
-        let dests: Vec<String> = RS.iter().map(|a| format!("{{ addr: {a}, fwd: {fwd} }}")).collect();
+        let (vip, rs): (String, Vec<String>) = if self.ipv6 {
+            (format!("'{VIP6}'"), RS6.iter().map(|a| format!("'{a}'")).collect())
+        } else {
+            (VIP.to_string(), RS.iter().map(|a| a.to_string()).collect())
+        };
+        let dests: Vec<String> = rs.iter().map(|a| format!("{{ addr: {a}, fwd: {fwd} }}")).collect();
         let laddrs = if self.mode == Mode::FullNat {
-            let l: Vec<String> = (0..self.lips).map(|i| crate::frame::ip_str(lip(i))).collect();
+            let l: Vec<String> = (0..self.lips)
+                .map(|i| {
+                    if self.ipv6 {
+                        format!("'{}'", crate::frame6::ip6_str(lip6(i)))
+                    } else {
+                        crate::frame::ip_str(lip(i))
+                    }
+                })
+                .collect();
             format!(", laddrs: [{}]", l.join(", "))
         } else {
             String::new()
         };
         let _ = writeln!(
             y,
-            "services:\n  - {{ proto: {proto}, vip: {VIP}, port: 80, scheduler: rr{laddrs}, dests: [ {} ] }}",
+            "services:\n  - {{ proto: {proto}, vip: {vip}, port: 80, scheduler: rr{laddrs}, dests: [ {} ] }}",
             dests.join(", ")
         );
         y
@@ -248,23 +292,35 @@ mod tests {
 
     #[test]
     fn yaml_loads_with_rvsd_schema() {
-        for mode in Mode::ALL {
+        for (mode, ipv6) in Mode::ALL.iter().flat_map(|m| [(*m, false), (*m, true)]) {
             let c = RvsdConf {
                 prefix: "x".into(),
                 workers: 1,
                 mbufs: 16384,
-                table_size: 1000,
+                table_size: 100_000,
                 client_dev: "net_null0,no-rx=1".into(),
                 server_dev: "net_null1,no-rx=1".into(),
                 mode,
                 udp: mode == Mode::Nat,
                 socket: "/tmp/x.sock".into(),
                 lips: 200,
+                ipv6,
             };
             let cfg = rvs_conf::load_str("bench.yaml", &c.yaml()).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml()));
             assert_eq!(cfg.services.len(), 1);
+            let s = &cfg.services[0];
             let want = if mode == Mode::FullNat { 200 } else { 0 };
-            assert_eq!(cfg.services[0].laddrs.len(), want);
+            assert_eq!(s.laddrs.len(), want);
+            assert!(s.laddrs.iter().all(|l| l.is_ipv6() == ipv6), "{:?}", s.laddrs);
+            assert_eq!(s.dests.len(), 4);
+            assert!(s.dests.iter().all(|d| d.addr.is_ipv6() == ipv6));
+            // The flows' table is the one of their family.
+            let (v4, v6) = (cfg.conn.table_size as usize, cfg.conn.ipv6_capacity());
+            assert_eq!(if ipv6 { v6 } else { v4 }, 100_000, "{}", c.yaml());
+            if ipv6 {
+                // The first LIP6, quoted as YAML wants it.
+                assert_eq!(c.yaml().matches("'2001:db8:1::1:1'").count(), if mode == Mode::FullNat { 1 } else { 0 });
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! In one invocation: rvsd's memory per connection, one-way replay
 //! through rvsd in every forwarding mode and through dpdk-testpmd on the
-//! same devices (1 and 2 workers), and TCP conversations through rvsd
+//! same devices (1 and 2 workers; 1 worker again over IPv6, with testpmd
+//! on the IPv6 file as its baseline), and TCP conversations through rvsd
 //! (NAT, FULLNAT) and testpmd with `rvs-gen`; the sans-IO engine alone
 //! under callgrind and timed (the `replay` example); then
 //! docs/benchmarks.md and its plots. `--smoke` runs all of it in seconds with tiny flow counts
@@ -17,7 +18,9 @@ use rvs_benches::pcap::{self, Proto, Traffic};
 use rvs_benches::procs::Registry;
 use rvs_benches::report::{self, CpsRow, OnewayRow, Profile, Run};
 use rvs_benches::targets::{self, Env, Mode};
+use rvs_benches::verdict::{check, summary};
 use rvs_benches::{cps, instr, machine, mem, profile};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -51,6 +54,13 @@ struct Args {
     /// One-way flow counts (1 worker).
     #[arg(long, value_delimiter = ',')]
     flows: Option<Vec<u32>>,
+    /// One-way IPv6 flow counts (1 worker).
+    #[arg(long, value_delimiter = ',')]
+    flows6: Option<Vec<u32>>,
+    /// rvsd modes of the one-way IPv6 replay (dr,tun,nat,fullnat; the
+    /// smoke run's default is fullnat alone).
+    #[arg(long, value_delimiter = ',', value_parser = parse_mode)]
+    modes6: Option<Vec<Mode>>,
     /// One-way traffic as TCP (SYN pass, then ACK pass: twice the mbufs).
     #[arg(long)]
     tcp: bool,
@@ -68,6 +78,10 @@ struct Args {
     /// The commit measured, for the report's first line.
     #[arg(long)]
     commit: Option<String>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| format!("{s}: dr, tun, nat or fullnat"))
 }
 
 /// Durations and sizes of one kind of run.
@@ -92,6 +106,11 @@ struct Plan {
     instr_packets: usize,
     time_flows: Vec<u32>,
     time_packets: usize,
+    /// One-way IPv6, 1 worker: flow counts, rvsd modes, and whether
+    /// testpmd io runs after the rvsd runs too (not only before).
+    flows6: Vec<u32>,
+    modes6: Vec<Mode>,
+    testpmd6_after: bool,
 }
 
 fn plan(a: &Args) -> Plan {
@@ -115,6 +134,9 @@ fn plan(a: &Args) -> Plan {
             instr_packets: 2000,
             time_flows: vec![1000],
             time_packets: 20_000,
+            flows6: a.flows6.clone().unwrap_or(vec![1000]),
+            modes6: a.modes6.clone().unwrap_or(vec![Mode::FullNat]),
+            testpmd6_after: false,
         }
     } else {
         Plan {
@@ -136,6 +158,9 @@ fn plan(a: &Args) -> Plan {
             instr_packets: 20_000,
             time_flows: vec![1000, 100_000, 1_000_000, 10_000_000],
             time_packets: 500_000,
+            flows6: a.flows6.clone().unwrap_or(vec![1000, 1_000_000]),
+            modes6: a.modes6.clone().unwrap_or(Mode::ALL.to_vec()),
+            testpmd6_after: true,
         }
     }
 }
@@ -156,43 +181,73 @@ fn err_str(e: anyhow::Error) -> String {
     format!("{e:#}")
 }
 
-/// Runs one-way replays for every flow count (1 worker).
-fn oneway_1w(env: &Env, p: &Plan, udp: bool, rows: &mut Vec<OnewayRow>, profiles: &mut Vec<Profile>) -> Result<()> {
-    let arp = env.path("arp.pcap");
-    let rs: Vec<u32> = targets::RS.iter().map(|s| s.parse::<std::net::Ipv4Addr>().unwrap().into()).collect();
-    pcap::write_arp_replies(&arp, &rs, targets::DIP.parse::<std::net::Ipv4Addr>()?.into())?;
-    let (first_n, last) = (p.flows.iter().copied().min().unwrap_or(0), p.flows.iter().copied().max().unwrap_or(0));
-    for &flows in &p.flows {
+/// Runs one-way replays for every flow count (1 worker): IPv4 (every
+/// mode, perf profiles where asked) or, with `ipv6`, the IPv6 flows and
+/// modes of the plan. testpmd io forwards each file before the rvsd runs
+/// and after them (IPv6 in a smoke run: only before).
+fn oneway_1w(
+    env: &Env,
+    p: &Plan,
+    udp: bool,
+    ipv6: bool,
+    rows: &mut Vec<OnewayRow>,
+    profiles: &mut Vec<Profile>,
+) -> Result<()> {
+    // What teaches rvsd the real servers' MACs on the server side.
+    let neigh = env.path(if ipv6 { "nd.pcap" } else { "arp.pcap" });
+    if ipv6 {
+        let rs: Vec<u128> =
+            targets::RS6.iter().map(|s| s.parse::<Ipv6Addr>().map(u128::from)).collect::<Result<_, _>>()?;
+        pcap::write_nd_solicits(&neigh, &rs, targets::DIP6.parse::<Ipv6Addr>()?.into())?;
+    } else {
+        let rs: Vec<u32> =
+            targets::RS.iter().map(|s| s.parse::<Ipv4Addr>().map(u32::from)).collect::<Result<_, _>>()?;
+        pcap::write_arp_replies(&neigh, &rs, targets::DIP.parse::<Ipv4Addr>()?.into())?;
+    }
+    let all = if ipv6 { &p.flows6 } else { &p.flows };
+    let (first_n, last) = (all.iter().copied().min().unwrap_or(0), all.iter().copied().max().unwrap_or(0));
+    for &flows in all {
         let mut t = Traffic::new(flows);
         t.proto = if udp { Proto::Udp } else { Proto::Tcp };
         t.est_passes = if udp { 0 } else { 1 };
-        let file = env.path(&format!("oneway-{flows}.pcap"));
+        if ipv6 {
+            t.vip6 = Some(targets::VIP6.parse::<Ipv6Addr>()?.into());
+        }
+        let file = env.path(&format!("oneway{}-{flows}.pcap", if ipv6 { "6" } else { "" }));
         let (first, total) = t.write(&file)?;
         let mut order = vec![Target::Testpmd("io")];
-        if p.extra_baselines {
+        if p.extra_baselines && !ipv6 {
             order.push(Target::Testpmd("5tswap"));
         }
-        order.extend(Mode::ALL.iter().map(|m| Target::Rvsd(*m)));
-        order.push(Target::Testpmd("io"));
+        let modes = if ipv6 { &p.modes6[..] } else { &Mode::ALL[..] };
+        order.extend(modes.iter().map(|m| Target::Rvsd(*m)));
+        if !ipv6 || p.testpmd6_after {
+            order.push(Target::Testpmd("io"));
+        }
         for target in order {
             env.reg.check()?;
-            let want_profile = p.profiles && (flows == last || flows == first_n) && target == Target::Rvsd(Mode::Nat);
+            let want_profile =
+                p.profiles && !ipv6 && (flows == last || flows == first_n) && target == Target::Rvsd(Mode::Nat);
             let spec = oneway::Spec {
                 target,
                 workers: 1,
                 flows,
                 udp,
+                ipv6,
                 first_pass: first,
                 finite_total: None,
                 client_dev: format!("net_pcap0,rx_pcap={},infinite_rx=1", file.display()),
-                server_dev: format!("net_pcap1,rx_pcap={}", arp.display()),
+                server_dev: format!("net_pcap1,rx_pcap={}", neigh.display()),
                 mbufs: total + 32768,
                 warmup: p.warmup,
                 window: p.window,
                 profile: want_profile.then(|| env.path(&format!("perf-oneway-nat-{flows}.data"))),
             };
             let res = oneway::run(env, &spec);
-            report_line(&format!("one-way 1w {flows} flows {}", target.name()), &res);
+            report_line(
+                &format!("one-way{} 1w {flows} flows {}", if ipv6 { " IPv6" } else { "" }, target.name()),
+                &res,
+            );
             if let Ok(o) = &res {
                 if want_profile && !o.profile.is_empty() {
                     profiles.push(Profile {
@@ -252,6 +307,7 @@ fn oneway_2w(env: &Env, p: &Plan, udp: bool, steered: bool, rows: &mut Vec<Onewa
             workers: 2,
             flows: p.flows_2w,
             udp,
+            ipv6: false,
             first_pass: first,
             finite_total: Some(total),
             client_dev: client.clone(),
@@ -303,6 +359,7 @@ fn run(a: &Args) -> Result<bool> {
         window: p.window,
         cps_duration: p.cps_duration,
         oneway: Vec::new(),
+        oneway6: Vec::new(),
         cps: Vec::new(),
         mem: Err("not run".into()),
         profiles: Vec::new(),
@@ -333,7 +390,9 @@ fn run(a: &Args) -> Result<bool> {
     r.mem = mem::run(&env, &p.mem_sizes).map_err(err_str);
     report_line("memory", &r.mem.as_ref().map_err(|e| anyhow::anyhow!("{e}")));
     env.reg.check()?;
-    oneway_1w(&env, &p, udp, &mut r.oneway, &mut r.profiles)?;
+    oneway_1w(&env, &p, udp, false, &mut r.oneway, &mut r.profiles)?;
+    // IPv6 right after, so its rows and their IPv4 twins share the load.
+    oneway_1w(&env, &p, udp, true, &mut r.oneway6, &mut r.profiles)?;
     oneway_2w(&env, &p, udp, true, &mut r.oneway)?;
     oneway_2w(&env, &p, udp, false, &mut r.oneway)?;
     for target in p.cps_targets.clone() {
@@ -377,158 +436,4 @@ fn run(a: &Args) -> Result<bool> {
     println!("rvs-bench: report in {}", doc.display());
     summary(&r);
     Ok(check(&r))
-}
-
-/// The short version on stdout.
-fn summary(r: &Run) {
-    for row in &r.oneway {
-        if let Ok(o) = &row.res {
-            let ratio =
-                r.baseline(row.workers, row.flows).map(|b| format!("x{:.2}", o.mpps / b)).unwrap_or_else(|| "-".into());
-            println!(
-                "  one-way {}w {:>8} flows {:<16} {:6.2} Mpps  {ratio} of testpmd io  create {}",
-                row.workers,
-                row.flows,
-                row.target.name(),
-                o.mpps,
-                o.create_mpps.map(|c| format!("{c:.2} Mpps")).unwrap_or_else(|| "-".into())
-            );
-        }
-    }
-    for row in &r.cps {
-        if let Ok(o) = &row.res {
-            println!(
-                "  conversations {:<16} {:9.0} conn/s  latency {:.0} us  lost {}  live {}  lport_exhausted {}",
-                row.target.name(),
-                o.cps,
-                o.latency_us,
-                o.lost,
-                o.live_conns.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-                o.drop("lport_exhausted")
-            );
-        }
-    }
-    for row in r.oneway.iter().filter(|x| x.workers == 2) {
-        let Target::Rvsd(m) = row.target else { continue };
-        if let Some(x) = rvs_benches::goals::redirects(r, m, row.steered) {
-            let split = if row.steered { "owner hash" } else { "flow index" };
-            println!(
-                "  redirects 2w {:<8} split by {split:<10}: {:.3} flow redirects per 1000 packets ({} ring full), {} to the neighbour owner",
-                m.name(),
-                x.per_1000(),
-                x.ring_full,
-                x.neigh
-            );
-        }
-    }
-    if let Ok(i) = &r.instr {
-        for row in &i.instr {
-            if let Ok(v) = &row.value {
-                println!(
-                    "  callgrind {:<8} {:<4} {:>8} flows: {v:.0} instructions/packet",
-                    row.mode.name(),
-                    row.path.name(),
-                    row.flows
-                );
-            }
-        }
-        for row in &i.ns {
-            if let Ok(v) = &row.value {
-                let c = v * r.machine.tsc_hz / 1e9;
-                println!(
-                    "  engine    {:<8} {:<4} {:>8} flows: {c:.0} TSC cycles/packet",
-                    row.mode.name(),
-                    row.path.name(),
-                    row.flows
-                );
-            }
-        }
-    }
-    if let Ok(rows) = &r.mem {
-        for m in rows {
-            println!(
-                "  memory table_size {:>9}: RSS {} MiB, {} B/conn (conn table {:.0} B, templates {:.0} B)",
-                m.table_size,
-                m.rss >> 20,
-                m.rss_per_conn.map(|x| format!("{x:.0}")).unwrap_or_else(|| "ref".into()),
-                m.conn_table_per_conn,
-                m.template_per_conn
-            );
-        }
-    }
-}
-
-/// Every part produced a number (the smoke test's pass condition, and a
-/// full run's too).
-fn check(r: &Run) -> bool {
-    let mut ok = true;
-    let mut fail = |what: String| {
-        println!("rvs-bench: CHECK FAILED: {what}");
-        ok = false;
-    };
-    for row in &r.oneway {
-        match &row.res {
-            Err(e) => fail(format!("one-way {} {}: {}", row.flows, row.target.name(), e.lines().next().unwrap_or(""))),
-            Ok(o) if o.mpps <= 0.0 => {
-                fail(format!("one-way {} {}: no packets forwarded", row.flows, row.target.name()))
-            }
-            Ok(o)
-                if matches!(row.target, Target::Rvsd(_))
-                    && o.counters.get("conns_created").copied().unwrap_or(0) == 0 =>
-            {
-                fail(format!("one-way {} {}: no connections created", row.flows, row.target.name()))
-            }
-            Ok(_) => {}
-        }
-    }
-    for row in &r.cps {
-        match &row.res {
-            Err(e) => fail(format!("conversations {}: {}", row.target.name(), e.lines().next().unwrap_or(""))),
-            Ok(o) if o.cps <= 0.0 => fail(format!("conversations {}: none completed", row.target.name())),
-            // The harness sized table and pool for the run: running out
-            // means the sizing is wrong (the report shows the plateau).
-            Ok(o) if o.drop("lport_exhausted") + o.drop("conn_table_full") > 0 => fail(format!(
-                "conversations {}: out of room (lport_exhausted {}, conn_table_full {})",
-                row.target.name(),
-                o.drop("lport_exhausted"),
-                o.drop("conn_table_full")
-            )),
-            Ok(_) => {}
-        }
-    }
-    if let Err(e) = &r.mem {
-        fail(format!("memory: {e}"));
-    }
-    match &r.instr {
-        Err(e) => fail(format!("engine replay: {}", e.lines().next().unwrap_or(""))),
-        Ok(i) if i.instr.is_empty() || i.ns.is_empty() => fail("engine replay: nothing measured".into()),
-        Ok(i) => {
-            for row in i.instr.iter().chain(&i.ns) {
-                match &row.value {
-                    Ok(v) if *v > 0.0 => {}
-                    Ok(_) => fail(format!("engine replay {} {} {}: zero", row.mode.name(), row.path.name(), row.flows)),
-                    Err(e) => fail(format!(
-                        "engine replay {} {} {}: {}",
-                        row.mode.name(),
-                        row.path.name(),
-                        row.flows,
-                        e.lines().next().unwrap_or("")
-                    )),
-                }
-            }
-        }
-    }
-    // Flows split by index land on the wrong worker about half the time:
-    // no redirect at all would mean the redirect path did not run.
-    for row in r.oneway.iter().filter(|x| !x.steered) {
-        if let Ok(o) = &row.res {
-            if matches!(row.target, Target::Rvsd(_)) && o.counters.get("redirect_in").copied().unwrap_or(0) == 0 {
-                fail(format!("one-way 2w {} split by index: no redirects", row.target.name()));
-            }
-        }
-    }
-    if r.oneway.is_empty() || r.cps.is_empty() {
-        fail("nothing ran".into());
-    }
-    ok
 }

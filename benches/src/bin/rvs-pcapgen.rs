@@ -3,14 +3,17 @@
 //!
 //! TCP: a SYN per flow (pass 1, creates the connections), then
 //! `--est-passes` passes of ACK+data per flow (established traffic).
-//! UDP: one packet per flow. `--arp-out` also writes the ARP replies that
-//! teach the director its real servers' MACs on the server-side port.
+//! UDP: one packet per flow. `--vip6` makes them IPv6 flows (from
+//! 2001:db8:ee::/96, in the smallest frames that hold the headers when
+//! `--size` is too small). `--arp-out` also writes the ARP replies that
+//! teach the director its real servers' MACs on the server-side port,
+//! `--nd-out` the IPv6 servers' neighbour solicitations that do the same.
 
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use rvs_benches::pcap::{self, Proto, Traffic};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -34,6 +37,9 @@ struct Args {
     est_passes: Option<u32>,
     #[arg(long, default_value = "172.25.254.100")]
     vip: Ipv4Addr,
+    /// IPv6 flows to this VIP instead (e.g. 2001:db8:c::100).
+    #[arg(long)]
+    vip6: Option<Ipv6Addr>,
     #[arg(long, default_value_t = 80)]
     vport: u16,
     /// Destination MAC (the director's replay port).
@@ -51,6 +57,14 @@ struct Args {
     arp_rs: Vec<Ipv4Addr>,
     #[arg(long, default_value = "192.168.0.100")]
     arp_target: Ipv4Addr,
+    /// Also write neighbour solicitations from these IPv6 real servers
+    /// for --nd-target (what rvsd learns their MACs from).
+    #[arg(long)]
+    nd_out: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',', default_value = "2001:db8:1::10,2001:db8:1::11,2001:db8:1::12,2001:db8:1::13")]
+    nd_rs: Vec<Ipv6Addr>,
+    #[arg(long, default_value = "2001:db8:1::100")]
+    nd_target: Ipv6Addr,
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
@@ -77,6 +91,7 @@ fn main() {
         };
         t.est_passes = a.est_passes.unwrap_or(if t.proto == Proto::Tcp { 1 } else { 0 });
         t.vip = a.vip.into();
+        t.vip6 = a.vip6.map(u128::from);
         t.vport = a.vport;
         t.dmac = parse_mac(&a.dmac)?;
         if a.split > 1 {
@@ -89,6 +104,11 @@ fn main() {
             let n =
                 pcap::write_arp_replies(p, &rs, a.arp_target.into()).map_err(|e| format!("{}: {e}", p.display()))?;
             println!("rvs-pcapgen: {n} ARP replies in {}", p.display());
+        }
+        if let Some(p) = &a.nd_out {
+            let rs: Vec<u128> = a.nd_rs.iter().map(|&x| x.into()).collect();
+            let n = pcap::write_nd_solicits(p, &rs, a.nd_target.into()).map_err(|e| format!("{}: {e}", p.display()))?;
+            println!("rvs-pcapgen: {n} neighbour solicitations in {}", p.display());
         }
         Ok(())
     };
