@@ -17,7 +17,7 @@ use crate::egress::IcmpError;
 use crate::engine::{Ctx, Engine, Io};
 use crate::family::Fam;
 use crate::modes::Rewrite;
-use crate::modes::{icmp6_err, icmp_err, nat64, toa6};
+use crate::modes::{icmp6_err, icmp_err, nat64, proxy_proto as pp, toa6};
 use crate::packet::icmp6::{self, Icmp6Error};
 use crate::packet::{csum, eth, icmp, ipv4, l4, PacketBuf};
 use crate::pipeline::Meta;
@@ -75,6 +75,12 @@ pub(crate) fn xmit<P: PacketBuf, I: Io<P>, A: Fam>(
             return e.drop_pkt(DropReason::TooBig, pkt);
         }
         let _ = u32::dec_ttl(pkt.data_mut(), at.l3);
+        if c.flags & pp::F_PP_SEQ != 0 {
+            // Proxy Protocol: acknowledgments back into the client's numbering.
+            if let Err(r) = pp::on_reply(pkt.data_mut(), at, A::conns_mut(&mut e.svc).get_mut(cid)) {
+                return e.drop_pkt(r, pkt);
+            }
+        }
         if let Err(r) = nat64::to_v6(&mut pkt, at, (vip, c.vport), (cip, c.cport)) {
             return e.drop_pkt(r, pkt);
         }
@@ -91,7 +97,15 @@ pub(crate) fn xmit<P: PacketBuf, I: Io<P>, A: Fam>(
         return e.drop_pkt(DropReason::TooBig, pkt);
     }
     let _ = u128::dec_ttl(pkt.data_mut(), at.l3);
-    if at.proto == ipv4::PROTO_TCP
+    // What the IPv6 packet may take for the IPv4 one to fit.
+    let room = (mtu + ip_hdr - ipv4::MIN_HDR) as u16;
+    if c.flags & pp::F_PP != 0 {
+        // Proxy Protocol (a TCP6 header: the client and VIP are IPv6),
+        // inserted before translation like TOA.
+        if let Err(r) = pp::on_request(&mut pkt, at, A::conns_mut(&mut e.svc).get_mut(cid), room) {
+            return e.drop_pkt(r, pkt);
+        }
+    } else if at.proto == ipv4::PROTO_TCP
         && c.flags & F_TOA_DONE == 0
         && m.flags & l4::TCP_ACK != 0
         && m.flags & l4::TCP_SYN == 0
@@ -99,7 +113,7 @@ pub(crate) fn xmit<P: PacketBuf, I: Io<P>, A: Fam>(
         // The IPv6 client's address for the IPv4 real server: the 20-byte
         // TOA, added before translation (the segment moves as it is),
         // within what the IPv4 packet may take.
-        match toa6::add_toa6(&mut pkt, at, cip, c.cport, (mtu + ip_hdr - ipv4::MIN_HDR) as u16) {
+        match toa6::add_toa6(&mut pkt, at, cip, c.cport, room) {
             Ok(true) => A::conns_mut(&mut e.svc).get_mut(cid).flags |= F_TOA_DONE,
             Ok(false) => {}
             Err(r) => return e.drop_pkt(r, pkt),

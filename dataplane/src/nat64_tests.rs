@@ -34,6 +34,10 @@ fn service(proto: Proto) -> ServiceConf {
 
 /// Client side IPv6 (MTU `mtu6`), server side IPv4 (MTU `mtu4`).
 fn snapshot(proto: Proto, mtu6: u16, mtu4: u16) -> Snapshot {
+    snapshot_of(service(proto), mtu6, mtu4)
+}
+
+fn snapshot_of(svc: ServiceConf, mtu6: u16, mtu4: u16) -> Snapshot {
     let ifaces = vec![
         Iface {
             name: "client".into(),
@@ -54,7 +58,7 @@ fn snapshot(proto: Proto, mtu6: u16, mtu4: u16) -> Snapshot {
             rss: None,
         },
     ];
-    let list = vec![Service::build(&service(proto), 1, None)];
+    let list = vec![Service::build(&svc, 1, None)];
     Snapshot::new(1, 1, ifaces, &[]).with_services(ServiceTable::new(list))
 }
 
@@ -296,4 +300,49 @@ fn expiry_returns_the_local_port_to_the_ipv4_pool() {
     }
     assert_eq!(e.svc.conns6.len(), 0);
     assert_eq!(e.svc.lports.available(lip), Some(all));
+}
+
+#[test]
+fn proxy_protocol_v2_reaches_the_ipv4_server_with_the_ipv6_client() {
+    let mut svc = service(Proto::Tcp);
+    svc.proxy_protocol = rvs_conf::ProxyProtocol::V2;
+    let snap = snapshot_of(svc, 1500, 1500);
+    let mut e = engine64();
+    let lport = open(&mut e, &snap);
+    // The handshake's last ACK (seq 1001: the SYN's 1000 + 1) carries
+    // the 52-byte v2 header: TCP6 with the IPv6 ends; no TOA.
+    let mut ack = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv6(CIP.to_be_bytes(), VIP.to_be_bytes(), 64)
+        .tcp(40000, 80, 1001, 65535)
+        .ack(5001)
+        .write(&mut ack, b"")
+        .unwrap();
+    let (_, f) = one(&run(&mut e, &snap, on(0, ack)), &e);
+    assert_eq!(check(&f), (LIP, lport, RS1, 8080));
+    let s = SlicedPacket::from_ethernet(&f).unwrap();
+    let Some(TransportSlice::Tcp(t)) = &s.transport else { panic!() };
+    let h = t.payload();
+    assert_eq!(&h[..12], b"\r\n\r\n\0\r\nQUIT\n");
+    assert_eq!((h[12], h[13], u16::from_be_bytes([h[14], h[15]])), (0x21, 0x21, 36));
+    assert_eq!((&h[16..32], &h[32..48]), (&CIP.to_be_bytes()[..], &VIP.to_be_bytes()[..]));
+    assert_eq!((u16::from_be_bytes([h[48], h[49]]), u16::from_be_bytes([h[50], h[51]])), (40000, 80));
+    assert_eq!(h.len(), 52);
+    assert!(!t.options().windows(2).any(|w| w == [254, 20]), "no TOA with Proxy Protocol");
+    assert_eq!(t.sequence_number(), 1001);
+    // The server acknowledges the header: the client hears nothing of it
+    // (its own 1001 acknowledged).
+    let mut data = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(RS1, LIP, 64)
+        .tcp(8080, lport, 5001, 65535)
+        .ack(1001 + 52)
+        .write(&mut data, b"200 OK")
+        .unwrap();
+    let (_, f) = one(&run(&mut e, &snap, on(1, data)), &e);
+    assert_eq!(check6(&f), (VIP, 80, CIP, 40000));
+    let s = SlicedPacket::from_ethernet(&f).unwrap();
+    let Some(TransportSlice::Tcp(t)) = &s.transport else { panic!() };
+    assert_eq!(t.acknowledgment_number(), 1001);
+    assert_eq!(e.stats.total_drops(), 0, "{:?}", e.stats.drop_list());
 }
