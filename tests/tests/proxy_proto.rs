@@ -10,8 +10,8 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::counters::Counters;
 use rvs_tests::lab::Lab;
+use rvs_tests::lb::check_drops;
 use std::process::{Child, Command, Stdio};
 
 const CIP: &str = "172.25.254.200";
@@ -97,24 +97,6 @@ fn curl(lab: &Lab, url: &str, extra: &[&str]) -> (String, String, u16) {
     (body.to_string(), ip.to_string(), port.parse().unwrap())
 }
 
-/// Only the lab kernels' own chatter may be dropped (as lb6.rs and
-/// nat64.rs accept), and every mbuf must be back.
-fn check(c: &Counters) {
-    for (name, v) in c.drops() {
-        let benign = matches!(
-            name.as_str(),
-            "nd_not_for_us"
-                | "icmp6_unhandled"
-                | "arp_not_for_us"
-                | "ip_not_for_us"
-                | "eth_not_for_us"
-                | "eth_multicast"
-        );
-        assert!(benign, "unexpected drop {name}={v}:\n{}", c.source);
-    }
-    assert!(c.mempool_at_baseline(), "mbuf leak:\n{}", c.source);
-}
-
 #[test]
 fn proxy_protocol_v1_and_v2_over_ipv4_and_ipv6_2_workers() {
     let file = std::env::temp_dir().join("rvs-pp-services.yaml");
@@ -182,9 +164,9 @@ fn proxy_protocol_v1_and_v2_over_ipv4_and_ipv6_2_workers() {
     drop(servers);
     std::fs::remove_file(&up_file).ok();
     let live = lab.settled();
-    check(&live);
+    check_drops(&live);
     let (c, log) = lab.down_counters();
-    check(&c);
+    check_drops(&c);
     std::fs::remove_file(&file).ok();
     // 16 /whoami, 4 uploads, 2 downloads, 1 without a header.
     assert!(c.get("conns_created") >= 23, "{log}");

@@ -92,15 +92,14 @@ impl Net {
     }
 
     /// A segment `src:sport → dst:dport` received on `port`.
-    #[allow(clippy::too_many_arguments)]
+    /// `tcp` is the segment's sequence number, acknowledgment (if ACK is
+    /// set) and SYN flag.
     fn seg(
         self,
         port: u16,
         (src, sport): (IpAddr, u16),
         (dst, dport): (IpAddr, u16),
-        seq: u32,
-        ack: Option<u32>,
-        syn: bool,
+        (seq, ack, syn): (u32, Option<u32>, bool),
         opts: &[u8],
         payload: &[u8],
     ) -> Vec<u8> {
@@ -165,17 +164,21 @@ fn conversation(n: Net, pp: ProxyProtocol) {
     let (cli, vip) = ((n.cip(), 40000), (n.vip(), 80));
     let isn = 100_000;
     let base = isn + 1;
-    let out = run(&mut e, &snap, n.seg(0, cli, vip, isn, None, true, &[2, 4, 5, 0xb4], b""), 0);
+    let out = run(&mut e, &snap, n.seg(0, cli, vip, (isn, None, true), &[2, 4, 5, 0xb4], b""), 0);
     let (s, lport, d, dp) = ends(&out);
     assert_eq!((s, d, dp), (n.lip(), n.rip(), 8080), "{ctx}");
     assert_eq!(tcp_of(&out).0, isn, "{ctx}: the SYN is not shifted");
     let (rs, lip) = ((n.rip(), 8080), (n.lip(), lport));
-    let back = run(&mut e, &snap, n.seg(1, rs, lip, 9000, Some(base), true, &[], b""), 1);
+    let back = run(&mut e, &snap, n.seg(1, rs, lip, (9000, Some(base), true), &[], b""), 1);
     assert_eq!(ends(&back), (n.vip(), 80, n.cip(), 40000), "{ctx}");
     assert_eq!(tcp_of(&back).1, base, "{ctx}: the SYN-ACK is not shifted");
     // The final ACK carries the header; no TOA beside it.
-    let out =
-        run(&mut e, &snap, n.seg(0, cli, vip, base, Some(9001), false, &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0], b""), 0);
+    let out = run(
+        &mut e,
+        &snap,
+        n.seg(0, cli, vip, (base, Some(9001), false), &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0], b""),
+        0,
+    );
     assert_eq!(ends(&out), (n.lip(), lport, n.rip(), 8080), "{ctx}");
     let (seq, _, _, opts, payload) = tcp_of(&out);
     assert_eq!(seq, base, "{ctx}");
@@ -184,21 +187,21 @@ fn conversation(n: Net, pp: ProxyProtocol) {
     assert_eq!((src, dst, h), (cli, vip, payload.len()), "{ctx}: the server reads the client and the VIP");
     let h = h as u32;
     // The request: at base again before the server acknowledged.
-    let out = run(&mut e, &snap, n.seg(0, cli, vip, base, Some(9001), false, &[], b"GET /"), 0);
+    let out = run(&mut e, &snap, n.seg(0, cli, vip, (base, Some(9001), false), &[], b"GET /"), 0);
     let (seq, _, _, _, payload) = tcp_of(&out);
     assert_eq!((seq, &payload[h as usize..]), (base, &b"GET /"[..]), "{ctx}");
     // The server's answer acknowledges header and request, SACKs more.
     let mut opts = vec![1, 1, 5, 10];
     opts.extend_from_slice(&(base + h + 10).to_be_bytes());
     opts.extend_from_slice(&(base + h + 20).to_be_bytes());
-    let back = run(&mut e, &snap, n.seg(1, rs, lip, 9001, Some(base + h + 5), false, &opts, b"200"), 1);
+    let back = run(&mut e, &snap, n.seg(1, rs, lip, (9001, Some(base + h + 5), false), &opts, b"200"), 1);
     assert_eq!(ends(&back), (n.vip(), 80, n.cip(), 40000), "{ctx}");
     let (_, ack, _, o, payload) = tcp_of(&back);
     assert_eq!((ack, &payload[..]), (base + 5, &b"200"[..]), "{ctx}");
     assert_eq!(&o[4..12], &[(base + 10).to_be_bytes(), (base + 20).to_be_bytes()].concat()[..], "{ctx}");
     // The next request, and a late copy of the first: shifted only.
     for (seq, data) in [(base + 5, &b"more"[..]), (base, &b"GET /"[..])] {
-        let out = run(&mut e, &snap, n.seg(0, cli, vip, seq, Some(9004), false, &[], data), 0);
+        let out = run(&mut e, &snap, n.seg(0, cli, vip, (seq, Some(9004), false), &[], data), 0);
         let (s, _, _, _, payload) = tcp_of(&out);
         assert_eq!((s, &payload[..]), (seq + h, data), "{ctx}");
     }
@@ -212,13 +215,13 @@ fn without_proxy_protocol_the_final_ack_carries_toa_and_nothing_shifts() {
         let snap = n.snapshot(ProxyProtocol::Off);
         let mut e = n.engine();
         let (cli, vip) = ((n.cip(), 40000), (n.vip(), 80));
-        let out = run(&mut e, &snap, n.seg(0, cli, vip, 500, None, true, &[], b""), 0);
+        let out = run(&mut e, &snap, n.seg(0, cli, vip, (500, None, true), &[], b""), 0);
         let lport = ends(&out).1;
-        let out = run(&mut e, &snap, n.seg(0, cli, vip, 501, Some(1), false, &[], b"GET /"), 0);
+        let out = run(&mut e, &snap, n.seg(0, cli, vip, (501, Some(1), false), &[], b"GET /"), 0);
         let (seq, _, _, opts, payload) = tcp_of(&out);
         assert_eq!((seq, &payload[..]), (501, &b"GET /"[..]));
         assert!(opts.contains(&254), "TOA: {opts:?}");
-        let back = run(&mut e, &snap, n.seg(1, (n.rip(), 8080), (n.lip(), lport), 1, Some(506), false, &[], b""), 1);
+        let back = run(&mut e, &snap, n.seg(1, (n.rip(), 8080), (n.lip(), lport), (1, Some(506), false), &[], b""), 1);
         assert_eq!(tcp_of(&back).1, 506);
     }
 }
