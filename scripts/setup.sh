@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl
       python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
-      prometheus)
+      prometheus dpkg-dev systemd)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -38,3 +38,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 pkg-config --exists libdpdk || { echo "setup.sh: libdpdk not found by pkg-config" >&2; exit 1; }
+# cargo-deb builds the Debian package (scripts/package.sh); from crates.io.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "setup.sh: installing cargo-deb"
+  cargo install cargo-deb --locked
+fi

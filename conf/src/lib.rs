@@ -9,11 +9,13 @@
 
 pub mod family;
 pub mod fuzzing;
+pub mod log;
 pub mod model;
 pub mod proxy_proto;
 pub mod sched;
 pub mod yaml;
 
+pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;
 pub use proxy_proto::ProxyProtocol;
 pub use sched::{SchedFlags, SchedKind};

@@ -29,6 +29,9 @@ pub struct Config {
     /// The Prometheus endpoint; off unless configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsConf>,
+    /// Log level and format; applied at start (a change needs a restart).
+    #[serde(default)]
+    pub log: crate::log::LogConf,
 }
 
 /// EAL settings. Defaults suit a machine without hugepages.

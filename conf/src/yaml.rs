@@ -150,6 +150,21 @@ services:
     }
 
     #[test]
+    fn log_section_defaults_and_bad_levels_are_located() {
+        let c = load_str("good.yaml", GOOD).unwrap();
+        assert_eq!((c.log.level.as_str(), c.log.format), ("info", crate::LogFormat::Text));
+        let json = format!("{GOOD}log:\n  level: warn,rvs_ctrl=debug\n  format: json\n");
+        let c = load_str("l.yaml", &json).unwrap();
+        assert_eq!((c.log.level.as_str(), c.log.format), ("warn,rvs_ctrl=debug", crate::LogFormat::Json));
+        let bad = format!("{GOOD}log:\n  level: loud\n");
+        let e = load_str("l.yaml", &bad).unwrap_err();
+        assert_eq!((e.line, e.column), (GOOD.lines().count() + 2, 3), "{e}");
+        assert!(e.message.contains("bad level directive \"loud\""), "{e}");
+        let fmt = format!("{GOOD}log: {{ format: xml }}\n");
+        assert!(load_str("l.yaml", &fmt).unwrap_err().message.contains("unknown variant"));
+    }
+
+    #[test]
     fn syntax_error_has_location() {
         let e = load_str("bad.yaml", "interfaces:\n  - name: a\n    device: [\n").unwrap_err();
         assert_eq!(e.file, "bad.yaml");

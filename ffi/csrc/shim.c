@@ -1,5 +1,8 @@
+#define _GNU_SOURCE
 #include "shim.h"
+#include <stdio.h>
 #include <string.h>
+#include <rte_log.h>
 
 uint16_t rvs_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 { return rte_eth_rx_burst(port, queue, pkts, n); }
@@ -59,4 +62,26 @@ uint64_t rvs_rss_types_l4_required(void)
 uint64_t rvs_rx_offload_ipv4_cksum(void)
 {
 	return RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+}
+
+/* DPDK's log messages, handed to a callback (rvs turns them into tracing
+ * events) through a stdio cookie stream set as rte_log's stream. Each
+ * rte_log call ends in fflush, so one write is one message. */
+static rvs_log_fn rvs_log_cb;
+static ssize_t rvs_log_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    if (rvs_log_cb)
+        rvs_log_cb(buf, size);
+    return (ssize_t)size;
+}
+int rvs_log_to(rvs_log_fn fn)
+{
+    cookie_io_functions_t io = { .read = NULL, .write = rvs_log_write, .seek = NULL, .close = NULL };
+    FILE *f = fopencookie(NULL, "w", io);
+    if (f == NULL)
+        return -1;
+    setvbuf(f, NULL, _IOLBF, 0);
+    rvs_log_cb = fn;
+    return rte_openlog_stream(f);
 }

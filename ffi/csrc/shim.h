@@ -15,6 +15,9 @@
 #include <rte_pause.h>
 #include <rte_thash.h>
 
+typedef void (*rvs_log_fn)(const char *buf, size_t len);
+/* Send DPDK's log messages to fn (callable before rte_eal_init). */
+int rvs_log_to(rvs_log_fn fn);
 uint16_t rvs_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t rvs_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 struct rte_mbuf *rvs_pktmbuf_alloc(struct rte_mempool *mp);

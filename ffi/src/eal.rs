@@ -83,6 +83,19 @@ pub struct Eal {
 impl Eal {
     /// Initialise from an argument list (`args[0]` is the program name).
     /// EAL can be initialised once per process.
+    /// Route DPDK's own log messages (EAL, PMDs) into `tracing`, target
+    /// `dpdk`, so they follow the daemon's log format and filter instead of
+    /// going to stderr and syslog on their own. Call before [`Eal::init`].
+    pub fn log_to_tracing() -> Result<(), EalError> {
+        // SAFETY: the callback is a plain function that lives as long as
+        // the process; the stream it is wired to is never closed.
+        let rc = unsafe { sys::rvs_log_to(Some(dpdk_log)) };
+        if rc != 0 {
+            return Err(EalError("cannot redirect DPDK's log stream".into()));
+        }
+        Ok(())
+    }
+
     pub fn init(args: &[String]) -> Result<Eal, EalError> {
         let cargs: Vec<CString> = args
             .iter()
@@ -105,5 +118,17 @@ impl Eal {
         let inner = Arc::new(EalInner { _priv: () });
         *cur = Arc::downgrade(&inner);
         Ok(Eal { _inner: inner })
+    }
+}
+
+/// One write of DPDK's log stream: one message (rte_log flushes each).
+extern "C" fn dpdk_log(buf: *const libc::c_char, len: usize) {
+    if buf.is_null() {
+        return;
+    }
+    // SAFETY: stdio passes `len` readable bytes at `buf` for this call.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
+    for line in String::from_utf8_lossy(bytes).lines().filter(|l| !l.trim().is_empty()) {
+        tracing::info!(target: "dpdk", "{line}");
     }
 }

@@ -115,8 +115,8 @@ impl Drop for PoolInner {
     fn drop(&mut self) {
         let avail = self.avail();
         if avail != self.size {
-            eprintln!(
-                "rvs-ffi: mempool {}: {} of {} mbufs still out at release: not freeing the pool (nor the EAL)",
+            tracing::error!(
+                "mempool {}: {} of {} mbufs still out at release: not freeing the pool (nor the EAL)",
                 self.name,
                 self.size.saturating_sub(avail),
                 self.size

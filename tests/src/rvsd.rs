@@ -35,7 +35,8 @@ impl Rvsd {
         Self::start_cmd(c, config, log)
     }
 
-    fn start_cmd(mut cmd: Command, config: &Path, log: &Path) -> Rvsd {
+    /// Start `cmd` (rvsd, or a wrapper running it) with `--config`; wait for "ready".
+    pub fn start_cmd(mut cmd: Command, config: &Path, log: &Path) -> Rvsd {
         let f = std::fs::File::create(log).unwrap();
         let child = cmd
             .arg("--config")
@@ -46,7 +47,8 @@ impl Rvsd {
             .expect("spawn rvsd");
         let mut r = Rvsd { child, log: log.to_path_buf() };
         let t = Instant::now();
-        while !r.output().contains("rvsd: ready") {
+        // The ready line in either log format.
+        while !(r.output().contains("rvsd: ready") || r.output().contains("\"message\":\"ready: ")) {
             if let Ok(Some(st)) = r.child.try_wait() {
                 panic!("rvsd exited early ({st}):\n{}", r.output());
             }

@@ -31,6 +31,7 @@ pub mod cmd;
 pub mod error;
 pub mod format;
 pub mod help;
+pub mod manual;
 mod options;
 pub mod parse;
 #[cfg(test)]

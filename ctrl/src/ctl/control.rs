@@ -251,8 +251,8 @@ impl Handler for Control {
                 let cmds = adm::parse_restore(&text)?;
                 let r = self.apply(&cmds, dry_run)?;
                 if r.published {
-                    println!(
-                        "rvsd: restore: {} commands, generation {} ({} services, {} dests), built in {} µs, on all workers {} µs later",
+                    tracing::info!(
+                        "restore: {} commands, generation {} ({} services, {} dests), built in {} µs, on all workers {} µs later",
                         r.commands, r.generation, r.services, r.dests, r.build_us, r.sync_us
                     );
                 }

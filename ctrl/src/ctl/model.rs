@@ -94,6 +94,9 @@ impl Model {
         if new.metrics != old.metrics {
             fixed.push("metrics");
         }
+        if new.log != old.log {
+            fixed.push("log");
+        }
         if !fixed.is_empty() {
             return Err(format!("{} changed: restart required", fixed.join(", ")));
         }

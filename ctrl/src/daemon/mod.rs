@@ -9,7 +9,10 @@
 //! token per port, the consumer of its redirect ring); at shutdown they
 //! come back, the rings are drained, and only then are the ports closed.
 
+pub mod alerts;
 pub mod eal_args;
+pub mod logging;
+pub mod manual;
 pub mod metrics_http;
 pub mod publish;
 
@@ -30,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
 
 /// How often the main thread reads the ports' link state.
 const LINK_WATCH_EVERY: Duration = Duration::from_millis(200);
@@ -55,6 +59,10 @@ pub fn main() -> i32 {
         }
     };
     if args.check {
+        if let Err(e) = logging::filter(&cfg.log) {
+            eprintln!("rvsd: {e}");
+            return 1;
+        }
         println!(
             "rvsd: {}: configuration OK ({} interfaces, {} services, {} workers, mtu up to {}, mbuf data room {})",
             args.config.display(),
@@ -66,10 +74,14 @@ pub fn main() -> i32 {
         );
         return 0;
     }
+    if let Err(e) = logging::init(&cfg.log) {
+        eprintln!("rvsd: {e}");
+        return 1;
+    }
     match run(args, cfg) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("rvsd: {e}");
+            error!("{e}");
             1
         }
     }
@@ -84,7 +96,8 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .map_err(|e| format!("signal handler: {e}"))?;
     let eal_args = eal_args::build(&cfg, std::process::id());
-    println!("rvsd: EAL {}", eal_args.join(" "));
+    info!("EAL {}", eal_args.join(" "));
+    Eal::log_to_tracing().map_err(|e| e.to_string())?;
     let eal = Eal::init(&eal_args).map_err(|e| e.to_string())?;
     let workers = cfg.workers.count as usize;
     let lcores = rvs_ffi::worker_lcores();
@@ -118,8 +131,8 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
             Err(why) => format!("rss off ({why})"),
         };
         rss.push(q.rss.ok().map(|r| rvs_dataplane::rss::PortRss::new(&r.key, r.reta)));
-        println!(
-            "rvsd: interface {} = port {} ({}) mac {} mtu {} driver {} {}",
+        info!(
+            "interface {} = port {} ({}) mac {} mtu {} driver {} {}",
             i.name,
             p.id(),
             i.device,
@@ -175,11 +188,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     control.set_ports(port_views(&ports, &shared.links));
     let server = Server::start(Path::new(&cfg.control.socket), control.clone())
         .map_err(|e| format!("control socket {}: {e}", cfg.control.socket))?;
-    println!("rvsd: control socket {}", server.path().display());
+    info!("control socket {}", server.path().display());
     let metrics = match &cfg.metrics {
         Some(m) => {
             let s = metrics_http::MetricsServer::start(m.listen, control.clone())?;
-            println!("rvsd: metrics on http://{}/metrics", s.addr());
+            info!("metrics on http://{}/metrics", s.addr());
             Some(s)
         }
         None => None,
@@ -210,17 +223,20 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     for _ in 0..workers {
         built.recv().map_err(|_| "a worker stopped before allocating its tables".to_string())?;
     }
-    println!(
-        "rvsd: ready: {} workers, {} interfaces, mempool {} free of {} (baseline)",
+    info!(
+        "ready: {} workers, {} interfaces, mempool {} free of {} (baseline)",
         workers,
         ports.len(),
         baseline,
         shared.pool.size()
     );
 
+    notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("serving")]);
+
     main_loop(&stop, &hup, &control, &ports, &shared, &mut watch);
 
-    println!("rvsd: stopping");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    info!("stopping");
     // Control first: no request may touch the data path once it stops.
     control.shutdown();
     server.stop();
@@ -235,7 +251,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     // the queue tokens go so the ports can stop.
     let mut parked = std::mem::take(&mut *parked.lock().unwrap_or_else(|e| e.into_inner()));
     if parked.len() != workers {
-        eprintln!("rvsd: only {} of {workers} workers handed their queues back", parked.len());
+        warn!("only {} of {workers} workers handed their queues back", parked.len());
     }
     // Every worker has stopped, so worker 0's cells have no other writer
     // now: packets found in flight are counted there.
@@ -251,7 +267,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     print_final(&shared, &ports, baseline);
     for p in ports.iter_mut() {
         if !p.stop() {
-            eprintln!("rvsd: port {} still has queues in use: it stops when they are released", p.name());
+            warn!("port {} still has queues in use: it stops when they are released", p.name());
         }
     }
     drop(ports);
@@ -291,13 +307,9 @@ impl LinkWatch {
             if links[i].set(up) {
                 let n = links[i].changes.load(Ordering::Relaxed);
                 if up {
-                    println!("rvsd: port {} ({}): link up: polling again ({n} changes)", p.id(), p.name());
+                    info!("port {} ({}): link up: polling again ({n} changes)", p.id(), p.name());
                 } else {
-                    println!(
-                        "rvsd: port {} ({}): link down: not polled until it is back ({n} changes)",
-                        p.id(),
-                        p.name()
-                    );
+                    info!("port {} ({}): link down: not polled until it is back ({n} changes)", p.id(), p.name());
                 }
             }
         }
@@ -318,16 +330,26 @@ fn main_loop(
     let mut last_est = Instant::now();
     let mut last_ports = Instant::now();
     let mut last_link = Instant::now();
+    let mut last_drops = Instant::now();
+    let mut alerts = alerts::DropAlerts::default();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
         if hup.swap(false, Ordering::Relaxed) {
+            notify(&[sd_notify::NotifyState::Reloading]);
             match control.reload() {
-                Ok(r) if r.published => println!(
-                    "rvsd: reload: generation {} ({} services, {} dests), on all workers: {}",
+                Ok(r) if r.published => info!(
+                    "reload: generation {} ({} services, {} dests), on all workers: {}",
                     r.generation, r.services, r.dests, r.synced
                 ),
-                Ok(_) => println!("rvsd: reload: no change"),
-                Err(e) => eprintln!("rvsd: reload refused, running configuration unchanged: {e}"),
+                Ok(_) => info!("reload: no change"),
+                Err(e) => warn!("reload refused, running configuration unchanged: {e}"),
+            }
+            notify(&[sd_notify::NotifyState::Ready]);
+        }
+        if last_drops.elapsed() >= Duration::from_secs(1) {
+            last_drops = Instant::now();
+            for w in alerts.sample(&drop_totals(shared), last_drops) {
+                warn!("{w}");
             }
         }
         if last_est.elapsed() >= ESTIMATE_EVERY {
@@ -342,6 +364,21 @@ fn main_loop(
             last_ports = Instant::now();
             control.set_ports(port_views(ports, &shared.links));
         }
+    }
+}
+
+/// Every drop reason's total over all workers (zeros included, so that
+/// the first drop of a reason is a rise from a known baseline).
+fn drop_totals(shared: &Shared) -> Vec<(&'static str, u64)> {
+    use rvs_dataplane::drop::DropReason;
+    DropReason::ALL.iter().map(|&r| (r.name(), shared.stats.iter().map(|s| s.drops(r)).sum())).collect()
+}
+
+/// Tell systemd (when it started us with `Type=notify`) how we are; a
+/// no-op without `$NOTIFY_SOCKET`.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        warn!("sd_notify: {e}");
     }
 }
 
@@ -369,10 +406,14 @@ fn port_views(ports: &[Port], links: &[PortLink]) -> Vec<PortView> {
         .collect()
 }
 
+/// The exit report, logged as one event so that it stays one block (and
+/// one JSON object) whatever the format.
 fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
-    println!("rvsd: final counters");
+    use std::fmt::Write;
+    let mut b = String::new();
     for (w, s) in shared.stats.iter().enumerate() {
-        println!(
+        let _ = writeln!(
+            b,
             "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} arp_learned {} icmp_echo {} icmp_err_sent {} frags_out {} conns_created {} drops {}",
             s.rx_pkts.get(),
             s.tx_pkts.get(),
@@ -388,13 +429,14 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             s.total_drops()
         );
         for (name, v) in s.drop_list() {
-            println!("    drop {name}: {v}");
+            let _ = writeln!(b, "    drop {name}: {v}");
         }
     }
     for (i, p) in ports.iter().enumerate() {
         let st = p.stats();
         let link = &shared.links[i];
-        println!(
+        let _ = writeln!(
+            b,
             "  port {} ({}): ipackets {} opackets {} imissed {} rx_nombuf {} oerrors {} link {} link_changes {}",
             p.id(),
             p.name(),
@@ -407,7 +449,8 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             link.changes.load(Ordering::Relaxed)
         );
     }
-    println!("  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
+    let _ = write!(b, "  mempool: free {} baseline {} size {}", shared.pool.avail(), baseline, shared.pool.size());
+    info!("final counters\n{b}");
 }
 
 #[cfg(test)]
