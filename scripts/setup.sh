@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl
-      python3 python3-scapy tcpdump nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
+      python3 python3-scapy tcpdump ethtool nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
       prometheus dpkg-dev systemd)
 
 missing=()
