@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh >/dev/null
-cargo build --release -p rvs-ctrl --bins
+# The same build as test.sh, so packaging rebuilds nothing.
+cargo build --release --workspace --bins
 rm -rf target/man
 target/release/rvs-mangen target/man >/dev/null
 gzip -9n target/man/*.8

@@ -12,6 +12,8 @@ for id in $(ip netns list 2>/dev/null | sed -n 's/^rvs\([a-z0-9]*\)-dir.*/\1/p')
 done
 cargo build --release --workspace --bins
 cargo test --release --workspace -- --test-threads=2
+# The Debian package: built, installed with dpkg -i, checked, purged.
+./scripts/deb-test.sh
 # A bounded soak: valid traffic through all four modes while malformed and
 # fuzzed frames are injected on both sides (scripts/soak.sh runs it long).
 ./scripts/soak.sh --smoke
