@@ -59,10 +59,7 @@ impl TryFrom<String> for LogLevel {
 
     fn try_from(s: String) -> Result<LogLevel, String> {
         let bad = |d: &str| {
-            format!(
-                "bad level directive {d:?} (want one of {} or target=level, comma separated)",
-                LEVELS.join("|")
-            )
+            format!("bad level directive {d:?} (want one of {} or target=level, comma separated)", LEVELS.join("|"))
         };
         if s.trim().is_empty() {
             return Err(bad(&s));
