@@ -72,9 +72,15 @@ fn sd_notify_readiness_reload_and_stop_and_text_logs() {
     let path = dir.join("notify.sock");
     let sock = UnixDatagram::bind(&path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    // As systemd runs it: RuntimeDirectory=rvs sets $RUNTIME_DIRECTORY,
+    // which DPDK takes for its own runtime directory.
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
     let mut cmd = Command::new(rvsd::binary("rvsd"));
-    cmd.env("NOTIFY_SOCKET", &path).env_remove("RUST_LOG");
+    cmd.env("NOTIFY_SOCKET", &path).env("RUNTIME_DIRECTORY", &run).env_remove("RUST_LOG");
     let d = rvsd::Rvsd::start_cmd(cmd, &cfg, &dir.join("rvsd.log"));
+    let dpdk_run = run.join(format!("dpdk/rvs-service-notify-{}", std::process::id()));
+    assert!(dpdk_run.is_dir(), "DPDK's runtime directory is not under $RUNTIME_DIRECTORY: {}", dpdk_run.display());
     let ready = next_notify(&sock);
     assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
     // READY=1 comes only after the log says ready (every worker holds its tables).
@@ -88,6 +94,7 @@ fn sd_notify_readiness_reload_and_stop_and_text_logs() {
     let (code, out) = d.stop();
     assert_eq!(code, 0, "{out}");
     assert_eq!(next_notify(&sock), "STOPPING=1");
+    assert!(!dpdk_run.exists(), "{} left behind", dpdk_run.display());
     // Text format: every line is rvsd's, and the final counters block
     // parses as before.
     assert!(out.lines().next().is_some_and(|l| l.starts_with("rvsd: EAL ")), "{out}");
