@@ -38,7 +38,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DpdkConf {
-    /// EAL `--lcores` value, e.g. "0-1" or "0@0,1@1". Empty: main + workers.
+    /// EAL core list (`-l`), e.g. "2-5": its first CPU runs Control, the next
+    /// `workers.count` the workers. Empty: a `--lcores` map pinning workers to
+    /// CPUs 1, 2, ...
     pub lcores: Option<String>,
     /// Memory in MiB (`-m`).
     pub memory_mb: u32,
@@ -46,7 +48,7 @@ pub struct DpdkConf {
     pub no_huge: bool,
     /// `--file-prefix`; default `rvs-<pid>` so parallel instances never clash.
     pub file_prefix: Option<String>,
-    /// Mbufs in the packet pool (per socket).
+    /// Mbufs in the packet pool (one pool, on the main lcore's NUMA node).
     pub mbufs: u32,
     /// Extra EAL arguments, passed verbatim.
     pub extra_args: Vec<String>,
