@@ -11,6 +11,18 @@ pub mod rvsd;
 use std::path::PathBuf;
 
 /// The workspace root (tests run from their crate directory).
+/// The regular files of `dir`, sorted (corpora, examples): a test that
+/// reads a directory checks what is added to it without being told.
+pub fn sorted_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }

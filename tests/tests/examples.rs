@@ -8,14 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn examples() -> Vec<PathBuf> {
-    let dir = rvs_tests::root().join("conf/examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files
+    rvs_tests::sorted_files(&rvs_tests::root().join("conf/examples"))
 }
 
 #[test]

@@ -113,12 +113,7 @@ fn fuzz_dir(rel: &str) -> PathBuf {
 
 fn replay(target: &str, f: fn(&[u8])) -> usize {
     let dir = fuzz_dir(&format!("corpus/{target}"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let files = rvs_tests::sorted_files(&dir);
     assert!(!files.is_empty(), "{} is empty", dir.display());
     for p in &files {
         let b = std::fs::read(p).unwrap();
