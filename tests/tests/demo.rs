@@ -21,6 +21,9 @@ fn demo(id: &str, mode: &str) -> String {
     let ns = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
     let left = String::from_utf8_lossy(&ns.stdout).lines().filter(|l| l.starts_with(&format!("rvs{id}-"))).count();
     assert_eq!(left, 0, "demo.sh {mode} left namespaces behind");
+    // Every mbuf back in the pool when rvsd stopped.
+    let fin = rvs_tests::rvsd::final_counters(&text);
+    assert!(fin.mempool_at_baseline(), "demo.sh {mode}: mbuf leak:\n{}", fin.source);
     text
 }
 
