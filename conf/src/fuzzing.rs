@@ -18,8 +18,11 @@ pub fn yaml(data: &[u8]) -> Option<Config> {
             Some(cfg)
         }
         Err(e) => {
-            // YAML breaks lines at "\n", "\r\n" and a lone "\r".
-            let lines = 1 + text.replace("\r\n", "\n").bytes().filter(|b| *b == b'\n' || *b == b'\r').count();
+            // The YAML parser (libyaml's rules) breaks lines at "\n",
+            // "\r\n", a lone "\r", and also at NEL, LS and PS (U+0085,
+            // U+2028, U+2029).
+            let breaks = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+            let lines = 1 + text.replace("\r\n", "\n").chars().filter(|c| breaks.contains(c)).count();
             assert!(e.line <= lines + 1, "error at line {} of a {lines}-line text: {e}", e.line);
             assert!(!e.to_string().is_empty());
             None
@@ -37,5 +40,14 @@ mod tests {
         }
         assert!(super::yaml(b"services: [").is_none());
         assert!(super::yaml(b"\xff").is_none());
+    }
+
+    /// Found by `scripts/fuzz.sh 60 yaml` (2026-12-02): an error past the
+    /// last "\n" line, because U+2028 breaks lines for the parser too.
+    #[test]
+    fn unicode_line_separators_count_as_lines() {
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/yaml/unicode-line-separator");
+        assert!(super::yaml(&std::fs::read(&p).unwrap()).is_none());
     }
 }
