@@ -309,7 +309,7 @@ impl LinkWatch {
                 if up {
                     info!("port {} ({}): link up: polling again ({n} changes)", p.id(), p.name());
                 } else {
-                    info!("port {} ({}): link down: not polled until it is back ({n} changes)", p.id(), p.name());
+                    warn!("port {} ({}): link down: not polled until it is back ({n} changes)", p.id(), p.name());
                 }
             }
         }
