@@ -9,12 +9,14 @@
 
 pub mod family;
 pub mod fuzzing;
+pub mod health;
 pub mod log;
 pub mod model;
 pub mod proxy_proto;
 pub mod sched;
 pub mod yaml;
 
+pub use health::{CheckKind, HealthCheck, Secs, SorryServer};
 pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;
 pub use proxy_proto::ProxyProtocol;

@@ -83,6 +83,10 @@ pub struct InterfaceConf {
     /// [`crate::family::MIN_MTU_V6`] on a link with IPv6 addresses.
     #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
     pub mtu: u16,
+    /// The exception path: a kernel interface carrying the director's own
+    /// traffic on this link; off unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelConf>,
 }
 
 #[derive(Deserialize)]
@@ -94,14 +98,64 @@ struct RawInterface {
     addresses: Vec<IpNet>,
     #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
     mtu: u16,
+    #[serde(default)]
+    kernel: Option<KernelConf>,
 }
 
 impl TryFrom<RawInterface> for InterfaceConf {
     type Error = String;
     fn try_from(r: RawInterface) -> Result<Self, String> {
         crate::family::check_iface_addrs(&r.addresses, r.mtu)?;
-        Ok(InterfaceConf { name: r.name, device: r.device, addresses: r.addresses, mtu: r.mtu })
+        if let Some(k) = &r.kernel {
+            check_ifname(k.ifname.as_deref().unwrap_or(&r.name))?;
+            if k.rate == 0 || k.burst == 0 {
+                return Err("kernel.rate and kernel.burst must be at least 1".into());
+            }
+        }
+        Ok(InterfaceConf { name: r.name, device: r.device, addresses: r.addresses, mtu: r.mtu, kernel: r.kernel })
     }
+}
+
+impl InterfaceConf {
+    /// Name of the kernel interface of the exception path, if any.
+    pub fn kernel_ifname(&self) -> Option<&str> {
+        self.kernel.as_ref().map(|k| k.ifname.as_deref().unwrap_or(&self.name))
+    }
+}
+
+/// `interfaces[].kernel`: the kernel interface rvsd makes for this link.
+/// It carries the link's MAC, addresses and routes; packets to the
+/// director that rvsd does not handle itself go up to it, what the kernel
+/// sends on it leaves through the port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KernelConf {
+    /// Its name in the kernel; default the interface's `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ifname: Option<String>,
+    /// Packets per second each worker passes up to it, beyond which they
+    /// are dropped as `kernel_ratelimit` (an attack on the DIP must not
+    /// starve the workers)...
+    pub rate: u32,
+    /// ...with bursts of up to this many.
+    pub burst: u32,
+}
+
+impl Default for KernelConf {
+    fn default() -> Self {
+        KernelConf { ifname: None, rate: 20_000, burst: 2_000 }
+    }
+}
+
+/// A Linux interface name: 1 to 15 bytes, no `/`, whitespace or `:`.
+fn check_ifname(n: &str) -> Result<(), String> {
+    if n.is_empty() || n.len() > 15 || n == "." || n == ".." || n.bytes().any(|b| b <= b' ' || b == b'/' || b == b':') {
+        return Err(format!(
+            "kernel interface name '{n}' is not a Linux interface name (1 to 15 characters, no '/', ':' or spaces); \
+             set kernel.ifname"
+        ));
+    }
+    Ok(())
 }
 
 fn default_mtu() -> u16 {
@@ -380,6 +434,9 @@ pub struct DestConf {
     pub tun_type: TunType,
     #[serde(default)]
     pub tun_port: u16,
+    /// This dest's own health check, replacing the service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthCheck>,
 }
 
 fn one() -> u32 {
@@ -388,7 +445,7 @@ fn one() -> u32 {
 
 impl DestConf {
     pub fn new(addr: IpAddr, port: u16, fwd: FwdMethod, weight: u32) -> Self {
-        DestConf { addr, port, weight, fwd, upper: 0, lower: 0, tun_type: TunType::Ipip, tun_port: 0 }
+        DestConf { addr, port, weight, fwd, upper: 0, lower: 0, tun_type: TunType::Ipip, tun_port: 0, health: None }
     }
 }
 
@@ -425,6 +482,16 @@ pub struct ServiceConf {
     /// [`ServiceConf::check_proxy_protocol`]).
     pub proxy_protocol: ProxyProtocol,
     pub dests: Vec<DestConf>,
+    /// The health check of every dest without its own.
+    pub health: Option<crate::health::HealthCheck>,
+    /// Takes the new connections while the service is down (every dest
+    /// failed, or the quorum is lost).
+    pub sorry_server: Option<crate::health::SorryServer>,
+    /// Sum of the weights of the healthy dests below which the service is
+    /// down (keepalived `quorum`), and the margin around it before the
+    /// state flips (`hysteresis`).
+    pub quorum: u32,
+    pub hysteresis: u32,
 }
 
 impl ServiceConf {
@@ -440,6 +507,62 @@ impl ServiceConf {
             mhb_c: 1.25,
             proxy_protocol: ProxyProtocol::Off,
             dests: Vec::new(),
+            health: None,
+            sorry_server: None,
+            quorum: 1,
+            hysteresis: 0,
+        }
+    }
+
+    /// The check that runs for `d`: its own, else the service's; `None`
+    /// when neither is set or it is `type: none`.
+    pub fn check_of<'a>(&'a self, d: &'a DestConf) -> Option<&'a crate::health::HealthCheck> {
+        d.health.as_ref().or(self.health.as_ref()).filter(|c| c.kind != crate::health::CheckKind::None)
+    }
+
+    /// Whether any dest of this service is health checked.
+    pub fn is_checked(&self) -> bool {
+        self.dests.iter().any(|d| self.check_of(d).is_some())
+    }
+
+    /// The sorry server as a dest of this service.
+    pub fn sorry_dest(&self) -> Option<DestConf> {
+        let s = self.sorry_server.as_ref()?;
+        let fwd = s.fwd.or(self.dests.first().map(|d| d.fwd)).unwrap_or_default();
+        Some(DestConf::new(s.addr, s.port, fwd, 1))
+    }
+
+    fn check_health(&self) -> Result<(), String> {
+        if self.quorum == 0 {
+            return Err("quorum must be at least 1".into());
+        }
+        if self.hysteresis >= self.quorum {
+            return Err(format!("hysteresis {} must be below the quorum {}", self.hysteresis, self.quorum));
+        }
+        let Some(sorry) = self.sorry_dest() else { return Ok(()) };
+        if sorry.addr.is_ipv4() != self.dests_are_ipv4() {
+            return Err(format!("sorry_server {} is not of the service's address family", sorry.addr));
+        }
+        if self.dests.iter().any(|d| d.addr == sorry.addr && self.dest_port(d) == self.dest_port(&sorry)) {
+            return Err(format!("sorry_server {} is also a dest of the service", sorry.addr));
+        }
+        if let (FwdMethod::Dr | FwdMethod::Tun, ServiceKey::Inet { port: sp, .. }) = (sorry.fwd, self.key) {
+            if sorry.port != 0 && sorry.port != sp {
+                return Err(format!("sorry_server {}: {} cannot map ports", sorry.addr, sorry.fwd.ipvs_name()));
+            }
+        }
+        if sorry.fwd == FwdMethod::FullNat && self.laddrs.is_empty() {
+            return Err("sorry_server uses fullnat but the service has no laddrs".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the dests of this service are IPv4 (the sorry server must
+    /// be of the same family as the real servers it stands in for).
+    fn dests_are_ipv4(&self) -> bool {
+        match self.dests.first() {
+            Some(d) => d.addr.is_ipv4(),
+            None => !self.is_ipv6(),
         }
     }
 
@@ -495,6 +618,7 @@ impl ServiceConf {
             }
         }
         self.check_proxy_protocol()?;
+        self.check_health()?;
         self.check_families()
     }
 }
@@ -529,6 +653,14 @@ pub(crate) struct RawService {
     proxy_protocol: ProxyProtocol,
     #[serde(default)]
     dests: Vec<DestConf>,
+    #[serde(default)]
+    health: Option<crate::health::HealthCheck>,
+    #[serde(default)]
+    sorry_server: Option<crate::health::SorryServer>,
+    #[serde(default)]
+    quorum: Option<u32>,
+    #[serde(default)]
+    hysteresis: u32,
 }
 
 impl TryFrom<RawService> for ServiceConf {
@@ -591,6 +723,10 @@ impl ServiceConf {
         }
         s.proxy_protocol = r.proxy_protocol;
         s.dests = r.dests;
+        s.health = r.health;
+        s.sorry_server = r.sorry_server;
+        s.quorum = r.quorum.unwrap_or(1);
+        s.hysteresis = r.hysteresis;
         s.validate()?;
         Ok(s)
     }

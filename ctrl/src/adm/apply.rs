@@ -33,7 +33,7 @@ use crate::adm::cmd::{AdmCommand, DestOpts, ServiceOpts, TunCsum};
 use crate::adm::error::AdmError;
 use crate::adm::values;
 use crate::adm::view::Timeouts;
-use rvs_conf::{ConnConf, FwmarkMatch, ServiceConf, ServiceKey};
+use rvs_conf::{ConnConf, DestConf, FwmarkMatch, ServiceConf, ServiceKey};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -143,7 +143,9 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             check_tun_csum(o)?;
             let mut s = model[i].clone();
             let j = find_dest(&s, o.dest.addr, o.dest.port).ok_or(AdmError::NoSuchDest)?;
-            s.dests[j] = o.dest.clone();
+            // rvsadm has no words for a health check: the dest keeps its own.
+            let health = s.dests[j].health.take();
+            s.dests[j] = DestConf { health, ..o.dest.clone() };
             check(model, &s)?;
             model[i] = s;
         }

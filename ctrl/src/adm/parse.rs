@@ -514,6 +514,7 @@ impl Parsed {
                 lower: self.lower.unwrap_or(0),
                 tun_type,
                 tun_port: self.tun_port.unwrap_or(0),
+                health: None,
             },
             tun_csum,
         })

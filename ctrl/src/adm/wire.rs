@@ -152,6 +152,7 @@ impl TryFrom<ServiceWire> for ServiceConf {
                 lower: d.lower,
                 tun_type: d.tun_type,
                 tun_port: d.tun_port,
+                health: None,
             })
             .collect();
         Ok(s)
