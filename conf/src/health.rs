@@ -63,7 +63,7 @@ impl Secs {
 
 impl fmt::Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             write!(f, "{}", self.0 / 1000)
         } else {
             write!(f, "{}", self.0 as f64 / 1000.0)
@@ -73,7 +73,7 @@ impl fmt::Display for Secs {
 
 impl Serialize for Secs {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             s.serialize_u64(self.0 / 1000)
         } else {
             s.serialize_f64(self.0 as f64 / 1000.0)
@@ -87,7 +87,7 @@ const MAX_SECS: f64 = 86_400.0;
 impl<'de> Deserialize<'de> for Secs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = f64::deserialize(d)?;
-        if !(v.is_finite() && v >= 0.001 && v <= MAX_SECS) {
+        if !(v.is_finite() && (0.001..=MAX_SECS).contains(&v)) {
             return Err(serde::de::Error::custom(format!("{v} is not a duration in seconds from 0.001 to {MAX_SECS}")));
         }
         Ok(Secs((v * 1000.0).round() as u64))
