@@ -86,6 +86,7 @@ const FUNCS: &[&str] = &[
     "rte_eth_stats_get",
     "rte_eth_stats_reset",
     "rte_eth_dev_get_port_by_name",
+    "rte_dev_probe",
     "rte_eth_dev_get_name_by_port",
     "rte_eth_dev_info_get",
     "rte_eth_dev_set_mtu",

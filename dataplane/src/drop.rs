@@ -75,6 +75,8 @@ reasons! {
     NdHopLimit => "nd_hop_limit", "NS/NA with a hop limit below 255: it crossed a router (RFC 4861 7.1).";
     NdInvalid => "nd_invalid", "NS/NA failing RFC 4861 7.1 (code, multicast target or source, DAD rules, solicited NA to a group) or fragmented (RFC 6980).";
     NdNotForUs => "nd_not_for_us", "Neighbour solicitation for an address we do not own.";
+    KernelRateLimit => "kernel_ratelimit", "For the director's kernel (exception path) beyond the interface's kernel.rate.";
+    KernelFull => "kernel_full", "For the director's kernel, but its interface's queue was full.";
 }
 
 #[cfg(test)]

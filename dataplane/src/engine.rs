@@ -44,6 +44,13 @@ pub trait Io<P> {
     /// Hand a routed packet whose next hop is unresolved to the neighbour
     /// owner (worker 0).
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: std::net::IpAddr, pkt: P) -> Result<(), P>;
+    /// Pass up to the kernel interface of interface `port_idx` (the
+    /// exception path); refused (the packet comes back) when its queue is
+    /// full or the interface has none.
+    fn to_kernel(&mut self, port_idx: u16, pkt: P) -> Result<(), P> {
+        let _ = port_idx;
+        Err(pkt)
+    }
 }
 
 /// What every stage sees of the world for one burst: the snapshots loaded
@@ -65,6 +72,9 @@ pub struct Engine<P> {
     pub svc: crate::service_path::ServicePath,
     /// Rate limit of the ICMP errors this worker originates.
     pub icmp_limit: TokenBucket,
+    /// The exception path's rate limit, by interface index (made from the
+    /// snapshot's `Iface::kernel` when first needed).
+    kernel_limit: Vec<Option<TokenBucket>>,
     /// Per-family burst and next-hop cache.
     pub(crate) v4: Lane<P, u32>,
     pub(crate) v6: Lane<P, u128>,
@@ -82,6 +92,7 @@ impl<P: PacketBuf> Engine<P> {
             neigh6: (id == 0).then(NeighTable::default),
             svc,
             icmp_limit: TokenBucket::ICMP,
+            kernel_limit: Vec::new(),
             v4: Lane::default(),
             v6: Lane::default(),
             announced6: (None, Vec::new()),
@@ -138,6 +149,28 @@ impl<P: PacketBuf> Engine<P> {
         b.push(pkt, m);
         if b.is_full() {
             crate::pipeline::run::<P, I, A>(self, cx);
+        }
+    }
+
+    /// The exception path: a packet for the director that rvsd does not
+    /// handle goes up to the kernel interface of the link it came in on,
+    /// within that interface's rate limit. Without a kernel interface it
+    /// is dropped as `otherwise`, as before there was one.
+    pub(crate) fn up_to_kernel<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, port_idx: u16, otherwise: DropReason) {
+        let i = port_idx as usize;
+        let Some((rate, burst)) = cx.snap.ifaces.get(i).and_then(|f| f.kernel) else {
+            return self.drop_pkt(otherwise, pkt);
+        };
+        if self.kernel_limit.len() <= i {
+            self.kernel_limit.resize(i + 1, None);
+        }
+        let bucket = self.kernel_limit[i].get_or_insert_with(|| TokenBucket::new(rate.into(), burst.into()));
+        if !bucket.take(cx.now) {
+            return self.drop_pkt(DropReason::KernelRateLimit, pkt);
+        }
+        match cx.io.to_kernel(port_idx, pkt) {
+            Ok(()) => self.stats.kernel_up.inc(),
+            Err(pkt) => self.drop_pkt(DropReason::KernelFull, pkt),
         }
     }
 
@@ -232,8 +265,12 @@ impl<P: PacketBuf> Engine<P> {
             self.stats.arp_replies.inc();
             cx.io.tx(ifc.port_id, pkt);
         } else {
-            // Consumed by learning: counted, so rx is accounted for.
+            // Learnt; the kernel (if this link has one) resolves its own
+            // neighbours and learns from the same reply.
             self.stats.arp_learned.inc();
+            if a.op == arp::OP_REPLY && for_us && cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.kernel.is_some()) {
+                return self.up_to_kernel(cx, pkt, port_idx, DropReason::ArpNotForUs);
+            }
         }
     }
 
@@ -298,8 +335,12 @@ impl<P: PacketBuf> Engine<P> {
                 self.stats.icmp_echo.inc();
                 self.route_out(cx, pkt, info.src);
             }
-            Some(t) if icmp::is_error(t) => crate::forward::icmp_error(self, cx, pkt, info, port_idx),
-            _ => self.drop_pkt(DropReason::IcmpUnhandled, pkt),
+            Some(t) if icmp::is_error(t) && !quotes_kernel(cx.snap, pkt.data(), l4) => {
+                crate::forward::icmp_error(self, cx, pkt, info, port_idx)
+            }
+            // Echo replies, errors about the kernel's own packets, the
+            // rest: the kernel's (health checks ping and connect from it).
+            _ => self.up_to_kernel(cx, pkt, port_idx, DropReason::IcmpUnhandled),
         }
     }
 
@@ -336,4 +377,15 @@ impl<P: PacketBuf> Engine<P> {
     pub fn drop_at_shutdown(&self, pkt: P) {
         self.drop_pkt(DropReason::Shutdown, pkt);
     }
+}
+
+/// Whether an ICMP error at `l4` quotes a packet the director's kernel
+/// sent: its source is one of our interface addresses that is neither a
+/// VIP nor a LIP (those are the data path's).
+fn quotes_kernel(snap: &Snapshot, frame: &[u8], l4: usize) -> bool {
+    use crate::snapshot::class;
+    let at = l4 + 8 + 12;
+    let Some(src) = frame.get(at..at + 4) else { return false };
+    let c = snap.class(u32::from_be_bytes([src[0], src[1], src[2], src[3]]));
+    c & class::LOCAL != 0 && c & (class::VIP | class::LIP) == 0
 }

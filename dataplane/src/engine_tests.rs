@@ -79,6 +79,7 @@ pub(crate) fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev:
             addrs6: vec![],
             mtu: 1500,
             rss: None,
+            kernel: None,
         },
         Iface {
             name: "server".into(),
@@ -88,6 +89,7 @@ pub(crate) fn snapshot(gen: u64, workers: usize, services: &[ServiceConf], prev:
             addrs6: vec![],
             mtu: 1500,
             rss: None,
+            kernel: None,
         },
     ];
     let list = services

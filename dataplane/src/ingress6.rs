@@ -107,7 +107,9 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::IpNotForUs, pkt);
         }
         if l3.fragment || pkt.data().get(l3.l4).copied() != Some(ECHO_REQUEST) {
-            return self.drop_pkt(DropReason::Icmp6Unhandled, pkt);
+            // Echo replies and the rest to us: the kernel's, if this link
+            // has an exception path.
+            return self.up_to_kernel(cx, pkt, port_idx, DropReason::Icmp6Unhandled);
         }
         if let Err(r) = nd::echo_reply(&mut pkt, eth::HDR_LEN) {
             return self.drop_pkt(r, pkt);
@@ -232,6 +234,10 @@ impl<P: PacketBuf> Engine<P> {
                     self.learn6(cx, port_idx, na.target, lladdr, now, Some(na.override_));
                 }
                 self.stats.arp_learned.inc();
+                if cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.kernel.is_some()) {
+                    // The kernel resolves its own neighbours too.
+                    return self.up_to_kernel(cx, pkt, port_idx, DropReason::NdNotForUs);
+                }
                 drop(pkt);
             }
         }

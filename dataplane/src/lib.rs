@@ -19,6 +19,8 @@ pub mod family;
 pub mod forward;
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod kernel_tests;
 mod ingress6;
 pub mod l3;
 pub mod lport;

@@ -47,6 +47,7 @@ fn snapshot_of(svc: ServiceConf, mtu6: u16, mtu4: u16) -> Snapshot {
             addrs6: vec![(VIP, 64)],
             mtu: mtu6,
             rss: None,
+            kernel: None,
         },
         Iface {
             name: "server".into(),
@@ -56,6 +57,7 @@ fn snapshot_of(svc: ServiceConf, mtu6: u16, mtu4: u16) -> Snapshot {
             addrs6: vec![],
             mtu: mtu4,
             rss: None,
+            kernel: None,
         },
     ];
     let list = vec![Service::build(&svc, 1, None)];

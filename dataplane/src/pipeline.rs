@@ -67,6 +67,9 @@ pub struct Meta<A: Addr = u32> {
     pub df: bool,
     /// The destination's address class ([`class`] bits).
     pub cls: u8,
+    /// Interface index it arrived on (where the exception path passes
+    /// the director's own packets up).
+    pub port: u16,
 }
 
 /// A [`Meta`] of either family, as a hand-off carries it.
@@ -131,6 +134,14 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     let proto = info.proto;
     let cls = A::class_of(cx.snap, info.dst);
     let ours = cls != 0;
+    if cls & (class::VIP | class::LIP) == 0 && ours {
+        // An interface address only: no connection of ours can be there,
+        // it is the director's own traffic (fragments too: the kernel
+        // reassembles).
+        let r = if info.fragment { DropReason::IpFragment } else { DropReason::NoService };
+        e.up_to_kernel(cx, pkt, port_idx, r);
+        return None;
+    }
     if info.fragment {
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         e.drop_pkt(r, pkt);
@@ -159,6 +170,7 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
         flags: hdr.flags,
         df: info.df,
         cls,
+        port: port_idx,
     };
     let rss = cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.rss.is_some());
     let own = if cls & class::ONE_WAY != 0 && rss {
@@ -234,6 +246,11 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
     }
     let k = &m.key;
     let Some(si) = A::lookup(&snap.services, k.proto, k.daddr, k.dport) else {
+        // A VIP that is also an interface address (NAT's client side):
+        // its other ports are the director's, as with IPVS.
+        if m.cls & class::LOCAL != 0 {
+            return e.up_to_kernel(cx, pkt, m.port, DropReason::NoService);
+        }
         return e.drop_pkt(DropReason::NoService, pkt);
     };
     if k.proto == ipv4::PROTO_TCP && (m.flags & l4::TCP_SYN == 0 || m.flags & l4::TCP_RST != 0) {

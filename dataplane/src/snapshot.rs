@@ -47,6 +47,9 @@ pub struct Iface {
     /// worker can tell which rx queue a flow arrives on; `None` when the
     /// port runs without RSS (one queue, or a device rvs cannot predict).
     pub rss: Option<crate::rss::PortRss>,
+    /// The exception path's rate limit (packets per second per worker,
+    /// burst) when this interface has a kernel interface, else `None`.
+    pub kernel: Option<(u32, u32)>,
 }
 
 impl Iface {

@@ -70,6 +70,10 @@ pub struct WorkerStats {
     pub icmp_err_suppressed: Counter,
     /// Fragments sent for packets without DF larger than the egress MTU.
     pub frags_out: Counter,
+    /// Exception path: packets passed up to the kernel interface, and
+    /// packets the kernel sent out through the port.
+    pub kernel_up: Counter,
+    pub kernel_down: Counter,
     pub conns_created: Counter,
     pub conns_expired: Counter,
     pub conns: Counter,
@@ -98,6 +102,8 @@ impl Default for WorkerStats {
             icmp_err_sent: Counter::default(),
             icmp_err_suppressed: Counter::default(),
             frags_out: Counter::default(),
+            kernel_up: Counter::default(),
+            kernel_down: Counter::default(),
             conns_created: Counter::default(),
             conns_expired: Counter::default(),
             conns: Counter::default(),

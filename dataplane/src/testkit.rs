@@ -194,6 +194,8 @@ struct RecIo {
     redirects: VecDeque<(usize, Redirected<Frame>)>,
     /// (port index, next hop, packet) handed to worker 0 for ARP.
     to_neigh: VecDeque<(u16, std::net::IpAddr, Frame)>,
+    /// (interface index, packet) passed up to the kernel.
+    up: Vec<(u16, Frame)>,
     built: u64,
 }
 
@@ -213,6 +215,10 @@ impl Io<Frame> for RecIo {
         self.to_neigh.push_back((port_idx, nexthop, pkt));
         Ok(())
     }
+    fn to_kernel(&mut self, port_idx: u16, pkt: Frame) -> Result<(), Frame> {
+        self.up.push((port_idx, pkt));
+        Ok(())
+    }
 }
 
 /// What happened to one input frame (or one time step).
@@ -224,6 +230,8 @@ pub struct Step {
     pub redirects: usize,
     /// Drop counters that moved: (name, increase).
     pub drops: Vec<(&'static str, u64)>,
+    /// Frames passed up to the kernel (exception path): (interface, frame).
+    pub up: Vec<(u16, Frame)>,
 }
 
 /// Redirect hand-offs one frame may take before we call it a loop.
@@ -243,6 +251,7 @@ pub struct Harness {
     received: u64,
     consumed: u64,
     transmitted: u64,
+    passed_up: u64,
 }
 
 fn v4(a: [u8; 4]) -> u32 {
@@ -266,6 +275,7 @@ pub fn snapshot_of(cfg: &rvs_conf::Config, generation: u64) -> Snapshot {
                 addrs6,
                 mtu: c.mtu,
                 rss: None,
+                kernel: None,
             }
         })
         .collect();
@@ -316,6 +326,7 @@ impl Harness {
             received: 0,
             consumed: 0,
             transmitted: 0,
+            passed_up: 0,
         };
         if let Some(t) = h.engines[0].neigh.as_mut() {
             for (port, ip, mac) in
@@ -366,7 +377,8 @@ impl Harness {
         let (snap, neigh, io) = (&self.snap, &self.neigh, &mut self.io);
         self.engines[w].handle(snap, neigh, io, frame, port, now);
         let redirects = self.deliver()?;
-        if consumed {
+        // An ARP reply the kernel also gets is passed up, not consumed.
+        if consumed && self.io.up.is_empty() {
             self.consumed += 1;
         }
         self.finish(before, redirects)
@@ -441,6 +453,8 @@ impl Harness {
     fn finish(&mut self, before: Vec<u64>, redirects: usize) -> Result<Step, String> {
         let sent = std::mem::take(&mut self.io.sent);
         self.transmitted += sent.len() as u64;
+        let up = std::mem::take(&mut self.io.up);
+        self.passed_up += up.len() as u64;
         for s in &sent {
             check::sent_frame(&self.snap, s).map_err(|e| format!("transmitted frame {:02x?}: {e}", s.frame.bytes))?;
         }
@@ -456,10 +470,10 @@ impl Harness {
             + e0.neigh6.as_ref().map_or(0, |t| t.pending_len())) as u64;
         let dropped = self.total_drops();
         let got = self.received + self.io.built;
-        let gone = self.transmitted + dropped + pending + self.consumed;
+        let gone = self.transmitted + dropped + pending + self.consumed + self.passed_up;
         if got != gone {
             return Err(format!(
-                "accounting: received {} + built {} != transmitted {} + dropped {} + waiting for ARP {} + ARP consumed {} \
+                "accounting: received {} + built {} != transmitted {} + dropped {} + waiting for ARP {} + ARP consumed {} + passed up {} \
                  (this step: sent {}, drops {:?})",
                 self.received,
                 self.io.built,
@@ -467,6 +481,7 @@ impl Harness {
                 dropped,
                 pending,
                 self.consumed,
+                self.passed_up,
                 sent.len(),
                 drops
             ));
@@ -482,7 +497,7 @@ impl Harness {
                 ));
             }
         }
-        Ok(Step { sent, redirects, drops })
+        Ok(Step { sent, redirects, drops, up })
     }
 }
 

@@ -43,6 +43,7 @@ fn snapshot(services: &[ServiceConf], mtu: u16) -> Snapshot {
         addrs6: vec![(addr, 64)],
         mtu,
         rss: None,
+        kernel: None,
     };
     let ifaces = vec![iface("client", 0, C_MAC, VIP), iface("server", 1, S_MAC, DIP)];
     let list = services.iter().map(|s| Service::build(s, 1, None)).collect();

@@ -47,6 +47,15 @@ pub fn last_error() -> String {
     }
 }
 
+/// Text of a DPDK error number (a negative return value, negated).
+pub fn last_error_of(errnum: i32) -> String {
+    // SAFETY: rte_strerror returns a pointer to a static or thread-local
+    // NUL-terminated string for any number.
+    let p = unsafe { sys::rte_strerror(errnum) };
+    // SAFETY: non-null, NUL-terminated (above).
+    format!("{} (error {errnum})", unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy())
+}
+
 /// The threading rules, checked by the compiler (these are doc tests).
 ///
 /// Queue tokens, the ring consumer and ports move between threads; the

@@ -207,6 +207,23 @@ impl Port {
         Ok(Port { inner: Arc::new(inner), configured: false, rss: None, _not_sync: PhantomData })
     }
 
+    /// Create a virtual device after EAL init (hotplug) and take its
+    /// port: `devargs` is a vdev string whose name (before the first
+    /// comma) names the port. The exception path makes its kernel
+    /// interfaces this way, once the MACs they must carry are known.
+    pub fn probe_vdev(devargs: &str) -> Result<Port, String> {
+        eal_ref()?;
+        let name = devargs.split(',').next().unwrap_or(devargs);
+        let c = CString::new(devargs).map_err(|e| e.to_string())?;
+        // SAFETY: the EAL is initialised (checked above); valid C string,
+        // which DPDK copies.
+        let rc = unsafe { sys::rte_dev_probe(c.as_ptr()) };
+        if rc != 0 {
+            return Err(format!("cannot create device '{devargs}': {}", crate::last_error_of(-rc)));
+        }
+        Port::by_name(name)
+    }
+
     pub fn id(&self) -> u16 {
         self.inner.id
     }

@@ -77,6 +77,7 @@ impl Net {
             addrs6: vec![(addr, 64)],
             mtu: 1500,
             rss: None,
+            kernel: None,
         };
         let ifaces = vec![iface("client", 0, C_MAC, VIP6), iface("server", 1, S_MAC, DIP6)];
         let list = vec![Service::build(&self.service(pp), 1, None)];

@@ -19,6 +19,7 @@ fn iface(name: &str, port: u16, addrs: Vec<(u32, u8)>, addrs6: &[(&str, u8)]) ->
         addrs6: addrs6.iter().map(|(a, l)| (a6(a), *l)).collect(),
         mtu: 1500,
         rss: None,
+        kernel: None,
     }
 }
 
