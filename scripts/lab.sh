@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rvs lab: network namespaces around a DPDK rvsd, like the seed's LVS labs.
 #
-#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun|mixed] [--workers N] [--services FILE|none] [--ipv6]
+#   scripts/lab.sh up   [--id ID] [--mode nat|fullnat|dr|tun|mixed] [--workers N] [--services FILE|none] [--ipv6] [--no-kernel]
 #   scripts/lab.sh down [--id ID]
 #   scripts/lab.sh status [--id ID]
 #   scripts/lab.sh exec [--id ID] NS-SUFFIX CMD...    (e.g. exec cli curl -s 172.25.254.100)
@@ -38,7 +38,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
 cmd=${1:-}; shift || true
-ID=0; MODE=nat; WORKERS=1; SERVICES=""; IPV6=0
+ID=0; MODE=nat; WORKERS=1; SERVICES=""; IPV6=0; KERNEL=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --id) ID=$2; shift 2;;
@@ -46,6 +46,7 @@ while [ $# -gt 0 ]; do
     --workers) WORKERS=$2; shift 2;;
     --services) SERVICES=$2; shift 2;;
     --ipv6) IPV6=1; shift;;
+    --no-kernel) KERNEL=0; shift;;
     *) break;;
   esac
 done
@@ -106,6 +107,10 @@ addr6() { # addr6 NS ADDR/LEN DEV: an address usable at once (no DAD)
 
 write_config() {
   local cfg=$STATE/rvsd.yaml
+  # The exception path: each link gets a kernel interface in the director
+  # namespace (named as the link: client, server, lan) unless --no-kernel.
+  local K=""
+  [ "$KERNEL" = 1 ] && K=", kernel: {}"
   {
     echo "dpdk: { memory_mb: 256, mbufs: 8191, file_prefix: ${P} }"
     echo "workers: { count: ${WORKERS} }"
@@ -113,11 +118,11 @@ write_config() {
     echo "interfaces:"
     case $MODE in
       nat|fullnat|mixed)
-        echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24$(v6 ", '2001:db8:c::100/64'")] }"
-        echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24$(v6 ", '2001:db8:1::100/64'")] }"
+        echo "  - { name: client, device: 'net_tap0,iface=${TAP_C}', addresses: [172.25.254.100/24$(v6 ", '2001:db8:c::100/64'")]$K }"
+        echo "  - { name: server, device: 'net_tap1,iface=${TAP_S}', addresses: [192.168.0.100/24$(v6 ", '2001:db8:1::100/64'")]$K }"
         ;;
       dr|tun)
-        echo "  - { name: lan, device: 'net_tap0,iface=${TAP_S}', addresses: [192.168.0.50/24$(v6 ", '2001:db8:1::50/64'")] }"
+        echo "  - { name: lan, device: 'net_tap0,iface=${TAP_S}', addresses: [192.168.0.50/24$(v6 ", '2001:db8:1::50/64'")]$K }"
         echo "routes:"
         echo "  - { prefix: 0.0.0.0/0, via: 192.168.0.100, dev: lan }"
         v6 "  - { prefix: '::/0', via: '2001:db8:1::1', dev: lan }"$'\n'

@@ -4,7 +4,7 @@
 # runs only when something is missing.
 set -euo pipefail
 
-PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl
+PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl socat
       python3 python3-scapy tcpdump ethtool nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
       prometheus dpkg-dev systemd)
 

@@ -114,6 +114,9 @@ impl PortLink {
 pub struct WorkerQueues {
     pub rx: Vec<RxQueue>,
     pub tx: Vec<TxQueue>,
+    /// By interface index: this worker's queue pair on the interface's
+    /// kernel port (the exception path), if it has one.
+    pub kernel: Vec<Option<(RxQueue, TxQueue)>>,
     pub outbox: Outbox<Mbuf>,
     pub inbox: Inbox<Mbuf>,
 }
@@ -135,6 +138,9 @@ struct WorkerIo<'a> {
     /// This worker's tx queue on each port, by interface index.
     txq: &'a mut [TxQueue],
     outbox: &'a mut Outbox<Mbuf>,
+    /// Tx batches and queues towards the kernel ports, by interface index.
+    ktx: Vec<TxBatch>,
+    kq: &'a mut [Option<(RxQueue, TxQueue)>],
     /// Interface index by DPDK port id.
     idx_of: [u16; 64],
 }
@@ -168,6 +174,27 @@ impl WorkerIo<'_> {
                 self.flush_one(i);
             }
         }
+        for i in 0..self.ktx.len() {
+            if !self.ktx[i].is_empty() {
+                self.flush_kernel(i);
+            }
+        }
+    }
+
+    /// Send what the kernel batch of interface `i` holds up to its kernel
+    /// port; what the queue does not take is `kernel_full`.
+    fn flush_kernel(&mut self, i: usize) {
+        let st = &self.shared.stats[self.id];
+        let Some((_, q)) = self.kq[i].as_mut() else {
+            for _ in 0..self.ktx[i].discard() {
+                st.count_drop(crate::drop::DropReason::KernelFull);
+            }
+            return;
+        };
+        let (_, dropped) = self.ktx[i].flush(q);
+        for _ in 0..dropped {
+            st.count_drop(crate::drop::DropReason::KernelFull);
+        }
     }
 }
 
@@ -198,6 +225,43 @@ impl Io<Mbuf> for WorkerIo<'_> {
     fn to_neigh_owner(&mut self, port_idx: u16, nexthop: std::net::IpAddr, pkt: Mbuf) -> Result<(), Mbuf> {
         self.shared.neigh_q.push((pkt, port_idx, nexthop)).map_err(|(m, _, _)| m)
     }
+    #[inline]
+    fn to_kernel(&mut self, port_idx: u16, pkt: Mbuf) -> Result<(), Mbuf> {
+        let i = port_idx as usize;
+        if self.kq.get(i).is_none_or(Option::is_none) {
+            return Err(pkt);
+        }
+        if self.ktx[i].is_full() {
+            self.flush_kernel(i);
+        }
+        self.ktx[i].push(pkt);
+        Ok(())
+    }
+}
+
+/// What the kernel sent on its interfaces: each packet leaves, as it is,
+/// through the DPDK port of the same link. Returns how many.
+fn from_kernel(io: &mut WorkerIo<'_>, burst: &mut Burst, max: usize) -> usize {
+    let mut n = 0;
+    for i in 0..io.kq.len() {
+        let Some((rx, _)) = io.kq[i].as_mut() else { continue };
+        let got = burst.rx(rx, max);
+        if got == 0 {
+            continue;
+        }
+        n += got;
+        let port_id = io.shared.port_ids[i];
+        while let Some(mut m) = burst.next() {
+            let st = &io.shared.stats[io.id];
+            if m.nb_segs() > 1 && !m.linearize() {
+                st.count_drop(crate::drop::DropReason::MultiSeg);
+                continue;
+            }
+            st.kernel_down.inc();
+            io.tx(port_id, m);
+        }
+    }
+    n
 }
 
 /// Run worker `id` on its queues until `shared.stop` is set. Returns 0.
@@ -216,15 +280,19 @@ pub fn run(
     for (i, p) in shared.port_ids.iter().enumerate() {
         idx_of[*p as usize & 63] = i as u16;
     }
-    let WorkerQueues { rx: rxq, tx: txq, outbox, inbox } = q;
+    let WorkerQueues { rx: rxq, tx: txq, kernel, outbox, inbox } = q;
     let mut io = WorkerIo {
         id,
         shared: &shared,
         tx: shared.port_ids.iter().map(|_| TxBatch::default()).collect(),
         txq: &mut txq[..],
         outbox,
+        ktx: kernel.iter().map(|_| TxBatch::default()).collect(),
+        kq: &mut kernel[..],
         idx_of,
     };
+    let has_kernel = io.kq.iter().any(Option::is_some);
+    let mut iteration = 0u32;
     let mut handed: Vec<Redirected<Mbuf>> = Vec::with_capacity(conf.burst.max(1));
     let hz = rvs_ffi::tsc_hz().max(1);
     let mut last_tick = 0u64;
@@ -282,6 +350,12 @@ pub fn run(
             let mut cx = Ctx { snap: &snap, neigh: &neigh, io: &mut io, now };
             engine.handle_burst(&mut cx, pkts);
             stats.rx_bytes.add(bytes);
+        }
+        // The kernel's traffic is light: polled when idle, else every
+        // 8th iteration (on net_tap each poll of an empty queue is a read).
+        iteration = iteration.wrapping_add(1);
+        if has_kernel && (work == 0 || iteration % 8 == 0) {
+            work += from_kernel(&mut io, &mut burst, conf.burst);
         }
         io.flush();
         // `rvsadm -c`: a bounded piece of the table per iteration, if asked.

@@ -164,6 +164,12 @@ pub struct WorkerView {
     pub icmp_err_suppressed: u64,
     /// Fragments sent for packets over the egress MTU without DF.
     pub frags_out: u64,
+    /// Exception path: packets passed up to the kernel interfaces, and
+    /// packets the kernel sent out through the ports.
+    #[serde(default)]
+    pub kernel_up: u64,
+    #[serde(default)]
+    pub kernel_down: u64,
     /// Entries in this worker's connection table now.
     pub conns: u64,
     pub conns_created: u64,

@@ -112,6 +112,8 @@ pub fn worker(id: usize, s: &WorkerStats) -> WorkerView {
         icmp_err_sent: s.icmp_err_sent.get(),
         icmp_err_suppressed: s.icmp_err_suppressed.get(),
         frags_out: s.frags_out.get(),
+        kernel_up: s.kernel_up.get(),
+        kernel_down: s.kernel_down.get(),
         conns: s.conns.get(),
         conns_created: s.conns_created.get(),
         conns_expired: s.conns_expired.get(),

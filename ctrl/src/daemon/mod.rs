@@ -11,6 +11,7 @@
 
 pub mod alerts;
 pub mod eal_args;
+pub mod kernel_if;
 pub mod logging;
 pub mod manual;
 pub mod metrics_http;
@@ -149,6 +150,19 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     for (f, r) in ifaces.iter_mut().zip(rss) {
         f.rss = r;
     }
+    // The exception path: a kernel interface per link that asks for one.
+    let mut kernel_ports = Vec::new();
+    let mut kq: Vec<Option<(std::vec::IntoIter<RxQueue>, std::vec::IntoIter<TxQueue>)>> = Vec::new();
+    for (i, c) in cfg.interfaces.iter().enumerate() {
+        let Some(k) = &c.kernel else {
+            kq.push(None);
+            continue;
+        };
+        let kp = kernel_if::create(&cfg, i, &macs[i], workers as u16, &pool)?;
+        kq.push(Some((kp.queues.rx.into_iter(), kp.queues.tx.into_iter())));
+        ifaces[i].kernel = Some((k.rate, k.burst));
+        kernel_ports.push(kp.port);
+    }
     let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
 
     // One SPSC ring per ordered pair of workers, 1024 packets each.
@@ -158,7 +172,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let tx = txq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let (Some(rx), Some(tx)) = (rx, tx) else { return Err("a port has fewer queues than workers".into()) };
-        queues.push(WorkerQueues { rx, tx, outbox, inbox });
+        let kernel = kq
+            .iter_mut()
+            .map(|k| k.as_mut().and_then(|(r, t)| Some((r.next()?, t.next()?))))
+            .collect();
+        queues.push(WorkerQueues { rx, tx, kernel, outbox, inbox });
     }
     let nports = ports.len();
     let shared = Arc::new(Shared {
@@ -265,12 +283,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
     }
     drop(parked);
     print_final(&shared, &ports, baseline);
-    for p in ports.iter_mut() {
+    for p in ports.iter_mut().chain(kernel_ports.iter_mut()) {
         if !p.stop() {
             warn!("port {} still has queues in use: it stops when they are released", p.name());
         }
     }
     drop(ports);
+    drop(kernel_ports);
     drop(shared);
     drop(eal);
     Ok(())
@@ -414,7 +433,7 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
     for (w, s) in shared.stats.iter().enumerate() {
         let _ = writeln!(
             b,
-            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} arp_learned {} icmp_echo {} icmp_err_sent {} frags_out {} conns_created {} drops {}",
+            "  worker {w}: rx {} tx {} redirect_in {} redirect_out {} arp_replies {} arp_requests {} arp_learned {} icmp_echo {} icmp_err_sent {} frags_out {} kernel_up {} kernel_down {} conns_created {} drops {}",
             s.rx_pkts.get(),
             s.tx_pkts.get(),
             s.redirect_in.get(),
@@ -425,6 +444,8 @@ fn print_final(shared: &Shared, ports: &[Port], baseline: u32) {
             s.icmp_echo.get(),
             s.icmp_err_sent.get(),
             s.frags_out.get(),
+            s.kernel_up.get(),
+            s.kernel_down.get(),
             s.conns_created.get(),
             s.total_drops()
         );
