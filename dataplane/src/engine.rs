@@ -268,7 +268,10 @@ impl<P: PacketBuf> Engine<P> {
             // Learnt; the kernel (if this link has one) resolves its own
             // neighbours and learns from the same reply.
             self.stats.arp_learned.inc();
-            if a.op == arp::OP_REPLY && for_us && cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.kernel.is_some()) {
+            if a.op == arp::OP_REPLY
+                && for_us
+                && cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.kernel.is_some())
+            {
                 return self.up_to_kernel(cx, pkt, port_idx, DropReason::ArpNotForUs);
             }
         }

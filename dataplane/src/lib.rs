@@ -19,9 +19,9 @@ pub mod family;
 pub mod forward;
 #[cfg(test)]
 mod hostile_tests;
+mod ingress6;
 #[cfg(test)]
 mod kernel_tests;
-mod ingress6;
 pub mod l3;
 pub mod lport;
 #[cfg(test)]

@@ -36,9 +36,10 @@ pub(crate) fn reply_lookup<P, A: Addr>(e: &Engine<P>, m: &Meta<A>) -> Option<(Co
     let k = &m.key;
     let key = ConnKey::of(k.proto, k.saddr.widen(), k.sport, k.daddr.widen(), k.dport);
     match e.svc.conns6.lookup(&key)? {
-        (cid, Dir::Output) if e.svc.conns6.get(cid).flags & flags::NAT64 != 0 => {
-            Some((cid, Meta { key, at: m.at, total_len: m.total_len, flags: m.flags, df: m.df, cls: m.cls, port: m.port }))
-        }
+        (cid, Dir::Output) if e.svc.conns6.get(cid).flags & flags::NAT64 != 0 => Some((
+            cid,
+            Meta { key, at: m.at, total_len: m.total_len, flags: m.flags, df: m.df, cls: m.cls, port: m.port },
+        )),
         _ => None,
     }
 }

@@ -34,13 +34,7 @@ pub struct KernelPort {
 /// Make, start and configure the kernel port of interface `idx` (which
 /// has `kernel:`), with `mac` (the data port's) and one queue pair per
 /// worker.
-pub fn create(
-    cfg: &Config,
-    idx: usize,
-    mac: &[u8; 6],
-    workers: u16,
-    pool: &Mempool,
-) -> Result<KernelPort, String> {
+pub fn create(cfg: &Config, idx: usize, mac: &[u8; 6], workers: u16, pool: &Mempool) -> Result<KernelPort, String> {
     let c = &cfg.interfaces[idx];
     let ifname = c.kernel_ifname().ok_or_else(|| format!("interface {}: no kernel section", c.name))?.to_string();
     let mac_s = rvs_dataplane::packet::eth::fmt_mac(mac);
@@ -55,8 +49,9 @@ pub fn create(
         rss_key: None,
         ..Default::default()
     };
-    let queues =
-        port.configure_and_start(&pc, pool).map_err(|e| format!("interface {}: kernel interface {ifname}: {e}", c.name))?;
+    let queues = port
+        .configure_and_start(&pc, pool)
+        .map_err(|e| format!("interface {}: kernel interface {ifname}: {e}", c.name))?;
     configure_kernel(cfg, c, &ifname).map_err(|e| format!("interface {}: kernel interface {ifname}: {e}", c.name))?;
     info!(
         "interface {} kernel interface {ifname} = port {} mac {mac_s}, {} addresses",
@@ -75,13 +70,21 @@ fn configure_kernel(cfg: &Config, c: &InterfaceConf, ifname: &str) -> Result<(),
     // either: no link-local address, no MLD or solicitations sent on it.
     let v6 = c.addresses.iter().any(|a| a.addr().is_ipv6());
     let disable = if v6 { "0" } else { "1" };
-    for (key, v) in [("disable_ipv6", disable), ("accept_ra", "0"), ("autoconf", "0"), ("accept_dad", "0")] {
+    // No link-local address either: rvsd answers ND for the addresses it
+    // knows, so the kernel must solicit from (and be reached at) those.
+    let keys =
+        [("disable_ipv6", disable), ("addr_gen_mode", "1"), ("accept_ra", "0"), ("autoconf", "0"), ("accept_dad", "0")];
+    for (key, v) in keys {
         let path = format!("/proc/sys/net/ipv6/conf/{ifname}/{key}");
         if let Err(e) = std::fs::write(&path, v) {
             tracing::warn!("kernel interface {ifname}: cannot set {path} to {v}: {e}");
         }
     }
     ip(&["link", "set", "dev", ifname, "mtu", &c.mtu.to_string(), "up"])?;
+    if v6 {
+        // Made when DPDK started the port, before addr_gen_mode was set.
+        ip(&["-6", "addr", "flush", "dev", ifname, "scope", "link"])?;
+    }
     for a in &c.addresses {
         let s = a.to_string();
         if a.addr().is_ipv6() {

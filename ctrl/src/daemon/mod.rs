@@ -172,10 +172,7 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let tx = txq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let (Some(rx), Some(tx)) = (rx, tx) else { return Err("a port has fewer queues than workers".into()) };
-        let kernel = kq
-            .iter_mut()
-            .map(|k| k.as_mut().and_then(|(r, t)| Some((r.next()?, t.next()?))))
-            .collect();
+        let kernel = kq.iter_mut().map(|k| k.as_mut().and_then(|(r, t)| Some((r.next()?, t.next()?)))).collect();
         queues.push(WorkerQueues { rx, tx, kernel, outbox, inbox });
     }
     let nports = ports.len();

@@ -19,7 +19,16 @@ pub fn ifaces(cfg: &Config, port_ids: &[u16], macs: &[[u8; 6]]) -> Vec<Iface> {
         .enumerate()
         .map(|(i, c)| {
             let (addrs, addrs6) = from_conf::iface_addrs(c);
-            Iface { name: c.name.clone(), port_id: port_ids[i], mac: macs[i], addrs, addrs6, mtu: c.mtu, rss: None, kernel: None }
+            Iface {
+                name: c.name.clone(),
+                port_id: port_ids[i],
+                mac: macs[i],
+                addrs,
+                addrs6,
+                mtu: c.mtu,
+                rss: None,
+                kernel: None,
+            }
         })
         .collect()
 }
