@@ -272,7 +272,7 @@ impl<P: PacketBuf> Engine<P> {
                 && for_us
                 && cx.snap.ifaces.get(port_idx as usize).is_some_and(|i| i.kernel.is_some())
             {
-                return self.up_to_kernel(cx, pkt, port_idx, DropReason::ArpNotForUs);
+                self.up_to_kernel(cx, pkt, port_idx, DropReason::ArpNotForUs);
             }
         }
     }

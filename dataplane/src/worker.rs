@@ -251,7 +251,7 @@ fn from_kernel(io: &mut WorkerIo<'_>, burst: &mut Burst, max: usize) -> usize {
         }
         n += got;
         let port_id = io.shared.port_ids[i];
-        while let Some(mut m) = burst.next() {
+        for mut m in burst.by_ref() {
             let st = &io.shared.stats[io.id];
             if m.nb_segs() > 1 && !m.linearize() {
                 st.count_drop(crate::drop::DropReason::MultiSeg);
