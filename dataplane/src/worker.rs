@@ -354,7 +354,7 @@ pub fn run(
         // The kernel's traffic is light: polled when idle, else every
         // 8th iteration (on net_tap each poll of an empty queue is a read).
         iteration = iteration.wrapping_add(1);
-        if has_kernel && (work == 0 || iteration % 8 == 0) {
+        if has_kernel && (work == 0 || iteration.is_multiple_of(8)) {
             work += from_kernel(&mut io, &mut burst, conf.burst);
         }
         io.flush();
