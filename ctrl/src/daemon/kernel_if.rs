@@ -54,7 +54,7 @@ pub fn create(cfg: &Config, idx: usize, mac: &[u8; 6], workers: u16, pool: &Memp
         .map_err(|e| format!("interface {}: kernel interface {ifname}: {e}", c.name))?;
     configure_kernel(cfg, c, &ifname).map_err(|e| format!("interface {}: kernel interface {ifname}: {e}", c.name))?;
     info!(
-        "interface {} kernel interface {ifname} = port {} mac {mac_s}, {} addresses",
+        "kernel interface {ifname} for interface {} = port {} mac {mac_s}, {} addresses",
         c.name,
         port.id(),
         c.addresses.len()
