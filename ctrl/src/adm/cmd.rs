@@ -187,6 +187,9 @@ pub struct ListOpts {
     pub nosort: bool,
     /// `--json` (rvs extension).
     pub json: bool,
+    /// `--health` (rvs extension): a last column with each real server's
+    /// health, and the dests a failed check took out of the table.
+    pub health: bool,
 }
 
 /// `-S` options.

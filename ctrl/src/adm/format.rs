@@ -103,14 +103,41 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
         let _ = writeln!(out, "IP Virtual Server version {IPVS_VERSION} (size={})", view.size);
     }
     let d = detail(opts);
-    out.push_str(title(d));
+    match opts.health {
+        false => out.push_str(title(d)),
+        true => {
+            out.push_str(title(d).trim_end_matches('\n'));
+            out.push_str(" Health\n");
+        }
+    }
     for s in services {
         service_line(&mut out, s, d, opts.exact);
+        if let (true, Some(up)) = (opts.health, s.quorum_up) {
+            last_column(&mut out, if up { "quorum:up" } else { "quorum:down" });
+        }
         for dv in sorted_dests(s, nosort) {
             dest_line(&mut out, dv, d, opts.exact);
+            if opts.health {
+                last_column(&mut out, &dv.health.as_ref().map_or("-".into(), |h| h.column()));
+            }
+        }
+        for dv in s.removed.iter().filter(|_| opts.health) {
+            dest_line(&mut out, dv, d, opts.exact);
+            let h = dv.health.as_ref().map_or("down".into(), |h| h.column());
+            last_column(&mut out, &format!("{h},removed"));
         }
     }
     Ok(out)
+}
+
+/// `--health`: a last column on the line just written.
+fn last_column(out: &mut String, text: &str) {
+    out.pop();
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out.push_str(text);
+    out.push('\n');
 }
 
 fn title(d: Detail) -> &'static str {

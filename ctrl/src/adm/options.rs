@@ -102,6 +102,7 @@ pub(crate) enum Opt {
     MhbC,
     ProxyProtocol,
     Workers,
+    Health,
     Ipv6,
 }
 
@@ -163,6 +164,7 @@ pub(crate) const ALL_OPTS: [Opt; N_OPT] = [
     Opt::MhbC,
     Opt::ProxyProtocol,
     Opt::Workers,
+    Opt::Health,
     Opt::Ipv6,
 ];
 
@@ -212,6 +214,7 @@ impl Opt {
             Opt::MhbC => "mhb-c",
             Opt::ProxyProtocol => "proxy-protocol",
             Opt::Workers => "workers",
+            Opt::Health => "health",
             Opt::Ipv6 => "ipv6",
         }
     }
@@ -252,7 +255,7 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
         },
         Cmd::List => match opt {
             Connection | Service | Timeout | Daemon | Workers => Exclusive,
-            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact | TunInfo | Json | Ipv6 => {
+            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact | TunInfo | Json | Health | Ipv6 => {
                 Optional
             }
             _ => Illegal,
@@ -436,6 +439,7 @@ pub(crate) static SPECS: &[Spec] = &[
     spec("mhb-c", None, Arg::Required, Tag::Opt(Opt::MhbC)),
     spec("proxy-protocol", None, Arg::Required, Tag::Opt(Opt::ProxyProtocol)),
     spec("workers", None, Arg::None, Tag::Opt(Opt::Workers)),
+    spec("health", None, Arg::None, Tag::Opt(Opt::Health)),
 ];
 
 pub(crate) fn by_long(name: &str) -> Option<&'static Spec> {

@@ -461,6 +461,7 @@ impl Parsed {
                     exact: h(Opt::Exact),
                     nosort: h(Opt::NoSort),
                     json: h(Opt::Json),
+                    health: h(Opt::Health),
                 })
             }
             Cmd::Save => AdmCommand::Save(SaveOpts { numeric: self.has(Opt::Numeric), yaml: self.has(Opt::Yaml) }),

@@ -26,6 +26,14 @@ pub struct ServiceView {
     pub stats: Stats,
     pub rate: Rates,
     pub dests: Vec<DestView>,
+    /// Whether the service has its quorum; only for services that are
+    /// health checked or have a sorry server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<bool>,
+    /// Dests a failed check took out of the table
+    /// (`inhibit_on_failure: false`); `-L` does not show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<DestView>,
 }
 
 /// One real server with its counters.
@@ -43,6 +51,39 @@ pub struct DestView {
     pub persist: u32,
     pub stats: Stats,
     pub rate: Rates,
+    /// Its health check's verdict, when it is checked or is the sorry
+    /// server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthView>,
+}
+
+/// A real server's health (`--health`, `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// `up`, `down`, or `sorry` for a sorry server (not checked).
+    pub state: String,
+    /// The kind of check (`http`, `tcp` ...).
+    pub check: String,
+    /// The last failure, kept after recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
+    /// Seconds in this state.
+    pub since_secs: u64,
+    pub checks: u64,
+    pub failures: u64,
+    pub transitions: u64,
+    /// Results in a row that disagree with `state` (towards `fall` or `rise`).
+    pub pending: u32,
+}
+
+impl HealthView {
+    /// The `--health` column: `up`, `down:timeout`, `sorry`.
+    pub fn column(&self) -> String {
+        match (self.state.as_str(), &self.last_failure) {
+            ("down", Some(f)) => format!("down:{}", f.replace(' ', "_")),
+            (s, _) => s.to_string(),
+        }
+    }
 }
 
 /// Totals since start or the last `-Z`.
@@ -116,6 +157,8 @@ impl ServiceView {
             conf: conf.clone(),
             stats: Stats::default(),
             rate: Rates::default(),
+            quorum_up: None,
+            removed: Vec::new(),
         }
     }
 }
@@ -123,7 +166,15 @@ impl ServiceView {
 impl DestView {
     /// A real server with zero counters.
     pub fn new(conf: DestConf) -> Self {
-        DestView { conf, active: 0, inactive: 0, persist: 0, stats: Stats::default(), rate: Rates::default() }
+        DestView {
+            conf,
+            active: 0,
+            inactive: 0,
+            persist: 0,
+            stats: Stats::default(),
+            rate: Rates::default(),
+            health: None,
+        }
     }
 }
 

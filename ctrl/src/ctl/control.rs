@@ -18,7 +18,11 @@ use crate::ctl::proto::{ApplyReport, ConnsView, Reply, ReplyError, Request};
 use crate::ctl::server::Handler;
 use crate::ctl::{metrics, views, wait};
 use crate::daemon::publish;
-use rvs_conf::{Config, ServiceKey};
+use crate::health::checker::Checker;
+use crate::health::overlay::{self, DestId};
+use crate::health::schedule;
+use rvs_conf::{Config, ServiceConf, ServiceKey};
+use std::collections::HashMap;
 use rvs_dataplane::snapshot::{Iface, Snapshot};
 use rvs_dataplane::worker::Shared;
 use std::path::PathBuf;
@@ -52,6 +56,15 @@ pub struct Control {
     config_path: PathBuf,
     /// When a configuration was last published (boot counts).
     last_change: Mutex<SystemTime>,
+    health: Mutex<Health>,
+    checker: Mutex<Option<Checker>>,
+}
+
+/// The health checks' verdicts as the last snapshot was built with them.
+#[derive(Default)]
+struct Health {
+    verdicts: HashMap<DestId, bool>,
+    quorum: HashMap<ServiceKey, bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -69,6 +82,7 @@ impl Control {
         config_path: PathBuf,
     ) -> Arc<Control> {
         let generation = shared.snap.load().generation;
+        let quorum = overlay::apply(&cfg.services, &HashMap::new(), &HashMap::new()).quorum;
         Arc::new(Control {
             shared: RwLock::new(Some(shared)),
             model: Mutex::new(Model::new(cfg, generation)),
@@ -78,7 +92,74 @@ impl Control {
             baseline,
             config_path,
             last_change: Mutex::new(SystemTime::now()),
+            health: Mutex::new(Health { verdicts: HashMap::new(), quorum }),
+            checker: Mutex::new(None),
         })
+    }
+
+    /// Start checking the dests that ask for it. Each flip of a verdict
+    /// republishes the table (see [`Control::health_changed`]).
+    pub fn start_health(self: &Arc<Self>) -> std::io::Result<()> {
+        let me = Arc::downgrade(self);
+        let c = Checker::start(Box::new(move |v| {
+            if let Some(c) = me.upgrade() {
+                c.health_changed(v);
+            }
+        }))?;
+        c.sync(schedule::jobs(&lock(&self.model).cfg.services));
+        *lock(&self.checker) = Some(c);
+        Ok(())
+    }
+
+    /// What the data path runs: the configured services with the health
+    /// verdicts laid over them; records the quorum state it leads to.
+    fn effective(&self, services: &[ServiceConf]) -> Vec<ServiceConf> {
+        let mut h = lock(&self.health);
+        let e = overlay::apply(services, &h.verdicts, &h.quorum);
+        for q in &e.changes {
+            let what = match (q.up, q.sorry) {
+                (false, true) => "lost its quorum; the sorry server takes new connections",
+                (false, false) => "lost its quorum",
+                (true, true) => "has its quorum back; the sorry server hands back",
+                (true, false) => "has its quorum back",
+            };
+            let log = format!("health: service {} {what} (healthy weight {}, quorum {})", q.svc, q.weight, q.quorum);
+            if q.up {
+                tracing::info!("{log}");
+            } else {
+                tracing::warn!("{log}");
+            }
+        }
+        h.quorum = e.quorum;
+        e.services
+    }
+
+    /// The checker's new verdicts: publish a new snapshot if they change
+    /// the table. The model is locked as for an rvsadm commit, so the
+    /// two never interleave.
+    pub fn health_changed(&self, verdicts: HashMap<DestId, bool>) {
+        let _ = self.with_shared(|sh| {
+            let t0 = Instant::now();
+            let mut m = lock(&self.model);
+            lock(&self.health).verdicts = verdicts;
+            let services = self.effective(&m.cfg.services);
+            let prev = sh.snap.load_full();
+            if prev.services.list.iter().map(|s| &s.conf).eq(services.iter()) {
+                return;
+            }
+            let g = m.bump();
+            let snap = publish::build(g, &m.cfg, &services, self.ifaces.clone(), Some(&prev));
+            let old = sh.snap.swap(Arc::new(snap));
+            *lock(&self.last_change) = SystemTime::now();
+            drop(m);
+            let w = wait::wait_generation(&sh.stats, g, SYNC_TIMEOUT);
+            tracing::info!(
+                "health: generation {g} published in {} µs, on all workers: {}",
+                t0.elapsed().as_micros(),
+                w.reached
+            );
+            drop(old);
+        });
     }
 
     fn with_shared<R>(&self, f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, ReplyError> {
@@ -89,6 +170,9 @@ impl Control {
     /// Refuse further requests and wait for those in flight. After this
     /// Control holds no reference to the data path.
     pub fn shutdown(&self) {
+        if let Some(c) = lock(&self.checker).take() {
+            c.stop();
+        }
         self.shared.write().unwrap_or_else(|e| e.into_inner()).take();
     }
 
@@ -129,8 +213,12 @@ impl Control {
         let mut old = None;
         if let Some(g) = m.commit(&plan) {
             let prev = sh.snap.load_full();
-            let snap = publish::build(g, &m.cfg, &m.cfg.services, self.ifaces.clone(), Some(&prev));
+            let services = self.effective(&m.cfg.services);
+            let snap = publish::build(g, &m.cfg, &services, self.ifaces.clone(), Some(&prev));
             old = Some(sh.snap.swap(Arc::new(snap)));
+            if let Some(c) = lock(&self.checker).as_ref() {
+                c.sync(schedule::jobs(&m.cfg.services));
+            }
             *lock(&self.last_change) = SystemTime::now();
             r.generation = g;
             r.published = true;
@@ -185,7 +273,8 @@ impl Control {
         self.with_shared(|sh| {
             let size = self.size(sh);
             let conn = lock(&self.model).cfg.conn.clone();
-            let table = views::table(&sh.snap.load(), &lock(&self.rates).est, size);
+            let mut table = views::table(&sh.snap.load(), &lock(&self.rates).est, size);
+            self.add_health(&mut table);
             metrics::Sample {
                 table,
                 workers: self.workers(sh),
@@ -193,6 +282,17 @@ impl Control {
                 last_change: *lock(&self.last_change),
             }
         })
+    }
+
+    /// Health verdicts, quorum state and removed dests, for a listing.
+    fn add_health(&self, t: &mut view::TableView) {
+        let (status, now) = match lock(&self.checker).as_ref() {
+            Some(c) => c.status(),
+            None => (Vec::new(), 0),
+        };
+        let services = lock(&self.model).cfg.services.clone();
+        let quorum = lock(&self.health).quorum.clone();
+        crate::ctl::health_view::decorate(t, &services, &status, now, &quorum);
     }
 
     fn size(&self, sh: &Shared) -> u32 {
@@ -262,8 +362,9 @@ impl Handler for Control {
             Request::Zero(k) => self.apply(&[(0, AdmCommand::Zero(k))], false).map(Reply::Applied),
             Request::Get => self.with_shared(|sh| {
                 let size = self.size(sh);
-                let r = lock(&self.rates);
-                Reply::Table(views::table(&sh.snap.load(), &r.est, size))
+                let mut t = views::table(&sh.snap.load(), &lock(&self.rates).est, size);
+                self.add_health(&mut t);
+                Reply::Table(t)
             }),
             Request::Save => self.with_shared(|sh| {
                 let size = self.size(sh);

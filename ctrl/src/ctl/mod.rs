@@ -7,6 +7,7 @@
 //! - [`model`]: the live configuration and transactional change plans;
 //! - [`control`]: commits, RCU publication, listings (needs DPDK);
 //! - [`views`]: runtime counters → the views rvsadm prints;
+//! - [`health_view`]: the health checks' part of a listing;
 //! - [`metrics`]: the Prometheus text of a scrape;
 //! - [`estimator`]: IPVS-style rates; [`wait`]: waiting for workers to
 //!   run a generation.
@@ -14,6 +15,7 @@
 pub mod client;
 pub mod control;
 pub mod estimator;
+pub mod health_view;
 pub mod metrics;
 pub mod model;
 pub mod proto;

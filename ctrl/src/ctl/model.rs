@@ -104,6 +104,13 @@ impl Model {
         Ok(Plan { cfg: new, zero: Vec::new(), publish })
     }
 
+    /// The generation of a snapshot that changes what the health checks
+    /// lay over the same configuration.
+    pub fn bump(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
     /// Make a plan the live configuration. Returns the generation to
     /// publish, or `None` when the data path needs no new snapshot.
     pub fn commit(&mut self, plan: &Plan) -> Option<u64> {

@@ -163,7 +163,9 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         ifaces[i].kernel = Some((k.rate, k.burst));
         kernel_ports.push(kp.port);
     }
-    let snap = publish::build(1, &cfg, &cfg.services, ifaces.clone(), None);
+    // Before any check, a dest that starts down (`alpha`) is already down.
+    let first = crate::health::overlay::apply(&cfg.services, &Default::default(), &Default::default());
+    let snap = publish::build(1, &cfg, &first.services, ifaces.clone(), None);
 
     // One SPSC ring per ordered pair of workers, 1024 packets each.
     let mesh = rvs_dataplane::redirect::mesh::<rvs_ffi::Mbuf>(workers, 1024);
@@ -245,6 +247,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         baseline,
         shared.pool.size()
     );
+    // Checks start once the workers run, so the first flips are
+    // published to a data path that takes them at once. The checker runs
+    // even with nothing to check: a reload may add checks.
+    control.start_health().map_err(|e| format!("health checker: {e}"))?;
+    if cfg.services.iter().any(|s| s.is_checked()) && cfg.interfaces.iter().all(|i| i.kernel.is_none()) {
+        warn!("health checks run, but no interface has a kernel interface: they leave by the director's other routes");
+    }
 
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("serving")]);
 
