@@ -16,14 +16,21 @@ the connection really came from (FULLNAT's LIP). POST /upload answers
 
 With --v6 the server also listens on [::]:PORT (IPv6 only, so the IPv4
 socket keeps 0.0.0.0) and names itself "<NAME> <ADDR6>" there; it binds
-the wildcard, not ADDR6, so that DR's VIP on lo is served too."""
+the wildcard, not ADDR6, so that DR's VIP on lo is served too.
+
+SIGUSR1 stops it gracefully, as an operator stops a web server for
+maintenance: the listening sockets close at once (new connections are
+refused), the connections already open are served to their end, then the
+process exits."""
 import hashlib
 import http.server
 import ipaddress
 import socket
 import threading
+import signal
 import socketserver
 import sys
+import time
 import urllib.parse
 
 
@@ -72,9 +79,25 @@ def read_proxy(rfile):
     return ("v1", str(src), int(w[4]), str(dst), int(w[5]))
 
 
+ACTIVE = [0]  # connections being served (for the graceful stop)
+ACTIVE_LOCK = threading.Lock()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     proxy = None
+
+    def setup(self):
+        with ACTIVE_LOCK:
+            ACTIVE[0] += 1
+        super().setup()
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with ACTIVE_LOCK:
+                ACTIVE[0] -= 1
 
     def handle(self):
         if PROXY_PROTOCOL:
@@ -162,7 +185,19 @@ if __name__ == "__main__":
     NAME, ADDR = args[0], args[1]
     port = int(args[2]) if len(args) > 2 else 80
     bind = args[3] if len(args) > 3 else "0.0.0.0"
+    servers = [serve(Server, socket.AF_INET, bind, port, ADDR)]
     if addr6 is not None:
-        srv6 = serve(Server6, socket.AF_INET6, "::", port, addr6)
-        threading.Thread(target=srv6.serve_forever, daemon=True).start()
-    serve(Server, socket.AF_INET, bind, port, ADDR).serve_forever()
+        servers.append(serve(Server6, socket.AF_INET6, "::", port, addr6))
+        threading.Thread(target=servers[1].serve_forever, daemon=True).start()
+
+    def graceful(signum, frame):
+        for s in servers:
+            threading.Thread(target=s.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGUSR1, graceful)
+    servers[0].serve_forever()
+    for s in servers:
+        s.server_close()
+    print(f"{NAME}: stopped listening, finishing {ACTIVE[0]} connections", flush=True)
+    while ACTIVE[0] > 0:
+        time.sleep(0.05)

@@ -255,9 +255,8 @@ pub(crate) fn rule(cmd: Cmd, opt: Opt) -> Rule {
         },
         Cmd::List => match opt {
             Connection | Service | Timeout | Daemon | Workers => Exclusive,
-            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact | TunInfo | Json | Health | Ipv6 => {
-                Optional
-            }
+            Numeric | Stats | Rate | Thresholds | PersistentConn | NoSort | SyncId | Exact | TunInfo | Json
+            | Health | Ipv6 => Optional,
             _ => Illegal,
         },
         Cmd::AddDest | Cmd::EditDest => match opt {
