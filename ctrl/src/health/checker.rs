@@ -24,7 +24,7 @@ const TICK: Duration = Duration::from_millis(500);
 
 enum Msg {
     Sync(Vec<Job>),
-    Done(Job, Outcome),
+    Done(Box<(Job, Outcome)>),
     Stop,
 }
 
@@ -48,7 +48,7 @@ impl Checker {
             std::thread::Builder::new().name(format!("rvs-probe{i}")).spawn(move || {
                 while let Ok(job) = job_rx.recv() {
                     let o = super::probe::run(&job.check, &job.target);
-                    if tx.send(Msg::Done(job, o)).is_err() {
+                    if tx.send(Msg::Done(Box::new((job, o)))).is_err() {
                         break;
                     }
                 }
@@ -100,7 +100,8 @@ fn run(rx: Receiver<Msg>, jobs: Sender<Job>, status: Arc<Mutex<Vec<Status>>>, or
                 let (n, kept) = (j.len(), sched.sync(j, now()));
                 tracing::debug!("health: {n} checked dests, {kept} keep their state");
             }
-            Ok(Msg::Done(job, o)) => {
+            Ok(Msg::Done(done)) => {
+                let (job, o) = *done;
                 if let Some(c) = sched.complete(&job, &o, now()) {
                     let (id, kind) = (job.id, job.check.kind.name());
                     let dest = super::dest_name(&id);

@@ -175,7 +175,7 @@ mod tests {
         );
         let s = &svc[0];
         let up = apply(&svc, &HashMap::new(), &HashMap::new());
-        assert_eq!(up.quorum[&s.key], true);
+        assert!(up.quorum[&s.key]);
         let down = apply(&svc, &verdicts(s, &[("10.0.0.10", false), ("10.0.0.20", false)]), &up.quorum);
         assert_eq!(
             weights(&down.services[0]),

@@ -92,12 +92,12 @@ pub fn icmp(dst: IpAddr, bind: Option<IpAddr>, dl: &Deadline) -> Outcome {
     let payload = *b"rvs-health-check";
     let (proto, request) = match dst {
         IpAddr::V4(_) => {
-            let h = Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo.clone()), &payload);
+            let h = Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo), &payload);
             (Protocol::ICMPV4, [h.to_bytes().as_slice(), &payload].concat())
         }
         // The kernel fills in an ICMPv6 checksum on a raw socket.
         IpAddr::V6(_) => {
-            let h = Icmpv6Header::new(Icmpv6Type::EchoRequest(echo.clone()));
+            let h = Icmpv6Header::new(Icmpv6Type::EchoRequest(echo));
             (Protocol::ICMPV6, [h.to_bytes().as_slice(), &payload].concat())
         }
     };
