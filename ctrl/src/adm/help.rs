@@ -94,6 +94,7 @@ rvs extensions:
   --mhb-c factor                load bound of the mhb scheduler (default 1.25)
   --proxy-protocol v1|v2|off    PROXY header to FULLNAT TCP real servers (-E keeps it)
   --json                        listings as JSON
+  --health                      -L adds each real server's health check verdict (last column)
   --yaml                        -S writes the services: section of rvsd's YAML file
   --dry-run                     -R checks the input and changes nothing
   --workers                     per-worker counters, drops by reason, mempool, ports

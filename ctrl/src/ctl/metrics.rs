@@ -157,6 +157,23 @@ enum Which {
 }
 
 /// The text of one scrape.
+/// A checked dest's verdict and check counters (the sorry server has no
+/// checks: only its `up`).
+fn health(b: &mut Builder, l: &Labels, h: &crate::adm::view::HealthView) {
+    let up = h.state != "down";
+    b.gauge(
+        "rvs_dest_health_up",
+        "1 while the health check says the dest is up (sorry server: 1).",
+        l,
+        f64::from(u8::from(up)),
+    );
+    if h.state != "sorry" {
+        b.counter("rvs_dest_health_checks", "Health checks run.", l, h.checks);
+        b.counter("rvs_dest_health_failures", "Health checks that failed.", l, h.failures);
+        b.counter("rvs_dest_health_transitions", "Up/down flips.", l, h.transitions);
+    }
+}
+
 pub fn render(s: &Sample) -> String {
     let mut b = Builder { reg: Registry::default(), counters: Vec::new(), gauges: Vec::new() };
     for svc in &s.table.services {
@@ -179,7 +196,32 @@ pub fn render(s: &Sample) -> String {
                 &l,
                 f64::from(d.persist),
             );
-            b.gauge("rvs_dest_weight", "Configured weight (0: quiesced).", &l, f64::from(d.conf.weight));
+            b.gauge(
+                "rvs_dest_weight",
+                "Weight the workers use (0: quiesced, by rvsadm or a failed health check).",
+                &l,
+                f64::from(d.conf.weight),
+            );
+            if let Some(h) = &d.health {
+                health(&mut b, &l, h);
+            }
+        }
+        for d in &svc.removed {
+            let mut dl = sl.clone();
+            dl.push(("remote_address", d.conf.addr.to_string()));
+            dl.push(("remote_port", d.conf.port.to_string()));
+            dl.push(("forward", fwd_name(d.conf.fwd).to_string()));
+            if let Some(h) = &d.health {
+                health(&mut b, &labels(&dl), h);
+            }
+        }
+        if let Some(up) = svc.quorum_up {
+            b.gauge(
+                "rvs_service_quorum_up",
+                "1 while the service's healthy weight holds its quorum.",
+                &l,
+                f64::from(u8::from(up)),
+            );
         }
     }
     let (cap4, cap6) = s.capacity;
@@ -194,6 +236,8 @@ pub fn render(s: &Sample) -> String {
         b.counter("rvs_worker_busy_cycles", "TSC cycles spent in polls that found work.", &l, w.busy_cycles);
         b.counter("rvs_worker_redirect_in", "Packets handed to this worker by others.", &l, w.redirect_in);
         b.counter("rvs_worker_redirect_out", "Packets this worker handed to others.", &l, w.redirect_out);
+        b.counter("rvs_worker_kernel_up", "Packets passed up to the kernel (exception path).", &l, w.kernel_up);
+        b.counter("rvs_worker_kernel_down", "Packets the kernel sent out through the port.", &l, w.kernel_down);
         b.counter("rvs_worker_connections_created", "Connections created.", &l, w.conns_created);
         b.counter("rvs_worker_connections_expired", "Connections expired.", &l, w.conns_expired);
         b.gauge("rvs_worker_connections", "Entries in the worker's connection tables.", &l, w.conns as f64);
@@ -251,11 +295,27 @@ mod tests {
         d.stats.inpkts = 41;
         d.active = 2;
         d.rate.inpps = 5;
+        d.health = Some(crate::adm::view::HealthView {
+            state: "down".into(),
+            check: "http".into(),
+            last_failure: Some("refused".into()),
+            since_secs: 3,
+            checks: 12,
+            failures: 2,
+            transitions: 1,
+            pending: 0,
+        });
         svc.dests.push(d);
+        svc.quorum_up = Some(false);
         let mut fw = ServiceView::from_conf(&ServiceConf::new(ServiceKey::Fwmark(9)));
         fw.stats.conns = 1;
-        let w =
-            WorkerView { id: 0, rx_pkts: 100, drops: BTreeMap::from([("no_service".into(), 3)]), ..Default::default() };
+        let w = WorkerView {
+            id: 0,
+            rx_pkts: 100,
+            kernel_up: 6,
+            drops: BTreeMap::from([("no_service".into(), 3)]),
+            ..Default::default()
+        };
         Sample {
             table: TableView { size: 4096, services: vec![svc, fw] },
             workers: WorkersView {
@@ -287,6 +347,10 @@ mod tests {
         assert_eq!(value(&t, &format!("rvs_dest_connections_active{{{dest}}}")), 2.0);
         assert_eq!(value(&t, &format!("rvs_dest_rate_packets_in_per_second{{{dest}}}")), 5.0);
         assert_eq!(value(&t, &format!("rvs_dest_weight{{{dest}}}")), 3.0);
+        assert_eq!(value(&t, &format!("rvs_dest_health_up{{{dest}}}")), 0.0);
+        assert_eq!(value(&t, &format!("rvs_dest_health_failures_total{{{dest}}}")), 2.0);
+        assert_eq!(value(&t, &format!("rvs_service_quorum_up{{{svc}}}")), 0.0);
+        assert_eq!(value(&t, "rvs_worker_kernel_up_total{worker=\"0\"}"), 6.0);
         let fwm = "proto=\"FWM\",local_address=\"\",local_port=\"0\",local_mark=\"9\"";
         assert_eq!(value(&t, &format!("rvs_service_connections_total{{{fwm}}}")), 1.0);
         assert_eq!(value(&t, "rvs_worker_rx_packets_total{worker=\"0\"}"), 100.0);
