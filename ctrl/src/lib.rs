@@ -7,3 +7,4 @@ pub mod adm;
 pub mod ctl;
 pub mod daemon;
 pub mod fuzzing;
+pub mod keepalived;
