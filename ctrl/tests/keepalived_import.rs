@@ -15,11 +15,7 @@ fn rvsadm(args: &[&str]) -> (i32, String, String) {
         .env("RVSADM_SOCKET", "/nonexistent/rvsd.sock")
         .output()
         .expect("run rvsadm");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
 const HEADER: &str = "interfaces: [ { name: a, device: net_null0, addresses: [192.168.200.1/24] } ]\n";

@@ -9,9 +9,7 @@
 
 use super::service::Key;
 use super::Ctx;
-use rvs_conf::{
-    FwdMethod, FwmarkMatch, HealthCheck, Proto, SchedFlags, SchedKind, ServiceConf, SorryServer, TunType,
-};
+use rvs_conf::{FwdMethod, FwmarkMatch, HealthCheck, Proto, SchedFlags, SchedKind, ServiceConf, SorryServer, TunType};
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -161,7 +159,8 @@ fn emit(key: Key, s: &ServiceOut, matches: Option<Vec<FwmarkMatch>>) -> Emit<'_>
 
 /// The header a director's file needs for the document to load on its own
 /// (used to check it; the operator merges the services into theirs).
-pub const CHECK_HEADER: &str = "interfaces: [ { name: check, device: net_null0, addresses: [10.0.0.1/8], kernel: {} } ]\n";
+pub const CHECK_HEADER: &str =
+    "interfaces: [ { name: check, device: net_null0, addresses: [10.0.0.1/8], kernel: {} } ]\n";
 
 /// Check each service with rvs's loader and write the document; the
 /// number of services written.
@@ -205,7 +204,8 @@ pub fn document(file: &str, built: Vec<Built>, ctx: &mut Ctx) -> Result<(String,
                         b.origin
                     ),
                 );
-                let y = serde_yaml_ng::to_string(&[emit(b.key, &b.svc, Some(Vec::new()))]).map_err(|e| e.to_string())?;
+                let y =
+                    serde_yaml_ng::to_string(&[emit(b.key, &b.svc, Some(Vec::new()))]).map_err(|e| e.to_string())?;
                 commented.push_str(&format!("# {here}\n"));
                 for l in y.lines() {
                     let note = if l.trim() == "match: []" {

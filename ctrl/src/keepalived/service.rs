@@ -132,7 +132,9 @@ fn lvs_method(n: &Node, ctx: &mut Ctx) -> Option<Fwd> {
             },
             "port" => f.tun_port = words.next().and_then(|p| p.parse().ok()).unwrap_or(0),
             "nocsum" => {}
-            "csum" | "remcsum" => ctx.warn(n.line, &format!("'{w}' is not supported: rvs sends tunnels without checksums")),
+            "csum" | "remcsum" => {
+                ctx.warn(n.line, &format!("'{w}' is not supported: rvs sends tunnels without checksums"))
+            }
             _ => ctx.warn(n.line, &format!("{}: '{w}' is not translated", n.key)),
         }
     }
@@ -197,7 +199,9 @@ pub fn virtual_server(n: &Node, groups: &HashMap<String, Vec<(Key, usize)>>, ctx
                 Some("SCTP") => return skip(n, ctx, "rvs has no SCTP services"),
                 p => ctx.warn(k.line, &format!("protocol {p:?} is not TCP, UDP or SCTP; TCP used")),
             },
-            "ha_suspend" => ctx.warn(k.line, "ha_suspend is not translated: rvs checks whether or not it holds the VIP"),
+            "ha_suspend" => {
+                ctx.warn(k.line, "ha_suspend is not translated: rvs checks whether or not it holds the VIP")
+            }
             "omega" => ctx.warn(k.line, "omega is not translated: rvs runs no scripts at shutdown"),
             "quorum" => svc.quorum = ctx.uint(k),
             "hysteresis" => svc.hysteresis = ctx.uint(k),

@@ -39,10 +39,10 @@ fn dr_with_tcp_checks() {
     let svc = &s[0];
     assert_eq!(svc.key, inet(Proto::Tcp, "192.168.200.100", 80));
     assert_eq!(svc.scheduler, SchedKind::Wrr);
-    assert_eq!(svc.dests.iter().map(|d| (d.addr, d.weight, d.fwd)).collect::<Vec<_>>(), [
-        (ip("192.168.200.11"), 3, FwdMethod::Dr),
-        (ip("192.168.200.12"), 1, FwdMethod::Dr)
-    ]);
+    assert_eq!(
+        svc.dests.iter().map(|d| (d.addr, d.weight, d.fwd)).collect::<Vec<_>>(),
+        [(ip("192.168.200.11"), 3, FwdMethod::Dr), (ip("192.168.200.12"), 1, FwdMethod::Dr)]
+    );
     // The same check on every dest is the service's; keepalived's values.
     let h = svc.health.as_ref().expect("service health");
     assert!(svc.dests.iter().all(|d| d.health.is_none()));
@@ -67,7 +67,10 @@ fn nat_http_and_ssl() {
     assert_eq!((web.scheduler, web.persistent), (SchedKind::Rr, None));
     assert!(web.health.is_none(), "the two checks differ: per dest");
     let (a, b) = (web.dests[0].health.as_ref().unwrap(), web.dests[1].health.as_ref().unwrap());
-    assert_eq!((web.dests[0].port, web.dests[0].fwd, web.dests[0].upper, web.dests[0].lower), (8080, FwdMethod::Nat, 1000, 800));
+    assert_eq!(
+        (web.dests[0].port, web.dests[0].fwd, web.dests[0].upper, web.dests[0].lower),
+        (8080, FwdMethod::Nat, 1000, 800)
+    );
     assert_eq!(a.kind, CheckKind::Http);
     assert_eq!((a.path.as_deref(), a.host.as_deref()), (Some("/health"), Some("www.example.com")));
     assert_eq!(a.digest.as_deref(), Some("9b3a0c85a887a256d6939da88aabd8cd"));
@@ -80,7 +83,10 @@ fn nat_http_and_ssl() {
     assert_eq!(tls.persistent, Some(600));
     assert_eq!(tls.netmask, ip("255.255.255.0"));
     let h = tls.health.as_ref().expect("same SSL_GET on both: the service's");
-    assert_eq!((h.kind, h.path.as_deref(), h.host.as_deref(), h.port), (CheckKind::Https, Some("/ping"), Some("secure.example.com"), 8443));
+    assert_eq!(
+        (h.kind, h.path.as_deref(), h.host.as_deref(), h.port),
+        (CheckKind::Https, Some("/ping"), Some("secure.example.com"), 8443)
+    );
     assert!(warned(&imp, "'enable_sni' in SSL_GET is not translated"));
 }
 
@@ -111,10 +117,14 @@ fn groups_expand_and_fwmarks_are_commented_out() {
             format!("{l}\n")
         })
         .collect();
-    let cfg = rvs_conf::load_str("g", &format!("{}{fixed}", out::CHECK_HEADER)).unwrap_or_else(|e| panic!("{e}\n{fixed}"));
+    let cfg =
+        rvs_conf::load_str("g", &format!("{}{fixed}", out::CHECK_HEADER)).unwrap_or_else(|e| panic!("{e}\n{fixed}"));
     assert_eq!(cfg.services.len(), 4, "{fixed}");
     let fw5 = cfg.services.iter().find(|s| s.key == ServiceKey::Fwmark(5)).unwrap();
-    assert_eq!((fw5.persistent, fw5.dests[0].fwd, fw5.health.as_ref().map(|h| h.kind)), (Some(300), FwdMethod::Dr, Some(CheckKind::Icmp)));
+    assert_eq!(
+        (fw5.persistent, fw5.dests[0].fwd, fw5.health.as_ref().map(|h| h.kind)),
+        (Some(300), FwdMethod::Dr, Some(CheckKind::Icmp))
+    );
 }
 
 #[test]
@@ -128,7 +138,10 @@ fn sorry_quorum_misc_and_untranslatable_checks() {
     assert_eq!((sorry.addr, sorry.port, sorry.fwd), (ip("10.20.1.99"), 53, Some(FwdMethod::Nat)));
     let misc = svc.dests[0].health.as_ref().unwrap();
     assert_eq!(misc.kind, CheckKind::Exec);
-    assert_eq!((misc.command.as_deref(), misc.timeout.0, misc.fall), (Some("/usr/local/bin/check_dns 10.20.1.1"), 4000, 1));
+    assert_eq!(
+        (misc.command.as_deref(), misc.timeout.0, misc.fall),
+        (Some("/usr/local/bin/check_dns 10.20.1.1"), 4000, 1)
+    );
     assert!(misc.alpha, "alpha from the virtual server");
     assert!(svc.dests[1].health.is_none(), "DNS_CHECK: unchecked");
     let udp = svc.dests[2].health.as_ref().unwrap();
@@ -163,7 +176,10 @@ fn small_cases() {
          real_server 10.2.0.1 { weight 0 }\n}\ninclude /etc/keepalived/more.conf\n",
     );
     assert_eq!((s[0].key, s[0].persistent), (inet(Proto::Tcp, "10.1.0.1", 0), Some(360)));
-    assert_eq!((s[0].dests[0].fwd, s[0].dests[0].tun_type, s[0].dests[0].tun_port, s[0].dests[0].weight), (FwdMethod::Tun, TunType::Gue, 6080, 0));
+    assert_eq!(
+        (s[0].dests[0].fwd, s[0].dests[0].tun_type, s[0].dests[0].tun_port, s[0].dests[0].weight),
+        (FwdMethod::Tun, TunType::Gue, 6080, 0)
+    );
     assert!(warned(&imp, "s.conf:6: warning: 'include' skipped: include is not followed"), "{:?}", imp.warnings);
     // Granularity alone makes the service persistent, as in keepalived; a
     // prefix length for IPv6.
@@ -172,13 +188,16 @@ fn small_cases() {
     // What rvs refuses is skipped with rvs's reason; nothing translated.
     let imp = import("virtual_server 10.1.0.1 80 {\n quorum 1\n hysteresis 2\n}\n", "h.conf").unwrap();
     assert_eq!(imp.translated, 0);
-    assert!(warned(&imp, "h.conf:1: warning: virtual_server 10.1.0.1 80: rvs refuses TCP 10.1.0.1:80: hysteresis"), "{:?}", imp.warnings);
+    assert!(
+        warned(&imp, "h.conf:1: warning: virtual_server 10.1.0.1 80: rvs refuses TCP 10.1.0.1:80: hysteresis"),
+        "{:?}",
+        imp.warnings
+    );
     assert!(imp.yaml.contains("services: []"));
     // Ranges in a group.
     let (_, s) = run("r.conf", "virtual_server_group G {\n 10.3.0.1-3 80\n}\nvirtual_server group G {\n}\n");
-    assert_eq!(s.iter().map(|s| s.key).collect::<Vec<_>>(), [
-        inet(Proto::Tcp, "10.3.0.1", 80),
-        inet(Proto::Tcp, "10.3.0.2", 80),
-        inet(Proto::Tcp, "10.3.0.3", 80)
-    ]);
+    assert_eq!(
+        s.iter().map(|s| s.key).collect::<Vec<_>>(),
+        [inet(Proto::Tcp, "10.3.0.1", 80), inet(Proto::Tcp, "10.3.0.2", 80), inet(Proto::Tcp, "10.3.0.3", 80)]
+    );
 }

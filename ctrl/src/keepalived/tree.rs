@@ -90,11 +90,14 @@ mod tests {
 
     #[test]
     fn blocks_and_lines() {
-        let t = parse("virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  real_server 10.0.1.1 80 { weight 2 }\n}\n")
-            .unwrap();
+        let t =
+            parse("virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  real_server 10.0.1.1 80 { weight 2 }\n}\n").unwrap();
         assert_eq!(t.len(), 1);
         let vs = &t[0];
-        assert_eq!((vs.key.as_str(), vs.args.clone(), vs.line), ("virtual_server", vec!["10.0.0.1".into(), "80".into()], 1));
+        assert_eq!(
+            (vs.key.as_str(), vs.args.clone(), vs.line),
+            ("virtual_server", vec!["10.0.0.1".into(), "80".into()], 1)
+        );
         assert_eq!(vs.children()[0].key, "lb_algo");
         let rs = &vs.children()[1];
         assert_eq!((rs.line, rs.children()[0].key.as_str(), rs.children()[0].arg()), (3, "weight", Some("2")));
