@@ -314,7 +314,7 @@ fn real_server(n: &Node, vs_fwd: Fwd, vs_layer: &Layer, service_port: u16, ctx: 
     d.port = port;
     let layer = layer.over(vs_layer);
     let mut chosen: Option<HealthCheck> = None;
-    for c in checkers {
+    for c in &checkers {
         match check::checker(c, &layer, ctx) {
             Some(_) if chosen.is_some() => {
                 ctx.warn(c.line, &format!("{} not used: rvs runs one check per dest (the first is kept)", c.key))
@@ -322,6 +322,9 @@ fn real_server(n: &Node, vs_fwd: Fwd, vs_layer: &Layer, service_port: u16, ctx: 
             Some(h) => chosen = Some(h),
             None => {}
         }
+    }
+    if chosen.is_none() && !checkers.is_empty() {
+        ctx.warn(n.line, &format!("real_server {addr}: no check rvs can run; it is not checked (always up)"));
     }
     if let Some(h) = &mut chosen {
         if h.port == 0 && !matches!(h.kind, rvs_conf::CheckKind::Icmp | rvs_conf::CheckKind::Exec) {

@@ -152,6 +152,7 @@ fn sorry_quorum_misc_and_untranslatable_checks() {
         "sq.conf:13: warning: ops (one-packet scheduling) is not supported",
         "sq.conf:20: warning: misc_dynamic is not translated",
         "sq.conf:25: warning: DNS_CHECK cannot be translated",
+        "sq.conf:23: warning: real_server 10.20.1.2: no check rvs can run; it is not checked",
         "sq.conf:36: warning: PING_CHECK not used: rvs runs one check per dest",
         "sq.conf:41: warning: virtual_server 10.20.0.6 5060 skipped: rvs has no SCTP services",
     ] {
