@@ -1,5 +1,7 @@
 //! rvs control plane: the rvsd daemon ([`daemon`]), its control socket
-//! and publisher ([`ctl`]), and the pure logic of the rvsadm CLI ([`adm`]).
+//! and publisher ([`ctl`]), the pure logic of the rvsadm CLI ([`adm`]),
+//! the health checker ([`health`]) and the keepalived.conf importer
+//! ([`keepalived`]).
 
 #![forbid(unsafe_code)]
 
@@ -8,3 +10,4 @@ pub mod ctl;
 pub mod daemon;
 pub mod fuzzing;
 pub mod health;
+pub mod keepalived;

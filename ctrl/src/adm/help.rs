@@ -101,6 +101,8 @@ rvs extensions:
                                 (with or without -L; --json too)
   --socket path                 rvsd's control socket (default $RVSADM_SOCKET, else
                                 /run/rvs/rvsd.sock)
+  --import-keepalived file      translate keepalived.conf's virtual servers into the
+                                services: section of rvsd's YAML (stdout; warnings on stderr)
 
 Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum and the
 connection sync daemon (--start-daemon, --stop-daemon, --daemon lists none).

@@ -97,6 +97,13 @@ pub fn command() -> clap::Command {
             "rvsd's control socket (default: --config's control.socket, else $RVSADM_SOCKET, else /run/rvs/rvsd.sock)",
         ),
         ("config", "FILE", "rvsd's YAML file, to find its control socket"),
+        (
+            "import-keepalived",
+            "FILE",
+            "translate keepalived.conf's virtual servers into the services: section of rvsd's YAML, \
+             printed on stdout; what cannot be translated is warned about on stderr with its FILE:LINE \
+             (no daemon is needed)",
+        ),
     ] {
         cmd = cmd.arg(clap::Arg::new(long).long(long).value_name(v).help(h));
     }

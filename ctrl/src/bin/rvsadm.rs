@@ -40,6 +40,9 @@ fn main() {
     let mut argv: Vec<String> = std::env::args().collect();
     let prog = argv.remove(0);
     let prog = prog.rsplit('/').next().unwrap_or("rvsadm").to_string();
+    if let Some(file) = take_import(&argv) {
+        std::process::exit(import_keepalived(file));
+    }
     let (socket, argv) = match take_socket(argv) {
         Ok(v) => v,
         Err(m) => exit(Fail::Other(m)),
@@ -101,6 +104,54 @@ fn take_socket(argv: Vec<String>) -> Result<(PathBuf, Vec<String>), String> {
         .or_else(|| std::env::var("RVSADM_SOCKET").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
     Ok((PathBuf::from(socket), rest))
+}
+
+/// `--import-keepalived FILE` (also `=FILE`), an rvsadm-only command that
+/// needs no daemon: `Some` when it is asked for, with the file or the
+/// usage error.
+fn take_import(argv: &[String]) -> Option<Result<String, String>> {
+    let at = argv.iter().position(|w| w == "--import-keepalived" || w.starts_with("--import-keepalived="))?;
+    let (file, used) = match argv[at].strip_prefix("--import-keepalived=") {
+        Some(f) => (Some(f.to_string()), 1),
+        None => (argv.get(at + 1).cloned(), 2),
+    };
+    Some(match file.filter(|f| !f.is_empty()) {
+        None => Err("--import-keepalived: missing argument (the keepalived.conf to translate)".into()),
+        Some(_) if argv.len() > used => Err("--import-keepalived takes no other options".into()),
+        Some(f) => Ok(f),
+    })
+}
+
+/// Translate a keepalived.conf: the YAML on stdout, what was not
+/// translated on stderr; the exit status (0 when something was
+/// translated, 1 on an unreadable file, a syntax error or nothing to take).
+fn import_keepalived(file: Result<String, String>) -> i32 {
+    let fail = |m: &str| {
+        eprintln!("rvsadm: {m}");
+        1
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(m) => return fail(&m),
+    };
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("{file}: cannot read: {e}")),
+    };
+    let imp = match rvs_ctrl::keepalived::import(&text, &file) {
+        Ok(i) => i,
+        Err(m) => return fail(&m),
+    };
+    for w in &imp.warnings {
+        eprintln!("rvsadm: {w}");
+    }
+    if imp.translated == 0 {
+        return fail(&format!("{file}: nothing translated: no virtual_server that rvs can take"));
+    }
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(imp.yaml.as_bytes());
+    let _ = o.flush();
+    0
 }
 
 fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, Fail> {
@@ -188,7 +239,7 @@ fn unexpected() -> Fail {
 
 #[cfg(test)]
 mod tests {
-    use super::take_socket;
+    use super::{take_import, take_socket};
 
     fn argv(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
@@ -211,5 +262,14 @@ mod tests {
         assert!(e.contains("rvsd.yaml:1:"), "{e}");
         assert_eq!(take_socket(argv("-Ln --config")).unwrap_err(), "--config: missing argument");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn import_keepalived_is_taken_before_anything_else() {
+        assert_eq!(take_import(&argv("-Ln")), None);
+        assert_eq!(take_import(&argv("--import-keepalived k.conf")), Some(Ok("k.conf".into())));
+        assert_eq!(take_import(&argv("--import-keepalived=k.conf")), Some(Ok("k.conf".into())));
+        assert!(take_import(&argv("--import-keepalived")).unwrap().unwrap_err().contains("missing argument"));
+        assert!(take_import(&argv("-Ln --import-keepalived k.conf")).unwrap().unwrap_err().contains("no other"));
     }
 }
