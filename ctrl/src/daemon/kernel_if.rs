@@ -4,12 +4,15 @@
 //! BGP, health checks) works through the DPDK port as it would through a
 //! kernel NIC.
 //!
-//! DPDK's virtio-user exception path needs `/dev/vhost-net`; net_tap
-//! needs only `/dev/net/tun`, and the workers treat both alike (a port
-//! with one queue pair per worker), so net_tap is what rvsd makes. The
-//! tap is made after the data ports have started because it must carry
-//! their MAC (a PCI port's is known only once probed); DPDK removes it
-//! when rvsd exits.
+//! Where `/dev/vhost-net` exists rvsd makes a DPDK `net_virtio_user`
+//! port backed by vhost-net (the kernel copies packets in its vhost
+//! thread: DPDK's recommended exception path); elsewhere a `net_tap`
+//! port, which needs only `/dev/net/tun` (these lab machines have no
+//! vhost-net). Both give a kernel interface of the name asked for and a
+//! port with one queue pair per worker, so everything after the probe is
+//! the same code. The port is made after the data ports have started
+//! because it must carry their MAC (a PCI port's is known only once
+//! probed); DPDK removes the kernel interface when rvsd exits.
 //!
 //! The kernel is configured with iproute2's `ip`, the tool every Linux
 //! system has, so that what rvsd did can be read and repeated by hand.
@@ -38,7 +41,7 @@ pub fn create(cfg: &Config, idx: usize, mac: &[u8; 6], workers: u16, pool: &Memp
     let c = &cfg.interfaces[idx];
     let ifname = c.kernel_ifname().ok_or_else(|| format!("interface {}: no kernel section", c.name))?.to_string();
     let mac_s = rvs_dataplane::packet::eth::fmt_mac(mac);
-    let devargs = format!("net_tapk{idx},iface={ifname},mac={mac_s}");
+    let devargs = devargs(idx, &ifname, &mac_s, workers, std::path::Path::new(VHOST_NET).exists());
     let mut port = Port::probe_vdev(&devargs).map_err(|e| format!("interface {}: kernel interface: {e}", c.name))?;
     let pc = PortConf {
         rx_queues: workers,
@@ -60,6 +63,19 @@ pub fn create(cfg: &Config, idx: usize, mac: &[u8; 6], workers: u16, pool: &Memp
         c.addresses.len()
     );
     Ok(KernelPort { port, queues, ifname })
+}
+
+const VHOST_NET: &str = "/dev/vhost-net";
+
+/// The vdev of interface `idx`'s kernel port (see the module documentation).
+fn devargs(idx: usize, ifname: &str, mac: &str, workers: u16, vhost_net: bool) -> String {
+    if vhost_net {
+        format!(
+            "net_virtio_userk{idx},path={VHOST_NET},iface={ifname},mac={mac},queues={workers},queue_size={KERNEL_TX_DESC}"
+        )
+    } else {
+        format!("net_tapk{idx},iface={ifname},mac={mac}")
+    }
 }
 
 /// Give the kernel interface the link's MTU, addresses and routes.
@@ -112,4 +128,17 @@ fn ip(args: &[&str]) -> Result<(), String> {
         return Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn virtio_user_where_vhost_net_exists_else_tap() {
+        let mac = "02:00:00:00:00:01";
+        assert_eq!(super::devargs(1, "lan", mac, 2, false), "net_tapk1,iface=lan,mac=02:00:00:00:00:01");
+        assert_eq!(
+            super::devargs(0, "wan", mac, 2, true),
+            "net_virtio_userk0,path=/dev/vhost-net,iface=wan,mac=02:00:00:00:00:01,queues=2,queue_size=256"
+        );
+    }
 }
