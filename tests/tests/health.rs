@@ -5,8 +5,8 @@
 //! curling the VIP and slow downloads run: its weight goes to 0 in
 //! `rvsadm -Ln`, every request afterwards is answered by webserver1, the
 //! downloads complete byte for byte; started again, it is back in the rr
-//! rotation after `rise` checks. With every dest down, the sorry server
-//! answers (NAT).
+//! rotation after `rise` checks; an rvsadm edit in between keeps it
+//! down. With every dest down, the sorry server answers (NAT).
 
 #![forbid(unsafe_code)]
 
@@ -208,6 +208,11 @@ fn run(id: &str, mode: &str, workers: u32) {
     assert!(h.starts_with("down:"), "{h}");
     let log = lab.rvsd_log();
     assert!(log.contains(&format!("real server {ws2} is down after 2 failed http checks")), "{log}");
+    // An edit of the service (a new generation, the checker re-synced)
+    // keeps the down dest down: its check did not change.
+    rvsadm(&lab, &["-E", "-t", &format!("{vip}:80"), "-s", "wrr"]);
+    let kept = dest_state(&lab, ws2).unwrap();
+    assert!(kept.0 == 0 && kept.1.starts_with("down:"), "after -E: {kept:?}");
     for i in 0..10 {
         let body = lab.curl(&format!("http://{vip}/"));
         assert_eq!(body.trim(), "webserver1 192.168.0.10", "request {i} after the quiesce");
