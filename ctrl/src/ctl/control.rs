@@ -148,9 +148,7 @@ impl Control {
                 return;
             }
             let g = m.bump();
-            let snap = publish::build(g, &m.cfg, &services, self.ifaces.clone(), Some(&prev));
-            let old = sh.snap.swap(Arc::new(snap));
-            *lock(&self.last_change) = SystemTime::now();
+            let old = self.publish(sh, &m.cfg, g, &services);
             drop(m);
             let w = wait::wait_generation(&sh.stats, g, SYNC_TIMEOUT);
             tracing::info!(
@@ -160,6 +158,17 @@ impl Control {
             );
             drop(old);
         });
+    }
+
+    /// Swap in generation `g` of the table, built from `services` (the
+    /// effective ones) over `cfg`'s L3 settings; returns the snapshot it
+    /// replaced, for the caller to drop once the workers moved on. The
+    /// caller holds the model lock.
+    fn publish(&self, sh: &Shared, cfg: &Config, g: u64, services: &[ServiceConf]) -> Arc<Snapshot> {
+        let prev = sh.snap.load_full();
+        let snap = publish::build(g, cfg, services, self.ifaces.clone(), Some(&prev));
+        *lock(&self.last_change) = SystemTime::now();
+        sh.snap.swap(Arc::new(snap))
     }
 
     fn with_shared<R>(&self, f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, ReplyError> {
@@ -212,14 +221,11 @@ impl Control {
         let mut r = report(&plan.cfg, m.generation, commands, false);
         let mut old = None;
         if let Some(g) = m.commit(&plan) {
-            let prev = sh.snap.load_full();
             let services = self.effective(&m.cfg.services);
-            let snap = publish::build(g, &m.cfg, &services, self.ifaces.clone(), Some(&prev));
-            old = Some(sh.snap.swap(Arc::new(snap)));
+            old = Some(self.publish(sh, &m.cfg, g, &services));
             if let Some(c) = lock(&self.checker).as_ref() {
                 c.sync(schedule::jobs(&m.cfg.services));
             }
-            *lock(&self.last_change) = SystemTime::now();
             r.generation = g;
             r.published = true;
         }
