@@ -41,6 +41,7 @@ pub mod service_path;
 pub mod snapshot;
 pub mod stats;
 pub mod svc;
+pub mod sync;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 #[cfg(test)]
