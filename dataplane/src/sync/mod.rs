@@ -130,6 +130,15 @@ pub struct SyncConn {
     pub local: Option<(IpAddr, u16)>,
 }
 
+impl SyncConn {
+    /// The flags a kernel backup gives the connection it creates from this
+    /// record (`ip_vs_proc_sync_conn`): the sender's flags masked to
+    /// [`CONN_F_BACKUP_MASK`], plus [`CONN_F_SYNC`].
+    pub fn backup_flags(&self) -> u32 {
+        self.flags & CONN_F_BACKUP_MASK | CONN_F_SYNC
+    }
+}
+
 /// A decoded datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

@@ -356,5 +356,7 @@ fn message_length_rule() {
     assert_eq!(MCAST_GROUP.octets(), [224, 0, 0, 81]);
     assert_eq!((PORT, SYNC_PROTO_VER), (8848, 1));
     assert_eq!(CONN_F_BACKUP_MASK, 0x1f87);
+    let c = conn(CONN_F_DROUTE | CONN_F_HASHED | CONN_F_ONE_PACKET | CONN_F_NFCT | CONN_F_INACTIVE);
+    assert_eq!(c.backup_flags(), CONN_F_DROUTE | CONN_F_INACTIVE | CONN_F_SYNC);
     assert_eq!(RVS_OPT_FULLNAT_LOCAL & IPVS_OPT_F_PARAM, IPVS_OPT_F_PARAM);
 }
