@@ -10,7 +10,8 @@
 //! owns the sockets and timers.
 //!
 //! # Wire format (all fields big-endian)
-//! Version 1 (what kernels send since 2.6.39 and what [`Encoder`] builds):
+//! Version 1 (what kernels send unless `sysctl net.ipv4.vs.sync_version=0`,
+//! and what [`Encoder`] builds):
 //! ```text
 //! header   reserved u8 = 0 | syncid u8 | size u16 (whole datagram)
 //!          nr_conns u8 | version u8 = 1 | spare u16 = 0
