@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod announce;
 pub mod family;
 pub mod fuzzing;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod proxy_proto;
 pub mod sched;
 pub mod yaml;
 
+pub use announce::{AnnounceConf, ShutdownConf};
 pub use health::{CheckKind, HealthCheck, Secs, SorryServer};
 pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;

@@ -32,6 +32,12 @@ pub struct Config {
     /// Log level and format; applied at start (a change needs a restart).
     #[serde(default)]
     pub log: crate::log::LogConf,
+    /// Route announcement through BIRD; off unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<crate::announce::AnnounceConf>,
+    /// How SIGTERM ends the daemon.
+    #[serde(default)]
+    pub shutdown: crate::announce::ShutdownConf,
 }
 
 /// EAL settings. Defaults suit a machine without hugepages.
@@ -270,6 +276,12 @@ pub struct ConnConf {
     pub expire_nodest_conn: bool,
     /// IPVS `expire_quiescent_template`: templates to weight-0 dests expire.
     pub expire_quiescent_template: bool,
+    /// IPVS `sloppy_tcp`: a TCP packet with no connection is scheduled
+    /// unless it is a RST (not only a SYN), and an ACK starts the entry as
+    /// ESTABLISHED. This is what lets a director take over flows that
+    /// another one started — after an ECMP change, for a consistent
+    /// scheduler such as `mh` — without connection sync.
+    pub sloppy_tcp: bool,
 }
 
 impl ConnConf {
@@ -292,6 +304,7 @@ impl Default for ConnConf {
             conn_reuse_mode: 1,
             expire_nodest_conn: false,
             expire_quiescent_template: false,
+            sloppy_tcp: false,
         }
     }
 }

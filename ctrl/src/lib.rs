@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adm;
+pub mod announce;
 pub mod ctl;
 pub mod daemon;
 pub mod fuzzing;

@@ -340,6 +340,35 @@ fn stray_and_expired_packets_are_counted() {
     assert_eq!(run(&mut e, &snap, tcp(CIP, 2, VIP, 80, "A", 64), 0, 0).sent.len(), 1);
 }
 
+/// `sloppy_tcp`: a director that did not see a flow's SYN (it came to
+/// another director before an ECMP change) takes it over on its next
+/// ACK, as ESTABLISHED, and `mh` sends it to the dest any director would
+/// pick; a RST still starts nothing.
+#[test]
+fn sloppy_tcp_takes_over_mid_stream_flows() {
+    let dests = [(RS1, 80, 1), (RS2, 80, 1)];
+    let mut snap = snapshot(1, 1, &[svc(FwdMethod::Dr, SchedKind::Mh, &dests)], None);
+    let mut e = engine(0, 1, 64);
+    assert_eq!(run(&mut e, &snap, tcp(CIP, 5000, VIP, 80, "A", 64), 0, 0).sent.len(), 0);
+    assert_eq!(e.stats.drops(DropReason::ConnNoSyn), 1);
+    snap.sloppy_tcp = true;
+    // Another director (its own engine, dests listed the other way round)
+    // sees the SYNs; this one sees only later ACKs.
+    let mut other = snapshot(1, 1, &[svc(FwdMethod::Dr, SchedKind::Mh, &[dests[1], dests[0]])], None);
+    other.sloppy_tcp = true;
+    let mut e2 = engine(0, 1, 64);
+    for p in 5000..5032u16 {
+        let first = run(&mut e2, &other, tcp(CIP, p, VIP, 80, "S", 64), 0, 0);
+        let later = run(&mut e, &snap, tcp(CIP, p, VIP, 80, "A", 64), 0, 1);
+        assert_eq!(later.sent.len(), 1, "drops: {:?}", e.stats.drop_list());
+        assert_eq!(parsed(&later.sent[0].1).0, parsed(&first.sent[0].1).0, "port {p}: same real server");
+        let (id, _) = e.svc.conns.lookup(&crate::conn::ConnKey::new(6, u(CIP), p, u(VIP), 80)).unwrap();
+        assert_eq!(e.svc.conns.get(id).state, crate::conn::State::Established);
+    }
+    assert_eq!(run(&mut e, &snap, tcp(CIP, 6000, VIP, 80, "R", 64), 0, 2).sent.len(), 0);
+    assert_eq!(e.stats.drops(DropReason::ConnNoSyn), 2);
+}
+
 fn icmp_error_about(outer_src: [u8; 4], outer_dst: [u8; 4], quoted: &[u8], dmac: Mac) -> Vec<u8> {
     let mut b = Vec::new();
     PacketBuilder::ethernet2([9; 6], dmac)

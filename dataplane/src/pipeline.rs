@@ -253,13 +253,21 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
         }
         return e.drop_pkt(DropReason::NoService, pkt);
     };
-    if k.proto == ipv4::PROTO_TCP && (m.flags & l4::TCP_SYN == 0 || m.flags & l4::TCP_RST != 0) {
-        // IPVS schedules TCP on `syn && !rst` (a SYN+ACK too, for active
-        // FTP); anything else is stray.
+    if k.proto == ipv4::PROTO_TCP && stray_tcp(m.flags, snap.sloppy_tcp) {
         return e.drop_pkt(DropReason::ConnNoSyn, pkt);
     }
     match service_path::create(e, snap, si as usize, k, cx.now) {
         Ok(cid) => crate::forward::established(e, cx, pkt, m, cid, Dir::Input),
         Err(r) => e.drop_pkt(r, pkt),
     }
+}
+
+/// A TCP packet that must not start a connection. IPVS schedules on
+/// `syn && !rst` (a SYN+ACK too, for active FTP); with `sloppy_tcp` on
+/// anything but a RST, so that mid-stream packets of a flow another
+/// director started find a dest (the state table then makes an ACK's
+/// entry ESTABLISHED).
+#[inline(always)]
+fn stray_tcp(flags: u8, sloppy: bool) -> bool {
+    flags & l4::TCP_RST != 0 || (!sloppy && flags & l4::TCP_SYN == 0)
 }

@@ -328,6 +328,8 @@ pub struct Snapshot {
     pub conn_reuse_mode: u8,
     pub expire_nodest_conn: bool,
     pub expire_quiescent_template: bool,
+    /// IPVS `sloppy_tcp` (see `ConnConf::sloppy_tcp`).
+    pub sloppy_tcp: bool,
 }
 
 /// 64-bit words of a class filter (16 Kibit: a false positive about
@@ -447,6 +449,7 @@ impl Snapshot {
             conn_reuse_mode: 1,
             expire_nodest_conn: false,
             expire_quiescent_template: false,
+            sloppy_tcp: false,
         }
     }
 

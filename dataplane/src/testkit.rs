@@ -289,6 +289,7 @@ pub fn snapshot_of(cfg: &rvs_conf::Config, generation: u64) -> Snapshot {
     snap.timeouts.tcpfin = cfg.conn.tcpfin_timeout;
     snap.timeouts.udp = cfg.conn.udp_timeout;
     snap.conn_reuse_mode = cfg.conn.conn_reuse_mode;
+    snap.sloppy_tcp = cfg.conn.sloppy_tcp;
     snap
 }
 

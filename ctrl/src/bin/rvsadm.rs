@@ -47,6 +47,13 @@ fn main() {
         Ok(v) => v,
         Err(m) => exit(Fail::Other(m)),
     };
+    if let Some(t) = take_drain(&argv) {
+        match t.map_err(Fail::Other).and_then(|t| drain(&socket, t)) {
+            Ok(out) => print!("{out}"),
+            Err(f) => exit(f),
+        }
+        return;
+    }
     match run(&prog, &socket, &argv) {
         Ok(out) => {
             let mut o = std::io::stdout().lock();
@@ -120,6 +127,33 @@ fn take_import(argv: &[String]) -> Option<Result<String, String>> {
         Some(_) if argv.len() > used => Err("--import-keepalived takes no other options".into()),
         Some(f) => Ok(f),
     })
+}
+
+/// `--drain [SECONDS]` (also `=SECONDS`), an rvsadm-only command: `Some`
+/// when it is asked for, with its timeout (if given) or the usage error.
+fn take_drain(argv: &[String]) -> Option<Result<Option<u32>, String>> {
+    let at = argv.iter().position(|w| w == "--drain" || w.starts_with("--drain="))?;
+    let (secs, used) = match argv[at].strip_prefix("--drain=") {
+        Some(s) => (Some(s.to_string()), 1),
+        None => (argv.get(at + 1).cloned(), 1 + usize::from(argv.len() > at + 1)),
+    };
+    Some(if argv.len() > used {
+        Err("--drain takes no other options".into())
+    } else {
+        secs.map(|s| s.parse::<u32>().map_err(|_| format!("--drain: {s:?} is not a number of seconds"))).transpose()
+    })
+}
+
+/// Ask rvsd to drain; what it said, for the operator.
+fn drain(socket: &std::path::Path, timeout: Option<u32>) -> Result<String, Fail> {
+    let Reply::Draining(d) = client::call(socket, &Request::Drain { timeout })? else {
+        return Err(unexpected());
+    };
+    let routes = if d.announcing { "routes withdrawn" } else { "no announce: section, so no route to withdraw" };
+    Ok(format!(
+        "rvsd is draining ({routes}): {} established connections; it exits when none is left, at the latest in {} s\n",
+        d.established, d.remaining
+    ))
 }
 
 /// Translate a keepalived.conf: the YAML on stdout, what was not

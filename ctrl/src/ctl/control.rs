@@ -12,9 +12,10 @@
 //! table never happens on a worker between two bursts.
 
 use crate::adm::{self, view, AdmCommand};
+use crate::announce::{self, Announcer};
 use crate::ctl::estimator::{self, EstKey, Estimator};
 use crate::ctl::model::{Model, Plan};
-use crate::ctl::proto::{ApplyReport, ConnsView, Reply, ReplyError, Request};
+use crate::ctl::proto::{ApplyReport, ConnsView, DrainReport, Reply, ReplyError, Request};
 use crate::ctl::server::Handler;
 use crate::ctl::{metrics, views, wait};
 use crate::daemon::publish;
@@ -29,6 +30,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+/// A drain's timeout when neither rvsadm nor `shutdown.drain_timeout`
+/// gives one.
+const DEFAULT_DRAIN: Duration = Duration::from_secs(60);
+/// How long shutdown waits for BIRD to take the withdrawal of the routes.
+const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a commit waits for the workers before it reports them late.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long `-c` waits for a worker that posts no piece of its table
@@ -58,6 +64,18 @@ pub struct Control {
     last_change: Mutex<SystemTime>,
     health: Mutex<Health>,
     checker: Mutex<Option<Checker>>,
+    /// Route announcement, when configured.
+    announcer: Mutex<Option<Announcer>>,
+    /// Set once a drain began: no VIP is announced from then on.
+    drain: Mutex<Option<Drain>>,
+}
+
+/// A drain in progress: routes withdrawn at `since`; the daemon exits once
+/// no connection is established or `timeout` passed.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    pub since: Instant,
+    pub timeout: Duration,
 }
 
 /// The health checks' verdicts as the last snapshot was built with them.
@@ -94,6 +112,8 @@ impl Control {
             last_change: Mutex::new(SystemTime::now()),
             health: Mutex::new(Health { verdicts: HashMap::new(), quorum }),
             checker: Mutex::new(None),
+            announcer: Mutex::new(None),
+            drain: Mutex::new(None),
         })
     }
 
@@ -109,6 +129,58 @@ impl Control {
         c.sync(schedule::jobs(&lock(&self.model).cfg.services));
         *lock(&self.checker) = Some(c);
         Ok(())
+    }
+
+    /// Start announcing the VIPs the running table serves.
+    pub fn start_announce(&self, conf: rvs_conf::AnnounceConf) -> std::io::Result<()> {
+        let a = Announcer::start(conf)?;
+        *lock(&self.announcer) = Some(a);
+        let _ = self.with_shared(|sh| self.announce(&sh.snap.load()));
+        Ok(())
+    }
+
+    /// Tell the announcer what `snap` serves (nothing while draining).
+    fn announce(&self, snap: &Snapshot) {
+        if let Some(a) = lock(&self.announcer).as_ref() {
+            let draining = lock(&self.drain).is_some();
+            let services: Vec<ServiceConf> = snap.services.list.iter().map(|s| s.conf.clone()).collect();
+            a.set(if draining { Default::default() } else { announce::servable(&services) });
+        }
+    }
+
+    /// Begin a drain (`rvsadm --drain`, SIGTERM with a drain timeout):
+    /// withdraw every route, keep serving. A second call keeps the first
+    /// one's start and takes the shorter timeout.
+    pub fn drain(&self, timeout: Duration) -> Drain {
+        let d = {
+            let mut g = lock(&self.drain);
+            let d = match *g {
+                Some(d) => Drain { since: d.since, timeout: d.timeout.min(timeout) },
+                None => Drain { since: Instant::now(), timeout },
+            };
+            *g = Some(d);
+            d
+        };
+        tracing::info!("drain: routes withdrawn; serving established connections for up to {} s", timeout.as_secs());
+        let _ = self.with_shared(|sh| self.announce(&sh.snap.load()));
+        d
+    }
+
+    /// The drain in progress, if any, and whether it is over: no
+    /// established connection is left, or its time is up.
+    pub fn drain_state(&self) -> Option<(Drain, bool, u64)> {
+        let d = (*lock(&self.drain))?;
+        let active: u64 = self
+            .with_shared(|sh| {
+                sh.snap.load().services.list.iter().flat_map(|s| &s.dests).map(|d| u64::from(d.active())).sum()
+            })
+            .unwrap_or(0);
+        Some((d, active == 0 || d.since.elapsed() >= d.timeout, active))
+    }
+
+    /// The drain timeout SIGTERM uses now (`shutdown.drain_timeout`).
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(lock(&self.model).cfg.shutdown.drain_timeout))
     }
 
     /// What the data path runs: the configured services with the health
@@ -168,7 +240,9 @@ impl Control {
         let prev = sh.snap.load_full();
         let snap = publish::build(g, cfg, services, self.ifaces.clone(), Some(&prev));
         *lock(&self.last_change) = SystemTime::now();
-        sh.snap.swap(Arc::new(snap))
+        let snap = Arc::new(snap);
+        self.announce(&snap);
+        sh.snap.swap(snap)
     }
 
     fn with_shared<R>(&self, f: impl FnOnce(&Arc<Shared>) -> R) -> Result<R, ReplyError> {
@@ -179,6 +253,13 @@ impl Control {
     /// Refuse further requests and wait for those in flight. After this
     /// Control holds no reference to the data path.
     pub fn shutdown(&self) {
+        if let Some(a) = lock(&self.announcer).take() {
+            if a.stop(WITHDRAW_TIMEOUT) {
+                tracing::info!("announce: every route withdrawn");
+            } else {
+                tracing::warn!("announce: BIRD did not take the withdrawal within {} s", WITHDRAW_TIMEOUT.as_secs());
+            }
+        }
         if let Some(c) = lock(&self.checker).take() {
             c.stop();
         }
@@ -379,6 +460,16 @@ impl Handler for Control {
             Request::Conns { max } => self.with_shared(|sh| Reply::Conns(self.conns(sh, max))),
             Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(&lock(&self.model).cfg.conn))),
             Request::Workers => self.with_shared(|sh| Reply::Workers(self.workers(sh))),
+            Request::Drain { timeout } => {
+                let t = timeout.map_or_else(|| self.drain_timeout(), |s| Duration::from_secs(u64::from(s)));
+                self.drain(if t.is_zero() { DEFAULT_DRAIN } else { t });
+                let (d, _, established) = self.drain_state().expect("a drain was just started");
+                Ok(Reply::Draining(DrainReport {
+                    remaining: d.timeout.saturating_sub(d.since.elapsed()).as_secs(),
+                    established,
+                    announcing: lock(&self.announcer).is_some(),
+                }))
+            }
         }
     }
 }

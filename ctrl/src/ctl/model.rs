@@ -97,6 +97,9 @@ impl Model {
         if new.log != old.log {
             fixed.push("log");
         }
+        if new.announce != old.announce {
+            fixed.push("announce");
+        }
         if !fixed.is_empty() {
             return Err(format!("{} changed: restart required", fixed.join(", ")));
         }

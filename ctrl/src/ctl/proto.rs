@@ -59,6 +59,10 @@ pub enum Request {
     Workers,
     /// `-S`: the table without counters.
     Save,
+    /// `--drain [SECONDS]`: withdraw the routes, serve established
+    /// connections until none is left or `timeout` seconds passed (unset:
+    /// `shutdown.drain_timeout`, else 60), then exit.
+    Drain { timeout: Option<u32> },
 }
 
 /// The payload of a successful reply.
@@ -70,6 +74,18 @@ pub enum Reply {
     Conns(ConnsView),
     Timeouts(Timeouts),
     Workers(WorkersView),
+    Draining(DrainReport),
+}
+
+/// A drain under way.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainReport {
+    /// Seconds it may still last.
+    pub remaining: u64,
+    /// Established connections now.
+    pub established: u64,
+    /// Whether routes are announced through BIRD at all.
+    pub announcing: bool,
 }
 
 /// What a committed (or dry-run) transaction did.
@@ -238,6 +254,7 @@ mod tests {
             Request::Conns { max: 10 },
             Request::Zero(None),
             Request::Workers,
+            Request::Drain { timeout: Some(30) },
         ] {
             let line = request_line(&req);
             assert_eq!(*line.last().unwrap(), b'\n');

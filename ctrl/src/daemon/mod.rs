@@ -90,9 +90,13 @@ pub fn main() -> i32 {
 
 fn run(args: Args, cfg: Config) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
-    }
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+        .map_err(|e| format!("signal handler: {e}"))?;
+    // SIGTERM drains first when `shutdown.drain_timeout` says so (see
+    // `main_loop`).
+    let term = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())
+        .map_err(|e| format!("signal handler: {e}"))?;
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .map_err(|e| format!("signal handler: {e}"))?;
@@ -255,9 +259,13 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         warn!("health checks run, but no interface has a kernel interface: they leave by the director's other routes");
     }
 
+    if let Some(a) = cfg.announce.clone() {
+        control.start_announce(a).map_err(|e| format!("announcer: {e}"))?;
+    }
+
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("serving")]);
 
-    main_loop(&stop, &hup, &control, &ports, &shared, &mut watch);
+    main_loop(&Signals { stop: &stop, term: &term, hup: &hup }, &control, &ports, &shared, &mut watch);
 
     notify(&[sd_notify::NotifyState::Stopping]);
     info!("stopping");
@@ -344,22 +352,25 @@ impl LinkWatch {
 /// The main lcore's duties while the workers run: signals, the rate
 /// estimator's 2-second timer, sampling the ports (their counters are
 /// read where the ports are owned) and watching their links.
-fn main_loop(
-    stop: &AtomicBool,
-    hup: &AtomicBool,
-    control: &Control,
-    ports: &[Port],
-    shared: &Shared,
-    watch: &mut LinkWatch,
-) {
+fn main_loop(sig: &Signals<'_>, control: &Control, ports: &[Port], shared: &Shared, watch: &mut LinkWatch) {
     let mut last_est = Instant::now();
     let mut last_ports = Instant::now();
     let mut last_link = Instant::now();
     let mut last_drops = Instant::now();
     let mut alerts = alerts::DropAlerts::default();
-    while !stop.load(Ordering::Relaxed) {
+    let mut last_drain = Instant::now();
+    while !sig.stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
-        if hup.swap(false, Ordering::Relaxed) {
+        if sig.term.swap(false, Ordering::Relaxed) && !begin_drain(control) {
+            break;
+        }
+        if last_drain.elapsed() >= Duration::from_millis(200) {
+            last_drain = Instant::now();
+            if drained(control) {
+                break;
+            }
+        }
+        if sig.hup.swap(false, Ordering::Relaxed) {
             notify(&[sd_notify::NotifyState::Reloading]);
             match control.reload() {
                 Ok(r) if r.published => info!(
@@ -389,6 +400,41 @@ fn main_loop(
             last_ports = Instant::now();
             control.set_ports(port_views(ports, &shared.links));
         }
+    }
+}
+
+/// The signals the main loop acts on.
+struct Signals<'a> {
+    /// SIGINT: stop now.
+    stop: &'a AtomicBool,
+    /// SIGTERM: drain, or stop now (no drain timeout, or a drain already
+    /// runs).
+    term: &'a AtomicBool,
+    /// SIGHUP: reload.
+    hup: &'a AtomicBool,
+}
+
+/// SIGTERM: start a drain if `shutdown.drain_timeout` asks for one and
+/// none runs yet; false when the daemon should stop at once.
+fn begin_drain(control: &Control) -> bool {
+    let timeout = control.drain_timeout();
+    if timeout.is_zero() || control.drain_state().is_some() {
+        return false;
+    }
+    info!("SIGTERM: draining for up to {} s (a second SIGTERM stops at once)", timeout.as_secs());
+    notify(&[sd_notify::NotifyState::Status("draining")]);
+    control.drain(timeout);
+    true
+}
+
+/// Whether a drain in progress is over.
+fn drained(control: &Control) -> bool {
+    match control.drain_state() {
+        Some((d, true, active)) => {
+            info!("drain: over after {:.1} s, {active} established connections left", d.since.elapsed().as_secs_f64());
+            true
+        }
+        _ => false,
     }
 }
 

@@ -63,6 +63,7 @@ pub fn build(
     snap.conn_reuse_mode = cfg.conn.conn_reuse_mode;
     snap.expire_nodest_conn = cfg.conn.expire_nodest_conn;
     snap.expire_quiescent_template = cfg.conn.expire_quiescent_template;
+    snap.sloppy_tcp = cfg.conn.sloppy_tcp;
     snap
 }
 

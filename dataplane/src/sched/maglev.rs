@@ -9,7 +9,10 @@
 //! when a dest comes or goes: on removal its slots are shared out among
 //! the others and only a small fraction of the other slots change hands.
 //! Since the hashes depend only on dest addresses, every director with the
-//! same dest list builds the same table.
+//! same dest list builds the same table — whatever the order of that
+//! list: dests take their turns in the order of their (address, port), not
+//! of the list, so directors whose dests were added in different orders
+//! (or restored from different files) still agree on every slot.
 //!
 //! Weights: IPVS lets each dest claim `weight / gcd` slots per round. Here a
 //! dest claims at most one slot per round, in the rounds where its claims
@@ -131,6 +134,14 @@ fn pow_mod(mut b: u64, mut e: u64, m: u64) -> u64 {
     r
 }
 
+/// The dests that claim slots (weight > 0), in the order they take turns:
+/// by (address, port), a key every director agrees on.
+fn claim_order(dests: &[Dest]) -> Vec<u32> {
+    let mut cand: Vec<u32> = (0..dests.len() as u32).filter(|&i| dests[i as usize].weight > 0).collect();
+    cand.sort_unstable_by_key(|&i| (dests[i as usize].addr, dests[i as usize].port));
+    cand
+}
+
 impl MaglevTable {
     /// The table size for `n` dests.
     pub fn size_for(n: usize) -> u32 {
@@ -148,7 +159,7 @@ impl MaglevTable {
     pub fn with_size(dests: &[Dest], size: u32) -> Self {
         assert!(size >= 2, "Maglev table size must be a prime >= 2");
         let m = size as usize;
-        let cand: Vec<u32> = (0..dests.len() as u32).filter(|&i| dests[i as usize].weight > 0).collect();
+        let cand = claim_order(dests);
         if cand.is_empty() {
             return MaglevTable { slots: Box::new([]) };
         }
@@ -265,7 +276,7 @@ mod tests {
     /// The paper's build, walking every permutation to the end.
     fn walked(dests: &[Dest], size: u32) -> Vec<u32> {
         let m = size as usize;
-        let cand: Vec<usize> = (0..dests.len()).filter(|&i| dests[i].weight > 0).collect();
+        let cand: Vec<usize> = claim_order(dests).into_iter().map(|i| i as usize).collect();
         let wmax = cand.iter().map(|&i| u64::from(dests[i].weight)).max().unwrap();
         let mut pos: Vec<usize> = cand.iter().map(|&i| permutation(&dests[i], size).0 as usize).collect();
         let (mut taken, mut slots) = (vec![0u64; cand.len()], vec![u32::MAX; m]);
@@ -297,6 +308,24 @@ mod tests {
         assert_eq!(a.len(), 65537);
         assert!(a.slots.iter().all(|&i| (i as usize) < ds.len()));
         assert_eq!(a.slots, b.slots);
+    }
+
+    /// Directors agree whatever order their dests were added in: the same
+    /// key maps to the same dest (by address) for every order.
+    #[test]
+    fn list_order_does_not_matter() {
+        let base = dests(&[1, 3, 2, 1, 5, 1]);
+        let a = MaglevTable::new(&base);
+        let mut rev = base.clone();
+        rev.reverse();
+        let mut rot = base.clone();
+        rot.rotate_left(2);
+        for other in [rev, rot] {
+            let b = MaglevTable::new(&other);
+            for s in 0..a.len() {
+                assert_eq!(base[a.at(s)].addr, other[b.at(s)].addr, "slot {s}");
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! of the table; without the flag there is no connection (`None`), which is
 //! what makes sh strict: a client never lands on a second server.
 //!
-//! Departures from IPVS, both about the table layout only:
+//! Departures from IPVS, all about the table layout only:
+//! - The runs follow the dests' (address, port) order rather than the
+//!   list's, so every director with the same dests has the same table
+//!   whatever order they were added in (ECMP scale-out).
 //! - Weights are divided by their gcd, and scaled down when their sum
 //!   exceeds the table: in IPVS weights 100, 100 give the first dest all
 //!   256 buckets, which surprises everyone who tries it.
@@ -45,8 +48,11 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 impl BucketTable {
     pub fn new(dests: &[Dest]) -> Self {
-        let used: Vec<(u32, u64)> =
+        let mut used: Vec<(u32, u64)> =
             (0..dests.len() as u32).zip(dests.iter().map(|d| u64::from(d.weight))).filter(|&(_, w)| w > 0).collect();
+        // Runs in the order of the dests' (address, port), not of the
+        // list: directors whose lists differ in order build one table.
+        used.sort_unstable_by_key(|&(i, _)| (dests[i as usize].addr, dests[i as usize].port));
         if used.is_empty() {
             return BucketTable { buckets: Box::new([]) };
         }
@@ -144,6 +150,17 @@ mod tests {
 
     const PLAIN: SchedFlags = SchedFlags(0);
     const PORT: SchedFlags = SchedFlags(SchedFlags::FLAG2);
+
+    #[test]
+    fn list_order_does_not_matter() {
+        let ds = dests(&[1, 2, 3, 1]);
+        let mut rev = ds.clone();
+        rev.reverse();
+        let (a, b) = (BucketTable::new(&ds), BucketTable::new(&rev));
+        for k in 0..a.len() {
+            assert_eq!(ds[a.buckets[k] as usize].addr, rev[b.buckets[k] as usize].addr, "bucket {k}");
+        }
+    }
 
     #[test]
     fn table_filled_by_weight_runs() {
