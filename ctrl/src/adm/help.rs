@@ -103,6 +103,8 @@ rvs extensions:
                                 /run/rvs/rvsd.sock)
   --import-keepalived file      translate keepalived.conf's virtual servers into the
                                 services: section of rvsd's YAML (stdout; warnings on stderr)
+  --drain [seconds]             withdraw the routes (announce:), serve established connections
+                                until none is left or the time is up, then stop rvsd
 
 Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum and the
 connection sync daemon (--start-daemon, --stop-daemon, --daemon lists none).

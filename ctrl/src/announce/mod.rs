@@ -26,6 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rvs_conf::{AnnounceConf, ServiceConf, ServiceKey};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -59,13 +60,22 @@ enum Msg {
 pub struct Announcer {
     tx: Sender<Msg>,
     join: Option<JoinHandle<()>>,
+    /// What BIRD last took (for metrics).
+    applied: Arc<Mutex<BTreeSet<IpAddr>>>,
 }
 
 impl Announcer {
     pub fn start(conf: AnnounceConf) -> std::io::Result<Announcer> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let join = std::thread::Builder::new().name("announce".into()).spawn(move || run(&conf, &rx))?;
-        Ok(Announcer { tx, join: Some(join) })
+        let applied = Arc::new(Mutex::new(BTreeSet::new()));
+        let shown = applied.clone();
+        let join = std::thread::Builder::new().name("announce".into()).spawn(move || run(&conf, &rx, &shown))?;
+        Ok(Announcer { tx, join: Some(join), applied })
+    }
+
+    /// The VIPs BIRD announces now, as far as rvsd knows.
+    pub fn announced(&self) -> BTreeSet<IpAddr> {
+        self.applied.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The set to announce from now on (applied in the background).
@@ -90,6 +100,7 @@ impl Announcer {
 
 struct State<'a> {
     conf: &'a AnnounceConf,
+    shown: &'a Mutex<BTreeSet<IpAddr>>,
     /// What BIRD was last told successfully (`None`: nothing yet).
     applied: Option<BTreeSet<IpAddr>>,
     last_error: Option<String>,
@@ -116,6 +127,7 @@ impl State<'_> {
                     info!("announce: BIRD reached, no VIP to announce");
                 }
                 self.applied = Some(want.clone());
+                *self.shown.lock().unwrap_or_else(|e| e.into_inner()) = want.clone();
                 self.last_error = None;
                 true
             }
@@ -130,8 +142,8 @@ impl State<'_> {
     }
 }
 
-fn run(conf: &AnnounceConf, rx: &Receiver<Msg>) {
-    let mut st = State { conf, applied: None, last_error: None };
+fn run(conf: &AnnounceConf, rx: &Receiver<Msg>, shown: &Mutex<BTreeSet<IpAddr>>) {
+    let mut st = State { conf, shown, applied: None, last_error: None };
     let mut want: Option<BTreeSet<IpAddr>> = None;
     let mut pending = false;
     loop {

@@ -362,11 +362,14 @@ impl Control {
             let conn = lock(&self.model).cfg.conn.clone();
             let mut table = views::table(&sh.snap.load(), &lock(&self.rates).est, size);
             self.add_health(&mut table);
+            let announced = lock(&self.announcer).as_ref().map(|a| announced(&table, &a.announced()));
             metrics::Sample {
                 table,
                 workers: self.workers(sh),
                 capacity: (u64::from(conn.table_size), conn.ipv6_capacity() as u64),
                 last_change: *lock(&self.last_change),
+                announced,
+                draining: lock(&self.drain).is_some(),
             }
         })
     }
@@ -416,6 +419,21 @@ impl Control {
             ports: lock(&self.ports).clone(),
         }
     }
+}
+
+/// Every VIP of the table (fwmark services': their `match` VIPs), and
+/// whether it is in `on`.
+fn announced(t: &view::TableView, on: &std::collections::BTreeSet<std::net::IpAddr>) -> Vec<(std::net::IpAddr, bool)> {
+    let mut all = std::collections::BTreeSet::new();
+    for s in &t.services {
+        match s.conf.key {
+            ServiceKey::Inet { addr, .. } => {
+                all.insert(addr);
+            }
+            ServiceKey::Fwmark(_) => all.extend(s.conf.matches.iter().map(|m| m.vip)),
+        }
+    }
+    all.into_iter().map(|v| (v, on.contains(&v))).collect()
 }
 
 /// A report of the table a plan leads to.

@@ -36,6 +36,11 @@ pub struct Sample {
     pub capacity: (u64, u64),
     /// When the running configuration was last published.
     pub last_change: SystemTime,
+    /// With an `announce:` section: every VIP of the table, and whether
+    /// BIRD announces it now.
+    pub announced: Option<Vec<(std::net::IpAddr, bool)>>,
+    /// A drain is under way.
+    pub draining: bool,
 }
 
 type Labels = Vec<(String, String)>;
@@ -273,6 +278,18 @@ pub fn render(s: &Sample) -> String {
     b.gauge("rvs_config_generation", "Generation of the published configuration.", &none, s.workers.generation as f64);
     let t = s.last_change.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     b.gauge("rvs_config_last_change_timestamp_seconds", "When the configuration was last published.", &none, t);
+    if let Some(vips) = &s.announced {
+        for (vip, up) in vips {
+            let l = labels(&[("vip", vip.to_string())]);
+            b.gauge(
+                "rvs_vip_announced",
+                "1 while BIRD announces the VIP for this director.",
+                &l,
+                f64::from(u8::from(*up)),
+            );
+        }
+    }
+    b.gauge("rvs_draining", "1 once a drain began (routes withdrawn).", &none, f64::from(u8::from(s.draining)));
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = encode(&mut out, &b.reg);
@@ -326,6 +343,8 @@ mod tests {
             },
             capacity: (4096, 1024),
             last_change: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            announced: Some(vec![("10.0.0.1".parse().unwrap(), true), ("10.0.0.2".parse().unwrap(), false)]),
+            draining: false,
         }
     }
 
@@ -359,6 +378,9 @@ mod tests {
         assert_eq!(value(&t, "rvs_port_rx_packets_total{port=\"client\"}"), 9.0);
         assert_eq!(value(&t, "rvs_mempool_size_mbufs "), 16.0);
         assert_eq!(value(&t, "rvs_config_generation "), 4.0);
+        assert_eq!(value(&t, "rvs_vip_announced{vip=\"10.0.0.1\"}"), 1.0);
+        assert_eq!(value(&t, "rvs_vip_announced{vip=\"10.0.0.2\"}"), 0.0);
+        assert_eq!(value(&t, "rvs_draining "), 0.0);
         assert_eq!(value(&t, "rvs_config_last_change_timestamp_seconds "), 1.7e9);
         // One TYPE line per family, counters typed as such, and the end mark.
         assert_eq!(t.matches("# TYPE rvs_dest_packets_in counter").count(), 1, "{t}");
