@@ -14,6 +14,11 @@ v1|v2 via <peer>": the client and VIP the header named, and the address
 the connection really came from (FULLNAT's LIP). POST /upload answers
 "<NAME> <length> <sha256>" of the body, for transfers toward the server.
 
+GET /stream?chunks=K&interval=S&size=B is a slow download, as long-lived
+connections are: K chunks of B bytes (default 60, 0.5 s, 1000), S seconds
+apart, with the total length in Content-Length and the server's name in
+an X-Server header; the body is /big's pattern, so a client can check it.
+
 With --v6 the server also listens on [::]:PORT (IPv6 only, so the IPv4
 socket keeps 0.0.0.0) and names itself "<NAME> <ADDR6>" there; it binds
 the wildcard, not ADDR6, so that DR's VIP on lo is served too.
@@ -112,8 +117,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = self.rfile.read(n)
         self.answer(f"{NAME} {len(data)} {hashlib.sha256(data).hexdigest()}\n".encode())
 
+    def stream(self, q):
+        chunks = int(q.get("chunks", ["60"])[0])
+        interval = float(q.get("interval", ["0.5"])[0])
+        size = int(q.get("size", ["1000"])[0])
+        body = pattern(chunks * size)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Server", NAME)
+        self.end_headers()
+        self.wfile.flush()
+        for i in range(chunks):
+            if i:
+                time.sleep(interval)
+            self.wfile.write(body[i * size : (i + 1) * size])
+            self.wfile.flush()
+
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
+        if url.path == "/stream":
+            return self.stream(urllib.parse.parse_qs(url.query))
         if url.path == "/big":
             q = urllib.parse.parse_qs(url.query)
             n = int(q.get("bytes", ["10485760"])[0])

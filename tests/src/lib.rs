@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod counters;
+pub mod ecmp;
 pub mod lab;
 pub mod lb;
 pub mod pcap;

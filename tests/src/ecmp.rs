@@ -1,0 +1,147 @@
+//! The scale-out lab from Rust: `scripts/lab-ecmp.sh` (several directors
+//! behind an ECMP router fed by BGP) behind a guard that always tears down.
+
+use crate::counters::{self, Counters};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// Labs share the machine's two cores: one at a time per test binary.
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+/// The VIP every director announces.
+pub const VIP: &str = "192.168.0.200";
+
+pub struct EcmpLab {
+    pub id: String,
+    pub directors: u32,
+    down: bool,
+    _lock: MutexGuard<'static, ()>,
+}
+
+fn lab_sh() -> PathBuf {
+    crate::root().join("scripts/lab-ecmp.sh")
+}
+
+/// Director `i`'s address (its BGP next hop on the router).
+pub fn dip(i: u32) -> String {
+    format!("192.168.0.5{i}")
+}
+
+impl EcmpLab {
+    /// `lab-ecmp.sh up`: `directors` directors in `mode` (dr|tun), BFD on or off.
+    pub fn up(id: &str, directors: u32, mode: &str, bfd: bool) -> EcmpLab {
+        crate::require_root();
+        let lock = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let lab = EcmpLab { id: id.to_string(), directors, down: false, _lock: lock };
+        let out = Command::new(lab_sh())
+            .args(["up", "--id", id, "--directors", &directors.to_string(), "--mode", mode])
+            .args(["--bfd", if bfd { "on" } else { "off" }])
+            .output()
+            .expect("run lab-ecmp.sh");
+        assert!(
+            out.status.success(),
+            "lab-ecmp.sh up failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lab
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/tmp/rvs-ecmp-{}", self.id))
+    }
+
+    /// Who writes the BIRD include file: "rvsd" (`announce:`), or "lab"
+    /// when this rvsd does not know `announce:` yet.
+    pub fn announcer(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("announce")).unwrap_or_default().trim().to_string()
+    }
+
+    /// Run a command in namespace `rvs<ID>-<ns>` (cli, rtr, lan, rs1, d1, ...).
+    pub fn exec(&self, ns: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("rvs{}-{ns}", self.id)])
+            .args(args)
+            .output()
+            .expect("ip netns exec")
+    }
+
+    /// Run and return stdout, asserting success.
+    pub fn sh(&self, ns: &str, args: &[&str]) -> String {
+        let o = self.exec(ns, args);
+        assert!(
+            o.status.success(),
+            "{ns}: {args:?} failed ({}):\n{}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Director `i`'s rvsd control socket.
+    pub fn socket(&self, i: u32) -> PathBuf {
+        self.state_dir().join(format!("d{i}/rvsd.sock"))
+    }
+
+    /// Director `i`'s live counters.
+    pub fn counters(&self, i: u32) -> Counters {
+        counters::live(&self.socket(i))
+    }
+
+    /// Director `i`'s counters once its traffic has settled (mempool at
+    /// its baseline, rx still).
+    pub fn settled(&self, i: u32) -> Counters {
+        counters::settled(&self.socket(i), std::time::Duration::from_secs(10))
+    }
+
+    pub fn rvsd_pid(&self, i: u32) -> u32 {
+        let p = self.state_dir().join(format!("d{i}/rvsd.pid"));
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().parse().unwrap()
+    }
+
+    pub fn rvsd_log(&self, i: u32) -> String {
+        std::fs::read_to_string(self.state_dir().join(format!("d{i}/rvsd.log"))).unwrap_or_default()
+    }
+
+    /// The next hops of the router's kernel route for the VIP.
+    pub fn vip_nexthops(&self) -> Vec<String> {
+        let text = self.sh("rtr", &["ip", "route", "show", VIP]);
+        let w: Vec<&str> = text.split_whitespace().collect();
+        w.windows(2).filter(|p| p[0] == "via").map(|p| p[1].to_string()).collect()
+    }
+
+    /// `birdc` against the router's (None) or director `i`'s BIRD.
+    pub fn birdc(&self, who: Option<u32>, args: &[&str]) -> String {
+        let sock = match who {
+            None => self.state_dir().join("rtr/bird.ctl"),
+            Some(i) => self.state_dir().join(format!("d{i}/bird.ctl")),
+        };
+        let o = Command::new("birdc").arg("-s").arg(sock).args(args).output().expect("birdc");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Tear down (rvsd first: it prints its final counters).
+    pub fn down(mut self) {
+        self.teardown();
+    }
+
+    fn teardown(&mut self) {
+        if self.down {
+            return;
+        }
+        self.down = true;
+        let out = Command::new(lab_sh()).args(["down", "--id", &self.id]).output().expect("lab-ecmp.sh down");
+        assert!(out.status.success(), "lab-ecmp.sh down failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for EcmpLab {
+    fn drop(&mut self) {
+        if !self.down {
+            self.down = true;
+            let _ = Command::new(lab_sh()).args(["down", "--id", &self.id]).output();
+        }
+    }
+}

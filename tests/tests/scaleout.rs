@@ -1,0 +1,166 @@
+//! Issue 16, scale-out: three directors announce the VIP over eBGP to an
+//! ECMP router (BIRD 2, `merge paths`, L4 multipath hash), all with the
+//! same `mh` service and `sloppy_tcp`. 100 long-lived downloads spread over
+//! the directors; one director's rvsd is SIGKILLed (its BIRD lives on, but
+//! the BGP session rode rvsd's exception path and dies, BFD notices); the
+//! router drops that next hop; the streams it carried reach the survivors
+//! mid-stream, which schedule them (sloppy_tcp) to the same real server
+//! (the same Maglev table everywhere), so none breaks, and no new
+//! connection fails once the router has converged.
+
+#![forbid(unsafe_code)]
+
+use rvs_tests::ecmp::{dip, EcmpLab, VIP};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const STREAMS: u64 = 100;
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// A lab script (scripts/lab/NAME) run in the client namespace, its JSON
+/// read from stdout when it ends; killed by PID if dropped first.
+struct Client(Option<Child>);
+
+impl Client {
+    fn start(lab: &EcmpLab, script: &str, args: &[&str]) -> Client {
+        let c = Command::new("ip")
+            .args(["netns", "exec", &format!("rvs{}-cli", lab.id), "python3"])
+            .arg(rvs_tests::root().join("scripts/lab").join(script))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        Client(Some(c))
+    }
+
+    fn json(mut self) -> serde_json::Value {
+        let out = self.0.take().unwrap().wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}\n{}", text, String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn count(v: &serde_json::Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("no count {k:?} in {v}"))
+}
+
+#[test]
+fn director_failover_keeps_streams() {
+    let lab = EcmpLab::up("sc1", 3, "dr", true);
+    assert_eq!(lab.vip_nexthops().len(), 3, "{}", lab.birdc(None, &["show", "route", "all"]));
+    if lab.announcer() != "rvsd" {
+        eprintln!("scaleout: this rvsd has no `announce:`; the lab announced the VIP by hand");
+    }
+    let ready = lab.state_dir().join("streams-ready.json");
+    let _ = std::fs::remove_file(&ready);
+    // 50 chunks 0.5 s apart: each stream lasts ~25 s, so it needs ACKs
+    // (through whichever director the router picks) well after the failover.
+    let ready_arg = ready.to_string_lossy().into_owned();
+    let n = STREAMS.to_string();
+    let streams = Client::start(
+        &lab,
+        "streams.py",
+        &[VIP, "--count", &n, "--chunks", "50", "--interval", "0.5", "--stall", "15", "--ready-file", &ready_arg],
+    );
+    let t0 = Instant::now();
+    while !ready.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "streams not all open after 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let opened: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    assert_eq!(count(&opened, "opened"), STREAMS, "{opened}");
+    let servers: std::collections::BTreeSet<&str> =
+        opened["conns"].as_array().unwrap().iter().map(|c| c["server"].as_str().unwrap()).collect();
+    assert!(servers.len() > 1, "mh-port put every stream on one real server: {servers:?}");
+
+    // Per director, the connections it scheduled: the streams spread.
+    let before: Vec<u64> = (1..=3).map(|i| lab.counters(i).get("conns_created")).collect();
+    eprintln!("scaleout: streams per director {before:?}, real servers {servers:?}");
+    assert_eq!(before.iter().sum::<u64>(), STREAMS, "every stream went through exactly one director");
+    assert!(before.iter().filter(|&&n| n > 0).count() > 1, "ECMP used one director only: {before:?}");
+
+    // New connections every 100 ms across the failover.
+    let prober =
+        Client::start(&lab, "prober.py", &[&format!("http://{VIP}/"), "--every", "0.1", "--duration", "14", "--max-time", "2"]);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // SIGKILL the busiest director's rvsd (its streams must move).
+    let victim = (1..=3).max_by_key(|&i| before[i as usize - 1]).unwrap();
+    let survivors: Vec<u32> = (1..=3).filter(|&i| i != victim).collect();
+    let mid: Vec<u64> = survivors.iter().map(|&i| lab.counters(i).get("conns_created")).collect();
+    let pid = lab.rvsd_pid(victim);
+    let t_kill = now();
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    let gone = dip(victim);
+    let t = Instant::now();
+    while lab.vip_nexthops().contains(&gone) {
+        assert!(t.elapsed() < Duration::from_secs(10), "the router still routes {VIP} via {gone} after 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t_conv = now();
+    let hops = lab.vip_nexthops();
+    eprintln!("scaleout: d{victim} killed; router converged in {:.3} s; next hops now {hops:?}", t_conv - t_kill);
+    assert_eq!(hops.len(), 2, "{hops:?}");
+
+    let probes = prober.json();
+    let res = streams.json();
+    let failed: Vec<&serde_json::Value> =
+        probes["results"].as_array().unwrap().iter().filter(|r| !r["ok"].as_bool().unwrap()).collect();
+    for f in &failed {
+        let at = f["t"].as_f64().unwrap();
+        eprintln!("scaleout: probe failed at kill{:+.3} s ({}s): {}", at - t_kill, f["dt"], f["error"]);
+    }
+    let after: Vec<_> = failed.iter().filter(|f| f["t"].as_f64().unwrap() > t_conv).collect();
+    let probes_after =
+        probes["results"].as_array().unwrap().iter().filter(|r| r["t"].as_f64().unwrap() > t_conv).count();
+    eprintln!(
+        "scaleout: {} probes, {} failed ({} after convergence, of {probes_after})",
+        count(&probes, "probes"),
+        failed.len(),
+        after.len()
+    );
+    assert!(probes_after >= 30, "too few probes after convergence to mean anything: {probes_after}");
+    assert!(after.is_empty(), "new connections failed after the router converged: {after:?}");
+
+    let broken: Vec<_> =
+        res["conns"].as_array().unwrap().iter().filter(|c| c["status"].as_str() != Some("completed")).collect();
+    assert!(broken.is_empty(), "{} of {STREAMS} streams broke: {broken:?}", broken.len());
+    assert_eq!((count(&res, "opened"), count(&res, "completed"), count(&res, "broken")), (STREAMS, STREAMS, 0));
+
+    // The victim's streams reached the survivors mid-stream: each one a
+    // connection scheduled without its SYN.
+    let moved: u64 = survivors.iter().zip(&mid).map(|(&i, m)| lab.counters(i).get("conns_created") - m).sum();
+    let victim_streams = before[victim as usize - 1];
+    assert!(moved >= victim_streams, "survivors scheduled {moved} new connections, the victim carried {victim_streams}");
+
+    // The survivors' invariants: every mbuf back, no loss for want of
+    // buffers, ring space or neighbours.
+    for &i in &survivors {
+        let c = lab.settled(i);
+        for d in ["no_mbuf", "tx_full", "kernel_full", "neigh_failed", "conn_table_full"] {
+            assert_eq!(c.drop(d), 0, "d{i}: drop {d}:\n{}", c.source);
+        }
+        eprintln!("scaleout: d{i} drops {:?}", c.drops());
+    }
+    let state = lab.state_dir();
+    lab.down();
+    for &i in &survivors {
+        let log = std::fs::read_to_string(state.join(format!("d{i}/rvsd.log"))).unwrap();
+        let fin = rvs_tests::counters::final_counters(&log);
+        assert!(fin.mempool_at_baseline(), "d{i}: mbuf leak at shutdown:\n{log}");
+    }
+}
