@@ -10,6 +10,9 @@ export CARGO_TERM_COLOR=never
 for id in $(ip netns list 2>/dev/null | sed -n 's/^rvs\([a-z0-9]*\)-dir.*/\1/p'); do
   ./scripts/lab.sh down --id "$id" >/dev/null 2>&1 || true
 done
+for id in $(ip netns list 2>/dev/null | sed -n 's/^rvs\([a-z0-9]*\)-d1\( .*\)\{0,1\}$/\1/p'); do
+  ./scripts/lab-ecmp.sh down --id "$id" >/dev/null 2>&1 || true
+done
 cargo build --release --workspace --bins
 cargo test --release --workspace -- --test-threads=2
 # The Debian package: built, installed with dpkg -i, checked, purged.
