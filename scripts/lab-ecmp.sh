@@ -121,6 +121,7 @@ write_dir_bird() { # write_dir_bird I: no kernel protocol, so nothing reaches th
   cat > "$d/bird.conf" <<EOF
 # Director $i of lab $ID (scripts/lab-ecmp.sh).
 log "$d/bird.log" all;
+debug protocols { states };
 router id $(dip "$i");
 protocol device { scan time 1; }
 include "$d/vips.conf";
@@ -140,6 +141,7 @@ write_rtr_bird() {
     cat <<EOF
 # The ECMP router of lab $ID (scripts/lab-ecmp.sh).
 log "$STATE/rtr/bird.log" all;
+debug protocols { states };
 router id 192.168.0.1;
 protocol device { scan time 1; }
 protocol kernel {
@@ -187,7 +189,13 @@ start_director() { # start_director I
   ns=$(dir_ns "$i")
   spawn "$d/rvsd.log" "$ns" "$RVSD" --config "$d/rvsd.yaml"
   echo "$LAST_PID" > "$d/rvsd.pid"
-  if ! wait_for 30 grep -q "rvsd: ready" "$d/rvsd.log"; then
+  local pid=$LAST_PID
+  for _ in $(seq 1 300); do
+    grep -q "rvsd: ready" "$d/rvsd.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q "rvsd: ready" "$d/rvsd.log"; then
     echo "lab-ecmp.sh: rvsd of d$i did not become ready:" >&2; cat "$d/rvsd.log" >&2; return 1
   fi
   local moved=0

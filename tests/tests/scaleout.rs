@@ -94,8 +94,11 @@ fn director_failover_keeps_streams() {
     assert!(before.iter().filter(|&&n| n > 0).count() > 1, "ECMP used one director only: {before:?}");
 
     // New connections every 100 ms across the failover.
-    let prober =
-        Client::start(&lab, "prober.py", &[&format!("http://{VIP}/"), "--every", "0.1", "--duration", "14", "--max-time", "2"]);
+    let prober = Client::start(
+        &lab,
+        "prober.py",
+        &[&format!("http://{VIP}/"), "--every", "0.1", "--duration", "14", "--max-time", "2"],
+    );
     std::thread::sleep(Duration::from_secs(2));
 
     // SIGKILL the busiest director's rvsd (its streams must move).
@@ -160,7 +163,10 @@ fn director_failover_keeps_streams() {
     // connection scheduled without its SYN.
     let moved: u64 = survivors.iter().zip(&mid).map(|(&i, m)| lab.counters(i).get("conns_created") - m).sum();
     let victim_streams = before[victim as usize - 1];
-    assert!(moved >= victim_streams, "survivors scheduled {moved} new connections, the victim carried {victim_streams}");
+    assert!(
+        moved >= victim_streams,
+        "survivors scheduled {moved} new connections, the victim carried {victim_streams}"
+    );
 
     // The survivors' invariants: every mbuf back, no loss for want of
     // buffers, ring space or neighbours.
