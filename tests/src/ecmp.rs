@@ -90,10 +90,35 @@ impl EcmpLab {
         counters::live(&self.socket(i))
     }
 
-    /// Director `i`'s counters once its traffic has settled (mempool at
-    /// its baseline, rx still).
-    pub fn settled(&self, i: u32) -> Counters {
-        counters::settled(&self.socket(i), std::time::Duration::from_secs(10))
+    /// Director `i`'s connections (`rvsadm -Lnc`) from the lab's client:
+    /// client port -> real server address.
+    pub fn conns(&self, i: u32) -> std::collections::BTreeMap<u16, String> {
+        let o = Command::new(crate::rvsd::binary("rvsadm"))
+            .arg("--socket")
+            .arg(self.socket(i))
+            .arg("-Lnc")
+            .output()
+            .expect("rvsadm");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "d{i}: rvsadm -Lnc: {}", String::from_utf8_lossy(&o.stderr));
+        let mut m = std::collections::BTreeMap::new();
+        for l in text.lines().filter(|l| l.starts_with("TCP ")) {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.len(), 6, "d{i}: unexpected -Lnc line {l:?}");
+            if let Some(port) = w[3].strip_prefix("10.0.1.2:") {
+                let rs = w[5].rsplit_once(':').unwrap().0.to_string();
+                m.insert(port.parse().unwrap(), rs);
+            }
+        }
+        m
+    }
+
+    /// Director `i`'s counters once its mempool is back at its baseline
+    /// (rx never stands still here: BFD and BGP ride the exception path).
+    pub fn mempool_settled(&self, i: u32) -> Counters {
+        counters::wait_for(&self.socket(i), std::time::Duration::from_secs(10), "mempool at baseline", |c| {
+            c.mempool_at_baseline()
+        })
     }
 
     pub fn rvsd_pid(&self, i: u32) -> u32 {

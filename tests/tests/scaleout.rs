@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 use rvs_tests::ecmp::{dip, EcmpLab, VIP};
+use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -87,11 +88,30 @@ fn director_failover_keeps_streams() {
         opened["conns"].as_array().unwrap().iter().map(|c| c["server"].as_str().unwrap()).collect();
     assert!(servers.len() > 1, "mh-port put every stream on one real server: {servers:?}");
 
-    // Per director, the connections it scheduled: the streams spread.
-    let before: Vec<u64> = (1..=3).map(|i| lab.counters(i).get("conns_created")).collect();
-    eprintln!("scaleout: streams per director {before:?}, real servers {servers:?}");
-    assert_eq!(before.iter().sum::<u64>(), STREAMS, "every stream went through exactly one director");
-    assert!(before.iter().filter(|&&n| n > 0).count() > 1, "ECMP used one director only: {before:?}");
+    // Per director, the connections it holds: every stream on exactly one
+    // director, to the real server that answered it, and more than one
+    // director in use.
+    let rs_addr = |name: &str| match name {
+        "webserver1" => "192.168.0.10",
+        "webserver2" => "192.168.0.20",
+        other => panic!("unknown server {other:?}"),
+    };
+    let answered: BTreeMap<u16, &str> = opened["conns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["sport"].as_u64().unwrap() as u16, rs_addr(c["server"].as_str().unwrap())))
+        .collect();
+    let before: Vec<BTreeMap<u16, String>> = (1..=3).map(|i| lab.conns(i)).collect();
+    let per_dir: Vec<usize> = before.iter().map(BTreeMap::len).collect();
+    eprintln!("scaleout: streams per director {per_dir:?}, real servers {servers:?}");
+    for (port, rs) in &answered {
+        let on: Vec<(usize, &String)> =
+            before.iter().enumerate().filter_map(|(d, m)| m.get(port).map(|r| (d + 1, r))).collect();
+        assert!(on.len() == 1 && on[0].1 == rs, "stream :{port} (answered by {rs}) on directors {on:?}");
+    }
+    assert_eq!(per_dir.iter().sum::<usize>(), STREAMS as usize, "{before:?}");
+    assert!(per_dir.iter().filter(|&&n| n > 0).count() > 1, "ECMP used one director only: {per_dir:?}");
 
     // New connections every 100 ms across the failover.
     let prober = Client::start(
@@ -102,9 +122,8 @@ fn director_failover_keeps_streams() {
     std::thread::sleep(Duration::from_secs(2));
 
     // SIGKILL the busiest director's rvsd (its streams must move).
-    let victim = (1..=3).max_by_key(|&i| before[i as usize - 1]).unwrap();
+    let victim = (1..=3).max_by_key(|&i| per_dir[i as usize - 1]).unwrap();
     let survivors: Vec<u32> = (1..=3).filter(|&i| i != victim).collect();
-    let mid: Vec<u64> = survivors.iter().map(|&i| lab.counters(i).get("conns_created")).collect();
     let pid = lab.rvsd_pid(victim);
     let t_kill = now();
     assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
@@ -154,24 +173,26 @@ fn director_failover_keeps_streams() {
         broken.is_empty(),
         "{} of {STREAMS} streams broke (the victim carried {}); survivors' drops {survivor_drops:?}:\n{}",
         broken.len(),
-        before[victim as usize - 1],
+        per_dir[victim as usize - 1],
         broken.join("\n")
     );
     assert_eq!((count(&res, "opened"), count(&res, "completed"), count(&res, "broken")), (STREAMS, STREAMS, 0));
 
-    // The victim's streams reached the survivors mid-stream: each one a
-    // connection scheduled without its SYN.
-    let moved: u64 = survivors.iter().zip(&mid).map(|(&i, m)| lab.counters(i).get("conns_created") - m).sum();
-    let victim_streams = before[victim as usize - 1];
-    assert!(
-        moved >= victim_streams,
-        "survivors scheduled {moved} new connections, the victim carried {victim_streams}"
-    );
+    // The victim's streams reached the survivors mid-stream and were
+    // scheduled (sloppy_tcp) to the real server they had (the same
+    // Maglev table on every director).
+    let after: Vec<BTreeMap<u16, String>> = survivors.iter().map(|&i| lab.conns(i)).collect();
+    let lost: Vec<String> = before[victim as usize - 1]
+        .iter()
+        .filter(|(port, rs)| !after.iter().any(|m| m.get(port) == Some(rs)))
+        .map(|(port, rs)| format!(":{port}->{rs} now {:?}", after.iter().map(|m| m.get(port)).collect::<Vec<_>>()))
+        .collect();
+    assert!(lost.is_empty(), "victim's streams not on a survivor with the same real server: {lost:?}");
 
     // The survivors' invariants: every mbuf back, no loss for want of
     // buffers, ring space or neighbours.
     for &i in &survivors {
-        let c = lab.settled(i);
+        let c = lab.mempool_settled(i);
         for d in ["no_mbuf", "tx_full", "kernel_full", "neigh_failed", "conn_table_full"] {
             assert_eq!(c.drop(d), 0, "d{i}: drop {d}:\n{}", c.source);
         }
