@@ -171,10 +171,14 @@ start_bird() { # start_bird NS DIR: in the foreground of a recorded PID
 # rvsd does not, and the lab announces for it (the route then lives as long
 # as the BGP session, which dies with rvsd anyway).
 detect_announce() {
-  local t=$STATE/probe.yaml
-  printf 'announce: { bird_socket: /nonexistent/bird.ctl, bird_include: /nonexistent/vips.conf }\nconn: { sloppy_tcp: true }\n' > "$t"
-  if "$RVSD" --check --config "$t" >/dev/null 2>&1; then ANNOUNCE=rvsd; else ANNOUNCE=lab; fi
-  rm -f "$t"
+  ANNOUNCE=rvsd
+  mkdir -p "$STATE/d1"
+  write_rvsd_config 1
+  local err
+  if ! err=$("$RVSD" --check --config "$STATE/d1/rvsd.yaml" 2>&1); then
+    ANNOUNCE=lab
+    echo "lab-ecmp.sh: this rvsd refuses announce:/sloppy_tcp ($err): the lab announces the VIP itself" >&2
+  fi
   echo "$ANNOUNCE" > "$STATE/announce"
 }
 
