@@ -61,7 +61,10 @@ fn count(v: &serde_json::Value, k: &str) -> u64 {
 
 #[test]
 fn director_failover_keeps_streams() {
-    let lab = EcmpLab::up("sc1", 3, "dr", true);
+    // BFD (detection in ~0.5 s) by default; RVS_SCALEOUT_BFD=off leaves
+    // the failover to the BGP hold timer (3 s) instead.
+    let bfd = std::env::var("RVS_SCALEOUT_BFD").map(|v| v != "off").unwrap_or(true);
+    let lab = EcmpLab::up("sc1", 3, "dr", bfd);
     assert_eq!(lab.vip_nexthops().len(), 3, "{}", lab.birdc(None, &["show", "route", "all"]));
     if lab.announcer() != "rvsd" {
         eprintln!("scaleout: this rvsd has no `announce:`; the lab announced the VIP by hand");
@@ -135,7 +138,10 @@ fn director_failover_keeps_streams() {
     }
     let t_conv = now();
     let hops = lab.vip_nexthops();
-    eprintln!("scaleout: d{victim} killed; router converged in {:.3} s; next hops now {hops:?}", t_conv - t_kill);
+    eprintln!(
+        "scaleout: d{victim} killed; (bfd {bfd}) router converged in {:.3} s; next hops now {hops:?}",
+        t_conv - t_kill
+    );
     assert_eq!(hops.len(), 2, "{hops:?}");
 
     let probes = prober.json();
