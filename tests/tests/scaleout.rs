@@ -64,7 +64,9 @@ fn director_failover_keeps_streams() {
     // BFD (detection in ~0.5 s) by default; RVS_SCALEOUT_BFD=off leaves
     // the failover to the BGP hold timer (3 s) instead.
     let bfd = std::env::var("RVS_SCALEOUT_BFD").map(|v| v != "off").unwrap_or(true);
-    let lab = EcmpLab::up("sc1", 3, "dr", bfd);
+    // RVS_SCALEOUT_MODE=tun runs it over IPIP (the lab's decapsulator).
+    let mode = std::env::var("RVS_SCALEOUT_MODE").unwrap_or_else(|_| "dr".into());
+    let lab = EcmpLab::up("sc1", 3, &mode, bfd);
     assert_eq!(lab.vip_nexthops().len(), 3, "{}", lab.birdc(None, &["show", "route", "all"]));
     if lab.announcer() != "rvsd" {
         eprintln!("scaleout: this rvsd has no `announce:`; the lab announced the VIP by hand");
@@ -139,7 +141,7 @@ fn director_failover_keeps_streams() {
     let t_conv = now();
     let hops = lab.vip_nexthops();
     eprintln!(
-        "scaleout: d{victim} killed; (bfd {bfd}) router converged in {:.3} s; next hops now {hops:?}",
+        "scaleout: d{victim} killed; ({mode}, bfd {bfd}) router converged in {:.3} s; next hops now {hops:?}",
         t_conv - t_kill
     );
     assert_eq!(hops.len(), 2, "{hops:?}");
