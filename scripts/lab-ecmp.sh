@@ -41,6 +41,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+[[ "$ID" =~ ^[a-z0-9]{1,6}$ ]] || { echo "lab-ecmp.sh: --id: 1 to 6 lower-case letters or digits" >&2; exit 2; }
 P="rvs${ID}"
 STATE="/tmp/rvs-ecmp-${ID}"
 RVSD=${RVSD:-$root/target/release/rvsd}
@@ -222,6 +223,7 @@ lab_up() {
   case $MODE in dr|tun) ;; *) echo "lab-ecmp.sh: --mode dr|tun" >&2; exit 1;; esac
   [ "$NDIR" -ge 1 ] && [ "$NDIR" -le 9 ] || { echo "lab-ecmp.sh: --directors 1..9" >&2; exit 1; }
   lab_down >/dev/null 2>&1 || true
+  rm -rf "$STATE"   # the last run's logs and sockets
   mkdir -p "$STATE/rtr"; : > "$STATE/pids"; : > "$STATE/netns"
   echo "$MODE" > "$STATE/mode"; echo "$NDIR" > "$STATE/directors"; echo "$BFD" > "$STATE/bfd"
   # Any failure from here on takes down what was made so far.
