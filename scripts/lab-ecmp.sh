@@ -2,7 +2,7 @@
 # rvs scale-out lab (issue 16): several directors behind an ECMP router
 # that learns the VIP from each of them over eBGP (BIRD 2).
 #
-#   scripts/lab-ecmp.sh up     [--id ID] [--directors N] [--mode dr|tun] [--workers N] [--bfd on|off]
+#   scripts/lab-ecmp.sh up     [--id ID] [--directors N] [--mode dr|tun] [--workers N] [--bfd on|off] [--sloppy on|off]
 #   scripts/lab-ecmp.sh down   [--id ID]
 #   scripts/lab-ecmp.sh status [--id ID]
 #   scripts/lab-ecmp.sh exec   [--id ID] NS-SUFFIX CMD...   (e.g. exec rtr ip route show 192.168.0.200)
@@ -21,7 +21,8 @@
 # the include file (announce.bird_include) while it can serve the VIP, and
 # installs nothing into its own kernel. Its BGP session rides rvsd's exception
 # path, so it dies with rvsd: --bfd on (default) detects that in ~0.5 s, off
-# leaves it to the 3 s hold timer.
+# leaves it to the 3 s hold timer. --sloppy off (sloppy_tcp) shows what
+# breaks without it: every flow that moves to another director.
 #
 # State (configs, logs, sockets, pids): /tmp/rvs-ecmp-<ID>. Namespaces: rvs<ID>-*.
 set -euo pipefail
@@ -29,7 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
 cmd=${1:-}; shift || true
-ID=e0; NDIR=3; MODE=dr; WORKERS=1; BFD=on
+ID=e0; NDIR=3; MODE=dr; WORKERS=1; BFD=on; SLOPPY=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --id) ID=$2; shift 2;;
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
     --mode) MODE=$2; shift 2;;
     --workers) WORKERS=$2; shift 2;;
     --bfd) BFD=$2; shift 2;;
+    --sloppy) case $2 in on) SLOPPY=true;; off) SLOPPY=false;; *) echo "lab-ecmp.sh: --sloppy on|off" >&2; exit 2;; esac; shift 2;;
     *) break;;
   esac
 done
@@ -85,7 +87,7 @@ write_rvsd_config() { # write_rvsd_config I
     echo "  - { prefix: 0.0.0.0/0, via: 192.168.0.1, dev: lan }"
     if [ "$ANNOUNCE" = rvsd ]; then
       echo "announce: { bird_socket: ${d}/bird.ctl, bird_include: ${d}/vips.conf }"
-      echo "conn: { sloppy_tcp: true }"
+      echo "conn: { sloppy_tcp: ${SLOPPY} }"
     fi
     echo "services:"
     echo "  - { vip: ${VIP}, port: 80, scheduler: mh, sched_flags: mh-port, dests: [ { addr: 192.168.0.10, fwd: ${fwd} }, { addr: 192.168.0.20, fwd: ${fwd} } ] }"

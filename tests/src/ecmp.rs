@@ -29,14 +29,16 @@ pub fn dip(i: u32) -> String {
 }
 
 impl EcmpLab {
-    /// `lab-ecmp.sh up`: `directors` directors in `mode` (dr|tun), BFD on or off.
-    pub fn up(id: &str, directors: u32, mode: &str, bfd: bool) -> EcmpLab {
+    /// `lab-ecmp.sh up`: `directors` directors in `mode` (dr|tun), BFD
+    /// on or off, with `extra` flags (`--sloppy off`).
+    pub fn up(id: &str, directors: u32, mode: &str, bfd: bool, extra: &[&str]) -> EcmpLab {
         crate::require_root();
         let lock = LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let lab = EcmpLab { id: id.to_string(), directors, down: false, _lock: lock };
         let out = Command::new(lab_sh())
             .args(["up", "--id", id, "--directors", &directors.to_string(), "--mode", mode])
             .args(["--bfd", if bfd { "on" } else { "off" }])
+            .args(extra)
             .output()
             .expect("run lab-ecmp.sh");
         assert!(

@@ -68,7 +68,9 @@ fn director_failover_keeps_streams() {
     let bfd = std::env::var("RVS_SCALEOUT_BFD").map(|v| v != "off").unwrap_or(true);
     // RVS_SCALEOUT_MODE=tun runs it over IPIP (the lab's decapsulator).
     let mode = std::env::var("RVS_SCALEOUT_MODE").unwrap_or_else(|_| "dr".into());
-    let lab = EcmpLab::up("sc1", 3, &mode, bfd);
+    // RVS_SCALEOUT_SLOPPY=off: the negative control (streams must break).
+    let sloppy = std::env::var("RVS_SCALEOUT_SLOPPY").unwrap_or_else(|_| "on".into());
+    let lab = EcmpLab::up("sc1", 3, &mode, bfd, &["--sloppy", &sloppy]);
     assert_eq!(lab.vip_nexthops().len(), 3, "{}", lab.birdc(None, &["show", "route", "all"]));
     if lab.announcer() != "rvsd" {
         eprintln!("scaleout: this rvsd has no `announce:`; the lab announced the VIP by hand");
