@@ -15,6 +15,7 @@ pub mod log;
 pub mod model;
 pub mod proxy_proto;
 pub mod sched;
+pub mod sync;
 pub mod yaml;
 
 pub use announce::{AnnounceConf, ShutdownConf};
@@ -23,4 +24,5 @@ pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;
 pub use proxy_proto::ProxyProtocol;
 pub use sched::{SchedFlags, SchedKind};
+pub use sync::{SyncConf, SyncRole};
 pub use yaml::{load_file, load_str, ConfError};

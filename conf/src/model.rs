@@ -38,6 +38,9 @@ pub struct Config {
     /// How SIGTERM ends the daemon.
     #[serde(default)]
     pub shutdown: crate::announce::ShutdownConf,
+    /// The connection sync daemon; off unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::sync::SyncConf>,
 }
 
 /// EAL settings. Defaults suit a machine without hugepages.
@@ -819,6 +822,9 @@ impl Config {
             if !keys.insert(s.key) {
                 return Err(format!("service {} is defined twice", s.key));
             }
+        }
+        if let Some(s) = &self.sync {
+            s.check(self)?;
         }
         Ok(())
     }

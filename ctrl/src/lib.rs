@@ -12,3 +12,4 @@ pub mod daemon;
 pub mod fuzzing;
 pub mod health;
 pub mod keepalived;
+pub mod syncd;

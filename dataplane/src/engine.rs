@@ -81,6 +81,8 @@ pub struct Engine<P> {
     /// Worker 0: the snapshot generation and the IPv6 VIPs/LIPs last
     /// announced (see `announce6`).
     pub(crate) announced6: (Option<u64>, Vec<u128>),
+    /// Rings to and from Control's sync daemon (none: no sync).
+    pub sync: crate::sync::path::SyncPort,
 }
 
 impl<P: PacketBuf> Engine<P> {
@@ -96,6 +98,7 @@ impl<P: PacketBuf> Engine<P> {
             v4: Lane::default(),
             v6: Lane::default(),
             announced6: (None, Vec::new()),
+            sync: Default::default(),
         }
     }
 
@@ -207,6 +210,11 @@ impl<P: PacketBuf> Engine<P> {
         // IPv4 frame to a group MAC was not sent to this director's IP
         // layer. (Other ethertypes are refused below by their own names.)
         if group && ty == eth::TYPE_IPV4 {
+            // Except the sync group a backup daemon listens on: its
+            // datagrams are for the kernel interface's socket.
+            if cx.snap.sync.group.is_some_and(|g| is_sync_datagram(pkt.data(), g)) {
+                return self.up_to_kernel(cx, pkt, port_idx, DropReason::EthMulticast);
+            }
             return self.drop_pkt(DropReason::EthMulticast, pkt);
         }
         match ty {
@@ -391,4 +399,17 @@ fn quotes_kernel(snap: &Snapshot, frame: &[u8], l4: usize) -> bool {
     let Some(src) = frame.get(at..at + 4) else { return false };
     let c = snap.class(u32::from_be_bytes([src[0], src[1], src[2], src[3]]));
     c & class::LOCAL != 0 && c & (class::VIP | class::LIP) == 0
+}
+
+/// Is `frame` (Ethernet, IPv4) a UDP datagram to the sync `group`:`port`?
+/// A checked view: anything short or odd is not.
+fn is_sync_datagram(frame: &[u8], (group, port): (u32, u16)) -> bool {
+    let Ok(ip) = crate::wire::ipv4::Ipv4::new_checked(&frame[eth::HDR_LEN.min(frame.len())..]) else {
+        return false;
+    };
+    if ip.proto() != crate::packet::ipv4::PROTO_UDP || ip.dst() != group {
+        return false;
+    }
+    let Some(l4) = frame.get(eth::HDR_LEN + ip.hdr_len()..) else { return false };
+    l4.len() >= 8 && u16::from_be_bytes([l4[2], l4[3]]) == port
 }

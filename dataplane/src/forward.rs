@@ -37,7 +37,15 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
         m.dest = c.dest;
         m.user = c.user;
     }
+    if c.flags & crate::sync::path::F_SYNCED != 0 {
+        crate::sync::path::promote::<P, A>(e, cid);
+    }
     let bytes = pkt.len() as u64;
+    if snap.sync.master && dir != Dir::Output {
+        if let Some((si, _)) = resolved {
+            crate::sync::path::note::<P, A>(e, snap, si, cid, tr);
+        }
+    }
     match resolved {
         Some((si, di)) => {
             let s = &snap.services.list[si];

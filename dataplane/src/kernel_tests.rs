@@ -115,3 +115,25 @@ fn a_flood_of_the_dip_is_cut_at_the_rate_limit() {
     assert_eq!(n, 5);
     assert_eq!(h.engines[0].stats.kernel_up.get(), 10);
 }
+
+/// A backup's sync datagrams arrive multicast: those for the group and
+/// port go up to the kernel's socket, other multicast stays dropped.
+#[test]
+fn sync_multicast_goes_up_only_for_the_group_and_port() {
+    let mut h = with_kernel(1, 1000, 100);
+    let dgram = |group: [u8; 4], port: u16| {
+        let mac = [0x01, 0x00, 0x5e, group[1] & 0x7f, group[2], group[3]];
+        let mut v = Vec::new();
+        eth(mac, CIP_MAC).ipv4(CIP, group, 1).udp(8848, port).write(&mut v, b"sync").unwrap();
+        v
+    };
+    let step = h.send(CLIENT, dgram([224, 0, 0, 81], 8848)).unwrap();
+    assert_eq!((step.up.len(), step.drops.clone()), (0, vec![("eth_multicast", 1)]), "no sync: dropped");
+    h.snap.sync.group = Some((u32::from_be_bytes([224, 0, 0, 81]), 8848));
+    let step = h.send(CLIENT, dgram([224, 0, 0, 81], 8848)).unwrap();
+    assert_eq!(step.up.len(), 1, "{step:?}");
+    for (g, p) in [([224, 0, 0, 82], 8848), ([224, 0, 0, 81], 8849)] {
+        let step = h.send(CLIENT, dgram(g, p)).unwrap();
+        assert_eq!((step.up.len(), step.drops.clone()), (0, vec![("eth_multicast", 1)]), "{g:?}:{p}");
+    }
+}

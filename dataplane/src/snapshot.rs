@@ -330,6 +330,21 @@ pub struct Snapshot {
     pub expire_quiescent_template: bool,
     /// IPVS `sloppy_tcp` (see `ConnConf::sloppy_tcp`).
     pub sloppy_tcp: bool,
+    /// Connection sync as the workers see it.
+    pub sync: SyncSettings,
+}
+
+/// What the workers need of the sync daemon's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncSettings {
+    /// A master daemon runs: note connections (`sync::path::note`).
+    pub master: bool,
+    /// IPVS's `sync_threshold` pair.
+    pub threshold: u32,
+    pub period: u32,
+    /// The multicast group and UDP port a backup listens on: such frames
+    /// go up to the kernel interface (they are not for the data path).
+    pub group: Option<(u32, u16)>,
 }
 
 /// 64-bit words of a class filter (16 Kibit: a false positive about
@@ -450,6 +465,7 @@ impl Snapshot {
             expire_nodest_conn: false,
             expire_quiescent_template: false,
             sloppy_tcp: false,
+            sync: SyncSettings::default(),
         }
     }
 

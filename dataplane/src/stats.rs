@@ -83,6 +83,14 @@ pub struct WorkerStats {
     pub busy_cycles: Counter,
     /// Control generation this worker runs.
     pub generation: Counter,
+    /// Connection sync (see `crate::sync::path`): events handed to the
+    /// daemon, lost to a full ring, received entries installed or
+    /// refreshed, refused, and synced entries promoted by traffic.
+    pub sync_queued: Counter,
+    pub sync_lost: Counter,
+    pub sync_installed: Counter,
+    pub sync_refused: Counter,
+    pub sync_promoted: Counter,
     drops: [Counter; DropReason::COUNT],
 }
 
@@ -111,6 +119,11 @@ impl Default for WorkerStats {
             idle_polls: Counter::default(),
             busy_cycles: Counter::default(),
             generation: Counter::default(),
+            sync_queued: Counter::default(),
+            sync_lost: Counter::default(),
+            sync_installed: Counter::default(),
+            sync_refused: Counter::default(),
+            sync_promoted: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
         }
     }

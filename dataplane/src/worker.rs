@@ -119,6 +119,8 @@ pub struct WorkerQueues {
     pub kernel: Vec<Option<(RxQueue, TxQueue)>>,
     pub outbox: Outbox<Mbuf>,
     pub inbox: Inbox<Mbuf>,
+    /// Its rings to and from the sync daemon.
+    pub sync: crate::sync::path::SyncPort,
 }
 
 /// Idle back-off and burst settings.
@@ -280,7 +282,8 @@ pub fn run(
     for (i, p) in shared.port_ids.iter().enumerate() {
         idx_of[*p as usize & 63] = i as u16;
     }
-    let WorkerQueues { rx: rxq, tx: txq, kernel, outbox, inbox } = q;
+    let WorkerQueues { rx: rxq, tx: txq, kernel, outbox, inbox, sync } = q;
+    engine.sync = std::mem::take(sync);
     let mut io = WorkerIo {
         id,
         shared: &shared,
@@ -325,6 +328,9 @@ pub fn run(
                 work += 1;
                 engine.resolve_later(&snap, &mut io, m, (port_idx, nh), now);
             }
+        }
+        if engine.sync.inbox.is_some() {
+            work += crate::sync::path::drain(&mut engine, &snap, now);
         }
         for (pi, (rx, link)) in rxq.iter_mut().zip(&shared.links).enumerate() {
             if !link.is_up() {

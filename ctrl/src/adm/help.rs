@@ -106,8 +106,9 @@ rvs extensions:
   --drain [seconds]             withdraw the routes (announce:), serve established connections
                                 until none is left or the time is up, then stop rvsd
 
-Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum and the
-connection sync daemon (--start-daemon, --stop-daemon, --daemon lists none).
+Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum; the sync
+daemon is configured in rvsd's YAML (sync:), not with --start-daemon/--stop-daemon;
+-L --daemon lists it.
 ",
         p = prog,
         scheds = SchedKind::valid_list()

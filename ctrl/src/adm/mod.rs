@@ -28,6 +28,7 @@
 
 pub mod apply;
 pub mod cmd;
+pub mod daemon;
 pub mod error;
 pub mod format;
 pub mod help;

@@ -467,7 +467,7 @@ impl Parsed {
             Cmd::Save => AdmCommand::Save(SaveOpts { numeric: self.has(Opt::Numeric), yaml: self.has(Opt::Yaml) }),
             Cmd::Restore => AdmCommand::Restore(RestoreOpts { dry_run: self.has(Opt::DryRun) }),
             Cmd::StartDaemon | Cmd::StopDaemon => {
-                return Err("connection synchronization daemons are not supported by rvs".into())
+                return Err("rvsadm cannot start or stop sync daemons yet: configure one in rvsd's YAML file (sync:) and restart rvsd".into())
             }
             Cmd::Help => AdmCommand::Help,
             Cmd::Version => AdmCommand::Version,
@@ -892,7 +892,7 @@ mod tests {
         assert_eq!(p("-v").unwrap(), AdmCommand::Version);
         assert_eq!(err("-L -h"), "multiple commands specified");
         assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
-        assert!(err("--start-daemon master").contains("not supported"));
+        assert!(err("--start-daemon master").contains("(sync:)"));
         assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));
         assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));
         assert!(p("-a -t 1.1.1.1:80 -r [::1]:80 -i").is_ok());

@@ -178,6 +178,28 @@ impl DestView {
     }
 }
 
+/// One sync daemon (`-L --daemon`), with what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonView {
+    /// `master` or `backup`.
+    pub state: String,
+    pub interface: String,
+    pub syncid: u8,
+    pub maxlen: Option<u16>,
+    pub group: std::net::Ipv4Addr,
+    pub port: u16,
+    pub ttl: u8,
+    pub peers: Vec<std::net::Ipv4Addr>,
+    pub msgs_sent: u64,
+    pub conns_sent: u64,
+    pub send_errors: u64,
+    pub msgs_received: u64,
+    pub conns_received: u64,
+    pub bad_messages: u64,
+    pub other_syncid: u64,
+    pub conns_skipped: u64,
+}
+
 /// `--workers` (rvs extension): what each worker lcore did, so an
 /// operator can see where packets went (and why some were dropped)
 /// without stopping the daemon.

@@ -244,7 +244,10 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
             Reply::Workers(w) => adm::workers::format(&w, o.json),
             _ => return Err(unexpected()),
         },
-        ListTarget::Daemon => format::list(&adm::view::TableView::from_model(0, &[]), o)?,
+        ListTarget::Daemon => match call(Request::Daemons)? {
+            Reply::Daemons(d) => adm::daemon::format(&d, o.json),
+            _ => return Err(unexpected()),
+        },
         ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
             Reply::Table(t) => format::list(&t, o)?,
             _ => return Err(unexpected()),

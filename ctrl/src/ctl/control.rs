@@ -68,6 +68,8 @@ pub struct Control {
     announcer: Mutex<Option<Announcer>>,
     /// Set once a drain began: no VIP is announced from then on.
     drain: Mutex<Option<Drain>>,
+    /// The connection sync daemon, when configured.
+    syncd: Mutex<Option<crate::syncd::Daemon>>,
 }
 
 /// A drain in progress: routes withdrawn at `since`; the daemon exits once
@@ -114,6 +116,7 @@ impl Control {
             checker: Mutex::new(None),
             announcer: Mutex::new(None),
             drain: Mutex::new(None),
+            syncd: Mutex::new(None),
         })
     }
 
@@ -146,6 +149,42 @@ impl Control {
             let services: Vec<ServiceConf> = snap.services.list.iter().map(|s| s.conf.clone()).collect();
             a.set(if draining { Default::default() } else { announce::servable(&services) });
         }
+    }
+
+    /// The running sync daemon (stopped at shutdown).
+    pub fn set_sync(&self, d: crate::syncd::Daemon) {
+        *lock(&self.syncd) = Some(d);
+    }
+
+    /// `-L --daemon`: the daemons that run, as ipvsadm lists them.
+    fn daemons(&self) -> Vec<view::DaemonView> {
+        let g = lock(&self.syncd);
+        let Some(d) = g.as_ref() else { return Vec::new() };
+        let c = &d.counters;
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let roles = [("master", d.conf.state.master()), ("backup", d.conf.state.backup())];
+        roles
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(role, _)| view::DaemonView {
+                state: role.to_string(),
+                interface: d.conf.interface.clone(),
+                syncid: d.conf.syncid,
+                maxlen: d.conf.maxlen,
+                group: d.conf.group,
+                port: d.conf.port,
+                ttl: d.conf.ttl,
+                peers: d.conf.peers.clone(),
+                msgs_sent: get(&c.msgs_sent),
+                conns_sent: get(&c.conns_sent),
+                send_errors: get(&c.send_errors),
+                msgs_received: get(&c.msgs_received),
+                conns_received: get(&c.conns_received),
+                bad_messages: get(&c.bad_messages),
+                other_syncid: get(&c.other_syncid),
+                conns_skipped: get(&c.conns_skipped),
+            })
+            .collect()
     }
 
     /// Begin a drain (`rvsadm --drain`, SIGTERM with a drain timeout):
@@ -262,6 +301,9 @@ impl Control {
         }
         if let Some(c) = lock(&self.checker).take() {
             c.stop();
+        }
+        if let Some(d) = lock(&self.syncd).take() {
+            d.stop();
         }
         self.shared.write().unwrap_or_else(|e| e.into_inner()).take();
     }
@@ -478,6 +520,7 @@ impl Handler for Control {
             Request::Conns { max } => self.with_shared(|sh| Reply::Conns(self.conns(sh, max))),
             Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(&lock(&self.model).cfg.conn))),
             Request::Workers => self.with_shared(|sh| Reply::Workers(self.workers(sh))),
+            Request::Daemons => Ok(Reply::Daemons(self.daemons())),
             Request::Drain { timeout } => {
                 let t = timeout.map_or_else(|| self.drain_timeout(), |s| Duration::from_secs(u64::from(s)));
                 self.drain(if t.is_zero() { DEFAULT_DRAIN } else { t });

@@ -100,6 +100,9 @@ impl Model {
         if new.announce != old.announce {
             fixed.push("announce");
         }
+        if new.sync != old.sync {
+            fixed.push("sync");
+        }
         if !fixed.is_empty() {
             return Err(format!("{} changed: restart required", fixed.join(", ")));
         }

@@ -63,6 +63,8 @@ pub enum Request {
     /// connections until none is left or `timeout` seconds passed (unset:
     /// `shutdown.drain_timeout`, else 60), then exit.
     Drain { timeout: Option<u32> },
+    /// `-L --daemon`: the sync daemons.
+    Daemons,
 }
 
 /// The payload of a successful reply.
@@ -75,6 +77,7 @@ pub enum Reply {
     Timeouts(Timeouts),
     Workers(WorkersView),
     Draining(DrainReport),
+    Daemons(Vec<crate::adm::view::DaemonView>),
 }
 
 /// A drain under way.

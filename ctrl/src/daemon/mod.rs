@@ -173,13 +173,22 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
 
     // One SPSC ring per ordered pair of workers, 1024 packets each.
     let mesh = rvs_dataplane::redirect::mesh::<rvs_ffi::Mbuf>(workers, 1024);
+    // The sync daemon's rings exist only when it is configured: without
+    // it a worker's sync port is empty and costs one branch per packet.
+    let (mut sync_rings, sync_ports) = match cfg.sync {
+        Some(_) => {
+            let (r, p) = crate::syncd::rings(workers);
+            (Some(r), p)
+        }
+        None => (None, (0..workers).map(|_| Default::default()).collect()),
+    };
     let mut queues = Vec::with_capacity(workers);
-    for (outbox, inbox) in mesh {
+    for ((outbox, inbox), sync) in mesh.into_iter().zip(sync_ports) {
         let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let tx = txq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
         let (Some(rx), Some(tx)) = (rx, tx) else { return Err("a port has fewer queues than workers".into()) };
         let kernel = kq.iter_mut().map(|k| k.as_mut().and_then(|(r, t)| Some((r.next()?, t.next()?)))).collect();
-        queues.push(WorkerQueues { rx, tx, kernel, outbox, inbox });
+        queues.push(WorkerQueues { rx, tx, kernel, outbox, inbox, sync });
     }
     let nports = ports.len();
     let shared = Arc::new(Shared {
@@ -259,6 +268,17 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         warn!("health checks run, but no interface has a kernel interface: they leave by the director's other routes");
     }
 
+    if let (Some(s), Some(rings)) = (cfg.sync.clone(), sync_rings.take()) {
+        let local = s.local(&cfg).ok_or("sync: the interface has no IPv4 address")?;
+        let mtu = cfg.interfaces.iter().find(|i| i.name == s.interface).map_or(1500, |i| i.mtu);
+        let t = crate::syncd::Timeouts {
+            tcp: cfg.conn.tcp_timeout,
+            tcpfin: cfg.conn.tcpfin_timeout,
+            udp: cfg.conn.udp_timeout,
+        };
+        let d = crate::syncd::Daemon::start(s, local, mtu, rings, t).map_err(|e| format!("sync daemon: {e}"))?;
+        control.set_sync(d);
+    }
     if let Some(a) = cfg.announce.clone() {
         control.start_announce(a).map_err(|e| format!("announcer: {e}"))?;
     }

@@ -102,6 +102,9 @@ pub struct Conn<A: Addr = u32> {
     pub seq_base: u32,
     /// ... and how many bytes the director inserted at `seq_base`.
     pub seq_delta: u8,
+    /// Input packets seen, modulo 2^16: the connection-sync rule counts
+    /// them (`crate::sync::path::needed`); in the padding too.
+    pub sync_pkts: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<Conn>() == 64);
@@ -130,6 +133,7 @@ impl<A: Addr> Default for Conn<A> {
             user: 0,
             seq_base: 0,
             seq_delta: 0,
+            sync_pkts: 0,
         }
     }
 }
@@ -459,6 +463,15 @@ impl<A: Addr> ConnTable<A> {
             self.wheel.schedule(id, expires);
         }
         Transition { old, new }
+    }
+
+    /// Set a live entry's idle expiry to tick `expires` (a synced entry
+    /// takes the lifetime its master sent).
+    pub fn rearm(&mut self, id: ConnId, expires: u64) {
+        self.slab[id as usize].expires = expires;
+        if self.wheel.deadline(id).is_some_and(|armed| expires < armed) {
+            self.wheel.schedule(id, expires);
+        }
     }
 
     /// Remove a live connection now (conn reuse, dest removal, `-C`);

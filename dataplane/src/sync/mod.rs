@@ -71,6 +71,9 @@
 mod consts;
 mod decode;
 mod encode;
+pub mod path;
+#[cfg(test)]
+mod path_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,0 +1,153 @@
+//! The data path's connection sync through two engines: a master notes a
+//! DR connection at IPVS's packets, the event crosses (as the daemon
+//! carries it: to the wire and back), a backup installs it, and the
+//! flow's next packet on the backup — no SYN, no sloppy_tcp — goes to the
+//! same real server and promotes the entry.
+
+use super::path::{self, SyncEvent, F_SYNCED};
+use super::{decode, Encoder};
+use crate::conn::{ConnKey, State};
+use crate::engine_tests::*;
+use rvs_conf::{FwdMethod, SchedKind};
+
+fn rings() -> (rtrb::Producer<SyncEvent>, rtrb::Consumer<SyncEvent>) {
+    rtrb::RingBuffer::new(64)
+}
+
+#[test]
+fn master_notes_backup_installs_traffic_promotes() {
+    let dests = [(RS1, 80, 1), (RS2, 80, 1)];
+    let mut snap = snapshot(1, 1, &[svc(FwdMethod::Dr, SchedKind::Wlc, &dests)], None);
+    snap.sync.master = true;
+    (snap.sync.threshold, snap.sync.period) = (3, 50);
+    let mut master = engine(0, 1, 64);
+    let (tx, mut from_master) = rings();
+    master.sync.out = Some(tx);
+    // SYN (1), ACK (2: ESTABLISHED, not yet), data (3: sent).
+    let first = run(&mut master, &snap, tcp(CIP, 7000, VIP, 80, "S", 64), 0, 0);
+    let rs = parsed(&first.sent[0].1).0;
+    run(&mut master, &snap, tcp(CIP, 7000, VIP, 80, "A", 64), 0, 1);
+    assert!(from_master.pop().is_err(), "not before the threshold");
+    run(&mut master, &snap, tcp(CIP, 7000, VIP, 80, "PA", 64), 0, 2);
+    let ev = from_master.pop().expect("the third packet sends");
+    assert_eq!((ev.state, ev.fwd, ev.cport, ev.timeout), (State::Established, FwdMethod::Dr, 7000, 900));
+    assert_eq!(master.stats.sync_queued.get(), 1);
+    // 4th..52nd send nothing, the 53rd does (3 mod 50).
+    for i in 4..=53u64 {
+        run(&mut master, &snap, tcp(CIP, 7000, VIP, 80, "A", 64), 0, i);
+    }
+    assert!(from_master.pop().is_ok() && from_master.pop().is_err(), "one more at packet 53");
+    // A FIN moves it to FIN_WAIT: sent at once.
+    run(&mut master, &snap, tcp(CIP, 7000, VIP, 80, "FA", 64), 0, 60);
+    assert_eq!(from_master.pop().expect("FIN_WAIT sends").state, State::FinWait);
+
+    // Over the wire, as the daemon carries it.
+    let mut enc = Encoder::new(1472);
+    assert!(enc.push(&path::to_wire(&ev)).unwrap());
+    let msg = decode(enc.finish(7)).unwrap();
+    assert_eq!(msg.syncid, 7);
+    let back = path::from_wire(&msg.conns[0], |_| 1).unwrap();
+    assert_eq!(back, ev);
+
+    // The backup: the same service, dests listed the other way round.
+    let other = snapshot(1, 1, &[svc(FwdMethod::Dr, SchedKind::Wlc, &[dests[1], dests[0]])], None);
+    let mut backup = engine(0, 1, 64);
+    let (mut to_backup, rx) = rings();
+    backup.sync.inbox = Some(rx);
+    to_backup.push(back).unwrap();
+    assert_eq!(path::drain(&mut backup, &other, 100), 1);
+    assert_eq!(backup.stats.sync_installed.get(), 1);
+    let key = ConnKey::new(6, u(CIP), 7000, u(VIP), 80);
+    let (id, _) = backup.svc.conns.lookup(&key).expect("installed");
+    let c = *backup.svc.conns.get(id);
+    assert_eq!((c.state, c.flags & F_SYNCED), (State::Established, F_SYNCED));
+    assert_eq!(c.expires, 100 + 900 * crate::conn::HZ);
+    assert_eq!(other.services.list[0].dests.iter().map(|d| d.active()).sum::<u32>(), 1);
+    // Refreshed, not duplicated.
+    to_backup.push(back).unwrap();
+    path::drain(&mut backup, &other, 200);
+    assert_eq!(backup.svc.conns.len(), 1);
+    // The flow's next packet: no SYN, and sloppy_tcp is off.
+    let io = run(&mut backup, &other, tcp(CIP, 7000, VIP, 80, "A", 64), 0, 300);
+    assert_eq!(io.sent.len(), 1, "drops: {:?}", backup.stats.drop_list());
+    assert_eq!(parsed(&io.sent[0].1).0, rs, "the master's real server");
+    assert_eq!(backup.svc.conns.get(id).flags & F_SYNCED, 0, "promoted");
+    assert_eq!(backup.stats.sync_promoted.get(), 1);
+}
+
+#[test]
+fn installs_that_cannot_be_honoured_are_refused() {
+    let snap = snapshot(1, 1, &[svc(FwdMethod::Dr, SchedKind::Rr, &[(RS1, 80, 1)])], None);
+    let mut e = engine(0, 1, 64);
+    let ev = |vport, daddr: [u8; 4], fwd| SyncEvent {
+        proto: 6,
+        fwd,
+        state: State::Established,
+        caddr: std::net::Ipv4Addr::from(CIP).into(),
+        vaddr: std::net::Ipv4Addr::from(VIP).into(),
+        daddr: std::net::Ipv4Addr::from(daddr).into(),
+        laddr: std::net::Ipv4Addr::from(LIP).into(),
+        cport: 1,
+        vport,
+        dport: 80,
+        lport: 0,
+        fwmark: 0,
+        timeout: 900,
+    };
+    use path::Refused::*;
+    assert_eq!(path::install::<_, u32>(&mut e, &snap, &ev(81, RS1, FwdMethod::Dr), 0), Err(NoService));
+    assert_eq!(path::install::<_, u32>(&mut e, &snap, &ev(80, RS2, FwdMethod::Dr), 0), Err(NoDest));
+    assert_eq!(path::install::<_, u32>(&mut e, &snap, &ev(80, RS1, FwdMethod::FullNat), 0), Err(FullNat));
+    assert_eq!(e.svc.conns.len(), 0);
+    assert_eq!(path::install::<_, u32>(&mut e, &snap, &ev(80, RS1, FwdMethod::Dr), 0), Ok(()));
+}
+
+#[test]
+fn templates_and_unknown_states_are_not_events() {
+    let mut c = path::to_wire(&SyncEvent {
+        proto: 6,
+        fwd: FwdMethod::Tun,
+        state: State::TimeWait,
+        caddr: "10.0.0.1".parse().unwrap(),
+        vaddr: "10.0.0.2".parse().unwrap(),
+        daddr: "10.0.0.3".parse().unwrap(),
+        laddr: "10.0.0.1".parse().unwrap(),
+        cport: 1,
+        vport: 2,
+        dport: 2,
+        lport: 0,
+        fwmark: 0,
+        timeout: 0,
+    });
+    assert_eq!(c.flags, super::CONN_F_TUNNEL);
+    assert_eq!(path::from_wire(&c, |s| if s == State::TimeWait { 120 } else { 0 }).unwrap().timeout, 120);
+    c.state = 11;
+    assert!(path::from_wire(&c, |_| 1).is_err());
+    c.state = 1;
+    c.flags |= super::CONN_F_TEMPLATE;
+    assert!(path::from_wire(&c, |_| 1).is_err());
+}
+
+#[test]
+fn a_received_connection_goes_to_the_worker_that_owns_its_flow() {
+    let snap = snapshot(1, 4, &[svc(FwdMethod::Dr, SchedKind::Rr, &[(RS1, 80, 1)])], None);
+    for port in 1000..1100u16 {
+        let ev = SyncEvent {
+            proto: 6,
+            fwd: FwdMethod::Dr,
+            state: State::Established,
+            caddr: std::net::Ipv4Addr::from(CIP).into(),
+            vaddr: std::net::Ipv4Addr::from(VIP).into(),
+            daddr: std::net::Ipv4Addr::from(RS1).into(),
+            laddr: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            cport: port,
+            vport: 80,
+            dport: 80,
+            lport: 0,
+            fwmark: 0,
+            timeout: 900,
+        };
+        let data_path = crate::service_path::owner(&snap, 4, u(CIP), port, u(VIP), 80);
+        assert_eq!(path::owner(4, &ev), data_path, "port {port}");
+    }
+}
