@@ -43,7 +43,7 @@ pub struct ServicePath {
     /// IPv6 connections (a quarter of the IPv4 capacity: see
     /// [`ServicePath::new`]).
     pub conns6: ConnTable<u128>,
-    templates: SharedTemplates,
+    pub(crate) templates: SharedTemplates,
     /// FULLNAT local ports this worker owns (see [`crate::lport`]).
     pub lports: LocalPorts,
     timeouts: (u32, u32, u32),

@@ -50,8 +50,13 @@ pub struct SyncEvent {
     pub lport: u16,
     /// The service's fwmark (0 for an address service).
     pub fwmark: u32,
-    /// Seconds an idle entry lives in its state.
+    /// Seconds an idle entry lives in its state (a template: the
+    /// persistence timeout).
     pub timeout: u32,
+    /// A persistence template (IPVS's `IP_VS_CONN_F_TEMPLATE`): `caddr` is
+    /// the masked client, `daddr`:`dport` the dest it sticks to, `cport`
+    /// 0, `state` NONE.
+    pub template: bool,
 }
 
 /// The worker's ends of its two rings to the sync daemon.
@@ -96,7 +101,9 @@ pub(crate) fn promote<P, A: Fam>(e: &mut Engine<P>, cid: conn::ConnId) {
 /// A master's input packet on `cid` moved it by `tr`: send it if IPVS
 /// would.
 pub(crate) fn note<P, A: Fam>(e: &mut Engine<P>, snap: &Snapshot, si: usize, cid: conn::ConnId, tr: Transition) {
-    let Some(out) = e.sync.out.as_mut() else { return };
+    if e.sync.out.is_none() {
+        return;
+    }
     let conns = A::conns_mut(&mut e.svc);
     let timeout = (conns.timeout(tr.new) / conn::HZ) as u32;
     let c = conns.get_mut(cid);
@@ -126,12 +133,49 @@ pub(crate) fn note<P, A: Fam>(e: &mut Engine<P>, snap: &Snapshot, si: usize, cid
         lport: c.lport,
         fwmark,
         timeout,
+        template: false,
     };
-    if out.push(ev).is_ok() {
-        e.stats.sync_queued.inc();
-    } else {
-        e.stats.sync_lost.inc();
+    let tid = c.tmpl;
+    let tmpl = (tid != conn::NO_TMPL).then(|| template_event(e, &ev, tid));
+    let Some(out) = e.sync.out.as_mut() else { return };
+    // The template first, as IPVS sends a connection's controlling
+    // template along with it: a backup has it when the flow arrives.
+    for ev in tmpl.into_iter().flatten().chain(std::iter::once(ev)) {
+        if out.push(ev).is_ok() {
+            e.stats.sync_queued.inc();
+        } else {
+            e.stats.sync_lost.inc();
+        }
     }
+}
+
+/// The wire form of the persistence template `tid` of `conn`'s service.
+fn template_event<P>(e: &Engine<P>, conn: &SyncEvent, tid: conn::TmplId) -> Option<SyncEvent> {
+    let t = *e.svc.templates.lock().get(tid);
+    if !t.hashed {
+        return None;
+    }
+    let narrow = |v: u128| match conn.caddr {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::from(v as u32)),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(v)),
+    };
+    let (proto, vaddr, vport) = match t.key.svc {
+        rvs_conf::ServiceKey::Inet { proto, addr, port } => (proto.number(), addr, port),
+        // IPVS's fwmark template: protocol 0, the mark in vaddr.
+        rvs_conf::ServiceKey::Fwmark(m) => (0, IpAddr::V4(std::net::Ipv4Addr::from(m)), 0),
+    };
+    Some(SyncEvent {
+        proto,
+        state: State::None,
+        caddr: narrow(t.key.client),
+        vaddr,
+        daddr: narrow(t.dest),
+        cport: 0,
+        vport,
+        timeout: (t.timeout / conn::HZ) as u32,
+        template: true,
+        ..*conn
+    })
 }
 
 /// Why a received connection was not installed.
@@ -150,6 +194,7 @@ pub fn drain<P>(e: &mut Engine<P>, snap: &Snapshot, now: u64) -> usize {
     for n in 0..DRAIN_BUDGET {
         let Some(ev) = e.sync.inbox.as_mut().and_then(|i| i.pop().ok()) else { return n };
         let r = match ev.caddr {
+            _ if ev.template => install_template(e, snap, &ev, now),
             IpAddr::V4(_) => install::<P, u32>(e, snap, &ev, now),
             IpAddr::V6(_) => install::<P, u128>(e, snap, &ev, now),
         };
@@ -220,6 +265,47 @@ pub fn install<P, A: Fam>(e: &mut Engine<P>, snap: &Snapshot, ev: &SyncEvent, no
     Ok(())
 }
 
+/// A received persistence template into the shared template table (or
+/// its timeout refreshed), so that the client's next connections on this
+/// director go to the same dest.
+pub fn install_template<P>(e: &mut Engine<P>, snap: &Snapshot, ev: &SyncEvent, now: u64) -> Result<(), Refused> {
+    let s = if ev.proto == 0 {
+        let m = match ev.vaddr {
+            IpAddr::V4(a) => u32::from(a),
+            IpAddr::V6(_) => return Err(Refused::NoService),
+        };
+        snap.services.list.iter().find(|s| s.conf.key == rvs_conf::ServiceKey::Fwmark(m))
+    } else {
+        let key = rvs_conf::ServiceKey::Inet {
+            proto: match ev.proto {
+                PROTO_TCP => rvs_conf::Proto::Tcp,
+                crate::packet::ipv4::PROTO_UDP => rvs_conf::Proto::Udp,
+                _ => return Err(Refused::NoService),
+            },
+            addr: ev.vaddr,
+            port: ev.vport,
+        };
+        snap.services.list.iter().find(|s| s.conf.key == key)
+    }
+    .ok_or(Refused::NoService)?;
+    let widen = |a: IpAddr| match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    };
+    let dest = widen(ev.daddr);
+    let d = s.dests.iter().find(|d| widen(d.addr) == dest).ok_or(Refused::NoDest)?;
+    let key = conn::TemplateKey { svc: s.conf.key, client: widen(ev.caddr) };
+    let mut t = e.svc.templates.lock();
+    match t.lookup(&key) {
+        Some(id) => t.touch(id, now),
+        None => {
+            t.insert(key, dest, ev.timeout, now).map_err(|_| Refused::TableFull)?;
+            d.rt.persist_inc();
+        }
+    }
+    Ok(())
+}
+
 /// The wire record of an event (what a kernel master would send).
 pub fn to_wire(ev: &SyncEvent) -> SyncConn {
     let fwd = match ev.fwd {
@@ -229,7 +315,7 @@ pub fn to_wire(ev: &SyncEvent) -> SyncConn {
     };
     SyncConn {
         proto: ev.proto,
-        flags: fwd,
+        flags: if ev.template { fwd | super::CONN_F_TEMPLATE } else { fwd },
         state: if ev.state == State::Udp { 0 } else { ev.state as u16 },
         cport: ev.cport,
         vport: ev.vport,
@@ -242,18 +328,16 @@ pub fn to_wire(ev: &SyncEvent) -> SyncConn {
         seq: None,
         pe_name: None,
         pe_data: None,
-        local: (ev.fwd == FwdMethod::FullNat).then_some((ev.laddr, ev.lport)),
+        local: (ev.fwd == FwdMethod::FullNat && !ev.template).then_some((ev.laddr, ev.lport)),
     }
 }
 
-/// A received record as an event to install, or why it cannot be one
-/// (templates are not installed yet; a record of a protocol or state we
-/// do not keep is refused).
+/// A received record as an event to install, or why it cannot be one (a
+/// record of a protocol or state we do not keep).
 pub fn from_wire(c: &SyncConn, default_timeout: impl Fn(State) -> u32) -> Result<SyncEvent, &'static str> {
-    if c.flags & super::CONN_F_TEMPLATE != 0 {
-        return Err("persistence template");
-    }
+    let template = c.flags & super::CONN_F_TEMPLATE != 0;
     let state = match c.proto {
+        _ if template => State::None,
         PROTO_TCP if c.state < TCP_S_LAST => State::ALL[c.state as usize],
         PROTO_TCP => return Err("TCP state out of range"),
         crate::packet::ipv4::PROTO_UDP => State::Udp,
@@ -284,7 +368,14 @@ pub fn from_wire(c: &SyncConn, default_timeout: impl Fn(State) -> u32) -> Result
         dport: c.dport,
         lport,
         fwmark: c.fwmark,
-        timeout: if c.timeout == 0 { default_timeout(state) } else { c.timeout },
+        timeout: match c.timeout {
+            // A template without a timeout (v0): IPVS's default
+            // persistence, 6 minutes.
+            0 if template => 360,
+            0 => default_timeout(state),
+            t => t,
+        },
+        template,
     })
 }
 

@@ -93,6 +93,7 @@ fn installs_that_cannot_be_honoured_are_refused() {
         lport: 0,
         fwmark: 0,
         timeout: 900,
+        template: false,
     };
     use path::Refused::*;
     assert_eq!(path::install::<_, u32>(&mut e, &snap, &ev(81, RS1, FwdMethod::Dr), 0), Err(NoService));
@@ -118,14 +119,59 @@ fn templates_and_unknown_states_are_not_events() {
         lport: 0,
         fwmark: 0,
         timeout: 0,
+        template: false,
     });
     assert_eq!(c.flags, super::CONN_F_TUNNEL);
     assert_eq!(path::from_wire(&c, |s| if s == State::TimeWait { 120 } else { 0 }).unwrap().timeout, 120);
     c.state = 11;
     assert!(path::from_wire(&c, |_| 1).is_err());
-    c.state = 1;
+    c.state = 0;
     c.flags |= super::CONN_F_TEMPLATE;
-    assert!(path::from_wire(&c, |_| 1).is_err());
+    let t = path::from_wire(&c, |_| 1).unwrap();
+    assert!(t.template && t.timeout == 360, "a template without a timeout: IPVS's 360 s");
+}
+
+/// Persistence: the master sends the connection's template before it; the
+/// backup installs it, and the client's next connection there (a new SYN)
+/// sticks to the template's dest whatever the scheduler would pick.
+#[test]
+fn templates_follow_their_connections() {
+    let dests = [(RS1, 80, 1), (RS2, 80, 1)];
+    let mut conf = svc(FwdMethod::Dr, SchedKind::Rr, &dests);
+    conf.persistent = Some(600);
+    let mut snap = snapshot(1, 1, &[conf.clone()], None);
+    snap.sync.master = true;
+    (snap.sync.threshold, snap.sync.period) = (2, 50);
+    let mut master = engine(0, 1, 64);
+    let (tx, mut from_master) = rings();
+    master.sync.out = Some(tx);
+    let io = run(&mut master, &snap, tcp(CIP, 7100, VIP, 80, "S", 64), 0, 0);
+    let rs = parsed(&io.sent[0].1).0;
+    run(&mut master, &snap, tcp(CIP, 7100, VIP, 80, "A", 64), 0, 1);
+    let (t, c) = (from_master.pop().unwrap(), from_master.pop().unwrap());
+    assert!(t.template && !c.template);
+    assert_eq!((t.cport, t.timeout, t.vport), (0, 600, 80));
+    assert_eq!(t.daddr, c.daddr);
+    let mut enc = Encoder::new(1472);
+    enc.push(&path::to_wire(&t)).unwrap();
+    enc.push(&path::to_wire(&c)).unwrap();
+    let msg = decode(enc.finish(1)).unwrap();
+    assert_ne!(msg.conns[0].flags & super::CONN_F_TEMPLATE, 0);
+    let backup_snap = snapshot(1, 1, &[conf], None);
+    let mut backup = engine(0, 1, 64);
+    let (mut to_backup, rx) = rings();
+    backup.sync.inbox = Some(rx);
+    for r in &msg.conns {
+        to_backup.push(path::from_wire(r, |_| 1).unwrap()).unwrap();
+    }
+    assert_eq!(path::drain(&mut backup, &backup_snap, 10), 2);
+    assert_eq!((backup.stats.sync_installed.get(), backup.stats.sync_refused.get()), (2, 0));
+    // New connections of that client on the backup: all to the same dest
+    // (rr alone would alternate).
+    for p in 7200..7204u16 {
+        let io = run(&mut backup, &backup_snap, tcp(CIP, p, VIP, 80, "S", 64), 0, 20);
+        assert_eq!(parsed(&io.sent[0].1).0, rs, "port {p} sticks to the template's dest");
+    }
 }
 
 #[test]
@@ -146,6 +192,7 @@ fn a_received_connection_goes_to_the_worker_that_owns_its_flow() {
             lport: 0,
             fwmark: 0,
             timeout: 900,
+            template: false,
         };
         let data_path = crate::service_path::owner(&snap, 4, u(CIP), port, u(VIP), 80);
         assert_eq!(path::owner(4, &ev), data_path, "port {port}");
