@@ -183,7 +183,8 @@ pub struct ListOpts {
     pub tun_info: bool,
     /// `--exact`: no K/M/G scaling.
     pub exact: bool,
-    /// `--nosort`: table order instead of ipvsadm's sorted order.
+    /// `--nosort`: IPVS's dump order (hash buckets, newest first)
+    /// instead of ipvsadm's sorted order; see `adm::order`.
     pub nosort: bool,
     /// `--json` (rvs extension).
     pub json: bool,

@@ -84,7 +84,7 @@ Options:
   --thresholds                  list thresholds
   --persistent-conn             list persistent connections
   --tun-info                    list tunnel settings
-  --nosort                      table order instead of sorted
+  --nosort                      IPVS's table order instead of sorted
   --sort                        no effect (sorted is the default)
 
 rvs extensions:
