@@ -94,7 +94,7 @@ pub struct ServiceOpts {
     pub scheduler: SchedKind,
     /// `-b`.
     pub sched_flags: SchedFlags,
-    /// `-p [timeout]`; a bare `-p` means 300 s (IPVS_SVC_PERSISTENT_TIMEOUT).
+    /// `-p [timeout]`; a bare `-p` means 360 s (libipvs.h's IPVS_SVC_PERSISTENT_TIMEOUT, 6*60).
     pub persistent: Option<u32>,
     /// `-M`: an IPv4 mask for IPv4 services, an IPv6 prefix mask
     /// (`ffff:ffff::` for /32) for IPv6 services and `-f ... -6`. The

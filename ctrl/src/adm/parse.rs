@@ -17,7 +17,7 @@
 //!   with the 'add-service' command", "You need to supply ...");
 //! - value checks with ipvsadm's wording ("illegal weight specified"),
 //!   followed by what exactly is wrong;
-//! - defaults: scheduler `wlc`, `-p` alone = 300 s, weight 1, gatewaying;
+//! - defaults: scheduler `wlc`, `-p` alone = 360 s, weight 1, gatewaying;
 //! - the real-server port defaults to the service port, and is forced to
 //!   it for `-g`/`-i` on non-fwmark services (DR and TUN cannot map ports);
 //! - zero-port services must be persistent.
@@ -42,8 +42,9 @@ use crate::adm::view::Timeouts;
 use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, TunType};
 use std::net::IpAddr;
 
-/// IPVS_SVC_PERSISTENT_TIMEOUT: what a bare `-p` means.
-pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 300;
+/// IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: `6*60`): what a bare `-p`
+/// means.
+pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
 /// ipvsadm's MAX_TIMEOUT: 31 days.
 pub const MAX_TIMEOUT: u32 = 86400 * 31;
 
@@ -686,13 +687,13 @@ mod tests {
             AdmCommand::AddService(o) | AdmCommand::EditService(o) => o.persistent,
             c => panic!("{c:?}"),
         };
-        assert_eq!(get("-A -t 1.1.1.1:80 -p"), Some(300));
-        assert_eq!(get("-A -t 1.1.1.1:80 -p -s rr"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p"), Some(360));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p -s rr"), Some(360));
         assert_eq!(get("-A -t 1.1.1.1:80 -p 600 -s rr"), Some(600));
         assert_eq!(get("-A -t 1.1.1.1:80 -p600"), Some(600));
         assert_eq!(get("-A -t 1.1.1.1:80 --persistent=60"), Some(60));
-        assert_eq!(get("-A -t 1.1.1.1:80 --persistent"), Some(300));
-        assert_eq!(get("-E -p -t 1.1.1.1:0"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 --persistent"), Some(360));
+        assert_eq!(get("-E -p -t 1.1.1.1:0"), Some(360));
         assert!(err("-A -t 1.1.1.1:80 -p rr").starts_with("invalid timeout value `rr' specified"));
         assert!(err("-A -t 1.1.1.1:80 -p 0").contains("invalid timeout value"));
     }
