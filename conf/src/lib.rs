@@ -18,6 +18,7 @@ pub mod sched;
 pub mod yaml;
 
 pub use announce::{AnnounceConf, ShutdownConf};
+pub use family::is_real_server_addr;
 pub use health::{CheckKind, HealthCheck, Secs, SorryServer};
 pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;

@@ -130,9 +130,13 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
         AdmCommand::AddDest(o) => {
             let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
+            check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
             if find_dest(&s, o.dest.addr, o.dest.port).is_some() {
                 return Err(AdmError::DestExists);
+            }
+            if !rvs_conf::is_real_server_addr(o.dest.addr) {
+                return Err(AdmError::InvalidOperation);
             }
             s.dests.push(o.dest.clone());
             check(model, &s)?;
@@ -141,6 +145,7 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
         AdmCommand::EditDest(o) => {
             let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
+            check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
             let j = find_dest(&s, o.dest.addr, o.dest.port).ok_or(AdmError::NoSuchDest)?;
             // rvsadm has no words for a health check: the dest keeps its own.
@@ -203,6 +208,16 @@ fn check_tun_csum(o: &DestOpts) -> Result<(), AdmError> {
             "tunnel checksums (--tun-csum, --tun-remcsum) are not supported by rvs; use --tun-nocsum".into(),
         )),
     }
+}
+
+/// IPVS checks the thresholds before it looks for the real server: a
+/// lower one above the upper one is ERANGE, also when the upper one is
+/// 0 ("none"), so `-y` needs an `-x` at least as large.
+fn check_thresholds(d: &DestConf) -> Result<(), AdmError> {
+    if d.lower > d.upper {
+        return Err(AdmError::OutOfRange);
+    }
+    Ok(())
 }
 
 /// The rules an edited service must pass before it replaces the old one.
@@ -324,7 +339,7 @@ mod tests {
         run(&mut m, "-E -t 10.0.0.1:80 -s rr").unwrap();
         assert_eq!(m[0].laddrs.len(), 1);
         let e = run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.11 -m -x 5 -y 10").unwrap_err();
-        assert!(e.to_string().contains("lower threshold"), "{e}");
+        assert_eq!(e, AdmError::OutOfRange);
     }
 
     #[test]

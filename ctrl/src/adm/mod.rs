@@ -29,6 +29,8 @@
 
 pub mod apply;
 pub mod cmd;
+#[cfg(test)]
+mod dest_checks_tests;
 pub mod error;
 pub mod format;
 pub mod help;
