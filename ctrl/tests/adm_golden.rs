@@ -439,3 +439,21 @@ fn ipv6_commands_list_and_save_like_ipvsadm() {
         "{e}"
     );
 }
+
+/// `-M` on an IPv4 service is inet_aton's: `-M 64` is the mask 0.0.0.64,
+/// which `-L` prints as `mask 0.0.0.64` and `-S` as `-M 0.0.0.64`
+/// (ipvsadm prints it with inet_ntoa), and which restores unchanged.
+#[test]
+fn ipv4_netmask_is_inet_aton() {
+    let mut m = Vec::new();
+    apply(&mut m, &parse_args(&args("-A -t 10.0.0.1:80 -s rr -p -M 64")).unwrap()).unwrap();
+    apply(&mut m, &parse_args(&args("-A -t 10.0.0.2:80 -s rr -p 60 -M 0xffffff00")).unwrap()).unwrap();
+    assert_eq!(m[0].netmask, ip("0.0.0.64"));
+    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln")).unwrap();
+    assert!(out.contains("TCP  10.0.0.1:80 rr persistent 360 mask 0.0.0.64\n"), "{out}");
+    assert!(out.contains("TCP  10.0.0.2:80 rr persistent 60 mask 255.255.255.0\n"), "{out}");
+    let saved = save(&m);
+    assert_eq!(saved, "-A -t 10.0.0.1:80 -s rr -p 360 -M 0.0.0.64\n-A -t 10.0.0.2:80 -s rr -p 60 -M 255.255.255.0\n");
+    let back = apply_all(&[], &parse_restore(&saved).unwrap()).unwrap();
+    assert_eq!(save(&back), saved);
+}

@@ -312,16 +312,18 @@ impl Parsed {
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
             None => values::full_mask(v6),
-            Some(m) if v6 => match values::number(m, 1, 128) {
-                Some(n) => values::v6_mask(n as u8),
-                None => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
+            // ipvsadm: atoi for IPv6, inet_aton for IPv4 (`-M 64` on an
+            // IPv4 service is the mask 0.0.0.64, not a /64).
+            Some(m) if v6 => match values::atoi(m) {
+                n @ 1..=128 => values::v6_mask(n as u8),
+                _ => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
             },
-            Some(m) => match m.parse::<std::net::Ipv4Addr>() {
-                Ok(a) => IpAddr::V4(a),
-                Err(_) => {
+            Some(m) => match values::inet_aton(m) {
+                Some(a) => IpAddr::V4(a),
+                None => {
                     return Err(illegal(
                         "virtual server persistent mask",
-                        format_args!("'{m}' is not a dotted IPv4 mask"),
+                        format_args!("'{m}' is not an IPv4 mask (inet_aton: a.b.c.d, or a number)"),
                     ))
                 }
             },
@@ -836,7 +838,16 @@ mod tests {
         assert_eq!(values::v6_prefix(o.netmask), 64);
         let AdmCommand::AddService(o) = p("-A -f 7 -6").unwrap() else { panic!() };
         assert!(o.netmask.is_ipv6());
-        assert!(err("-A -t 1.1.1.1:80 -p -M 24").starts_with("illegal virtual server persistent mask"));
+        // An IPv4 -M is inet_aton's: a bare number is the 32-bit value.
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -p -M 24").unwrap() else { panic!() };
+        assert_eq!(o.netmask, "0.0.0.24".parse::<IpAddr>().unwrap());
+        let AdmCommand::AddService(o) = p("-A -f 3 -p -M 0xffff0000").unwrap() else { panic!() };
+        assert_eq!(o.netmask, "255.255.0.0".parse::<IpAddr>().unwrap());
+        assert!(err("-A -t 1.1.1.1:80 -p -M 255.255.255.0/24").starts_with("illegal virtual server persistent mask"));
+        assert!(err("-A -t 1.1.1.1:80 -p -M mask.example.com").starts_with("illegal virtual server persistent mask"));
+        let AdmCommand::AddService(o) = p("-A -t [2001:db8::1]:80 -p -M 48x").unwrap() else { panic!() };
+        assert_eq!(values::v6_prefix(o.netmask), 48);
+        assert!(err("-A -t [::1]:80 -p -M 0").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
     }
