@@ -16,6 +16,11 @@
 //!   since ipvsadm sends its defaults (weight 1, gatewaying) for what is
 //!   not given. Scripts written for ipvsadm pass every option to `-e`.
 //! - New services and servers go to the end of the table; listings sort.
+//! - A fwmark service is named by mark *and* family (`-6`), as IPVS keys
+//!   it: `-E -f 2` does not find (nor convert) the IPv6 service 2, and
+//!   `-a`/`-e`/`-d` on it say "Service not defined". rvs still keys its
+//!   table by mark alone, so the IPv4 and IPv6 services of one mark
+//!   cannot coexist (IPVS allows it); `-A` of the second says why.
 //!
 //! rvs additions:
 //! - every edit ends in `ServiceConf::validate()`; an invalid result is
@@ -82,7 +87,16 @@ impl Index {
 fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand) -> Result<(), AdmError> {
     match cmd {
         AdmCommand::AddService(o) => {
-            if ix.find(&o.key).is_some() {
+            if let Some(i) = ix.find(&o.key) {
+                if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
+                    return Err(AdmError::Invalid(format!(
+                        "{} exists as an {} service: rvs keys fwmark services by mark alone, so the {} one \
+                         cannot be added beside it (IPVS, which keys them by mark and family, would)",
+                        o.key,
+                        family(values::service_is_v6(&model[i])),
+                        family(!values::service_is_v6(&model[i]))
+                    )));
+                }
                 return Err(AdmError::ServiceExists);
             }
             let mut s = ServiceConf::new(o.key);
@@ -99,6 +113,11 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
         }
         AdmCommand::EditService(o) => {
             let i = ix.find(&o.key).ok_or(AdmError::NoSuchService)?;
+            // `-E -f 2` names the IPv4 service 2: it never converts an
+            // IPv6 one (IPVS does not find it: "No such service").
+            if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
+                return Err(AdmError::NoSuchService);
+            }
             let mut s = model[i].clone();
             set_service(&mut s, o);
             if let Some(l) = &o.laddrs {
@@ -128,7 +147,8 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             ix.0.clear();
         }
         AdmCommand::AddDest(o) => {
-            let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&o.service).filter(|&i| same_family(&model[i], o.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
             check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
@@ -143,7 +163,8 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             model[i] = s;
         }
         AdmCommand::EditDest(o) => {
-            let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&o.service).filter(|&i| same_family(&model[i], o.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
             check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
@@ -155,7 +176,8 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             model[i] = s;
         }
         AdmCommand::DelDest(r) => {
-            let i = ix.find(&r.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&r.service).filter(|&i| same_family(&model[i], r.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             let j = find_dest(&model[i], r.addr, r.port).ok_or(AdmError::NoSuchDest)?;
             model[i].dests.remove(j);
         }
@@ -187,6 +209,22 @@ pub fn apply_timeouts(conn: &mut ConnConf, t: &Timeouts) {
 /// The timeouts `--timeout` reports for the connection settings.
 pub fn timeouts_of(conn: &ConnConf) -> Timeouts {
     Timeouts { tcp: conn.tcp_timeout, tcpfin: conn.tcpfin_timeout, udp: conn.udp_timeout }
+}
+
+/// Whether a command for a service of family `v6` names `s`: always for
+/// address services (the address says the family), and for fwmark
+/// services when the family (`-6`) agrees, since IPVS keys them by mark
+/// and family.
+fn same_family(s: &ServiceConf, v6: bool) -> bool {
+    !matches!(s.key, ServiceKey::Fwmark(_)) || values::service_is_v6(s) == v6
+}
+
+fn family(v6: bool) -> &'static str {
+    if v6 {
+        "IPv6"
+    } else {
+        "IPv4"
+    }
 }
 
 fn find_dest(s: &ServiceConf, addr: IpAddr, port: u16) -> Option<usize> {

@@ -132,6 +132,10 @@ pub enum TunCsum {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestOpts {
     pub service: ServiceKey,
+    /// The service's family as the command names it (`-6` for a fwmark
+    /// service): IPVS keys fwmark services by mark and family.
+    #[serde(default)]
+    pub svc_v6: bool,
     /// The real server with ipvsadm's defaults applied: weight 1,
     /// gatewaying (`-g`, DR) unless `-m`/`-i`/`--fullnat` is given, and
     /// the port resolved (see [`crate::adm::parse`]).
@@ -143,6 +147,9 @@ pub struct DestOpts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestRef {
     pub service: ServiceKey,
+    /// As in [`DestOpts::svc_v6`].
+    #[serde(default)]
+    pub svc_v6: bool,
     pub addr: IpAddr,
     /// Resolved like `-a`: the `-r` port, else the service port.
     pub port: u16,

@@ -109,3 +109,35 @@ fn yaml_refuses_them_too() {
     assert!(e.contains("lower threshold 10 is above upper threshold 0 (none)"), "{e}");
     svc("{ addr: 192.168.0.10, fwd: nat, upper: 10, lower: 10 }").unwrap();
 }
+
+#[test]
+fn fwmark_commands_name_a_family() {
+    let mut m = Vec::new();
+    run(&mut m, "-A -f 2 -6 -s rr").unwrap();
+    // -E -f 2 names the IPv4 service 2, which is not there: the IPv6 one
+    // is not converted.
+    assert_eq!(run(&mut m, "-E -f 2 -s wlc"), Err(AdmError::NoSuchService));
+    assert!(m[0].is_ipv6());
+    run(&mut m, "-E -f 2 -6 -s wlc -p").unwrap();
+    assert!(m[0].is_ipv6() && m[0].persistent == Some(360));
+    // Real servers: the IPv4 service 2 is not defined; an IPv4 real
+    // server on the IPv6 service is ipvsadm's "Different address family".
+    assert_eq!(run(&mut m, "-a -f 2 -r 10.0.0.1 -m"), Err(AdmError::ServiceNotDefined));
+    let v: Vec<String> = "-a -f 2 -6 -r 10.0.0.1 -m".split_whitespace().map(String::from).collect();
+    let e = parse_args(&v).unwrap_err();
+    assert!(e.to_string().starts_with("Different address family is allowed only for tunneling"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+    run(&mut m, "-a -f 2 -6 -r 2001:db8::10 -m").unwrap();
+    // (-i: a tunnel may cross families, so ipvsadm's parser lets it by.)
+    assert_eq!(run(&mut m, "-e -f 2 -r 2001:db8::10 -i -w 3"), Err(AdmError::ServiceNotDefined));
+    assert_eq!(run(&mut m, "-d -f 2 -r 2001:db8::10"), Err(AdmError::ServiceNotDefined));
+    run(&mut m, "-e -f 2 -6 -r 2001:db8::10 -m -w 3").unwrap();
+    assert_eq!(m[0].dests[0].weight, 3);
+    // IPVS would add the IPv4 fwmark service 2 beside the IPv6 one; rvs
+    // keys fwmark services by mark alone and says so.
+    let e = run(&mut m, "-A -f 2").unwrap_err();
+    assert!(e.to_string().contains("FWM 2 exists as an IPv6 service"), "{e}");
+    assert_eq!(run(&mut m, "-A -f 2 -6"), Err(AdmError::ServiceExists));
+    run(&mut m, "-d -f 2 -6 -r 2001:db8::10").unwrap();
+    assert!(m[0].dests.is_empty());
+}

@@ -428,7 +428,7 @@ impl Parsed {
             Cmd::DelDest => {
                 let key = key.expect("checked: service required");
                 let (addr, port) = self.server.expect("checked: real server required");
-                AdmCommand::DelDest(DestRef { service: key, addr, port: port.unwrap_or(svc_port(key)) })
+                AdmCommand::DelDest(DestRef { service: key, svc_v6: v6, addr, port: port.unwrap_or(svc_port(key)) })
             }
             Cmd::Zero => AdmCommand::Zero(key),
             Cmd::SetTimeout => AdmCommand::SetTimeouts(timeouts),
@@ -509,6 +509,7 @@ impl Parsed {
         };
         Ok(DestOpts {
             service: key,
+            svc_v6,
             dest: DestConf {
                 addr,
                 port,
