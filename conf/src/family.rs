@@ -31,6 +31,25 @@ fn family(v6: bool) -> &'static str {
     }
 }
 
+/// Whether IPVS takes `a` as a real server (`ip_vs_new_dest` answers
+/// EINVAL otherwise). IPv4: `inet_addr_type` must say unicast or local,
+/// so 0.0.0.0/8 and 255.255.255.255 (broadcast) and 224.0.0.0/4
+/// (multicast) are refused. IPv6: `ipv6_addr_type` must say unicast and
+/// not link-local, so `::`, ff00::/8, fe80::/10 and the IPv4-mapped
+/// ::ffff:0:0/96 are refused. (IPVS also refuses a subnet's broadcast
+/// address found in the routing table and accepts a link-local address
+/// of the director itself; rvs forwards to neither.)
+pub fn is_real_server_addr(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => !(a.octets()[0] == 0 || a.is_broadcast() || a.is_multicast()),
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
+            !(a.is_unspecified() || a.is_multicast() || (s[0] & 0xffc0) == 0xfe80 || mapped)
+        }
+    }
+}
+
 /// The IPv6 netmask of an all-ones prefix: what a fwmark service's family
 /// is recorded with (ipvsadm `-f MARK -6`), and /128 persistence.
 pub(crate) const V6_FULL_MASK: IpAddr =
@@ -85,6 +104,13 @@ impl ServiceConf {
                 return Err(format!("netmask {m} is IPv4 but the service is IPv6 (give a prefix length, e.g. 64)"));
             }
             _ => {}
+        }
+        let sorry = self.sorry_server.as_ref().map(|s| s.addr);
+        if let Some(a) = self.dests.iter().map(|d| d.addr).chain(sorry).find(|a| !is_real_server_addr(*a)) {
+            return Err(format!(
+                "real server {a} is not a unicast address (IPVS refuses 0.0.0.0/8, broadcast, multicast, ::, \
+                 IPv4-mapped and link-local real servers)"
+            ));
         }
         let lv6 = self.laddr_family_v6();
         if let Some(l) = self.laddrs.iter().find(|l| Some(l.is_ipv6()) != lv6) {

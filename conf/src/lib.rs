@@ -19,6 +19,7 @@ pub mod sync;
 pub mod yaml;
 
 pub use announce::{AnnounceConf, ShutdownConf};
+pub use family::is_real_server_addr;
 pub use health::{CheckKind, HealthCheck, Secs, SorryServer};
 pub use log::{LogConf, LogFormat, LogLevel};
 pub use model::*;

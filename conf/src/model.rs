@@ -612,10 +612,15 @@ impl ServiceConf {
             if d.weight > i32::MAX as u32 {
                 return Err(format!("weight {} of dest {} is out of range", d.weight, d.addr));
             }
-            if d.lower > d.upper && d.upper != 0 {
+            // IPVS refuses l_threshold > u_threshold even when the upper
+            // one is 0 (none): a lower threshold needs an upper one.
+            if d.lower > d.upper {
                 return Err(format!(
-                    "dest {}: lower threshold {} is above upper threshold {}",
-                    d.addr, d.lower, d.upper
+                    "dest {}: lower threshold {} is above upper threshold {}{}",
+                    d.addr,
+                    d.lower,
+                    d.upper,
+                    if d.upper == 0 { " (none): a lower threshold needs an upper one at least as large" } else { "" }
                 ));
             }
             if let (FwdMethod::Dr | FwdMethod::Tun, ServiceKey::Inet { port: sp, .. }) = (d.fwd, self.key) {

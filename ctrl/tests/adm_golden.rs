@@ -203,12 +203,21 @@ fn list_one_service() {
 }
 
 #[test]
-fn list_nosort_keeps_table_order() {
+fn list_nosort_is_the_kernel_walk() {
+    // IPVS's dump: the address-service hash buckets in turn (hash salt
+    // taken as 0), then the fwmark table; real servers newest first.
     let out = list("-L -n --nosort");
     let firsts: Vec<&str> =
         out.lines().filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM")).collect();
-    assert!(firsts[0].starts_with("TCP  192.168.1.100:80"), "{out}");
-    assert!(firsts[1].starts_with("FWM  66"), "{out}");
+    let names: Vec<String> =
+        firsts.iter().map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(
+        names,
+        ["UDP 10.0.0.1:53", "TCP 192.168.1.100:80", "TCP 172.16.0.10:8080", "TCP 10.0.0.1:443", "FWM 66"],
+        "{out}"
+    );
+    let web: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("TCP  192.168.1.100:80")).skip(1).take(2).collect();
+    assert!(web[0].starts_with("  -> 192.168.1.200:80") && web[1].starts_with("  -> 192.168.1.201:8080"), "{out}");
 }
 
 #[test]
@@ -265,9 +274,11 @@ fn json_listing() {
     let back: TableView = serde_json::from_str(&out).unwrap();
     assert_eq!(back.size, 4096);
     assert_eq!(back.services.len(), 5);
-    // Sorted like the text listing.
-    assert_eq!(back.services[0].conf.key, tcp("10.0.0.1", 443));
-    assert_eq!(back.services[0].dests[0].conf.addr, ip("10.0.1.1"));
+    // Sorted like the text listing (ipvsadm's order: 172.16.0.10 first).
+    assert_eq!(back.services[0].conf.key, tcp("172.16.0.10", 8080));
+    assert_eq!(back.services[0].dests[0].conf.addr, ip("172.16.2.1"));
+    assert_eq!(back.services[2].conf.key, tcp("10.0.0.1", 443));
+    assert_eq!(back.services[2].dests[0].conf.addr, ip("10.0.1.1"));
     let one: TableView = serde_json::from_str(&list("-L -n --json -f 66")).unwrap();
     assert_eq!(one.services.len(), 1);
 }
@@ -427,4 +438,22 @@ fn ipv6_commands_list_and_save_like_ipvsadm() {
         e.to_string().ends_with("Different address family is allowed only for tunneling and fullnat servers"),
         "{e}"
     );
+}
+
+/// `-M` on an IPv4 service is inet_aton's: `-M 64` is the mask 0.0.0.64,
+/// which `-L` prints as `mask 0.0.0.64` and `-S` as `-M 0.0.0.64`
+/// (ipvsadm prints it with inet_ntoa), and which restores unchanged.
+#[test]
+fn ipv4_netmask_is_inet_aton() {
+    let mut m = Vec::new();
+    apply(&mut m, &parse_args(&args("-A -t 10.0.0.1:80 -s rr -p -M 64")).unwrap()).unwrap();
+    apply(&mut m, &parse_args(&args("-A -t 10.0.0.2:80 -s rr -p 60 -M 0xffffff00")).unwrap()).unwrap();
+    assert_eq!(m[0].netmask, ip("0.0.0.64"));
+    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln")).unwrap();
+    assert!(out.contains("TCP  10.0.0.1:80 rr persistent 360 mask 0.0.0.64\n"), "{out}");
+    assert!(out.contains("TCP  10.0.0.2:80 rr persistent 60 mask 255.255.255.0\n"), "{out}");
+    let saved = save(&m);
+    assert_eq!(saved, "-A -t 10.0.0.1:80 -s rr -p 360 -M 0.0.0.64\n-A -t 10.0.0.2:80 -s rr -p 60 -M 255.255.255.0\n");
+    let back = apply_all(&[], &parse_restore(&saved).unwrap()).unwrap();
+    assert_eq!(save(&back), saved);
 }

@@ -16,6 +16,11 @@
 //!   since ipvsadm sends its defaults (weight 1, gatewaying) for what is
 //!   not given. Scripts written for ipvsadm pass every option to `-e`.
 //! - New services and servers go to the end of the table; listings sort.
+//! - A fwmark service is named by mark *and* family (`-6`), as IPVS keys
+//!   it: `-E -f 2` does not find (nor convert) the IPv6 service 2, and
+//!   `-a`/`-e`/`-d` on it say "Service not defined". rvs still keys its
+//!   table by mark alone, so the IPv4 and IPv6 services of one mark
+//!   cannot coexist (IPVS allows it); `-A` of the second says why.
 //!
 //! rvs additions:
 //! - every edit ends in `ServiceConf::validate()`; an invalid result is
@@ -82,7 +87,16 @@ impl Index {
 fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand) -> Result<(), AdmError> {
     match cmd {
         AdmCommand::AddService(o) => {
-            if ix.find(&o.key).is_some() {
+            if let Some(i) = ix.find(&o.key) {
+                if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
+                    return Err(AdmError::Invalid(format!(
+                        "{} exists as an {} service: rvs keys fwmark services by mark alone, so the {} one \
+                         cannot be added beside it (IPVS, which keys them by mark and family, would)",
+                        o.key,
+                        family(values::service_is_v6(&model[i])),
+                        family(!values::service_is_v6(&model[i]))
+                    )));
+                }
                 return Err(AdmError::ServiceExists);
             }
             let mut s = ServiceConf::new(o.key);
@@ -99,6 +113,11 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
         }
         AdmCommand::EditService(o) => {
             let i = ix.find(&o.key).ok_or(AdmError::NoSuchService)?;
+            // `-E -f 2` names the IPv4 service 2: it never converts an
+            // IPv6 one (IPVS does not find it: "No such service").
+            if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
+                return Err(AdmError::NoSuchService);
+            }
             let mut s = model[i].clone();
             set_service(&mut s, o);
             if let Some(l) = &o.laddrs {
@@ -128,19 +147,26 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             ix.0.clear();
         }
         AdmCommand::AddDest(o) => {
-            let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&o.service).filter(|&i| same_family(&model[i], o.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
+            check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
             if find_dest(&s, o.dest.addr, o.dest.port).is_some() {
                 return Err(AdmError::DestExists);
+            }
+            if !rvs_conf::is_real_server_addr(o.dest.addr) {
+                return Err(AdmError::InvalidOperation);
             }
             s.dests.push(o.dest.clone());
             check(model, &s)?;
             model[i] = s;
         }
         AdmCommand::EditDest(o) => {
-            let i = ix.find(&o.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&o.service).filter(|&i| same_family(&model[i], o.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             check_tun_csum(o)?;
+            check_thresholds(&o.dest)?;
             let mut s = model[i].clone();
             let j = find_dest(&s, o.dest.addr, o.dest.port).ok_or(AdmError::NoSuchDest)?;
             // rvsadm has no words for a health check: the dest keeps its own.
@@ -150,7 +176,8 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             model[i] = s;
         }
         AdmCommand::DelDest(r) => {
-            let i = ix.find(&r.service).ok_or(AdmError::ServiceNotDefined)?;
+            let i =
+                ix.find(&r.service).filter(|&i| same_family(&model[i], r.svc_v6)).ok_or(AdmError::ServiceNotDefined)?;
             let j = find_dest(&model[i], r.addr, r.port).ok_or(AdmError::NoSuchDest)?;
             model[i].dests.remove(j);
         }
@@ -184,6 +211,22 @@ pub fn timeouts_of(conn: &ConnConf) -> Timeouts {
     Timeouts { tcp: conn.tcp_timeout, tcpfin: conn.tcpfin_timeout, udp: conn.udp_timeout }
 }
 
+/// Whether a command for a service of family `v6` names `s`: always for
+/// address services (the address says the family), and for fwmark
+/// services when the family (`-6`) agrees, since IPVS keys them by mark
+/// and family.
+fn same_family(s: &ServiceConf, v6: bool) -> bool {
+    !matches!(s.key, ServiceKey::Fwmark(_)) || values::service_is_v6(s) == v6
+}
+
+fn family(v6: bool) -> &'static str {
+    if v6 {
+        "IPv6"
+    } else {
+        "IPv4"
+    }
+}
+
 fn find_dest(s: &ServiceConf, addr: IpAddr, port: u16) -> Option<usize> {
     s.dests.iter().position(|d| d.addr == addr && s.dest_port(d) == port)
 }
@@ -203,6 +246,16 @@ fn check_tun_csum(o: &DestOpts) -> Result<(), AdmError> {
             "tunnel checksums (--tun-csum, --tun-remcsum) are not supported by rvs; use --tun-nocsum".into(),
         )),
     }
+}
+
+/// IPVS checks the thresholds before it looks for the real server: a
+/// lower one above the upper one is ERANGE, also when the upper one is
+/// 0 ("none"), so `-y` needs an `-x` at least as large.
+fn check_thresholds(d: &DestConf) -> Result<(), AdmError> {
+    if d.lower > d.upper {
+        return Err(AdmError::OutOfRange);
+    }
+    Ok(())
 }
 
 /// The rules an edited service must pass before it replaces the old one.
@@ -324,7 +377,7 @@ mod tests {
         run(&mut m, "-E -t 10.0.0.1:80 -s rr").unwrap();
         assert_eq!(m[0].laddrs.len(), 1);
         let e = run(&mut m, "-a -t 10.0.0.1:80 -r 192.168.0.11 -m -x 5 -y 10").unwrap_err();
-        assert!(e.to_string().contains("lower threshold"), "{e}");
+        assert_eq!(e, AdmError::OutOfRange);
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub struct ServiceOpts {
     pub scheduler: SchedKind,
     /// `-b`.
     pub sched_flags: SchedFlags,
-    /// `-p [timeout]`; a bare `-p` means 300 s (IPVS_SVC_PERSISTENT_TIMEOUT).
+    /// `-p [timeout]`; a bare `-p` means 360 s (libipvs.h's IPVS_SVC_PERSISTENT_TIMEOUT, 6*60).
     pub persistent: Option<u32>,
     /// `-M`: an IPv4 mask for IPv4 services, an IPv6 prefix mask
     /// (`ffff:ffff::` for /32) for IPv6 services and `-f ... -6`. The
@@ -132,6 +132,10 @@ pub enum TunCsum {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestOpts {
     pub service: ServiceKey,
+    /// The service's family as the command names it (`-6` for a fwmark
+    /// service): IPVS keys fwmark services by mark and family.
+    #[serde(default)]
+    pub svc_v6: bool,
     /// The real server with ipvsadm's defaults applied: weight 1,
     /// gatewaying (`-g`, DR) unless `-m`/`-i`/`--fullnat` is given, and
     /// the port resolved (see [`crate::adm::parse`]).
@@ -143,6 +147,9 @@ pub struct DestOpts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestRef {
     pub service: ServiceKey,
+    /// As in [`DestOpts::svc_v6`].
+    #[serde(default)]
+    pub svc_v6: bool,
     pub addr: IpAddr,
     /// Resolved like `-a`: the `-r` port, else the service port.
     pub port: u16,
@@ -183,7 +190,8 @@ pub struct ListOpts {
     pub tun_info: bool,
     /// `--exact`: no K/M/G scaling.
     pub exact: bool,
-    /// `--nosort`: table order instead of ipvsadm's sorted order.
+    /// `--nosort`: IPVS's dump order (hash buckets, newest first)
+    /// instead of ipvsadm's sorted order; see `adm::order`.
     pub nosort: bool,
     /// `--json` (rvs extension).
     pub json: bool,

@@ -28,6 +28,16 @@ pub enum AdmError {
     /// `-e`, `-d` of a real server the service does not have (ENOENT).
     #[error("No such destination")]
     NoSuchDest,
+    /// `-a` of a real server IPVS does not take (EINVAL from
+    /// `ip_vs_new_dest`: not a unicast address), with libipvs' text for
+    /// EINVAL, two spaces included.
+    #[error("Invalid operation.  Possibly wrong module version, address not unicast, ...")]
+    InvalidOperation,
+    /// `-a`/`-e` with a lower threshold above the upper one, `-y` without
+    /// `-x` included (ERANGE from `ip_vs_add_dest`/`ip_vs_edit_dest`;
+    /// libipvs has no text of its own, so ipvsadm prints strerror's).
+    #[error("Numerical result out of range")]
+    OutOfRange,
     /// The edit would leave an invalid service (`ServiceConf::validate`,
     /// or an rvs rule such as overlapping fwmark matches). IPVS answers
     /// EINVAL ("Invalid operation") here; we say what is wrong instead.

@@ -10,10 +10,10 @@
 //! and service names; a load balancer's control CLI that waits on DNS is
 //! not worth the fidelity, and numeric output is what scripts use.
 //!
-//! Two deliberate differences from ipvsadm:
-//! - services are sorted by (fwmark, family, protocol, address, port)
-//!   numerically; ipvsadm's comparator subtracts addresses as `int`, which
-//!   overflows and puts e.g. 10.0.0.0/8 after 192.168.0.0/16;
+//! Services and real servers come in ipvsadm's order, quirks included,
+//! or with `--nosort` in IPVS's: see [`crate::adm::order`].
+//!
+//! One deliberate difference from ipvsadm:
 //! - `-S` also writes `-x`/`-y` when thresholds are set (ipvsadm loses
 //!   them), and the rvs extensions (`--fullnat`, `--laddr`, `--match`,
 //!   `--mhb-c`, `--proxy-protocol`) when used, so that `-S | -R` gives back the same table.
@@ -23,11 +23,11 @@ pub use crate::adm::view::{ConnView, DestView, Rates, ServiceView, Stats, TableV
 
 use crate::adm::cmd::{ListOpts, ListTarget, SaveOpts};
 use crate::adm::error::AdmError;
+use crate::adm::order;
 use crate::adm::values;
 use crate::adm::wire::ServiceWire;
 use rvs_conf::{DestConf, FwdMethod, Proto, ServiceConf, ServiceKey, TunType};
 use serde::Serialize;
-use std::cmp::Ordering;
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -77,14 +77,18 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
         }
         ListTarget::All | ListTarget::Connections | ListTarget::Timeout => view.services.iter().collect(),
     };
-    if !opts.nosort {
-        services.sort_by(|a, b| cmp_services(&a.conf, &b.conf));
+    if opts.nosort {
+        order::kernel_services(&mut services, |s| &s.conf);
+    } else {
+        order::c_qsort(&mut services, &|a: &&ServiceView, b: &&ServiceView| order::ipvs_cmp_services(&a.conf, &b.conf));
     }
     let nosort = opts.nosort;
     fn sorted_dests(s: &ServiceView, nosort: bool) -> Vec<&DestView> {
         let mut d: Vec<&DestView> = s.dests.iter().collect();
-        if !nosort {
-            d.sort_by(|a, b| cmp_dests(&a.conf, &b.conf));
+        if nosort {
+            order::kernel_dests(&mut d);
+        } else {
+            order::c_qsort(&mut d, &|a: &&DestView, b: &&DestView| order::ipvs_cmp_dests(&a.conf, &b.conf));
         }
         d
     }
@@ -335,35 +339,11 @@ fn largenum(out: &mut String, i: u64, exact: bool) {
     };
 }
 
-fn family_rank(a: IpAddr) -> u8 {
-    if a.is_ipv4() {
-        0
-    } else {
-        1
-    }
-}
-
-fn addr_bits(a: IpAddr) -> u128 {
-    match a {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
-/// ipvsadm's service order: address services (fwmark 0) first, then by
-/// mark; then family, protocol number, address, port.
-fn cmp_services(a: &ServiceConf, b: &ServiceConf) -> Ordering {
-    let key = |s: &ServiceConf| match s.key {
-        ServiceKey::Fwmark(m) => (m, u8::from(values::service_is_v6(s)), 0u8, 0u128, 0u16),
-        ServiceKey::Inet { proto, addr, port } => (0, family_rank(addr), proto.number(), addr_bits(addr), port),
-    };
-    key(a).cmp(&key(b))
-}
-
-/// ipvsadm's real-server order: address, then port.
-fn cmp_dests(a: &DestConf, b: &DestConf) -> Ordering {
-    let key = |d: &DestConf| (family_rank(d.addr), addr_bits(d.addr), d.port);
-    key(a).cmp(&key(b))
+/// Services in ipvsadm's sorted order (`-S` has no `--nosort`).
+fn sorted_services(services: &[ServiceConf]) -> Vec<&ServiceConf> {
+    let mut sorted: Vec<&ServiceConf> = services.iter().collect();
+    order::c_qsort(&mut sorted, &|a: &&ServiceConf, b: &&ServiceConf| order::ipvs_cmp_services(a, b));
+    sorted
 }
 
 /// `-S`: the table as `-R` input, one command per line, sorted like `-L`.
@@ -373,8 +353,7 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
     if opts.yaml {
         return save_yaml(services);
     }
-    let mut sorted: Vec<&ServiceConf> = services.iter().collect();
-    sorted.sort_by(|a, b| cmp_services(a, b));
+    let sorted = sorted_services(services);
     let mut out = String::new();
     for s in sorted {
         let name = rule_name(s);
@@ -402,7 +381,7 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
         }
         out.push('\n');
         let mut dests: Vec<DestConf> = s.dests.iter().map(|d| DestConf { port: s.dest_port(d), ..d.clone() }).collect();
-        dests.sort_by(cmp_dests);
+        order::c_qsort(&mut dests, &order::ipvs_cmp_dests);
         for d in &dests {
             let switch = match d.fwd {
                 FwdMethod::Nat => "-m",
@@ -438,8 +417,7 @@ struct YamlDoc {
 /// `-S --yaml`: the `services:` section of rvsd's file, in the loader's
 /// spelling (dest ports resolved, defaults left out).
 fn save_yaml(services: &[ServiceConf]) -> Result<String, AdmError> {
-    let mut sorted: Vec<&ServiceConf> = services.iter().collect();
-    sorted.sort_by(|a, b| cmp_services(a, b));
+    let sorted = sorted_services(services);
     let doc = YamlDoc {
         services: sorted
             .into_iter()

@@ -59,7 +59,7 @@ Addresses and ports are numeric: rvsadm does not resolve names.
 
 Options:
   --scheduler    -s scheduler   one of {scheds}; default wlc
-  --persistent   -p [timeout]   persistent service (default timeout 300 s)
+  --persistent   -p [timeout]   persistent service (default timeout 360 s)
   --netmask      -M netmask     persistence granularity (IPv4 mask, or IPv6 prefix length)
   --sched-flags  -b flags       scheduler flags: flag-1,flag-2,flag-3, sh-fallback,sh-port,
                                 mh-fallback,mh-port
@@ -84,7 +84,7 @@ Options:
   --thresholds                  list thresholds
   --persistent-conn             list persistent connections
   --tun-info                    list tunnel settings
-  --nosort                      table order instead of sorted
+  --nosort                      IPVS's table order instead of sorted
   --sort                        no effect (sorted is the default)
 
 rvs extensions:

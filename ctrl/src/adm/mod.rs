@@ -13,6 +13,7 @@
 //!   commands;
 //! - [`apply`]: the IPVS semantics of each editing command on the service
 //!   model, and the transactional [`apply::apply_all`] used by `-R`;
+//! - [`order`]: ipvsadm's sort order (and IPVS's, for `--nosort`);
 //! - [`format`]: ipvsadm 1.31's exact output formats (`-L`, `--stats`,
 //!   `--rate`, `-c`, `--timeout`, `-S`) plus the `--json`/`--yaml`
 //!   extensions, rendered from the [`view`] structs rvsd fills in;
@@ -29,11 +30,14 @@
 pub mod apply;
 pub mod cmd;
 pub mod daemon;
+#[cfg(test)]
+mod dest_checks_tests;
 pub mod error;
 pub mod format;
 pub mod help;
 pub mod manual;
 mod options;
+mod order;
 pub mod parse;
 #[cfg(test)]
 mod proptests;

@@ -17,7 +17,7 @@
 //!   with the 'add-service' command", "You need to supply ...");
 //! - value checks with ipvsadm's wording ("illegal weight specified"),
 //!   followed by what exactly is wrong;
-//! - defaults: scheduler `wlc`, `-p` alone = 300 s, weight 1, gatewaying;
+//! - defaults: scheduler `wlc`, `-p` alone = 360 s, weight 1, gatewaying;
 //! - the real-server port defaults to the service port, and is forced to
 //!   it for `-g`/`-i` on non-fwmark services (DR and TUN cannot map ports);
 //! - zero-port services must be persistent.
@@ -42,8 +42,9 @@ use crate::adm::view::Timeouts;
 use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, TunType};
 use std::net::IpAddr;
 
-/// IPVS_SVC_PERSISTENT_TIMEOUT: what a bare `-p` means.
-pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 300;
+/// IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: `6*60`): what a bare `-p`
+/// means.
+pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
 /// ipvsadm's MAX_TIMEOUT: 31 days.
 pub const MAX_TIMEOUT: u32 = 86400 * 31;
 
@@ -311,16 +312,18 @@ impl Parsed {
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
             None => values::full_mask(v6),
-            Some(m) if v6 => match values::number(m, 1, 128) {
-                Some(n) => values::v6_mask(n as u8),
-                None => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
+            // ipvsadm: atoi for IPv6, inet_aton for IPv4 (`-M 64` on an
+            // IPv4 service is the mask 0.0.0.64, not a /64).
+            Some(m) if v6 => match values::atoi(m) {
+                n @ 1..=128 => values::v6_mask(n as u8),
+                _ => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
             },
-            Some(m) => match m.parse::<std::net::Ipv4Addr>() {
-                Ok(a) => IpAddr::V4(a),
-                Err(_) => {
+            Some(m) => match values::inet_aton(m) {
+                Some(a) => IpAddr::V4(a),
+                None => {
                     return Err(illegal(
                         "virtual server persistent mask",
-                        format_args!("'{m}' is not a dotted IPv4 mask"),
+                        format_args!("'{m}' is not an IPv4 mask (inet_aton: a.b.c.d, or a number)"),
                     ))
                 }
             },
@@ -425,7 +428,7 @@ impl Parsed {
             Cmd::DelDest => {
                 let key = key.expect("checked: service required");
                 let (addr, port) = self.server.expect("checked: real server required");
-                AdmCommand::DelDest(DestRef { service: key, addr, port: port.unwrap_or(svc_port(key)) })
+                AdmCommand::DelDest(DestRef { service: key, svc_v6: v6, addr, port: port.unwrap_or(svc_port(key)) })
             }
             Cmd::Zero => AdmCommand::Zero(key),
             Cmd::SetTimeout => AdmCommand::SetTimeouts(timeouts),
@@ -506,6 +509,7 @@ impl Parsed {
         };
         Ok(DestOpts {
             service: key,
+            svc_v6,
             dest: DestConf {
                 addr,
                 port,
@@ -686,13 +690,13 @@ mod tests {
             AdmCommand::AddService(o) | AdmCommand::EditService(o) => o.persistent,
             c => panic!("{c:?}"),
         };
-        assert_eq!(get("-A -t 1.1.1.1:80 -p"), Some(300));
-        assert_eq!(get("-A -t 1.1.1.1:80 -p -s rr"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p"), Some(360));
+        assert_eq!(get("-A -t 1.1.1.1:80 -p -s rr"), Some(360));
         assert_eq!(get("-A -t 1.1.1.1:80 -p 600 -s rr"), Some(600));
         assert_eq!(get("-A -t 1.1.1.1:80 -p600"), Some(600));
         assert_eq!(get("-A -t 1.1.1.1:80 --persistent=60"), Some(60));
-        assert_eq!(get("-A -t 1.1.1.1:80 --persistent"), Some(300));
-        assert_eq!(get("-E -p -t 1.1.1.1:0"), Some(300));
+        assert_eq!(get("-A -t 1.1.1.1:80 --persistent"), Some(360));
+        assert_eq!(get("-E -p -t 1.1.1.1:0"), Some(360));
         assert!(err("-A -t 1.1.1.1:80 -p rr").starts_with("invalid timeout value `rr' specified"));
         assert!(err("-A -t 1.1.1.1:80 -p 0").contains("invalid timeout value"));
     }
@@ -835,7 +839,16 @@ mod tests {
         assert_eq!(values::v6_prefix(o.netmask), 64);
         let AdmCommand::AddService(o) = p("-A -f 7 -6").unwrap() else { panic!() };
         assert!(o.netmask.is_ipv6());
-        assert!(err("-A -t 1.1.1.1:80 -p -M 24").starts_with("illegal virtual server persistent mask"));
+        // An IPv4 -M is inet_aton's: a bare number is the 32-bit value.
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -p -M 24").unwrap() else { panic!() };
+        assert_eq!(o.netmask, "0.0.0.24".parse::<IpAddr>().unwrap());
+        let AdmCommand::AddService(o) = p("-A -f 3 -p -M 0xffff0000").unwrap() else { panic!() };
+        assert_eq!(o.netmask, "255.255.0.0".parse::<IpAddr>().unwrap());
+        assert!(err("-A -t 1.1.1.1:80 -p -M 255.255.255.0/24").starts_with("illegal virtual server persistent mask"));
+        assert!(err("-A -t 1.1.1.1:80 -p -M mask.example.com").starts_with("illegal virtual server persistent mask"));
+        let AdmCommand::AddService(o) = p("-A -t [2001:db8::1]:80 -p -M 48x").unwrap() else { panic!() };
+        assert_eq!(values::v6_prefix(o.netmask), 48);
+        assert!(err("-A -t [::1]:80 -p -M 0").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
     }

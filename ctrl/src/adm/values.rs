@@ -63,6 +63,82 @@ pub(crate) fn port(p: &str) -> Result<u16, String> {
     }
 }
 
+/// glibc's `inet_aton`, which ipvsadm's `-M` uses for an IPv4 service:
+/// one to four parts separated by dots, each decimal, octal (leading `0`)
+/// or hex (`0x`), the last part filling the bytes left (`64` is
+/// 0.0.0.64, `1.2.3` is 1.2.0.3, `0xffffff00` is 255.255.255.0); after
+/// the number, the end of the string or whitespace (what follows a blank
+/// is ignored, as glibc does). ipvsadm would then try the word as a host
+/// name; rvsadm does not resolve names.
+pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    const MAX: [u64; 4] = [0xffff_ffff, 0x00ff_ffff, 0xffff, 0xff];
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut parts: Vec<u8> = Vec::with_capacity(3);
+    let last = loop {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let (val, used) = c_ulong(&b[i..])?;
+        i += used;
+        if b.get(i) == Some(&b'.') {
+            if parts.len() > 2 || val > 0xff {
+                return None;
+            }
+            parts.push(val as u8);
+            i += 1;
+        } else {
+            break val;
+        }
+    };
+    if b.get(i).is_some_and(|c| !c.is_ascii_whitespace()) || last > MAX[parts.len()] {
+        return None;
+    }
+    let high = parts.iter().enumerate().fold(0u32, |w, (k, &p)| w | (u32::from(p) << (24 - 8 * k)));
+    Some(Ipv4Addr::from(high | last as u32))
+}
+
+/// `strtoul(s, &end, 0)` on a string that starts with a digit: the value
+/// (None past 32 bits, where inet_aton gives up) and the bytes used.
+fn c_ulong(b: &[u8]) -> Option<(u64, usize)> {
+    let (radix, start) = match b {
+        [b'0', b'x' | b'X', h, ..] if h.is_ascii_hexdigit() => (16, 2),
+        [b'0', ..] => (8, 0),
+        _ => (10, 0),
+    };
+    let mut v: u64 = 0;
+    let mut i = start;
+    while let Some(d) = b.get(i).and_then(|&c| (c as char).to_digit(radix)) {
+        v = v * u64::from(radix) + u64::from(d);
+        if v > 0xffff_ffff {
+            return None;
+        }
+        i += 1;
+    }
+    Some((v, i))
+}
+
+/// C's `atoi`, which ipvsadm's `-M` uses for an IPv6 service: leading
+/// blanks, a sign, then digits up to the first non-digit (`64x` is 64,
+/// `x` is 0).
+pub(crate) fn atoi(s: &str) -> i64 {
+    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
 /// The full persistence mask of a family (ipvsadm's default: /32, /128).
 pub(crate) fn full_mask(v6: bool) -> IpAddr {
     if v6 {
@@ -227,6 +303,52 @@ mod tests {
         assert!(addr_port("1.2.3.4:65536").unwrap_err().contains("out of range"));
         assert!(addr_port("1.2.3.4:http").unwrap_err().contains("service names"));
         assert!(addr_port("www.example.com:80").unwrap_err().contains("host names"));
+    }
+
+    #[test]
+    fn inet_aton_like_glibc() {
+        let a = |s: &str| inet_aton(s).map(|a| a.to_string());
+        assert_eq!(a("64").as_deref(), Some("0.0.0.64"));
+        assert_eq!(a("255.255.255.0").as_deref(), Some("255.255.255.0"));
+        assert_eq!(a("0xffffff00").as_deref(), Some("255.255.255.0"));
+        assert_eq!(a("0XFFFF0000").as_deref(), Some("255.255.0.0"));
+        assert_eq!(a("0377.0377.0377.0").as_deref(), Some("255.255.255.0"));
+        assert_eq!(a("255.0xffff00").as_deref(), Some("255.255.255.0"));
+        assert_eq!(a("1.2.3").as_deref(), Some("1.2.0.3"));
+        assert_eq!(a("4294967295").as_deref(), Some("255.255.255.255"));
+        assert_eq!(a("0").as_deref(), Some("0.0.0.0"));
+        assert_eq!(a("24 trailing").as_deref(), Some("0.0.0.24"));
+        for bad in [
+            "",
+            " 64",
+            "-1",
+            "+1",
+            "256.0.0.0",
+            "1.2.3.4.5",
+            "1.2.3.256",
+            "1.65536.0",
+            "08",
+            "0x",
+            "0x1g",
+            "4294967296",
+            "1..2",
+            "1.",
+            ".1",
+            "64x",
+            "255.255.255.0/24",
+            "ffff",
+        ] {
+            assert_eq!(inet_aton(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi("64"), 64);
+        assert_eq!(atoi(" +64x"), 64);
+        assert_eq!(atoi("-3"), -3);
+        assert_eq!(atoi("x"), 0);
+        assert_eq!(atoi(""), 0);
     }
 
     #[test]
