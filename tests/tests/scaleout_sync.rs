@@ -167,3 +167,93 @@ fn wlc_failover_survives_on_synced_connections() {
     assert!(risen >= victims, "survivors promoted {risen} synced entries; d{victim} had scheduled {victims}");
     lab.down();
 }
+
+/// One `rvsadm -Lnc` line: (state, expire seconds, client, virtual, dest).
+fn lnc(lab: &EcmpLab, i: u32) -> Vec<(String, u32, String, String, String)> {
+    lab.adm(i, &["-Lnc"])
+        .lines()
+        .filter(|l| l.starts_with("TCP "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.len(), 6, "unexpected -Lnc line {l:?}");
+            let (m, s) = w[1].split_once(':').unwrap();
+            let expire = m.parse::<u32>().unwrap() * 60 + s.parse::<u32>().unwrap();
+            (w[2].to_string(), expire, w[3].to_string(), w[4].to_string(), w[5].to_string())
+        })
+        .collect()
+}
+
+fn n(v: &serde_json::Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("no count {k:?} in {v}"))
+}
+
+/// Wire compatibility with a kernel master: scripts/lab/ipvs_sync_send.py
+/// builds a version 1 message from the kernel's struct layout (not from
+/// rvs's encoder) and multicasts it from a real server's namespace on the
+/// lab LAN, as a kernel director would; rvsd installs what it names, and
+/// ignores a message of another syncid.
+#[test]
+fn kernel_format_sync_message_is_installed() {
+    let lab = EcmpLab::up("ss2", 1, "dr", true, &["--sched", "wlc", "--sync", "on"]);
+    let d0 = lab.sync_daemon(1);
+    let installed0 = lab.counters(1).get("sync_installed");
+    let send = |syncid: &str, conns: &[&str]| {
+        let mut args = vec!["--ifaddr", "192.168.0.10", "--syncid", syncid];
+        for c in conns {
+            args.extend(["--conn", c]);
+        }
+        let out = Client::start_in(&lab, "rs1", "ipvs_sync_send.py", &args).json();
+        eprintln!("scaleout_sync: sent {out}");
+        // 8-byte header and a 36-byte record per connection.
+        assert_eq!(n(&out, "bytes") as usize, 8 + 36 * conns.len(), "{out}");
+    };
+    send(
+        "1",
+        &["10.0.1.77:43210,192.168.0.200:80,192.168.0.10:80", "10.0.1.78:43211,192.168.0.200:80,192.168.0.20:80"],
+    );
+    let want = [("10.0.1.77:43210", "192.168.0.10:80"), ("10.0.1.78:43211", "192.168.0.20:80")];
+    let t = Instant::now();
+    let found = loop {
+        let l = lnc(&lab, 1);
+        let found: Vec<_> =
+            want.iter().filter_map(|(c, d)| l.iter().find(|e| e.2 == *c && e.4 == *d).cloned()).collect();
+        if found.len() == want.len() {
+            break found;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "not installed after 5 s: -Lnc {l:?}, daemon {}",
+            lab.sync_daemon(1)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    eprintln!("scaleout_sync: installed {found:?}");
+    for (state, expire, _, vip, _) in &found {
+        assert_eq!(state, "ESTABLISHED", "{found:?}");
+        assert_eq!(vip, "192.168.0.200:80", "{found:?}");
+        // The master's 900 s, not the backup's own ESTABLISHED timeout.
+        assert!((880..=900).contains(expire), "expire {expire} s, sent 900: {found:?}");
+    }
+    let d1 = lab.sync_daemon(1);
+    assert_eq!(n(&d1, "msgs_received") - n(&d0, "msgs_received"), 1, "{d1}");
+    assert_eq!(n(&d1, "conns_received") - n(&d0, "conns_received"), 2, "{d1}");
+    assert_eq!((n(&d1, "bad_messages"), n(&d1, "other_syncid"), n(&d1, "conns_skipped")), (0, 0, 0), "{d1}");
+    let installed1 = lab.counters(1).get("sync_installed");
+    assert_eq!(installed1 - installed0, 2);
+
+    // Another syncid: counted, not installed.
+    send("2", &["10.0.1.79:43212,192.168.0.200:80,192.168.0.10:80"]);
+    let t = Instant::now();
+    while n(&lab.sync_daemon(1), "other_syncid") == n(&d1, "other_syncid") {
+        assert!(t.elapsed() < Duration::from_secs(5), "other_syncid did not rise: {}", lab.sync_daemon(1));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let d2 = lab.sync_daemon(1);
+    assert_eq!(n(&d2, "other_syncid") - n(&d1, "other_syncid"), 1, "{d2}");
+    assert_eq!(n(&d2, "conns_received"), n(&d1, "conns_received"), "{d2}");
+    let l = lnc(&lab, 1);
+    assert!(!l.iter().any(|e| e.2 == "10.0.1.79:43212"), "syncid 2 installed: {l:?}");
+    assert_eq!(lab.counters(1).get("sync_installed"), installed1);
+    lab.down();
+}
