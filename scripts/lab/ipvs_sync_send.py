@@ -9,6 +9,10 @@ compatibility tests, independent of rvs's own encoder.
         --conn 10.0.1.77:43210,192.168.0.200:80,192.168.0.10:80 [--conn ...] \\
         [--group 224.0.0.81] [--port 8848] [--ttl 1] [--state 1] [--timeout 900] \\
         [--flags 3] [--protocol 6] [--repeat 1]
+    ipvs_sync_send.py --ifaddr 192.168.0.10 --syncid 1 --many 100000 --per-msg 40 \
+        --conn 10.1.0.0:1024,192.168.0.200:80,192.168.0.10:80
+        (a load: --many distinct connections from client addresses and ports
+        counting up from the first --conn's, --per-msg to a message)
 
 Prints JSON on stdout: {"sent": datagrams, "bytes": length, "hex": the message}.
 
@@ -27,6 +31,7 @@ import json
 import socket
 import struct
 import sys
+import time
 
 SYNC_PROTO_VER = 1
 V4_RECORD = 36
@@ -65,7 +70,12 @@ def main():
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--fwmark", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--many", type=int, default=0)
+    ap.add_argument("--per-msg", type=int, default=40)
     a = ap.parse_args()
+    if a.many:
+        many(a)
+        return
     msg = message(a.syncid, [record(a.protocol, a.flags, a.state, a.timeout, a.fwmark, c) for c in a.conn])
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.ifaddr, 0))
@@ -76,6 +86,31 @@ def main():
     for _ in range(a.repeat):
         s.sendto(msg, (a.group, a.port))
     json.dump({"sent": a.repeat, "bytes": len(msg), "hex": msg.hex()}, sys.stdout)
+    print()
+
+
+def many(a):
+    """--many connections, --per-msg to a message, as fast as one socket sends."""
+    c, v, d = a.conn[0].split(",")
+    base, port0 = addr_port(c)
+    base = struct.unpack("!I", base)[0]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a.ifaddr, 0))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.ifaddr))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, a.ttl)
+    sent = msgs = 0
+    t0 = time.monotonic()
+    while sent < a.many:
+        recs = []
+        for _ in range(min(a.per_msg, a.many - sent)):
+            ip = socket.inet_ntoa(struct.pack("!I", base + sent // 60000))
+            recs.append(record(a.protocol, a.flags, a.state, a.timeout, a.fwmark,
+                               f"{ip}:{port0 + sent % 60000},{v},{d}"))
+            sent += 1
+        s.sendto(message(a.syncid, recs), (a.group, a.port))
+        msgs += 1
+    dt = time.monotonic() - t0
+    json.dump({"conns": sent, "msgs": msgs, "seconds": round(dt, 3)}, sys.stdout)
     print()
 
 
