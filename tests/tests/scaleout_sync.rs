@@ -191,7 +191,8 @@ fn n(v: &serde_json::Value, k: &str) -> u64 {
 /// builds a version 1 message from the kernel's struct layout (not from
 /// rvs's encoder) and multicasts it from a real server's namespace on the
 /// lab LAN, as a kernel director would; rvsd installs what it names, and
-/// ignores a message of another syncid.
+/// ignores a message of another syncid; and what rvsd sends reads as a
+/// kernel backup would read it.
 #[test]
 fn kernel_format_sync_message_is_installed() {
     let lab = EcmpLab::up("ss2", 1, "dr", true, &["--sched", "wlc", "--sync", "on"]);
@@ -255,5 +256,49 @@ fn kernel_format_sync_message_is_installed() {
     let l = lnc(&lab, 1);
     assert!(!l.iter().any(|e| e.2 == "10.0.1.79:43212"), "syncid 2 installed: {l:?}");
     assert_eq!(lab.counters(1).get("sync_installed"), installed1);
+
+    // The other way: what rvsd sends, decoded by the kernel's layout
+    // (scripts/lab/ipvs_sync_recv.py, joined to the group in rs2).
+    let ready = lab.state_dir().join("recv-ready");
+    let _ = std::fs::remove_file(&ready);
+    let ready_arg = ready.to_string_lossy().into_owned();
+    let recv = Client::start_in(
+        &lab,
+        "rs2",
+        "ipvs_sync_recv.py",
+        &["--ifaddr", "192.168.0.20", "--seconds", "3", "--ready-file", &ready_arg],
+    );
+    let t = Instant::now();
+    while !ready.exists() {
+        assert!(t.elapsed() < Duration::from_secs(5), "ipvs_sync_recv.py did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = lab.sh("cli", &["curl", "-sS", "--max-time", "2", &format!("http://{VIP}/")]);
+    let rs = rs_addr(body.split_whitespace().next().unwrap_or(""));
+    let got = recv.json();
+    assert_eq!(got["errors"].as_array().map(Vec::len), Some(0), "{got}");
+    let msgs = got["msgs"].as_array().unwrap();
+    let conns: Vec<&serde_json::Value> = msgs.iter().flat_map(|m| m["conns"].as_array().unwrap()).collect();
+    for m in msgs {
+        assert_eq!((n(m, "reserved"), n(m, "syncid"), n(m, "version"), n(m, "spare")), (0, 1, 1, 0), "{m}");
+        assert_eq!(m["from"].as_str(), Some(dip(1).as_str()), "{m}");
+    }
+    // IP_VS_TCP_S_ESTABLISHED with the kernel's 900 s: the threshold packet.
+    let est = conns.iter().find(|c| n(c, "state") == 1).unwrap_or_else(|| panic!("no ESTABLISHED record in {got}"));
+    assert_eq!(
+        (n(est, "type"), n(est, "protocol"), n(est, "size"), n(est, "flags"), n(est, "timeout")),
+        (0, 6, 36, 3, 900),
+        "{est}"
+    );
+    assert_eq!(
+        (est["caddr"].as_str(), est["vaddr"].as_str(), est["daddr"].as_str(), n(est, "vport"), n(est, "dport")),
+        (Some("10.0.1.2"), Some(VIP), Some(rs), 80, 80),
+        "{est}"
+    );
+    eprintln!(
+        "scaleout_sync: rvsd sent {} records in {} messages, as the kernel reads them: {got}",
+        conns.len(),
+        msgs.len()
+    );
     lab.down();
 }
