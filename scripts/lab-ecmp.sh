@@ -3,6 +3,7 @@
 # that learns the VIP from each of them over eBGP (BIRD 2).
 #
 #   scripts/lab-ecmp.sh up     [--id ID] [--directors N] [--mode dr|tun] [--workers N] [--bfd on|off] [--sloppy on|off]
+#                              [--sched SCHED] [--sync off|on|peers]
 #   scripts/lab-ecmp.sh down   [--id ID]
 #   scripts/lab-ecmp.sh status [--id ID]
 #   scripts/lab-ecmp.sh exec   [--id ID] NS-SUFFIX CMD...   (e.g. exec rtr ip route show 192.168.0.200)
@@ -22,7 +23,12 @@
 # installs nothing into its own kernel. Its BGP session rides rvsd's exception
 # path, so it dies with rvsd: --bfd on (default) detects that in ~0.5 s, off
 # leaves it to the 3 s hold timer. --sloppy off (sloppy_tcp) shows what
-# breaks without it: every flow that moves to another director.
+# breaks without it: every flow that moves to another director. --sched
+# (default mh, with mh-port) picks the scheduler; one that is not consistent
+# across directors (wlc) needs --sync on: every director runs IPVS's sync
+# daemon as master and backup (`sync: { state: both }`, multicast 224.0.0.81
+# over the lab bridge), so each has the others' connections; --sync peers
+# sends unicast to the other DIPs instead of the group.
 #
 # State (configs, logs, sockets, pids): /tmp/rvs-ecmp-<ID>. Namespaces: rvs<ID>-*.
 set -euo pipefail
@@ -30,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
 cmd=${1:-}; shift || true
-ID=e0; NDIR=3; MODE=dr; WORKERS=1; BFD=on; SLOPPY=true
+ID=e0; NDIR=3; MODE=dr; WORKERS=1; BFD=on; SLOPPY=true; SCHED=mh; SYNC=off
 while [ $# -gt 0 ]; do
   case "$1" in
     --id) ID=$2; shift 2;;
@@ -39,6 +45,8 @@ while [ $# -gt 0 ]; do
     --workers) WORKERS=$2; shift 2;;
     --bfd) BFD=$2; shift 2;;
     --sloppy) case $2 in on) SLOPPY=true;; off) SLOPPY=false;; *) echo "lab-ecmp.sh: --sloppy on|off" >&2; exit 2;; esac; shift 2;;
+    --sched) SCHED=$2; shift 2;;
+    --sync) case $2 in on|off|peers) SYNC=$2;; *) echo "lab-ecmp.sh: --sync off|on|peers" >&2; exit 2;; esac; shift 2;;
     *) break;;
   esac
 done
@@ -89,8 +97,17 @@ write_rvsd_config() { # write_rvsd_config I
       echo "announce: { bird_socket: ${d}/bird.ctl, bird_include: ${d}/vips.conf }"
       echo "conn: { sloppy_tcp: ${SLOPPY} }"
     fi
+    case $SYNC in
+      on) echo "sync: { state: both, interface: lan, syncid: 1 }";;
+      peers)
+        local j peers=()
+        for j in $(seq 1 "$NDIR"); do [ "$j" = "$i" ] || peers+=("$(dip "$j")"); done
+        echo "sync: { state: both, interface: lan, syncid: 1, peers: [$(IFS=,; echo "${peers[*]}")] }";;
+    esac
+    local flags=""
+    [ "$SCHED" = mh ] && flags=", sched_flags: mh-port"
     echo "services:"
-    echo "  - { vip: ${VIP}, port: 80, scheduler: mh, sched_flags: mh-port, dests: [ { addr: 192.168.0.10, fwd: ${fwd} }, { addr: 192.168.0.20, fwd: ${fwd} } ] }"
+    echo "  - { vip: ${VIP}, port: 80, scheduler: ${SCHED}${flags}, dests: [ { addr: 192.168.0.10, fwd: ${fwd} }, { addr: 192.168.0.20, fwd: ${fwd} } ] }"
   } > "$d/rvsd.yaml"
 }
 
@@ -305,7 +322,7 @@ lab_up() {
     return 1
   fi
   trap - EXIT
-  echo "lab-ecmp.sh: lab $ID up (mode $MODE, $NDIR directors, bfd $BFD, announce by $ANNOUNCE); state $STATE"
+  echo "lab-ecmp.sh: lab $ID up (mode $MODE, $NDIR directors, bfd $BFD, sched $SCHED, sync $SYNC, announce by $ANNOUNCE); state $STATE"
 }
 
 nexthops() { # next hops of the router's kernel route for the VIP
@@ -371,5 +388,5 @@ case "$cmd" in
   down) lab_down;;
   status) lab_status;;
   exec) ns=$1; shift; nsx "$P-$ns" "$@";;
-  *) sed -n '2,25p' "$0"; exit 2;;
+  *) sed -n '2,33p' "$0"; exit 2;;
 esac

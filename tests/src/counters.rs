@@ -135,9 +135,18 @@ impl Counters {
                 return Err(format!("{what}: id out of order"));
             }
             let mut m = BTreeMap::new();
-            for k in
-                WORKER_FIELDS.iter().chain(&["conns", "conns_expired", "polls", "idle_polls", "icmp_err_suppressed"])
-            {
+            for k in WORKER_FIELDS.iter().chain(&[
+                "conns",
+                "conns_expired",
+                "polls",
+                "idle_polls",
+                "icmp_err_suppressed",
+                "sync_queued",
+                "sync_lost",
+                "sync_installed",
+                "sync_refused",
+                "sync_promoted",
+            ]) {
                 m.insert(k.to_string(), num(w, k, &what)?);
             }
             let drops = w.get("drops").and_then(|d| d.as_object()).ok_or_else(|| format!("{what}: no drops"))?;

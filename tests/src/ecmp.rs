@@ -3,7 +3,7 @@
 
 use crate::counters::{self, Counters};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
 /// Labs share the machine's two cores: one at a time per test binary.
@@ -92,6 +92,27 @@ impl EcmpLab {
         counters::live(&self.socket(i))
     }
 
+    /// `rvsadm ARGS` against director `i`, its stdout (asserting success).
+    pub fn adm(&self, i: u32, args: &[&str]) -> String {
+        let o = Command::new(crate::rvsd::binary("rvsadm"))
+            .arg("--socket")
+            .arg(self.socket(i))
+            .args(args)
+            .output()
+            .expect("rvsadm");
+        assert!(o.status.success(), "d{i}: rvsadm {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Director `i`'s sync daemon counters (`rvsadm -L --daemon --json`,
+    /// the first daemon: with `state: both` the two share them).
+    pub fn sync_daemon(&self, i: u32) -> serde_json::Value {
+        let text = self.adm(i, &["-L", "--daemon", "--json"]);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("d{i}: not JSON ({e}): {text}"));
+        v.as_array().and_then(|a| a.first()).cloned().unwrap_or_else(|| panic!("d{i}: no sync daemon: {text}"))
+    }
+
     /// Director `i`'s connections (`rvsadm -Lnc`) from the lab's client:
     /// client port -> real server address.
     pub fn conns(&self, i: u32) -> std::collections::BTreeMap<u16, String> {
@@ -169,6 +190,45 @@ impl Drop for EcmpLab {
         if !self.down {
             self.down = true;
             let _ = Command::new(lab_sh()).args(["down", "--id", &self.id]).output();
+        }
+    }
+}
+
+/// A lab script (scripts/lab/NAME) run in the client namespace, its JSON
+/// read from stdout when it ends; killed by PID if dropped first.
+pub struct Client(Option<Child>);
+
+impl Client {
+    pub fn start(lab: &EcmpLab, script: &str, args: &[&str]) -> Client {
+        Client::start_in(lab, "cli", script, args)
+    }
+
+    /// The same in namespace `rvs<ID>-<ns>`.
+    pub fn start_in(lab: &EcmpLab, ns: &str, script: &str, args: &[&str]) -> Client {
+        let c = Command::new("ip")
+            .args(["netns", "exec", &format!("rvs{}-{ns}", lab.id), "python3"])
+            .arg(crate::root().join("scripts/lab").join(script))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        Client(Some(c))
+    }
+
+    pub fn json(mut self) -> serde_json::Value {
+        let out = self.0.take().unwrap().wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}\n{}", text, String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }

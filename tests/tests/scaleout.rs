@@ -12,49 +12,15 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::ecmp::{dip, EcmpLab, VIP};
+use rvs_tests::ecmp::{dip, Client, EcmpLab, VIP};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const STREAMS: u64 = 100;
 
 fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
-}
-
-/// A lab script (scripts/lab/NAME) run in the client namespace, its JSON
-/// read from stdout when it ends; killed by PID if dropped first.
-struct Client(Option<Child>);
-
-impl Client {
-    fn start(lab: &EcmpLab, script: &str, args: &[&str]) -> Client {
-        let c = Command::new("ip")
-            .args(["netns", "exec", &format!("rvs{}-cli", lab.id), "python3"])
-            .arg(rvs_tests::root().join("scripts/lab").join(script))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        Client(Some(c))
-    }
-
-    fn json(mut self) -> serde_json::Value {
-        let out = self.0.take().unwrap().wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}\n{}", text, String::from_utf8_lossy(&out.stderr));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 fn count(v: &serde_json::Value, k: &str) -> u64 {

@@ -250,6 +250,20 @@ pub struct WorkerView {
     pub polls: u64,
     pub idle_polls: u64,
     pub busy_cycles: u64,
+    /// Connection sync (`sync:`): entries queued for the daemon and those
+    /// a full ring lost (master); received entries installed, refused (no
+    /// such service or real server, FULLNAT, table full), and synced
+    /// entries promoted by their first packet here (backup).
+    #[serde(default)]
+    pub sync_queued: u64,
+    #[serde(default)]
+    pub sync_lost: u64,
+    #[serde(default)]
+    pub sync_installed: u64,
+    #[serde(default)]
+    pub sync_refused: u64,
+    #[serde(default)]
+    pub sync_promoted: u64,
     /// Every drop counter by reason name (zeros included).
     pub drops: std::collections::BTreeMap<String, u64>,
 }

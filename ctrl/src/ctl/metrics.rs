@@ -245,6 +245,21 @@ pub fn render(s: &Sample) -> String {
         b.counter("rvs_worker_kernel_down", "Packets the kernel sent out through the port.", &l, w.kernel_down);
         b.counter("rvs_worker_connections_created", "Connections created.", &l, w.conns_created);
         b.counter("rvs_worker_connections_expired", "Connections expired.", &l, w.conns_expired);
+        b.counter("rvs_worker_sync_queued", "Connections queued for the sync daemon (master).", &l, w.sync_queued);
+        b.counter("rvs_worker_sync_lost", "Connections not synced: the sync ring was full.", &l, w.sync_lost);
+        b.counter("rvs_worker_sync_installed", "Synced connections installed (backup).", &l, w.sync_installed);
+        b.counter(
+            "rvs_worker_sync_refused",
+            "Synced connections refused (no service or dest, table full).",
+            &l,
+            w.sync_refused,
+        );
+        b.counter(
+            "rvs_worker_sync_promoted",
+            "Synced connections promoted by their first packet here.",
+            &l,
+            w.sync_promoted,
+        );
         b.gauge("rvs_worker_connections", "Entries in the worker's connection tables.", &l, w.conns as f64);
         b.gauge(
             "rvs_worker_connection_capacity",
@@ -330,6 +345,7 @@ mod tests {
             id: 0,
             rx_pkts: 100,
             kernel_up: 6,
+            sync_promoted: 4,
             drops: BTreeMap::from([("no_service".into(), 3)]),
             ..Default::default()
         };
@@ -370,6 +386,8 @@ mod tests {
         assert_eq!(value(&t, &format!("rvs_dest_health_failures_total{{{dest}}}")), 2.0);
         assert_eq!(value(&t, &format!("rvs_service_quorum_up{{{svc}}}")), 0.0);
         assert_eq!(value(&t, "rvs_worker_kernel_up_total{worker=\"0\"}"), 6.0);
+        assert_eq!(value(&t, "rvs_worker_sync_promoted_total{worker=\"0\"}"), 4.0);
+        assert_eq!(value(&t, "rvs_worker_sync_lost_total{worker=\"0\"}"), 0.0);
         let fwm = "proto=\"FWM\",local_address=\"\",local_port=\"0\",local_mark=\"9\"";
         assert_eq!(value(&t, &format!("rvs_service_connections_total{{{fwm}}}")), 1.0);
         assert_eq!(value(&t, "rvs_worker_rx_packets_total{worker=\"0\"}"), 100.0);

@@ -120,6 +120,11 @@ pub fn worker(id: usize, s: &WorkerStats) -> WorkerView {
         polls: s.polls.get(),
         idle_polls: s.idle_polls.get(),
         busy_cycles: s.busy_cycles.get(),
+        sync_queued: s.sync_queued.get(),
+        sync_lost: s.sync_lost.get(),
+        sync_installed: s.sync_installed.get(),
+        sync_refused: s.sync_refused.get(),
+        sync_promoted: s.sync_promoted.get(),
         // Every reason, zeros too: a reader can tell "none" from "absent".
         drops: rvs_dataplane::drop::DropReason::ALL.iter().map(|r| (r.name().to_string(), s.drops(*r))).collect(),
     }
