@@ -62,24 +62,12 @@ impl EcmpLab {
 
     /// Run a command in namespace `rvs<ID>-<ns>` (cli, rtr, lan, rs1, d1, ...).
     pub fn exec(&self, ns: &str, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &format!("rvs{}-{ns}", self.id)])
-            .args(args)
-            .output()
-            .expect("ip netns exec")
+        crate::netns_exec(&format!("rvs{}-{ns}", self.id), args)
     }
 
     /// Run and return stdout, asserting success.
     pub fn sh(&self, ns: &str, args: &[&str]) -> String {
-        let o = self.exec(ns, args);
-        assert!(
-            o.status.success(),
-            "{ns}: {args:?} failed ({}):\n{}\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        crate::netns_sh(&format!("rvs{}-{ns}", self.id), args, String::new)
     }
 
     /// Director `i`'s rvsd control socket.
@@ -230,5 +218,36 @@ impl Drop for Client {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Start `count` slow streams to the VIP (streams.py: `chunks` chunks 0.5 s
+/// apart; one silent for `stall` s counts as broken) and wait, 20 s at
+/// most, until all are open: the client, and what streams.py reported
+/// then (`opened`, and per connection its `sport` and `server`).
+pub fn open_streams(lab: &EcmpLab, count: usize, chunks: u32, stall: u32) -> (Client, serde_json::Value) {
+    let ready = lab.state_dir().join("streams-ready.json");
+    let _ = std::fs::remove_file(&ready);
+    let ready_arg = ready.to_string_lossy().into_owned();
+    let (n, chunks, stall) = (count.to_string(), chunks.to_string(), stall.to_string());
+    let args =
+        [VIP, "--count", &n, "--chunks", &chunks, "--interval", "0.5", "--stall", &stall, "--ready-file", &ready_arg];
+    let streams = Client::start(lab, "streams.py", &args);
+    let t0 = std::time::Instant::now();
+    while !ready.exists() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(20), "streams not all open after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let opened: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
+    assert_eq!(opened["opened"].as_u64(), Some(count as u64), "{opened}");
+    (streams, opened)
+}
+
+/// The lab's real server address of an httpd.py name.
+pub fn rs_addr(name: &str) -> &'static str {
+    match name {
+        "webserver1" => "192.168.0.10",
+        "webserver2" => "192.168.0.20",
+        other => panic!("unknown server {other:?}"),
     }
 }

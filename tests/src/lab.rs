@@ -52,25 +52,12 @@ impl Lab {
 
     /// Run a command in namespace `rvs<ID>-<ns>`.
     pub fn exec(&self, ns: &str, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &format!("rvs{}-{ns}", self.id)])
-            .args(args)
-            .output()
-            .expect("ip netns exec")
+        crate::netns_exec(&format!("rvs{}-{ns}", self.id), args)
     }
 
     /// Run and return stdout, asserting success.
     pub fn sh(&self, ns: &str, args: &[&str]) -> String {
-        let o = self.exec(ns, args);
-        assert!(
-            o.status.success(),
-            "{ns}: {args:?} failed ({}):\n{}\n{}\nrvsd log:\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr),
-            self.rvsd_log()
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        crate::netns_sh(&format!("rvs{}-{ns}", self.id), args, || format!("rvsd log:\n{}", self.rvsd_log()))
     }
 
     /// curl from the client namespace; body as text.

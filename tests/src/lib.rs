@@ -45,3 +45,23 @@ fn unsafe_free_geteuid() -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(u32::MAX)
 }
+
+/// Run `args` in network namespace `ns` (one a lab made).
+pub fn netns_exec(ns: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("ip").args(["netns", "exec", ns]).args(args).output().expect("ip netns exec")
+}
+
+/// [`netns_exec`], asserting success; stdout. `context` (e.g. rvsd's log)
+/// is added to the failure message.
+pub fn netns_sh(ns: &str, args: &[&str], context: impl FnOnce() -> String) -> String {
+    let o = netns_exec(ns, args);
+    assert!(
+        o.status.success(),
+        "{ns}: {args:?} failed ({}):\n{}\n{}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+        context()
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

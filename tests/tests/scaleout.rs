@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::ecmp::{dip, Client, EcmpLab, VIP};
+use rvs_tests::ecmp::{dip, open_streams, rs_addr, Client, EcmpLab, VIP};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,24 +41,9 @@ fn director_failover_keeps_streams() {
     if lab.announcer() != "rvsd" {
         eprintln!("scaleout: this rvsd has no `announce:`; the lab announced the VIP by hand");
     }
-    let ready = lab.state_dir().join("streams-ready.json");
-    let _ = std::fs::remove_file(&ready);
     // 50 chunks 0.5 s apart: each stream lasts ~25 s, so it needs ACKs
     // (through whichever director the router picks) well after the failover.
-    let ready_arg = ready.to_string_lossy().into_owned();
-    let n = STREAMS.to_string();
-    let streams = Client::start(
-        &lab,
-        "streams.py",
-        &[VIP, "--count", &n, "--chunks", "50", "--interval", "0.5", "--stall", "15", "--ready-file", &ready_arg],
-    );
-    let t0 = Instant::now();
-    while !ready.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "streams not all open after 20 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let opened: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
-    assert_eq!(count(&opened, "opened"), STREAMS, "{opened}");
+    let (streams, opened) = open_streams(&lab, STREAMS as usize, 50, 15);
     let servers: std::collections::BTreeSet<&str> =
         opened["conns"].as_array().unwrap().iter().map(|c| c["server"].as_str().unwrap()).collect();
     assert!(servers.len() > 1, "mh-port put every stream on one real server: {servers:?}");
@@ -66,11 +51,6 @@ fn director_failover_keeps_streams() {
     // Per director, the connections it holds: every stream on exactly one
     // director, to the real server that answered it, and more than one
     // director in use.
-    let rs_addr = |name: &str| match name {
-        "webserver1" => "192.168.0.10",
-        "webserver2" => "192.168.0.20",
-        other => panic!("unknown server {other:?}"),
-    };
     let answered: BTreeMap<u16, &str> = opened["conns"]
         .as_array()
         .unwrap()

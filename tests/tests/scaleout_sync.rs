@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use rvs_tests::ecmp::{dip, Client, EcmpLab, VIP};
+use rvs_tests::ecmp::{dip, open_streams, rs_addr, Client, EcmpLab, VIP};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,14 +21,6 @@ const STREAMS: usize = 100;
 
 fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
-}
-
-fn rs_addr(name: &str) -> &'static str {
-    match name {
-        "webserver1" => "192.168.0.10",
-        "webserver2" => "192.168.0.20",
-        other => panic!("unknown server {other:?}"),
-    }
 }
 
 #[test]
@@ -42,23 +34,8 @@ fn wlc_failover_survives_on_synced_connections() {
         &["--sched", "wlc", "--sloppy", "off", "--sync", if sync { "on" } else { "off" }],
     );
     assert_eq!(lab.vip_nexthops().len(), 3);
-    let ready = lab.state_dir().join("streams-ready.json");
-    let _ = std::fs::remove_file(&ready);
-    let ready_arg = ready.to_string_lossy().into_owned();
-    let n = STREAMS.to_string();
     // 40 chunks 0.5 s apart: ~20 s per stream, most of it after the kill.
-    let streams = Client::start(
-        &lab,
-        "streams.py",
-        &[VIP, "--count", &n, "--chunks", "40", "--interval", "0.5", "--stall", "10", "--ready-file", &ready_arg],
-    );
-    let t0 = Instant::now();
-    while !ready.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "streams not all open after 20 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let opened: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready).unwrap()).unwrap();
-    assert_eq!(opened["opened"].as_u64(), Some(STREAMS as u64), "{opened}");
+    let (streams, opened) = open_streams(&lab, STREAMS, 40, 10);
     let answered: BTreeMap<u16, &str> = opened["conns"]
         .as_array()
         .unwrap()
