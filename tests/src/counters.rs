@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn workers_json_is_strict() {
-        let good = r#"{"generation":1,"workers":[{"id":0,"generation":1,"rx_pkts":5,"rx_bytes":300,"tx_pkts":4,"tx_bytes":1,"redirect_in":0,"redirect_out":0,"arp_replies":0,"arp_requests":0,"arp_learned":0,"icmp_echo":0,"icmp_err_sent":0,"icmp_err_suppressed":0,"frags_out":0,"kernel_up":0,"kernel_down":0,"conns":1,"conns_created":1,"conns_expired":0,"polls":9,"idle_polls":3,"busy_cycles":1,"drops":{"no_service":1}}],"mempool":{"free":10,"baseline":10,"size":15},"ports":[{"id":0,"name":"net_null0","ipackets":5,"opackets":4,"ibytes":1,"obytes":1,"imissed":0,"ierrors":0,"oerrors":0,"rx_nombuf":0}]}"#;
+        let good = r#"{"generation":1,"workers":[{"id":0,"generation":1,"rx_pkts":5,"rx_bytes":300,"tx_pkts":4,"tx_bytes":1,"redirect_in":0,"redirect_out":0,"arp_replies":0,"arp_requests":0,"arp_learned":0,"icmp_echo":0,"icmp_err_sent":0,"icmp_err_suppressed":0,"frags_out":0,"kernel_up":0,"kernel_down":0,"conns":1,"conns_created":1,"conns_expired":0,"polls":9,"idle_polls":3,"busy_cycles":1,"sync_queued":0,"sync_lost":0,"sync_installed":0,"sync_refused":0,"sync_promoted":0,"drops":{"no_service":1}}],"mempool":{"free":10,"baseline":10,"size":15},"ports":[{"id":0,"name":"net_null0","ipackets":5,"opackets":4,"ibytes":1,"obytes":1,"imissed":0,"ierrors":0,"oerrors":0,"rx_nombuf":0}]}"#;
         let c = Counters::from_workers_json(good).unwrap();
         assert_eq!((c.get("rx_pkts"), c.drop("no_service"), c.port("net_null0").get("imissed")), (5, 1, 0));
         assert!(Counters::from_workers_json(&good.replace("\"tx_pkts\"", "\"txp\"")).is_err());
