@@ -142,7 +142,17 @@ fn wlc_failover_survives_on_synced_connections() {
     // move some of the survivors' own streams between them too: more).
     let victims = created[victim as usize - 1];
     assert!(risen >= victims, "survivors promoted {risen} synced entries; d{victim} had scheduled {victims}");
+    // The survivors gave every mbuf back, live and at shutdown.
+    for &i in &survivors {
+        let c = lab.mempool_settled(i);
+        assert!(c.mempool_at_baseline(), "d{i}: mempool not at baseline:\n{}", c.source);
+    }
+    let state = lab.state_dir();
     lab.down();
+    for &i in &survivors {
+        let log = std::fs::read_to_string(state.join(format!("d{i}/rvsd.log"))).unwrap();
+        assert!(rvs_tests::counters::final_counters(&log).mempool_at_baseline(), "d{i}: mbuf leak at shutdown:\n{log}");
+    }
 }
 
 /// One `rvsadm -Lnc` line: (state, expire seconds, client, virtual, dest).
