@@ -287,5 +287,10 @@ fn kernel_format_sync_message_is_installed() {
         conns.len(),
         msgs.len()
     );
+    let c = lab.mempool_settled(1);
+    assert!(c.mempool_at_baseline(), "mempool not at baseline:\n{}", c.source);
+    let state = lab.state_dir();
     lab.down();
+    let log = std::fs::read_to_string(state.join("d1/rvsd.log")).unwrap();
+    assert!(rvs_tests::counters::final_counters(&log).mempool_at_baseline(), "mbuf leak at shutdown:\n{log}");
 }
