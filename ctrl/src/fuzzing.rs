@@ -134,7 +134,7 @@ pub fn rvsadm(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut model = base();
     for line in text.lines().take(32) {
-        let Ok(words) = adm::restore::split_line(line) else { continue };
+        let words = adm::restore::split_line(line);
         let cmd = match adm::parse_args(&words) {
             Ok(c) => c,
             Err(e) => {

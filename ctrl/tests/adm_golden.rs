@@ -305,7 +305,7 @@ fn save_clear_restore_round_trip() {
 /// whether the line does not parse or the kernel-side check refuses it.
 #[test]
 fn restore_error_on_line_seven() {
-    let good = "# header comment\n\
+    let good = "\n\
                 -A -t 10.9.0.1:80 -s rr\n\
                 -a -t 10.9.0.1:80 -r 192.168.0.10 -m\n\
                 \n\
@@ -315,7 +315,8 @@ fn restore_error_on_line_seven() {
     let text = format!("{good}-a -u 10.9.0.1:53 -r 192.168.0.20 -m -w 70000\n-A -t 10.9.0.2:80\n");
     let e = parse_restore(&text).unwrap_err();
     assert_eq!(e.line(), Some(7), "{e}");
-    assert!(e.to_string().starts_with("line 7: illegal weight specified"), "{e}");
+    assert_eq!(e.text("ipvsadm"), "illegal weight specified", "ipvsadm's text has no line number");
+    assert!(e.detail().unwrap().starts_with("-R input line 7: "), "{e}");
 
     // Line 7 parses but is refused: the real server is already there.
     let text = format!("{good}-a -t 10.9.0.1:80 -r 192.168.0.10:80 -g\n-A -t 10.9.0.2:80\n");
@@ -343,9 +344,12 @@ fn restore_ipvsadm_saved_file() {
     let view = TableView::from_model(65536, &model);
     assert_lines("ipvsadm_saved_Ln.txt", &format::list(&view, &list_opts("-L -n")).unwrap());
     assert_eq!(save(&model), text);
-    // Prefixed with "ipvsadm", with comments and blank lines, it is the same.
-    let decorated: String = text.lines().map(|l| format!("ipvsadm {l}   # saved\n\n")).collect();
+    // Prefixed with "ipvsadm", with blank lines and blanks, it is the same.
+    let decorated: String = text.lines().map(|l| format!("ipvsadm {l} \t\r\n\n")).collect();
     assert_eq!(apply_all(&[], &parse_restore(&decorated).unwrap()).unwrap(), model);
+    // ipvsadm has no comments: a trailing "# x" is an unexpected argument.
+    let commented: String = text.lines().map(|l| format!("{l} # saved\n")).collect();
+    assert_eq!(parse_restore(&commented).unwrap_err().text("ipvsadm"), "unexpected argument #");
 }
 
 /// The seed's session: -A -f 66 -s rr; -a -f 66 -r ... -g; -Ln.

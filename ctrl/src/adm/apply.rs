@@ -99,6 +99,9 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
                 }
                 return Err(AdmError::ServiceExists);
             }
+            if let Some(name) = &o.unknown_scheduler {
+                return Err(AdmError::NoScheduler(name.clone()));
+            }
             let mut s = ServiceConf::new(o.key);
             set_service(&mut s, o);
             s.laddrs = o.laddrs.clone().unwrap_or_default();
@@ -117,6 +120,9 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             // IPv6 one (IPVS does not find it: "No such service").
             if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
                 return Err(AdmError::NoSuchService);
+            }
+            if let Some(name) = &o.unknown_scheduler {
+                return Err(AdmError::NoScheduler(name.clone()));
             }
             let mut s = model[i].clone();
             set_service(&mut s, o);

@@ -115,6 +115,12 @@ pub struct ServiceOpts {
     /// TCP service. `None` = not given: `-A` means off, `-E` keeps it.
     #[serde(default)]
     pub proxy_protocol: Option<ProxyProtocol>,
+    /// `-s` named a scheduler rvs does not have. Not a command-line error
+    /// in ipvsadm: the kernel answers ENOENT, and only after it looked the
+    /// service up (so `-A` of an existing service still says "Service
+    /// already exists"). `scheduler` is then the default.
+    #[serde(default)]
+    pub unknown_scheduler: Option<String>,
 }
 
 /// Tunnel checksum option of a TUN real server (`--tun-nocsum`,

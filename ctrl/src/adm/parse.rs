@@ -92,8 +92,10 @@ struct Parsed {
     positional: Vec<String>,
 }
 
+/// ipvsadm's "illegal X specified", and (after the newline, printed only
+/// with `--verbose`) what exactly is wrong.
 fn illegal(what: &str, why: impl std::fmt::Display) -> String {
-    format!("illegal {what} specified: {why}")
+    format!("illegal {what} specified\n{why}")
 }
 
 fn num_arg(v: &str, min: i64, max: i64, what: &str) -> Result<u32, String> {
@@ -104,9 +106,17 @@ fn num_arg(v: &str, min: i64, max: i64, what: &str) -> Result<u32, String> {
 
 impl Parsed {
     /// Read the words. Returns `Some` for `-h`/`-v`, which end parsing.
+    ///
+    /// Like ipvsadm under popt: the first option must be a command (else
+    /// only the "Try" line, exit 255); a word popt cannot read after it is
+    /// `WORD: popt's message` (exit 255); a command after the first is an
+    /// "invalid option" (popt names the whole word, so `-LA` is reported
+    /// as `-LA`). Words that are not options are kept for `--set` and for
+    /// "unexpected argument".
     fn read(&mut self, argv: &[String]) -> Result<Option<AdmCommand>, AdmError> {
         let mut i = 0;
         let mut only_positional = false;
+        let mut first = true;
         while i < argv.len() {
             let w = &argv[i];
             i += 1;
@@ -118,34 +128,30 @@ impl Parsed {
                 only_positional = true;
                 continue;
             }
+            let popt =
+                |first: bool, msg: &str| if first { AdmError::TryHelp } else { AdmError::Popt(format!("{w}: {msg}")) };
             if let Some(long) = w.strip_prefix("--") {
                 let (name, inline) = match long.split_once('=') {
                     Some((n, v)) => (n, Some(v.to_string())),
                     None => (long, None),
                 };
-                let spec = options::by_long(name).ok_or_else(|| AdmError::usage(format!("{w}: unknown option")))?;
+                let spec = options::by_long(name).ok_or_else(|| popt(first, "unknown option"))?;
                 let value = match spec.arg {
-                    Arg::None => {
-                        if inline.is_some() {
-                            return Err(AdmError::usage(format!("--{name}: option does not take an argument")));
-                        }
-                        None
-                    }
+                    Arg::None if inline.is_some() => return Err(popt(first, "option does not take an argument")),
+                    Arg::None => None,
                     Arg::Required => match inline {
                         Some(v) => Some(v),
-                        None => Some(
-                            take_next(argv, &mut i, false)
-                                .ok_or_else(|| AdmError::usage(format!("{w}: missing argument")))?,
-                        ),
+                        None => Some(take_next(argv, &mut i, false).ok_or_else(|| popt(first, "missing argument"))?),
                     },
                     Arg::Optional => match inline {
                         Some(v) => Some(v),
                         None => take_next(argv, &mut i, true),
                     },
                 };
-                if let Some(done) = self.on(spec, value)? {
+                if let Some(done) = self.on(spec, value, w, first)? {
                     return Ok(Some(done));
                 }
+                first = false;
                 continue;
             }
             let chars: Vec<char> = w[1..].chars().collect();
@@ -153,25 +159,28 @@ impl Parsed {
             while j < chars.len() {
                 let c = chars[j];
                 j += 1;
-                let spec = options::by_short(c).ok_or_else(|| AdmError::usage(format!("-{c}: unknown option")))?;
+                let spec = options::by_short(c).ok_or_else(|| popt(first, "unknown option"))?;
                 let rest: String = chars[j..].iter().collect();
-                let flag = format!("-{c}");
                 let value = match spec.arg {
                     Arg::None => None,
                     Arg::Required | Arg::Optional if !rest.is_empty() => {
                         j = chars.len();
                         Some(rest)
                     }
-                    Arg::Required => Some(
-                        take_next(argv, &mut i, false)
-                            .ok_or_else(|| AdmError::usage(format!("{flag}: missing argument")))?,
-                    ),
+                    Arg::Required => {
+                        Some(take_next(argv, &mut i, false).ok_or_else(|| popt(first, "missing argument"))?)
+                    }
                     Arg::Optional => take_next(argv, &mut i, true),
                 };
-                if let Some(done) = self.on(spec, value)? {
+                if let Some(done) = self.on(spec, value, w, first)? {
                     return Ok(Some(done));
                 }
+                first = false;
             }
+        }
+        if first {
+            // No option at all (`ipvsadm foo`): popt has nothing to give.
+            return Err(AdmError::TryHelp);
         }
         Ok(None)
     }
@@ -186,19 +195,40 @@ impl Parsed {
 
     /// One option with its value (checked here when the check needs no
     /// other option, so that errors come in argv order like ipvsadm's).
-    fn on(&mut self, spec: &Spec, value: Option<String>) -> Result<Option<AdmCommand>, AdmError> {
+    /// `word` is the argv word the option came from, `first` whether it
+    /// is the command position.
+    fn on(
+        &mut self,
+        spec: &Spec,
+        value: Option<String>,
+        word: &str,
+        first: bool,
+    ) -> Result<Option<AdmCommand>, AdmError> {
         let v = value.unwrap_or_default();
         let e = AdmError::Usage;
         match spec.tag {
-            Tag::Cmd(c) => {
-                if self.cmd.is_none() && matches!(c, Cmd::Help | Cmd::Version) {
+            Tag::Cmd(c) if first => {
+                if matches!(c, Cmd::Help | Cmd::Version) {
                     return Ok(Some(if c == Cmd::Help { AdmCommand::Help } else { AdmCommand::Version }));
                 }
-                if self.cmd.is_some() {
-                    return Err(AdmError::usage("multiple commands specified"));
+                // ipvsadm checks the daemon's role with the command (its
+                // two messages differ by one character: kept).
+                if !matches!(v.as_str(), "master" | "backup") {
+                    match c {
+                        Cmd::StartDaemon => return Err(AdmError::usage("illegal start-daemon parameter specified")),
+                        Cmd::StopDaemon => return Err(AdmError::usage("illegal start_daemon specified")),
+                        _ => {}
+                    }
                 }
                 self.cmd = Some(c);
             }
+            Tag::Cmd(_) => return Err(AdmError::usage(format!("invalid option `{word}'"))),
+            // `rvsadm --workers` is a listing of its own (an rvs command).
+            Tag::Opt(Opt::Workers) if first => {
+                self.set(Opt::Workers)?;
+                self.cmd = Some(Cmd::List);
+            }
+            _ if first => return Err(AdmError::TryHelp),
             Tag::Service(kind) => {
                 self.set(Opt::Service)?;
                 self.svc = Some(match kind {
@@ -304,11 +334,7 @@ impl Parsed {
     }
 
     fn build(self) -> Result<AdmCommand, String> {
-        // `rvsadm --workers` needs no `-L`: it is a listing of its own.
-        let cmd = self.cmd.or_else(|| self.has(Opt::Workers).then_some(Cmd::List));
-        let Some(cmd) = cmd else {
-            return Err("no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into());
-        };
+        let cmd = self.cmd.expect("read: the first option is a command");
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
             None => values::full_mask(v6),
@@ -316,7 +342,7 @@ impl Parsed {
             // IPv4 service is the mask 0.0.0.64, not a /64).
             Some(m) if v6 => match values::atoi(m) {
                 n @ 1..=128 => values::v6_mask(n as u8),
-                _ => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
+                _ => return Err(format!("illegal ipv6 netmask specified\n'{m}' is not in 1..128")),
             },
             Some(m) => match values::inet_aton(m) {
                 Some(a) => IpAddr::V4(a),
@@ -345,12 +371,10 @@ impl Parsed {
         if let Some(extra) = positional.next() {
             return Err(format!("unexpected argument {extra}"));
         }
-        let scheduler = match &self.scheduler {
-            Some(s) => Some(s.parse::<SchedKind>()?),
-            None => None,
-        };
+        let scheduler = self.scheduler.as_deref().and_then(|s| s.parse::<SchedKind>().ok());
+        let unknown_scheduler = self.scheduler.clone().filter(|_| scheduler.is_none());
         let sched_flags = match &self.sched_flags {
-            Some(f) => sched_flags(scheduler.unwrap_or(SchedKind::Wlc), f)?,
+            Some(f) => sched_flags(self.scheduler.as_deref().unwrap_or("wlc"), f)?,
             None => SchedFlags::default(),
         };
         options::check(cmd, self.given)?;
@@ -407,6 +431,7 @@ impl Parsed {
                     matches,
                     mhb_c: self.mhb_c,
                     proxy_protocol: self.proxy_protocol,
+                    unknown_scheduler,
                 };
                 if cmd == Cmd::Add {
                     AdmCommand::AddService(o)
@@ -613,35 +638,35 @@ fn take_next(argv: &[String], i: &mut usize, optional: bool) -> Option<String> {
 fn timeout(v: &str, min: i64) -> Result<u32, AdmError> {
     values::number(v, min, i64::from(MAX_TIMEOUT))
         .map(|n| n as u32)
-        .ok_or_else(|| AdmError::usage(format!("invalid timeout value `{v}' specified ({min}..{MAX_TIMEOUT} seconds)")))
+        .ok_or_else(|| AdmError::usage(format!("invalid timeout value `{v}' specified\n{min}..{MAX_TIMEOUT} seconds")))
 }
 
 /// `-b`: a comma list of flags. The named flags belong to their scheduler
 /// (ipvsadm: "incompatible scheduler flag"); `mhb` (rvs's bounded-load
 /// Maglev) takes `mh-*` like `mh`.
-fn sched_flags(sched: SchedKind, list: &str) -> Result<SchedFlags, String> {
+fn sched_flags(sched: &str, list: &str) -> Result<SchedFlags, String> {
     let mut v = 0;
     let words: Vec<&str> = list.split(',').filter(|w| !w.is_empty()).collect();
     if words.is_empty() {
         return Err(format!("invalid scheduler flag `{list}'"));
     }
     for w in words {
-        let (bit, owner): (u32, &[SchedKind]) = match w {
+        let (bit, owner): (u32, &[&str]) = match w {
             "flag-1" => (SchedFlags::FLAG1, &[]),
             "flag-2" => (SchedFlags::FLAG2, &[]),
             "flag-3" => (SchedFlags::FLAG3, &[]),
-            "sh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Sh]),
-            "sh-port" => (SchedFlags::FLAG2, &[SchedKind::Sh]),
-            "mh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Mh, SchedKind::Mhb]),
-            "mh-port" => (SchedFlags::FLAG2, &[SchedKind::Mh, SchedKind::Mhb]),
+            "sh-fallback" => (SchedFlags::FLAG1, &["sh"]),
+            "sh-port" => (SchedFlags::FLAG2, &["sh"]),
+            "mh-fallback" => (SchedFlags::FLAG1, &["mh", "mhb"]),
+            "mh-port" => (SchedFlags::FLAG2, &["mh", "mhb"]),
             _ => {
                 return Err(format!(
-                    "invalid scheduler flag `{w}' (valid: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port)"
+                    "invalid scheduler flag `{w}'\nvalid: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port"
                 ))
             }
         };
         if !owner.is_empty() && !owner.contains(&sched) {
-            return Err(format!("incompatible scheduler flag `{w}' (for scheduler {}, not {sched})", owner[0]));
+            return Err(format!("incompatible scheduler flag `{w}'\nit is for scheduler {}, not {sched}", owner[0]));
         }
         v |= bit;
     }
@@ -703,7 +728,7 @@ mod tests {
 
     #[test]
     fn clustered_and_long_list() {
-        for l in ["-Ln", "-ln", "--list --numeric", "-L -n", "-nL", "-l --numeric"] {
+        for l in ["-Ln", "-ln", "--list --numeric", "-L -n", "-l --numeric"] {
             let AdmCommand::List(o) = p(l).unwrap() else { panic!("{l}") };
             assert!(o.numeric && o.target == ListTarget::All, "{l}");
         }
@@ -717,6 +742,8 @@ mod tests {
             assert_eq!(o.json, l.contains("json"));
         }
         assert!(err("-Lc --workers").contains("conflicts"));
+        // The command comes first (popt under ipvsadm): else only "Try".
+        assert!(matches!(p("-nL"), Err(AdmError::TryHelp)));
         assert!(err("-A -t 1.1.1.1:80 --workers").contains("Illegal 'workers' option"));
         let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else { panic!() };
         assert_eq!(o.target, ListTarget::Service(tcp("10.0.0.1", 80)));
@@ -743,8 +770,8 @@ mod tests {
         assert_eq!(o.dest.port, 80);
         let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -m -w 3").unwrap() else { panic!() };
         assert_eq!((o.dest.port, o.dest.fwd, o.dest.weight), (8080, FwdMethod::Nat, 3));
-        // Options in any order, even the command last.
-        let AdmCommand::AddDest(o) = p("-r 2.2.2.2 -t 1.1.1.1:80 --fullnat -a").unwrap() else { panic!() };
+        // Options in any order after the command.
+        let AdmCommand::AddDest(o) = p("-a -r 2.2.2.2 -t 1.1.1.1:80 --fullnat").unwrap() else { panic!() };
         assert_eq!((o.dest.port, o.dest.fwd), (80, FwdMethod::FullNat));
         // fwmark services keep the given port (0 if none), even for DR.
         let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10 -g").unwrap() else { panic!() };
@@ -768,10 +795,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scheduler_lists_valid_ones() {
-        let e = err("-A -t 1.1.1.1:80 -s fastest");
-        assert!(e.contains("fastest"), "{e}");
-        assert!(e.contains(&SchedKind::valid_list()), "{e}");
+    fn unknown_scheduler_is_left_to_the_apply_step() {
+        // IPVS, not ipvsadm, refuses it (ENOENT after the service lookup).
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -s fastest").unwrap() else { panic!() };
+        assert_eq!(o.unknown_scheduler.as_deref(), Some("fastest"));
+        let e = AdmError::NoScheduler("fastest".into());
+        assert_eq!(e.text("ipvsadm"), "Scheduler or persistence engine not found");
+        assert!(e.detail().unwrap().contains(&SchedKind::valid_list()));
+        // ipvsadm checks -b against the name as given.
+        let e = p("-A -t 1.1.1.1:80 -s fastest -b sh-port").unwrap_err();
+        assert_eq!(e.text("ipvsadm"), "incompatible scheduler flag `sh-port'");
     }
 
     #[test]
@@ -810,13 +843,20 @@ mod tests {
 
     #[test]
     fn multiples_and_unknowns() {
-        assert_eq!(err("-A -D -t 1.1.1.1:80"), "multiple commands specified");
+        // A second command is an option popt knows but ipvsadm's option
+        // loop does not take; popt names the whole word.
+        assert_eq!(err("-A -D -t 1.1.1.1:80"), "invalid option `-D'");
+        assert_eq!(err("-LZ"), "invalid option `-LZ'");
         assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 1 -w 2"), "multiple 'weight' options specified");
         assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"), "multiple 'forwarding-method' options specified");
         assert_eq!(err("-L --bogus"), "--bogus: unknown option");
-        assert_eq!(err("-Lq"), "-q: unknown option");
+        assert_eq!(err("-Lq"), "-Lq: unknown option");
         assert_eq!(err("-A -t"), "-t: missing argument");
-        assert!(err("-n").starts_with("no command given"));
+        assert_eq!(p("-A -t").unwrap_err().exit_code(), 255);
+        assert_eq!(err("-L --numeric=1"), "--numeric=1: option does not take an argument");
+        for l in ["-n", "--bogus -L", "-t 1.1.1.1:80 -A", "foo", "-qA"] {
+            assert!(matches!(p(l), Err(AdmError::TryHelp)), "{l}");
+        }
         assert_eq!(err("-C extra"), "unexpected argument extra");
     }
 
@@ -903,7 +943,9 @@ mod tests {
         assert_eq!(p("-h").unwrap(), AdmCommand::Help);
         assert_eq!(p("--help -n").unwrap(), AdmCommand::Help);
         assert_eq!(p("-v").unwrap(), AdmCommand::Version);
-        assert_eq!(err("-L -h"), "multiple commands specified");
+        assert_eq!(err("-L -h"), "invalid option `-h'");
+        assert_eq!(err("--start-daemon x"), "illegal start-daemon parameter specified");
+        assert_eq!(err("--stop-daemon x"), "illegal start_daemon specified");
         assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
         assert!(err("--start-daemon master").contains("(sync:)"));
         assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));

@@ -18,6 +18,8 @@ use std::path::PathBuf;
 /// How a run ends: text for stdout, or an error and its exit status.
 enum Fail {
     Adm(AdmError),
+    /// rvsd cannot be reached: ipvsadm's "Can't initialize ipvs".
+    NoDaemon(CallError),
     Other(String),
 }
 
@@ -31,6 +33,7 @@ impl From<CallError> for Fail {
     fn from(e: CallError) -> Self {
         match e {
             CallError::Daemon { adm: Some(a), .. } => Fail::Adm(a),
+            e @ CallError::Connect(..) => Fail::NoDaemon(e),
             e => Fail::Other(e.to_string()),
         }
     }
@@ -43,14 +46,17 @@ fn main() {
     if let Some(file) = take_import(&argv) {
         std::process::exit(import_keepalived(file));
     }
+    let verbose = argv.iter().any(|w| w == "--verbose");
+    argv.retain(|w| w != "--verbose");
+    let ex = Exit { prog: &prog, verbose };
     let (socket, argv) = match take_socket(argv) {
         Ok(v) => v,
-        Err(m) => exit(Fail::Other(m)),
+        Err(m) => ex.fail(Fail::Other(m)),
     };
     if let Some(t) = take_drain(&argv) {
         match t.map_err(Fail::Other).and_then(|t| drain(&socket, t)) {
             Ok(out) => print!("{out}"),
-            Err(f) => exit(f),
+            Err(f) => ex.fail(f),
         }
         return;
     }
@@ -61,17 +67,51 @@ fn main() {
             let _ = o.write_all(out.as_bytes());
             let _ = o.flush();
         }
-        Err(f) => exit(f),
+        Err(f) => ex.fail(f),
     }
 }
 
-fn exit(f: Fail) -> ! {
-    let (msg, code) = match f {
-        Fail::Adm(e) => (e.to_string(), e.exit_code()),
-        Fail::Other(m) => (m, 1),
-    };
-    eprintln!("rvsadm: {msg}");
-    std::process::exit(code);
+/// How errors are printed: ipvsadm's text and exit status, and with
+/// `--verbose` (an rvsadm option) rvs's detail on a line of its own.
+struct Exit<'a> {
+    prog: &'a str,
+    verbose: bool,
+}
+
+impl Exit<'_> {
+    fn fail(&self, f: Fail) -> ! {
+        let (text, detail, code) = match f {
+            Fail::Adm(e) => (e.text(self.prog), e.detail(), e.exit_code()),
+            // ipvsadm's words when it cannot talk to IPVS (`fail(2, ...)`
+            // in its main), so monitoring that greps for them still fires.
+            Fail::NoDaemon(e) => {
+                let why = match &e {
+                    CallError::Connect(_, io) => strerror(io),
+                    _ => e.to_string(),
+                };
+                let text = format!(
+                    "Can't initialize ipvs: {why}\nAre you sure that IP Virtual Server is built in the kernel or as module?"
+                );
+                (text, Some(e.to_string()), 2)
+            }
+            // Failures ipvsadm has no counterpart for: rvs's own words.
+            Fail::Other(m) => (format!("{}: {m}", self.prog), None, 1),
+        };
+        eprintln!("{text}");
+        if let Some(d) = detail.filter(|_| self.verbose) {
+            eprintln!("{}: {d}", self.prog);
+        }
+        std::process::exit(code);
+    }
+}
+
+/// An I/O error as C's strerror words it (Rust appends " (os error N)").
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// Remove `--socket PATH` and `--config FILE` (also as `--opt=value`; rvsadm

@@ -52,10 +52,8 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     for (i, l) in RVSADM_LINES.iter().enumerate() {
         v.push(("rvsadm", format!("seed-line-{i:02}"), l.as_bytes().to_vec()));
     }
-    let cmds: Vec<(usize, AdmCommand)> = RVSADM_LINES[..16]
-        .iter()
-        .map(|l| (0, adm::parse_args(&adm::restore::split_line(l).unwrap()).unwrap()))
-        .collect();
+    let cmds: Vec<(usize, AdmCommand)> =
+        RVSADM_LINES[..16].iter().map(|l| (0, adm::parse_args(&adm::restore::split_line(l)).unwrap())).collect();
     let reqs = [
         Request::Apply { cmds, dry_run: false },
         Request::Restore { text: rules, dry_run: true },
