@@ -98,8 +98,14 @@ class Report:
             c["examples"].append(example)
 
 
+NUMERIC = ("-n", "--numeric")
+
+
 def compare_line(rep, args, stdin, a, b, ta, tb):
     cmd = command_of(args)
+    if cmd in ("-L", "-S", "(none)") and not any(x in NUMERIC or (x.startswith("-") and not x.startswith("--")
+                                                 and "n" in x[1:]) for x in args):
+        cmd += " (no -n)"
     d_out = a["out"] != b["out"]
     d_err = a["err"] != b["err"]
     d_rc = a["rc"] != b["rc"]
@@ -166,6 +172,9 @@ def resync(rep, ipv, rvs, state, ta, tb):
     rvs.run(["-C"])
     r = rvs.run(["-R"], ta)
     if r["rc"] == 0 and rvs.run(["-S", "-n"])["out"] == ta:
+        # ipvsadm's side too, so that both inserted in the same order
+        # (--nosort lists newest first).
+        reset_ipvsadm(ipv, state, ta)
         return True
     why = first_line(r["err"]) if r["rc"] else "restored, but -S -n differs"
     rep.notes[f"rvsadm cannot hold ipvsadm's table ({why}); both reset to rvsadm's"] += 1
@@ -196,7 +205,9 @@ def main():
 
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TERM")}
     base.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-    ienv = dict(base, IPVS_STANDIN_STATE=o.state, IPVS_STANDIN_LOCAL=o.local)
+    # IPVS_STANDIN_* knobs of the model (standin/kernel.c) pass through.
+    knobs = {k: v for k, v in os.environ.items() if k.startswith("IPVS_STANDIN_")}
+    ienv = dict(base, **knobs, IPVS_STANDIN_STATE=o.state, IPVS_STANDIN_LOCAL=o.local)
     renv = dict(base, RVSADM_SOCKET=o.socket)
     ipv = Tool("ipvsadm", o.ipvsadm, ienv)
     rvs = Tool("rvsadm", o.rvsadm, renv)

@@ -28,6 +28,9 @@
  *  IPVS_STANDIN_TAB_SIZE   connection table size reported (4096)
  *  IPVS_STANDIN_NETNS_HASH the (netns_ipvs pointer >> 8) term of the
  *                          service hash (0, as rvs assumes)
+ *  IPVS_STANDIN_LOCALNODE  1: turn a real server that is a director
+ *                          address into "Local", as kernels before 3.x
+ *                          did (6.1 keeps the method asked for)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -588,6 +591,18 @@ static void del_svc(struct svc *s)
 	T.nsvcs--;
 }
 
+static void old_localnode(struct dest *d)
+{
+	const char *k = getenv("IPVS_STANDIN_LOCALNODE");
+	int local;
+
+	if (!k || strcmp(k, "1"))
+		return;
+	local = d->af == AF_INET6 ? v6_local(&d->addr.in6) : v4_type(ntohl(d->addr.ip)) == RT_LOCAL;
+	if (local)
+		d->fwd = IP_VS_CONN_F_LOCALNODE;
+}
+
 static int dest_common_checks(const struct dest *d)
 {
 	if (d->weight < 0)
@@ -614,6 +629,7 @@ static int add_dest(struct svc *s, const struct dest *u)
 	d = &s->dests[s->ndests++];
 	*d = *u;
 	d->seq = T.next_seq++;
+	old_localnode(d);
 	return 0;
 }
 
@@ -631,6 +647,7 @@ static int edit_dest(struct svc *s, const struct dest *u)
 	seq = d->seq;
 	*d = *u;
 	d->seq = seq;
+	old_localnode(d);
 	return 0;
 }
 
