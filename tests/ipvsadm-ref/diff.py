@@ -188,7 +188,62 @@ def resync(rep, ipv, rvs, state, ta, tb):
     return False
 
 
+# Facts about ipvsadm 1.31 on a real IPVS that the reference must show
+# before its answers are trusted: (args, stdin, exit, stdout, stderr),
+# run in order from an empty table.
+SANITY = [
+    (["-A", "-t", "10.0.0.1:80", "-s", "rr"], None, 0, "", ""),
+    (["-A", "-t", "10.0.0.1:80", "-s", "rr"], None, 255, "", "Service already exists\n"),
+    (["-A", "-t", "10.0.0.2:80", "-s", "nosuch"], None, 255, "", "Scheduler or persistence engine not found\n"),
+    (["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.10", "-m"], None, 0, "", ""),
+    (["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.11", "-m", "-w", "3"], None, 0, "", ""),
+    (["-a", "-t", "10.0.0.1:80", "-r", "224.0.0.1", "-m"], None, 255, "",
+     "Invalid operation.  Possibly wrong module version, address not unicast, ...\n"),
+    (["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.12", "-x", "0", "-y", "5"], None, 255, "",
+     "Numerical result out of range\n"),
+    (["-e", "-t", "10.0.0.1:80", "-r", "192.168.0.99"], None, 255, "", "No such destination\n"),
+    (["-a", "-t", "10.9.9.9:80", "-r", "192.168.0.99"], None, 255, "", "Service not defined\n"),
+    (["-D", "-t", "10.9.9.9:80"], None, 255, "", "No such service\n"),
+    (["-A", "-f", "2"], None, 0, "", ""),
+    (["-A", "-f", "2", "-6"], None, 0, "", ""),
+    (["-A", "-t", "192.168.1.100:80", "-p"], None, 0, "", ""),
+    # fwmark services after address ones, 192.168.1.100 before 10.0.0.1
+    # (ipvsadm's comparison wraps), bare -p is 360 s.
+    (["-S", "-n"], None, 0, "-A -t 192.168.1.100:80 -s wlc -p 360\n-A -t 10.0.0.1:80 -s rr\n"
+     "-a -t 10.0.0.1:80 -r 192.168.0.10:80 -m -w 1\n-a -t 10.0.0.1:80 -r 192.168.0.11:80 -m -w 3\n"
+     "-A -f 2 -s wlc\n-A -f 2 -6 -s wlc\n", ""),
+    (["-L", "-n", "--nosort", "-t", "10.0.0.1:80"], None, 0,
+     "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+     "TCP  10.0.0.1:80 rr\n  -> 192.168.0.11:80              Masq    3      0          0         \n"
+     "  -> 192.168.0.10:80              Masq    1      0          0         \n", ""),
+    (["-L", "--timeout"], None, 0, "Timeout (tcp tcpfin udp): 900 120 300\n", ""),
+]
+
+
+def sanity(ipv, state):
+    reset_ipvsadm(ipv, state, "")
+    for args, stdin, rc, out, err in SANITY:
+        r = ipv.run(args, stdin)
+        if (r["rc"], r["out"], r["err"]) != (rc, out, err):
+            print(f"harness: the ipvsadm reference fails its sanity check on {' '.join(args)}:\n"
+                  f"  want rc={rc} out={out!r} err={err!r}\n  got  rc={r['rc']} out={r['out']!r} err={r['err']!r}",
+                  file=sys.stderr)
+            sys.exit(2)
+
+
 def main():
+    try:
+        run()
+    except SystemExit:
+        raise
+    except BaseException as e:  # a harness failure, not a difference
+        import traceback
+        traceback.print_exc()
+        print(f"harness: {e!r}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ipvsadm", required=True)
     ap.add_argument("--rvsadm", required=True)
@@ -211,6 +266,7 @@ def main():
     renv = dict(base, RVSADM_SOCKET=o.socket)
     ipv = Tool("ipvsadm", o.ipvsadm, ienv)
     rvs = Tool("rvsadm", o.rvsadm, renv)
+    sanity(ipv, o.state)
     rep = Report()
     t0 = time.time()
     started = 0
