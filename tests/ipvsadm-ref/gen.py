@@ -172,6 +172,8 @@ class Gen:
             a.append(r.choice(["--nosort", "--sort"]))
         if self.p(0.2):
             a += self.svc_args(self.svc())
+        if a[0] in ("-L", "-l") and len(a) > 1 and a[1] in ("-n", "--numeric") and self.p(0.4):
+            a[0:2] = [a[0] + "n"]  # bundled short options: -Ln
         return a
 
     def line(self):
