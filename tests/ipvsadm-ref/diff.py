@@ -296,6 +296,9 @@ def run():
         for ln in seq["lines"]:
             a = ipv.run(ln["args"], ln["stdin"])
             b = rvs.run(ln["args"], ln["stdin"])
+            for name, x in (("ipvsadm", a), ("rvsadm", b)):
+                if x["rc"] == "timeout" or x["rc"] < 0:
+                    rep.notes[f"{name} crashed or hung (rc {x['rc']}) on: {' '.join(ln['args'])}"] += 1
             ta = ipv.run(["-S", "-n"])["out"]
             tb = rvs.run(["-S", "-n"])["out"]
             if compare_line(rep, ln["args"], ln["stdin"], a, b, ta, tb):
