@@ -29,6 +29,10 @@ pub enum AdmError {
     /// ipvsadm prints only its "Try `ipvsadm -h'" line and exits 255.
     #[error("{}", try_help("rvsadm"))]
     TryHelp,
+    /// `-6` before (or without) `-f`. ipvsadm's message ends in a
+    /// newline of its own, so it prints an empty line after it.
+    #[error("-6 used before -f\n")]
+    SixBeforeF,
     /// `-A`/`-E` with a scheduler IPVS does not have (ENOENT from the
     /// kernel, so it only shows once the service check passed). Carries
     /// the name.
@@ -125,7 +129,7 @@ impl AdmError {
     /// or a refused operation (ipvsadm's `main` returns -1).
     pub fn exit_code(&self) -> i32 {
         match self {
-            AdmError::Usage(_) => 2,
+            AdmError::Usage(_) | AdmError::SixBeforeF => 2,
             AdmError::Line { error, .. } => error.exit_code(),
             _ => 255,
         }

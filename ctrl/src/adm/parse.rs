@@ -92,6 +92,14 @@ struct Parsed {
     positional: Vec<String>,
 }
 
+/// A usage error back to the text (with its detail) `build` returns.
+fn usage_text(e: AdmError) -> String {
+    match e {
+        AdmError::Usage(s) => s,
+        e => e.to_string(),
+    }
+}
+
 /// ipvsadm's "illegal X specified", and (after the newline, printed only
 /// with `--verbose`) what exactly is wrong.
 fn illegal(what: &str, why: impl std::fmt::Display) -> String {
@@ -204,6 +212,7 @@ impl Parsed {
         word: &str,
         first: bool,
     ) -> Result<Option<AdmCommand>, AdmError> {
+        let bare = value.is_none();
         let v = value.unwrap_or_default();
         let e = AdmError::Usage;
         match spec.tag {
@@ -254,9 +263,12 @@ impl Parsed {
             Tag::Opt(opt) => {
                 self.set(opt)?;
                 match opt {
-                    Opt::Scheduler => self.scheduler = Some(v),
+                    // ipvsadm: an empty name is the default scheduler, an
+                    // empty flag list no flags; `--persistent=` (an empty
+                    // value, unlike a bare -p) is an invalid timeout.
+                    Opt::Scheduler => self.scheduler = Some(v).filter(|s| !s.is_empty()),
                     Opt::Persistent => {
-                        self.persistent = Some(if v.is_empty() { DEFAULT_PERSISTENT_TIMEOUT } else { timeout(&v, 1)? })
+                        self.persistent = Some(if bare { DEFAULT_PERSISTENT_TIMEOUT } else { timeout(&v, 1)? })
                     }
                     Opt::Netmask => self.netmask = Some(v),
                     Opt::Server => {
@@ -270,7 +282,10 @@ impl Parsed {
                     Opt::LThreshold => {
                         self.lower = Some(num_arg(&v, 0, i64::from(i32::MAX), "l_threshold").map_err(e)?)
                     }
-                    Opt::SchedFlags => self.sched_flags = Some(v),
+                    // ipvsadm takes -6 only after -f (it sets the family
+                    // of the fwmark service parsed so far).
+                    Opt::Ipv6 if !matches!(self.svc, Some(SvcArg::Mark(_))) => return Err(AdmError::SixBeforeF),
+                    Opt::SchedFlags => self.sched_flags = Some(v).filter(|f| !f.is_empty()),
                     Opt::TunType => {
                         self.tun_type = Some(match v.as_str() {
                             "ipip" => TunType::Ipip,
@@ -360,9 +375,9 @@ impl Parsed {
             match (positional.next(), positional.next(), positional.next()) {
                 (Some(a), Some(b), Some(c)) => {
                     timeouts = Timeouts {
-                        tcp: timeout(a, 0).map_err(|e| e.to_string())?,
-                        tcpfin: timeout(b, 0).map_err(|e| e.to_string())?,
-                        udp: timeout(c, 0).map_err(|e| e.to_string())?,
+                        tcp: timeout(a, 0).map_err(usage_text)?,
+                        tcpfin: timeout(b, 0).map_err(usage_text)?,
+                        udp: timeout(c, 0).map_err(usage_text)?,
                     }
                 }
                 _ => return Err("--set option requires 3 timeout values".into()),
@@ -381,9 +396,6 @@ impl Parsed {
 
         if self.sctp {
             return Err("SCTP services are not supported by rvs (tcp and udp only)".into());
-        }
-        if self.has(Opt::Ipv6) && !matches!(self.svc, Some(SvcArg::Mark(_))) {
-            return Err("-6 is only valid with a fwmark service (-f)".into());
         }
         if self.has(Opt::Ops) {
             return Err("--ops (one-packet scheduling) is not supported by rvs".into());
@@ -517,7 +529,9 @@ impl Parsed {
         // translates the source too, so it can cross families (NAT64) as
         // DPVS's does.
         if addr.is_ipv6() != svc_v6 && !matches!(fwd, FwdMethod::Tun | FwdMethod::FullNat) {
-            return Err("Different address family is allowed only for tunneling and fullnat servers".into());
+            return Err("Different address family is allowed only for tunneling servers\n\
+                        (and, in rvs, FULLNAT servers: --fullnat)"
+                .into());
         }
         let tun_opts = [Opt::TunType, Opt::TunPort, Opt::TunNoCsum, Opt::TunCsum, Opt::TunRemCsum];
         if tun_opts.iter().any(|&o| self.has(o)) && fwd != FwdMethod::Tun {
@@ -890,7 +904,8 @@ mod tests {
         assert_eq!(values::v6_prefix(o.netmask), 48);
         assert!(err("-A -t [::1]:80 -p -M 0").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
-        assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
+        assert!(matches!(p("-A -t 1.1.1.1:80 -6"), Err(AdmError::SixBeforeF)));
+        assert!(matches!(p("-A -6 -f 1"), Err(AdmError::SixBeforeF)), "-6 comes after -f");
     }
 
     #[test]

@@ -18,6 +18,9 @@ use std::path::PathBuf;
 /// How a run ends: text for stdout, or an error and its exit status.
 enum Fail {
     Adm(AdmError),
+    /// A listing found nothing to list (`-L -t` of a service that is not
+    /// there): ipvsadm's list functions print the error and exit 1.
+    List(AdmError),
     /// rvsd cannot be reached: ipvsadm's "Can't initialize ipvs".
     NoDaemon(CallError),
     Other(String),
@@ -82,6 +85,7 @@ impl Exit<'_> {
     fn fail(&self, f: Fail) -> ! {
         let (text, detail, code) = match f {
             Fail::Adm(e) => (e.text(self.prog), e.detail(), e.exit_code()),
+            Fail::List(e) => (e.text(self.prog), e.detail(), 1),
             // ipvsadm's words when it cannot talk to IPVS (`fail(2, ...)`
             // in its main), so monitoring that greps for them still fires.
             Fail::NoDaemon(e) => {
@@ -289,7 +293,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
             _ => return Err(unexpected()),
         },
         ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
-            Reply::Table(t) => format::list(&t, o)?,
+            Reply::Table(t) => format::list(&t, o).map_err(Fail::List)?,
             _ => return Err(unexpected()),
         },
     })
