@@ -191,9 +191,13 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             ix.find(k).ok_or(AdmError::NoSuchService)?;
         }
         AdmCommand::Zero(None) | AdmCommand::SetTimeouts(_) => {}
-        AdmCommand::List(_) | AdmCommand::Save(_) | AdmCommand::Restore(_) | AdmCommand::Help | AdmCommand::Version => {
-            return Err(AdmError::usage(format!("'{}' is not an editing command", cmd.name())))
-        }
+        AdmCommand::List(_)
+        | AdmCommand::Save(_)
+        | AdmCommand::Restore(_)
+        | AdmCommand::StartDaemon(_)
+        | AdmCommand::StopDaemon(_)
+        | AdmCommand::Help
+        | AdmCommand::Version => return Err(AdmError::usage(format!("'{}' is not an editing command", cmd.name()))),
     }
     Ok(())
 }

@@ -40,6 +40,11 @@ pub enum AdmCommand {
     Save(SaveOpts),
     /// `-R`: read commands from stdin and apply them as one transaction.
     Restore(RestoreOpts),
+    /// `--start-daemon master|backup` with its daemon options (the
+    /// interface is one of rvsd's, by name).
+    StartDaemon(rvs_conf::SyncConf),
+    /// `--stop-daemon master|backup`.
+    StopDaemon(rvs_conf::SyncRole),
     /// `-h`.
     Help,
     /// `-v`.
@@ -62,6 +67,8 @@ impl AdmCommand {
             AdmCommand::List(_) => "list",
             AdmCommand::Save(_) => "save",
             AdmCommand::Restore(_) => "restore",
+            AdmCommand::StartDaemon(_) => "start-daemon",
+            AdmCommand::StopDaemon(_) => "stop-daemon",
             AdmCommand::Help => "help",
             AdmCommand::Version => "version",
         }

@@ -33,6 +33,16 @@ pub enum AdmError {
     /// newline of its own, so it prints an empty line after it.
     #[error("-6 used before -f\n")]
     SixBeforeF,
+    /// `--start-daemon` of a role that runs (EEXIST).
+    #[error("Daemon has already run")]
+    DaemonRunning,
+    /// `--stop-daemon` of a role that does not run (ESRCH).
+    #[error("No daemon is running")]
+    NoDaemon,
+    /// `--mcast-interface` names no interface of rvsd's (ENODEV, which
+    /// libipvs leaves to strerror).
+    #[error("No such device")]
+    NoDevice(String),
     /// `-A`/`-E` with a scheduler IPVS does not have (ENOENT from the
     /// kernel, so it only shows once the service check passed). Carries
     /// the name.
@@ -116,6 +126,7 @@ impl AdmError {
                 Some(format!("no scheduler '{name}' (valid: {})", rvs_conf::SchedKind::valid_list()))
             }
             AdmError::Invalid(s) => Some(s.clone()),
+            AdmError::NoDevice(i) => Some(format!("rvsd has no interface '{i}' (the interfaces: of its YAML file)")),
             AdmError::Line { line, error } => Some(match error.detail() {
                 Some(d) => format!("-R input line {line}: {d}"),
                 None => format!("-R input line {line}"),

@@ -129,6 +129,8 @@ rvs extensions:
                                       services: section of rvsd's YAML (stdout; warnings on stderr)
   --drain        [seconds]            withdraw the routes (announce:), serve established connections
                                       until none is left or the time is up, then stop rvsd
+--mcast-interface names one of rvsd's interfaces (its YAML interfaces:); the daemons
+sync over IPv4.
 -R applies its input as one transaction: a bad line changes nothing (ipvsadm applies the lines
 before it).
 ",

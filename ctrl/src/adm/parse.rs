@@ -39,7 +39,9 @@ use crate::adm::error::AdmError;
 use crate::adm::options::{self, Arg, Cmd, Opt, OptSet, Spec, SvcKind, Tag};
 use crate::adm::values;
 use crate::adm::view::Timeouts;
-use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, TunType};
+use rvs_conf::{
+    DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, SyncRole, TunType,
+};
 use std::net::IpAddr;
 
 /// IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: `6*60`): what a bare `-p`
@@ -89,7 +91,21 @@ struct Parsed {
     matches: Vec<FwmarkMatch>,
     mhb_c: Option<f64>,
     proxy_protocol: Option<ProxyProtocol>,
+    /// `--start-daemon`/`--stop-daemon`'s role, and the daemon options.
+    role: Option<SyncRole>,
+    daemon: DaemonArgs,
     positional: Vec<String>,
+}
+
+/// The daemon options as given (checked as ipvsadm checks them).
+#[derive(Default)]
+struct DaemonArgs {
+    interface: Option<String>,
+    syncid: Option<u8>,
+    group: Option<IpAddr>,
+    port: Option<u16>,
+    ttl: Option<u8>,
+    maxlen: Option<u16>,
 }
 
 /// A usage error back to the text (with its detail) `build` returns.
@@ -229,6 +245,9 @@ impl Parsed {
                         _ => {}
                     }
                 }
+                if matches!(c, Cmd::StartDaemon | Cmd::StopDaemon) {
+                    self.role = Some(if v == "master" { SyncRole::Master } else { SyncRole::Backup });
+                }
                 self.cmd = Some(c);
             }
             Tag::Cmd(_) => return Err(AdmError::usage(format!("invalid option `{word}'"))),
@@ -285,6 +304,14 @@ impl Parsed {
                     // ipvsadm takes -6 only after -f (it sets the family
                     // of the fwmark service parsed so far).
                     Opt::Ipv6 if !matches!(self.svc, Some(SvcArg::Mark(_))) => return Err(AdmError::SixBeforeF),
+                    Opt::McastIf => self.daemon.interface = Some(v),
+                    Opt::SyncId => self.daemon.syncid = Some(num_arg(&v, 0, 255, "syncid").map_err(e)? as u8),
+                    Opt::McastPort => self.daemon.port = Some(num_arg(&v, 1, 65535, "mcast-port").map_err(e)? as u16),
+                    Opt::McastTtl => self.daemon.ttl = Some(num_arg(&v, 1, 255, "mcast-ttl").map_err(e)? as u8),
+                    Opt::SyncMaxlen => {
+                        self.daemon.maxlen = Some(num_arg(&v, 1, 65535 - 20 - 8, "sync-maxlen").map_err(e)? as u16)
+                    }
+                    Opt::McastGroup => self.daemon.group = Some(values::mcast_group(&v).map_err(AdmError::usage)?),
                     Opt::SchedFlags => self.sched_flags = Some(v).filter(|f| !f.is_empty()),
                     Opt::TunType => {
                         self.tun_type = Some(match v.as_str() {
@@ -506,12 +533,34 @@ impl Parsed {
             }
             Cmd::Save => AdmCommand::Save(SaveOpts { numeric: self.has(Opt::Numeric), yaml: self.has(Opt::Yaml) }),
             Cmd::Restore => AdmCommand::Restore(RestoreOpts { dry_run: self.has(Opt::DryRun) }),
-            Cmd::StartDaemon | Cmd::StopDaemon => {
-                return Err("rvsadm cannot start or stop sync daemons yet: configure one in rvsd's YAML file (sync:) and restart rvsd".into())
-            }
+            Cmd::StopDaemon => AdmCommand::StopDaemon(self.role.expect("read: the role comes with the command")),
+            Cmd::StartDaemon => AdmCommand::StartDaemon(self.daemon_conf()?),
             Cmd::Help => AdmCommand::Help,
             Cmd::Version => AdmCommand::Version,
         })
+    }
+
+    /// `--start-daemon`'s daemon: ipvsadm's defaults (interface `eth0`,
+    /// syncid 0) and the kernel's (group 224.0.0.81, port 8848, TTL 1)
+    /// for what is not given.
+    fn daemon_conf(&self) -> Result<rvs_conf::SyncConf, String> {
+        let d = &self.daemon;
+        let role = self.role.expect("read: the role comes with the command");
+        let mut c = rvs_conf::SyncConf::new(role, d.interface.clone().unwrap_or_else(|| "eth0".into()));
+        match d.group {
+            Some(IpAddr::V4(g)) => c.group = g,
+            Some(IpAddr::V6(g)) => {
+                return Err(format!(
+                    "Operation not supported with specified address family\nrvs syncs over IPv4 only; {g} is IPv6"
+                ))
+            }
+            None => {}
+        }
+        c.syncid = d.syncid.unwrap_or(0);
+        c.port = d.port.unwrap_or(c.port);
+        c.ttl = d.ttl.unwrap_or(c.ttl);
+        c.maxlen = d.maxlen;
+        Ok(c)
     }
 
     /// `-a`/`-e`: ipvsadm's resolution of the real server.
@@ -962,7 +1011,29 @@ mod tests {
         assert_eq!(err("--start-daemon x"), "illegal start-daemon parameter specified");
         assert_eq!(err("--stop-daemon x"), "illegal start_daemon specified");
         assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
-        assert!(err("--start-daemon master").contains("(sync:)"));
+        let AdmCommand::StartDaemon(c) = p("--start-daemon master").unwrap() else { panic!() };
+        assert_eq!(
+            (c.state, c.interface.as_str(), c.syncid, c.port, c.ttl, c.maxlen),
+            (SyncRole::Master, "eth0", 0, 8848, 1, None)
+        );
+        let AdmCommand::StartDaemon(c) = p(
+            "--start-daemon backup --mcast-interface lan --syncid 9 --mcast-group 239.1.1.1 --mcast-port 9000 --mcast-ttl 3 --sync-maxlen 1200",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.state, c.interface.as_str(), c.syncid, c.group.to_string(), c.port, c.ttl, c.maxlen),
+            (SyncRole::Backup, "lan", 9, "239.1.1.1".into(), 9000, 3, Some(1200))
+        );
+        assert_eq!(p("--stop-daemon backup").unwrap(), AdmCommand::StopDaemon(SyncRole::Backup));
+        assert_eq!(
+            err("--start-daemon master --syncid 256"),
+            "illegal syncid specified: '256' is not a number in 0..255"
+        );
+        assert_eq!(err("--start-daemon master --mcast-group 10.0.0.1"), "invalid IPv4 mcast-group `10.0.0.1'");
+        assert_eq!(err("--start-daemon master --mcast-group ::1"), "invalid IPv6 mcast-group `::1'");
+        assert_eq!(p("--start-daemon master --mcast-port 0").unwrap_err().text("x"), "illegal mcast-port specified");
         assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));
         assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));
         assert!(p("-a -t 1.1.1.1:80 -r [::1]:80 -i").is_ok());

@@ -278,6 +278,22 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     format!("{proto}:{vip}:{}", parts.join(","))
 }
 
+/// `--mcast-group`, as ipvsadm reads it: IPv6 when it has a ':', and a
+/// multicast address either way (its two messages).
+pub fn mcast_group(v: &str) -> Result<IpAddr, String> {
+    if v.contains(':') {
+        match v.parse::<Ipv6Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
+            _ => Err(format!("invalid IPv6 mcast-group `{v}'")),
+        }
+    } else {
+        match v.parse::<Ipv4Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
+            _ => Err(format!("invalid IPv4 mcast-group `{v}'")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

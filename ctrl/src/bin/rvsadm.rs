@@ -254,6 +254,14 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
             })
         }
         AdmCommand::List(o) => list(&o, call),
+        AdmCommand::StartDaemon(c) => match call(Request::StartDaemon(c))? {
+            Reply::Daemons(_) => Ok(String::new()),
+            _ => Err(unexpected()),
+        },
+        AdmCommand::StopDaemon(r) => match call(Request::StopDaemon(r))? {
+            Reply::Daemons(_) => Ok(String::new()),
+            _ => Err(unexpected()),
+        },
         AdmCommand::Save(o) => {
             let Reply::Table(t) = call(Request::Save)? else {
                 return Err(unexpected());
