@@ -128,6 +128,13 @@ pub struct ServiceOpts {
     /// already exists"). `scheduler` is then the default.
     #[serde(default)]
     pub unknown_scheduler: Option<String>,
+    /// `-o`: one-packet scheduling (refused by [`crate::adm::apply`]:
+    /// the data path does not have it yet).
+    #[serde(default)]
+    pub ops: bool,
+    /// `--pe NAME`: a persistence engine (IPVS has `sip`; rvs none yet).
+    #[serde(default)]
+    pub pe: Option<String>,
 }
 
 /// Tunnel checksum option of a TUN real server (`--tun-nocsum`,

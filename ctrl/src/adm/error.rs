@@ -122,9 +122,10 @@ impl AdmError {
     pub fn detail(&self) -> Option<String> {
         match self {
             AdmError::Usage(s) => s.split_once('\n').map(|(_, d)| d.replace('\n', "; ")),
-            AdmError::NoScheduler(name) => {
-                Some(format!("no scheduler '{name}' (valid: {})", rvs_conf::SchedKind::valid_list()))
-            }
+            AdmError::NoScheduler(name) => Some(format!(
+                "no scheduler or persistence engine '{name}' (schedulers: {})",
+                rvs_conf::SchedKind::valid_list()
+            )),
             AdmError::Invalid(s) => Some(s.clone()),
             AdmError::NoDevice(i) => Some(format!("rvsd has no interface '{i}' (the interfaces: of its YAML file)")),
             AdmError::Line { line, error } => Some(match error.detail() {

@@ -22,15 +22,17 @@
 //!   it for `-g`/`-i` on non-fwmark services (DR and TUN cannot map ports);
 //! - zero-port services must be persistent.
 //!
+//! - the first option is the command; popt's errors and ipvsadm's texts
+//!   and exit codes (see `AdmError::text`), rvs's detail behind `--verbose`.
+//!
 //! Decided differently:
-//! - the command may come after other options (`-n -L`); ipvsadm wants it
-//!   first but accepting more is harmless;
 //! - `-r`, `-M` and `-b` are resolved after all options are read, so
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
 //! - names are not resolved: hosts and ports must be numeric;
-//! - options rvs cannot honour (`--ops`, `--pe`, `--sctp-service`, the
-//!   sync daemon) are recognised and refused with a clear message.
+//! - options rvs cannot honour yet (`--ops`, `--pe`, `--sctp-service`) are
+//!   read and checked as ipvsadm checks them, then refused where IPVS would
+//!   answer (after the service lookup) with the reason in the detail.
 
 use crate::adm::cmd::{
     AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts, TunCsum,
@@ -91,6 +93,8 @@ struct Parsed {
     matches: Vec<FwmarkMatch>,
     mhb_c: Option<f64>,
     proxy_protocol: Option<ProxyProtocol>,
+    /// `--pe`.
+    pe: Option<String>,
     /// `--start-daemon`/`--stop-daemon`'s role, and the daemon options.
     role: Option<SyncRole>,
     daemon: DaemonArgs,
@@ -304,6 +308,7 @@ impl Parsed {
                     // ipvsadm takes -6 only after -f (it sets the family
                     // of the fwmark service parsed so far).
                     Opt::Ipv6 if !matches!(self.svc, Some(SvcArg::Mark(_))) => return Err(AdmError::SixBeforeF),
+                    Opt::Pe => self.pe = Some(v),
                     Opt::McastIf => self.daemon.interface = Some(v),
                     Opt::SyncId => self.daemon.syncid = Some(num_arg(&v, 0, 255, "syncid").map_err(e)? as u8),
                     Opt::McastPort => self.daemon.port = Some(num_arg(&v, 1, 65535, "mcast-port").map_err(e)? as u16),
@@ -424,12 +429,6 @@ impl Parsed {
         if self.sctp {
             return Err("SCTP services are not supported by rvs (tcp and udp only)".into());
         }
-        if self.has(Opt::Ops) {
-            return Err("--ops (one-packet scheduling) is not supported by rvs".into());
-        }
-        if self.has(Opt::Pe) {
-            return Err("--pe (persistence engines) is not supported by rvs".into());
-        }
 
         let key = self.key();
         Ok(match cmd {
@@ -439,6 +438,11 @@ impl Parsed {
                     if self.persistent.is_none() {
                         return Err("Zero port specified for non-persistent service".into());
                     }
+                }
+                if self.has(Opt::Ops)
+                    && !matches!(key, ServiceKey::Fwmark(_) | ServiceKey::Inet { proto: Proto::Udp, .. })
+                {
+                    return Err("One-Packet Scheduling is only for UDP virtual services".into());
                 }
                 let matches = if self.has(Opt::Match) {
                     if !matches!(key, ServiceKey::Fwmark(_)) {
@@ -471,6 +475,8 @@ impl Parsed {
                     mhb_c: self.mhb_c,
                     proxy_protocol: self.proxy_protocol,
                     unknown_scheduler,
+                    ops: self.has(Opt::Ops),
+                    pe: self.pe.clone(),
                 };
                 if cmd == Cmd::Add {
                     AdmCommand::AddService(o)
@@ -1010,7 +1016,17 @@ mod tests {
         assert_eq!(err("-L -h"), "invalid option `-h'");
         assert_eq!(err("--start-daemon x"), "illegal start-daemon parameter specified");
         assert_eq!(err("--stop-daemon x"), "illegal start_daemon specified");
-        assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
+        assert_eq!(err("-A -t 1.1.1.1:80 --ops"), "One-Packet Scheduling is only for UDP virtual services");
+        // The rest is refused once the service was looked up, as IPVS does.
+        let AdmCommand::AddService(o) = p("-A -u 1.1.1.1:53 --ops --pe sip").unwrap() else { panic!() };
+        assert!(o.ops && o.pe.as_deref() == Some("sip"));
+        let m = [rvs_conf::ServiceConf::new(tcp("1.1.1.1", 80))];
+        let e = crate::adm::apply_all(&m, &[(0, p("-E -t 1.1.1.2:80 --pe foo").unwrap())]).unwrap_err();
+        assert_eq!(e.1, AdmError::NoSuchService);
+        let e = crate::adm::apply_all(&m, &[(0, p("-E -t 1.1.1.1:80 --pe foo").unwrap())]).unwrap_err();
+        assert_eq!(e.1, AdmError::NoScheduler("foo".into()));
+        let e = crate::adm::apply_all(&m, &[(0, p("-A -u 1.1.1.1:53 -o").unwrap())]).unwrap_err();
+        assert!(matches!(e.1, AdmError::Invalid(ref d) if d.contains("one-packet")), "{e:?}");
         let AdmCommand::StartDaemon(c) = p("--start-daemon master").unwrap() else { panic!() };
         assert_eq!(
             (c.state, c.interface.as_str(), c.syncid, c.port, c.ttl, c.maxlen),
