@@ -255,7 +255,7 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
                 return Err(unexpected());
             };
             let services: Vec<_> = t.services.into_iter().map(|s| s.conf).collect();
-            Ok(format::save(&services, &o)?)
+            Ok(format::save(&services, &o, &format::System)?)
         }
         c if c.is_edit() => {
             applied(call(Request::Apply { cmds: vec![(0, c)], dry_run: false })?)?;
@@ -272,7 +272,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
                 if !c.missing_workers.is_empty() {
                     eprintln!("rvsadm: workers {:?} did not answer; their connections are missing", c.missing_workers);
                 }
-                format::connections(&c.conns, o)
+                format::connections(&c.conns, o, &format::System)
             }
             _ => return Err(unexpected()),
         },
@@ -289,7 +289,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
             _ => return Err(unexpected()),
         },
         ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
-            Reply::Table(t) => format::list(&t, o)?,
+            Reply::Table(t) => format::list(&t, o, &format::System)?,
             _ => return Err(unexpected()),
         },
     })
