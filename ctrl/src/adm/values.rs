@@ -269,7 +269,7 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     };
     let vip = match m.vip {
         IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => format!("[{a}]"),
+        IpAddr::V6(a) => format!("[{}]", names::ntop(&a)),
     };
     if m.ports.is_empty() {
         return format!("{proto}:{vip}");
