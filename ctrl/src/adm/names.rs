@@ -209,7 +209,9 @@ pub(crate) fn parsing() -> &'static dyn Names {
 pub fn ntop(a: &Ipv6Addr) -> String {
     let w = a.segments();
     // The first longest run of zero words.
-    let (mut best, mut cur): (Option<(usize, usize)>, Option<(usize, usize)>) = (None, None);
+    // (first word, length) of a run of zero words.
+    type Run = Option<(usize, usize)>;
+    let (mut best, mut cur): (Run, Run) = (None, None);
     for (i, &x) in w.iter().enumerate() {
         if x == 0 {
             let c = cur.map_or((i, 1), |(b, l)| (b, l + 1));
