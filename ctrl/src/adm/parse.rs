@@ -29,7 +29,6 @@
 //! - `-r`, `-M` and `-b` are resolved after all options are read, so
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
-//! - names are not resolved: hosts and ports must be numeric;
 //! - options rvs cannot honour yet (`--ops`, `--pe`, `--sctp-service`) are
 //!   read and checked as ipvsadm checks them, then refused where IPVS would
 //!   answer (after the service lookup) with the reason in the detail.
@@ -270,8 +269,13 @@ impl Parsed {
                             .ok_or_else(|| AdmError::usage(format!("invalid fwmark value `{v}' specified")))?,
                     ),
                     SvcKind::Tcp | SvcKind::Udp | SvcKind::Sctp => {
-                        let (a, p) =
-                            values::addr_port(&v).map_err(|why| e(illegal("virtual server address[:port]", why)))?;
+                        let proto = match kind {
+                            SvcKind::Udp => "udp",
+                            SvcKind::Sctp => "sctp",
+                            _ => "tcp",
+                        };
+                        let (a, p) = values::addr_port(&v, Some(proto))
+                            .map_err(|why| e(illegal("virtual server address[:port]", why)))?;
                         self.sctp = kind == SvcKind::Sctp;
                         let proto = if kind == SvcKind::Udp { Proto::Udp } else { Proto::Tcp };
                         SvcArg::Inet(proto, a, p)
@@ -295,8 +299,18 @@ impl Parsed {
                     }
                     Opt::Netmask => self.netmask = Some(v),
                     Opt::Server => {
-                        self.server =
-                            Some(values::addr_port(&v).map_err(|why| e(illegal("real server address[:port]", why)))?)
+                        // Port names by the service's protocol as parsed so
+                        // far, as ipvsadm (fwmark: tcp; none yet: no name).
+                        let proto = match self.svc {
+                            Some(SvcArg::Inet(Proto::Udp, ..)) => Some("udp"),
+                            Some(SvcArg::Inet(..)) if self.sctp => Some("sctp"),
+                            Some(_) => Some("tcp"),
+                            None => None,
+                        };
+                        self.server = Some(
+                            values::addr_port(&v, proto)
+                                .map_err(|why| e(illegal("real server address[:port]", why)))?,
+                        )
                     }
                     Opt::Weight => self.weight = Some(num_arg(&v, 0, 65535, "weight").map_err(e)?),
                     Opt::UThreshold => {
@@ -385,13 +399,13 @@ impl Parsed {
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
             None => values::full_mask(v6),
-            // ipvsadm: atoi for IPv6, inet_aton for IPv4 (`-M 64` on an
+            // ipvsadm: atoi for IPv6, inet_aton (then a host name) for IPv4 (`-M 64` on an
             // IPv4 service is the mask 0.0.0.64, not a /64).
             Some(m) if v6 => match values::atoi(m) {
                 n @ 1..=128 => values::v6_mask(n as u8),
                 _ => return Err(format!("illegal ipv6 netmask specified\n'{m}' is not in 1..128")),
             },
-            Some(m) => match values::inet_aton(m) {
+            Some(m) => match values::netmask_v4(m) {
                 Some(a) => IpAddr::V4(a),
                 None => {
                     return Err(illegal(
@@ -898,8 +912,9 @@ mod tests {
         assert!(e.contains("out of range"), "{e}");
         let e = err("-a -t 1.1.1.1:80 -r 2.2.2.2:99999");
         assert!(e.starts_with("illegal real server address[:port] specified"), "{e}");
-        assert!(err("-A -t www.example.com:80").contains("does not resolve host names"));
-        assert!(err("-A -t 1.1.1.1:http").contains("does not resolve service names"));
+        assert!(err("-A -t nosuchhost.example:80").starts_with("illegal virtual server address[:port] specified"));
+        assert!(err("-A -t 1.1.1.1:nosuchservice").starts_with("illegal virtual server address[:port] specified"));
+        assert!(err("-a -r 2.2.2.2:http -t 1.1.1.1:80").starts_with("illegal real server address[:port] specified"));
         assert!(err("-A -t 80").starts_with("illegal virtual server"));
     }
 

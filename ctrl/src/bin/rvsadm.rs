@@ -241,9 +241,11 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
         AdmCommand::Restore(o) => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).map_err(|e| Fail::Other(format!("reading stdin: {e}")))?;
-            // Parse here first: a bad line is reported without a daemon.
-            adm::parse_restore(&text)?;
-            let r = applied(call(Request::Restore { text, dry_run: o.dry_run })?)?;
+            // Parsed here, not by rvsd: a bad line is reported without a
+            // daemon, and names resolve in rvsadm's process (the
+            // operator's resolver), never in rvsd's.
+            let cmds = adm::parse_restore(&text)?;
+            let r = applied(call(Request::Apply { cmds, dry_run: o.dry_run })?)?;
             Ok(if o.dry_run {
                 format!(
                     "dry run: {} commands OK; the table would have {} services and {} dests; nothing changed\n",
@@ -267,7 +269,7 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
                 return Err(unexpected());
             };
             let services: Vec<_> = t.services.into_iter().map(|s| s.conf).collect();
-            Ok(format::save(&services, &o)?)
+            Ok(format::save(&services, &o, &format::System)?)
         }
         c if c.is_edit() => {
             applied(call(Request::Apply { cmds: vec![(0, c)], dry_run: false })?)?;
@@ -284,7 +286,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
                 if !c.missing_workers.is_empty() {
                     eprintln!("rvsadm: workers {:?} did not answer; their connections are missing", c.missing_workers);
                 }
-                format::connections(&c.conns, o)
+                format::connections(&c.conns, o, &format::System)
             }
             _ => return Err(unexpected()),
         },
@@ -301,7 +303,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
             _ => return Err(unexpected()),
         },
         ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
-            Reply::Table(t) => format::list(&t, o).map_err(Fail::List)?,
+            Reply::Table(t) => format::list(&t, o, &format::System).map_err(Fail::List)?,
             _ => return Err(unexpected()),
         },
     })

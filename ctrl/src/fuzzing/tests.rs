@@ -98,7 +98,7 @@ fn targets_follow_their_input_through() {
     // A save/restore mismatch is caught: restoring into a non-empty
     // table fails where the fuzz body expects the exact table back.
     let m = base();
-    let saved = format::save(&m.cfg.services, &SaveOpts { numeric: true, yaml: false }).unwrap();
+    let saved = format::save(&m.cfg.services, &SaveOpts { numeric: true, yaml: false }, &format::Numeric).unwrap();
     let cmds = adm::parse_restore(&saved).unwrap();
     assert!(adm::apply_all(&m.cfg.services, &cmds).is_err(), "services already exist");
     assert_eq!(resolved(&adm::apply_all(&[], &cmds).unwrap()), resolved(&m.cfg.services));
