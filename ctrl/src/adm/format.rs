@@ -206,6 +206,7 @@ fn rule_name(s: &ServiceConf) -> String {
             let flag = match proto {
                 Proto::Tcp => "-t",
                 Proto::Udp => "-u",
+                Proto::Sctp => "--sctp-service",
             };
             format!("{flag} {}", addrport(addr, port))
         }

@@ -53,6 +53,7 @@ Commands (long or short):
 virtual-service:
   --tcp-service|-t  address:port     TCP service; IPv6 as [address]:port
   --udp-service|-u  address:port     UDP service
+  --sctp-service    address:port     SCTP service
   --fwmark-service|-f mark           port group (mark > 0); rvs matches its packets itself,
                                      see --match
 Addresses and ports are numeric: rvsadm does not resolve names.
@@ -106,7 +107,7 @@ rvs extensions:
   --drain [seconds]             withdraw the routes (announce:), serve established connections
                                 until none is left or the time is up, then stop rvsd
 
-Not supported by rvs: --sctp-service, --ops, --pe, --tun-csum, --tun-remcsum; the sync
+Not supported by rvs: --ops, --pe, --tun-csum, --tun-remcsum; the sync
 daemon is configured in rvsd's YAML (sync:), not with --start-daemon/--stop-daemon;
 -L --daemon lists it.
 ",

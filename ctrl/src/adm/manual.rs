@@ -10,7 +10,6 @@ use std::io::{self, Write};
 
 /// Options rvsadm knows but refuses (ipvsadm has them; rvs does not yet).
 const UNSUPPORTED: &[&str] = &[
-    "sctp-service",
     "ops",
     "pe",
     "tun-csum",

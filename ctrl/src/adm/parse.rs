@@ -29,8 +29,8 @@
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
 //! - names are not resolved: hosts and ports must be numeric;
-//! - options rvs cannot honour (`--ops`, `--pe`, `--sctp-service`, the
-//!   sync daemon) are recognised and refused with a clear message.
+//! - options rvs cannot honour (`--ops`, `--pe`, the sync daemon) are
+//!   recognised and refused with a clear message.
 
 use crate::adm::cmd::{
     AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts, TunCsum,
@@ -73,7 +73,6 @@ struct Parsed {
     cmd: Option<Cmd>,
     given: OptSet,
     svc: Option<SvcArg>,
-    sctp: bool,
     fwd: Option<FwdMethod>,
     scheduler: Option<String>,
     persistent: Option<u32>,
@@ -210,8 +209,11 @@ impl Parsed {
                     SvcKind::Tcp | SvcKind::Udp | SvcKind::Sctp => {
                         let (a, p) =
                             values::addr_port(&v).map_err(|why| e(illegal("virtual server address[:port]", why)))?;
-                        self.sctp = kind == SvcKind::Sctp;
-                        let proto = if kind == SvcKind::Udp { Proto::Udp } else { Proto::Tcp };
+                        let proto = match kind {
+                            SvcKind::Udp => Proto::Udp,
+                            SvcKind::Sctp => Proto::Sctp,
+                            _ => Proto::Tcp,
+                        };
                         SvcArg::Inet(proto, a, p)
                     }
                 });
@@ -355,9 +357,6 @@ impl Parsed {
         };
         options::check(cmd, self.given)?;
 
-        if self.sctp {
-            return Err("SCTP services are not supported by rvs (tcp and udp only)".into());
-        }
         if self.has(Opt::Ipv6) && !matches!(self.svc, Some(SvcArg::Mark(_))) {
             return Err("-6 is only valid with a fwmark service (-f)".into());
         }
@@ -906,7 +905,8 @@ mod tests {
         assert_eq!(err("-L -h"), "multiple commands specified");
         assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
         assert!(err("--start-daemon master").contains("(sync:)"));
-        assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));
+        let AdmCommand::AddService(o) = p("-A --sctp-service 1.1.1.1:3868 -s rr").unwrap() else { panic!() };
+        assert_eq!(o.key, ServiceKey::Inet { proto: Proto::Sctp, addr: "1.1.1.1".parse().unwrap(), port: 3868 });
         assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));
         assert!(p("-a -t 1.1.1.1:80 -r [::1]:80 -i").is_ok());
     }

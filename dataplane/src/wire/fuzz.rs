@@ -102,8 +102,8 @@ fn ip4(b: &mut [u8]) {
         let mut l = L4::new_checked(v.payload_mut(), proto).expect("the payload was not touched");
         l.fix_addr(src, ns);
         l.fix_addr(dst, nd);
-        l.set_src_port(l.src_port().wrapping_add(1));
-        l.set_dst_port(l.dst_port() ^ 0x8000);
+        l.set_ports(Some(l.src_port().wrapping_add(1)), None).unwrap();
+        l.set_ports(None, Some(l.dst_port() ^ 0x8000)).unwrap();
         let s = l.segment();
         let r1 = residue(s, csum::pseudo_v4(ns.to_be_bytes(), nd.to_be_bytes(), proto, s.len() as u16));
         if proto == PROTO_UDP && c0 == 0 {
@@ -140,7 +140,7 @@ fn l4_4(b: &mut [u8], proto: u8, src: u32, dst: u32) {
     read_l4(&l);
     let (c0, ok) = (l.checksum(), l.checksum_ok4(src, dst));
     l.fix_addr(src, other4(src));
-    l.set_dst_port(!l.dst_port());
+    l.set_ports(None, Some(!l.dst_port())).unwrap();
     if c0 != 0 || proto == PROTO_TCP {
         assert_eq!(l.checksum_ok4(other4(src), dst), ok, "checksum validity changed");
     }
@@ -153,7 +153,7 @@ fn l4_6(b: &mut [u8], proto: u8, src: &Addr6, dst: &Addr6) {
     let r0 = residue(s, ipv6::pseudo_sum(src, dst, proto, s.len()));
     let ns = other6(src);
     l.fix_addr6(src, &ns);
-    l.set_src_port(l.src_port() ^ 0x1234);
+    l.set_ports(Some(l.src_port() ^ 0x1234), None).unwrap();
     let s = l.segment();
     assert_eq!(residue(s, ipv6::pseudo_sum(&ns, dst, proto, s.len())), r0, "L4 (IPv6) residue moved");
     if proto == PROTO_UDP {

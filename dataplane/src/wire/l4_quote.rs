@@ -112,9 +112,9 @@ mod tests {
             let mut want = quote(tcp);
             let mut l4 = crate::wire::L4::new_checked(&mut want[..], proto).unwrap();
             l4.fix_addr(0x0a000002, 0xc0a80001);
-            l4.set_dst_port(8080);
+            l4.set_ports(None, Some(8080)).unwrap();
             l4.fix_addr(0x0a000001, 0x0a000009);
-            l4.set_src_port(1);
+            l4.set_ports(Some(1), None).unwrap();
             assert_eq!(full, want, "tcp={tcp}");
         }
     }
