@@ -149,7 +149,10 @@ fn dr6_and_tun6_leave_the_sctp_packet_as_it_was() {
     assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
     let f = &io.sent[0].1;
     let outer = crate::wire::Ipv6::new_checked(&f[14..]).unwrap();
-    assert_eq!((outer.next_header(), u128::from_be_bytes(outer.src()), u128::from_be_bytes(outer.dst())), (41, DIP, RS1));
+    assert_eq!(
+        (outer.next_header(), u128::from_be_bytes(outer.src()), u128::from_be_bytes(outer.dst())),
+        (41, DIP, RS1)
+    );
     let inner = &f[14 + 40..];
     assert_eq!(&inner[8..], &req[14 + 8..]);
     let mut whole = f[..14].to_vec();

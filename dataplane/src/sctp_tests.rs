@@ -115,11 +115,8 @@ fn nat_init_schedules_and_the_whole_association_walks_ipvs_states() {
     ];
     for (i, (port, ty, want, timeout)) in steps.into_iter().enumerate() {
         let now = 2 + i as u64;
-        let f = if port == 0 {
-            chunk_frame(CIP, CPORT, VIP, VPORT, ty)
-        } else {
-            chunk_frame(RS1, RPORT, CIP, CPORT, ty)
-        };
+        let f =
+            if port == 0 { chunk_frame(CIP, CPORT, VIP, VPORT, ty) } else { chunk_frame(RS1, RPORT, CIP, CPORT, ty) };
         let io = run(&mut e, &snap, f, port, now);
         assert_eq!(io.sent.len(), 1, "chunk {ty}: {:?}", e.stats.drop_list());
         out(&io.sent[0].1);

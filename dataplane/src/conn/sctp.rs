@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(walk(SctpNone, &[(Input, Init), (Input, Init), (Input, Init)]), [SctpInit1, SctpInit, SctpInit]);
         // An INIT answered by ABORT: REJECTED (short timeout), and a new
         // INIT starts over.
-        assert_eq!(walk(SctpNone, &[(Input, Init), (Output, Abort), (Input, Init)]), [SctpInit1, SctpRejected, SctpInit]);
+        assert_eq!(
+            walk(SctpNone, &[(Input, Init), (Output, Abort), (Input, Init)]),
+            [SctpInit1, SctpRejected, SctpInit]
+        );
         assert_eq!(next(SctpEstablished, Input, Abort as u8), SctpClosed);
         assert_eq!(next(SctpEstablished, Output, Abort as u8), SctpClosed);
         assert_eq!(next(SctpClosed, Input, Init as u8), SctpInit);
@@ -255,7 +258,8 @@ mod tests {
     #[test]
     fn dr_input_only_handshake() {
         use State::*;
-        let got = walk(SctpNone, &[(InputOnly, Init), (InputOnly, CookieEcho), (InputOnly, Data), (InputOnly, Shutdown)]);
+        let got =
+            walk(SctpNone, &[(InputOnly, Init), (InputOnly, CookieEcho), (InputOnly, Data), (InputOnly, Shutdown)]);
         assert_eq!(got, [SctpInit1, SctpEstablished, SctpEstablished, SctpShutdownReceived]);
         // The client's SHUTDOWN COMPLETE ends it (after the server's
         // SHUTDOWN ACK, which the director never sees).

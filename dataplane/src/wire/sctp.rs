@@ -242,11 +242,14 @@ mod tests {
         assert_eq!((s.chunk_type(), s.chunk_flags(), s.chunk_len()), (chunk::INIT, 0, 20));
         assert_eq!((s.second_chunk_type(), s.deciding_chunk()), (None, chunk::INIT));
         assert!(s.crc_ok());
-        assert_eq!(s.checksum(), crc32c::crc32c(&{
-            let mut z = b.clone();
-            z[8..12].fill(0);
-            z
-        }));
+        assert_eq!(
+            s.checksum(),
+            crc32c::crc32c(&{
+                let mut z = b.clone();
+                z[8..12].fill(0);
+                z
+            })
+        );
     }
 
     #[test]
