@@ -235,6 +235,17 @@ mod tests {
     }
 
     #[test]
+    fn an_init_matches_an_independent_encoder_byte_for_byte() {
+        // The same INIT as encoded by scapy (its own CRC32c): pins the
+        // field's byte order.
+        let want = "9c400f1c01020304e4bce00601000014000000070000ffff000a000a00000001";
+        let b = packet(40000, 3868, 0x0102_0304, &[(chunk::INIT, 0, &init_value(7))]);
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(hex, want);
+        assert_eq!(Sctp::new_checked(&b[..]).unwrap().checksum(), 0x06e0_bce4);
+    }
+
+    #[test]
     fn accessors() {
         let b = packet(40000, 3868, 0xdead_beef, &[(chunk::INIT, 0, &init_value(7))]);
         let s = Sctp::new_checked(&b[..]).unwrap();
