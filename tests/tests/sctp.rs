@@ -70,9 +70,12 @@ fn sctp(src: ([u8; 6], [u8; 4], u16), dst: ([u8; 4], u16), ty: u8, value: &[u8])
 
 const INIT_VALUE: [u8; 16] = [0, 0, 0, 7, 0, 1, 0, 0, 0, 10, 0, 10, 0, 0, 0, 1];
 
-/// (src ip, sport, dst ip, dport, first chunk type) of a sent SCTP frame
-/// whose CRC32c is right; `None` for anything else.
-fn sctp_of(f: &[u8]) -> Option<([u8; 4], u16, [u8; 4], u16, u8)> {
+/// (src ip, sport, dst ip, dport, first chunk type) of a sent SCTP frame.
+type Sent = ([u8; 4], u16, [u8; 4], u16, u8);
+
+/// The [`Sent`] of an SCTP frame whose CRC32c is right (a wrong one
+/// fails the test); `None` for anything else.
+fn sctp_of(f: &[u8]) -> Option<Sent> {
     let p = etherparse::SlicedPacket::from_ethernet(f).ok()?;
     let Some(etherparse::NetSlice::Ipv4(ip)) = &p.net else { return None };
     if ip.payload().ip_number != IpNumber(132) {
