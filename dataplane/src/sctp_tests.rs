@@ -296,6 +296,30 @@ fn the_event_a_packet_carries() {
     assert_eq!(m(chunk::SHUTDOWN_COMPLETE), Event::ShutdownComplete as u8);
 }
 
+#[test]
+fn icmp_errors_about_an_association_are_translated() {
+    let (snap, mut e) = director(FwdMethod::Nat, RPORT);
+    run(&mut e, &snap, chunk_frame(CIP, CPORT, VIP, VPORT, chunk::INIT), 0, 0);
+    // A router on the server side: frag-needed about our DNATed INIT,
+    // quoting its IP header and the first 8 SCTP bytes.
+    let sent = chunk_frame(CIP, CPORT, RS1, RPORT, chunk::INIT);
+    let mut err = Vec::new();
+    PacketBuilder::ethernet2([9; 6], S_MAC)
+        .ipv4([192, 168, 0, 1], CIP, 64)
+        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 1400 },
+        ))
+        .write(&mut err, &sent[14..42])
+        .unwrap();
+    let io = run(&mut e, &snap, err, 1, 1);
+    assert_eq!(io.sent.len(), 1, "{:?}", e.stats.drop_list());
+    let f = &io.sent[0].1;
+    assert_eq!((io.sent[0].0, &f[26..30], &f[30..34]), (0, &VIP[..], &CIP[..]), "from the VIP to the client");
+    assert_eq!((&f[42 + 16..42 + 20], crate::packet::get16(f, 42 + 22)), (&VIP[..], VPORT), "quoted VIP:vport");
+    assert_eq!(&f[42 + 24..42 + 28], &sent[38..42], "the quoted verification tag untouched");
+    assert_eq!(crate::packet::csum::fold(crate::packet::csum::sum(&f[34..], 0)), 0xffff, "ICMP checksum");
+}
+
 /// (src, dst, SCTP bytes) of a sent IPv4 frame, nothing verified.
 fn out_raw(f: &[u8]) -> ([u8; 4], [u8; 4], Vec<u8>) {
     let p = SlicedPacket::from_ethernet(f).unwrap();
