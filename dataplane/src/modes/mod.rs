@@ -59,8 +59,12 @@ pub fn rewrite(b: &mut [u8], at: L4At, src: Option<(u32, u16)>, dst: Option<(u32
         // The ports first: the one step that may refuse (a wrong CRC32c).
         // The addresses are not covered by it.
         L4::new_checked(ip.payload_mut(), at.proto)?.set_ports(src.map(|e| e.1), dst.map(|e| e.1))?;
-        src.map(|(a, _)| ip.set_src(a));
-        dst.map(|(a, _)| ip.set_dst(a));
+        if let Some((a, _)) = src {
+            ip.set_src(a);
+        }
+        if let Some((a, _)) = dst {
+            ip.set_dst(a);
+        }
         return Ok(());
     }
     let old_src = src.map(|(a, _)| ip.set_src(a));

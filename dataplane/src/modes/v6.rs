@@ -43,8 +43,12 @@ pub fn rewrite6(b: &mut [u8], at: L4At, src: Option<(u128, u16)>, dst: Option<(u
         // The addresses are not covered by it.
         let upper = ip.payload_mut().get_mut(off..).ok_or(DropReason::L4Truncated)?;
         L4::new_checked6(upper, at.proto)?.set_ports(src.map(|e| e.1), dst.map(|e| e.1))?;
-        new_src.map(|(a, _)| ip.set_src(a));
-        new_dst.map(|(a, _)| ip.set_dst(a));
+        if let Some((a, _)) = new_src {
+            ip.set_src(a);
+        }
+        if let Some((a, _)) = new_dst {
+            ip.set_dst(a);
+        }
         return Ok(());
     }
     let old_src = new_src.map(|(a, _)| ip.set_src(a));
