@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(dpdk libdpdk-dev dpdk-dev libclang-dev clang pkg-config iproute2 curl socat
       python3 python3-scapy tcpdump ethtool nftables procps iputils-ping libpcap-dev gnuplot-nox valgrind
-      prometheus dpkg-dev systemd bird2)
+      prometheus dpkg-dev systemd bird2 libpopt-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -15,6 +15,10 @@ for id in $(ip netns list 2>/dev/null | sed -n 's/^rvs\([a-z0-9]*\)-d1\( .*\)\{0
 done
 cargo build --release --workspace --bins
 cargo test --release --workspace -- --test-threads=2
+# rvsadm against ipvsadm 1.31 itself (tests/ipvsadm-ref: its source built
+# against an in-memory IPVS): a bounded run of generated command lines,
+# which must stay at least this identical; longer runs: scripts/ipvsadm-diff.sh.
+./scripts/ipvsadm-diff.sh --sequences 20 --lines 30 --seed 1 --min-match 88
 # The Debian package: built, installed with dpkg -i, checked, purged.
 ./scripts/deb-test.sh
 # A bounded soak: valid traffic through all four modes while malformed and

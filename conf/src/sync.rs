@@ -84,6 +84,23 @@ fn default_period() -> u32 {
 }
 
 impl SyncConf {
+    /// A daemon on `interface` with IPVS's defaults (what `ipvsadm
+    /// --start-daemon` sends when no option is given).
+    pub fn new(state: SyncRole, interface: impl Into<String>) -> Self {
+        SyncConf {
+            state,
+            interface: interface.into(),
+            syncid: 0,
+            group: default_group(),
+            port: default_port(),
+            ttl: default_ttl(),
+            maxlen: None,
+            peers: Vec::new(),
+            threshold: default_threshold(),
+            period: default_period(),
+        }
+    }
+
     /// Checks that need the rest of the file: the interface exists, has a
     /// kernel interface and an IPv4 address.
     pub fn check(&self, cfg: &crate::Config) -> Result<(), String> {

@@ -160,11 +160,11 @@ fn list_opts(line: &str) -> ListOpts {
 }
 
 fn list(line: &str) -> String {
-    format::list(&table(), &list_opts(line)).unwrap()
+    format::list(&table(), &list_opts(line), &format::Numeric).unwrap()
 }
 
 fn save(model: &[ServiceConf]) -> String {
-    format::save(model, &SaveOpts { numeric: true, yaml: false }).unwrap()
+    format::save(model, &SaveOpts { numeric: true, yaml: false }, &format::Numeric).unwrap()
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn list_thresholds_persistent_conn_tun_info() {
 fn list_one_service() {
     assert_lines("service_Ln.txt", &list("-L -n -t 192.168.1.100:80"));
     let o = list_opts("-L -n -t 192.168.1.100:81");
-    assert_eq!(format::list(&table(), &o), Err(AdmError::NoSuchService));
+    assert_eq!(format::list(&table(), &o, &format::Numeric), Err(AdmError::NoSuchService));
 }
 
 #[test]
@@ -263,8 +263,11 @@ fn connections() {
         conn(t, 7, "SYN_RECV", ("2001:db8::5", 40000), ("2001:db8::1", 80), ("2001:db8::10", 80)),
         conn(t, 9000, "ESTABLISHED", ("203.0.113.9", 1024), ("10.0.0.1", 443), ("10.0.1.1", 443)),
     ];
-    assert_lines("conns.txt", &format::connections(&conns, &list_opts("-L -n -c")));
-    assert_lines("conns_pc.txt", &format::connections(&conns[..1], &list_opts("-Lnc --persistent-conn")));
+    assert_lines("conns.txt", &format::connections(&conns, &list_opts("-L -n -c"), &format::Numeric));
+    assert_lines(
+        "conns_pc.txt",
+        &format::connections(&conns[..1], &list_opts("-Lnc --persistent-conn"), &format::Numeric),
+    );
     assert_eq!(list_opts("-Lnc").target, ListTarget::Connections);
 }
 
@@ -296,8 +299,8 @@ fn save_clear_restore_round_trip() {
     assert_eq!(save(&after), saved);
     let o = list_opts("-Ln");
     assert_eq!(
-        format::list(&TableView::from_model(4096, &after), &o).unwrap(),
-        format::list(&TableView::from_model(4096, &before), &o).unwrap()
+        format::list(&TableView::from_model(4096, &after), &o, &format::Numeric).unwrap(),
+        format::list(&TableView::from_model(4096, &before), &o, &format::Numeric).unwrap()
     );
 }
 
@@ -305,7 +308,7 @@ fn save_clear_restore_round_trip() {
 /// whether the line does not parse or the kernel-side check refuses it.
 #[test]
 fn restore_error_on_line_seven() {
-    let good = "# header comment\n\
+    let good = "\n\
                 -A -t 10.9.0.1:80 -s rr\n\
                 -a -t 10.9.0.1:80 -r 192.168.0.10 -m\n\
                 \n\
@@ -315,7 +318,8 @@ fn restore_error_on_line_seven() {
     let text = format!("{good}-a -u 10.9.0.1:53 -r 192.168.0.20 -m -w 70000\n-A -t 10.9.0.2:80\n");
     let e = parse_restore(&text).unwrap_err();
     assert_eq!(e.line(), Some(7), "{e}");
-    assert!(e.to_string().starts_with("line 7: illegal weight specified"), "{e}");
+    assert_eq!(e.text("ipvsadm"), "illegal weight specified", "ipvsadm's text has no line number");
+    assert!(e.detail().unwrap().starts_with("-R input line 7: "), "{e}");
 
     // Line 7 parses but is refused: the real server is already there.
     let text = format!("{good}-a -t 10.9.0.1:80 -r 192.168.0.10:80 -g\n-A -t 10.9.0.2:80\n");
@@ -341,11 +345,14 @@ fn restore_ipvsadm_saved_file() {
     let dests: usize = model.iter().map(|s| s.dests.len()).sum();
     assert_eq!(dests, 8);
     let view = TableView::from_model(65536, &model);
-    assert_lines("ipvsadm_saved_Ln.txt", &format::list(&view, &list_opts("-L -n")).unwrap());
+    assert_lines("ipvsadm_saved_Ln.txt", &format::list(&view, &list_opts("-L -n"), &format::Numeric).unwrap());
     assert_eq!(save(&model), text);
-    // Prefixed with "ipvsadm", with comments and blank lines, it is the same.
-    let decorated: String = text.lines().map(|l| format!("ipvsadm {l}   # saved\n\n")).collect();
+    // Prefixed with "ipvsadm", with blank lines and blanks, it is the same.
+    let decorated: String = text.lines().map(|l| format!("ipvsadm {l} \t\r\n\n")).collect();
     assert_eq!(apply_all(&[], &parse_restore(&decorated).unwrap()).unwrap(), model);
+    // ipvsadm has no comments: a trailing "# x" is an unexpected argument.
+    let commented: String = text.lines().map(|l| format!("{l} # saved\n")).collect();
+    assert_eq!(parse_restore(&commented).unwrap_err().text("ipvsadm"), "unexpected argument #");
 }
 
 /// The seed's session: -A -f 66 -s rr; -a -f 66 -r ... -g; -Ln.
@@ -355,7 +362,7 @@ fn seed_fwmark_session() {
     for l in ["-A -f 66 -s rr", "-a -f 66 -r 192.168.0.10 -g", "-a -f 66 -r 192.168.0.20 -g"] {
         apply(&mut m, &parse_args(&args(l)).unwrap()).unwrap();
     }
-    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln")).unwrap();
+    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln"), &format::Numeric).unwrap();
     assert_eq!(
         out,
         "IP Virtual Server version 1.2.1 (size=4096)\n\
@@ -371,7 +378,7 @@ fn seed_fwmark_session() {
 #[test]
 fn yaml_save_loads_back() {
     let m = model();
-    let yaml = format::save(&m, &SaveOpts { numeric: true, yaml: true }).unwrap();
+    let yaml = format::save(&m, &SaveOpts { numeric: true, yaml: true }, &format::Numeric).unwrap();
     let file = format!("interfaces:\n  - name: lan\n    device: net_tap0\n{yaml}");
     let cfg = rvs_conf::load_str("saved.yaml", &file).unwrap_or_else(|e| panic!("{e}\n{file}"));
     let mut want = m.clone();
@@ -412,7 +419,7 @@ fn ipv6_commands_list_and_save_like_ipvsadm() {
     .unwrap();
     let m = apply_all(&[], &cmds).unwrap();
     assert_eq!(m[1].netmask, ip("ffff:ffff:ffff:ffff::"), "-M 64 is a prefix length for IPv6");
-    let out = format::list(&TableView::from_model(1, &m), &list_opts("-L -n")).unwrap();
+    let out = format::list(&TableView::from_model(1, &m), &list_opts("-L -n"), &format::Numeric).unwrap();
     let lines: Vec<&str> = out.lines().skip(3).collect();
     assert_eq!(
         lines,
@@ -434,10 +441,7 @@ fn ipv6_commands_list_and_save_like_ipvsadm() {
     );
     // A NAT dest of the other family is refused, as ipvsadm does.
     let e = parse_restore("-a -t [2001:db8::1]:80 -r 10.0.0.1:80 -m\n").unwrap_err();
-    assert!(
-        e.to_string().ends_with("Different address family is allowed only for tunneling and fullnat servers"),
-        "{e}"
-    );
+    assert_eq!(e.text("ipvsadm"), "Different address family is allowed only for tunneling servers");
 }
 
 /// `-M` on an IPv4 service is inet_aton's: `-M 64` is the mask 0.0.0.64,
@@ -449,7 +453,7 @@ fn ipv4_netmask_is_inet_aton() {
     apply(&mut m, &parse_args(&args("-A -t 10.0.0.1:80 -s rr -p -M 64")).unwrap()).unwrap();
     apply(&mut m, &parse_args(&args("-A -t 10.0.0.2:80 -s rr -p 60 -M 0xffffff00")).unwrap()).unwrap();
     assert_eq!(m[0].netmask, ip("0.0.0.64"));
-    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln")).unwrap();
+    let out = format::list(&TableView::from_model(4096, &m), &list_opts("-Ln"), &format::Numeric).unwrap();
     assert!(out.contains("TCP  10.0.0.1:80 rr persistent 360 mask 0.0.0.64\n"), "{out}");
     assert!(out.contains("TCP  10.0.0.2:80 rr persistent 60 mask 255.255.255.0\n"), "{out}");
     let saved = save(&m);

@@ -105,13 +105,16 @@ fn rvsadm_drives_a_live_director() {
     adm.ok(&["-d", "-t", VIP, "-r", "192.168.0.30"]);
     assert!(line(&adm.ok(&["-Ln"]), "-> 192.168.0.30").is_none());
 
-    // A restore with an error on line 3 applies nothing and names line 3.
+    // A restore with an error on line 3 applies nothing; stderr is
+    // ipvsadm's text alone, --verbose adds which line it was.
     let before = adm.ok(&["-S"]);
-    let bad = adm.restore(
-        "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.10 -m\n-a -t 10.1.1.2:80 -r 192.168.0.10 -m\n",
-    );
+    let text = "-A -t 10.1.1.1:80 -s rr\n-a -t 10.1.1.1:80 -r 192.168.0.10 -m\n-a -t 10.1.1.2:80 -r 192.168.0.10 -m\n";
+    let bad = adm.restore(text);
     assert_eq!(bad.status.code(), Some(255));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 3: Service not defined"), "{bad:?}");
+    assert_eq!(String::from_utf8_lossy(&bad.stderr), "Service not defined\n", "{bad:?}");
+    let bad = adm.run(&["-R", "--verbose"], Some(text));
+    assert_eq!(bad.status.code(), Some(255));
+    assert_eq!(String::from_utf8_lossy(&bad.stderr), "Service not defined\nrvsadm: -R input line 3\n", "{bad:?}");
     assert_eq!(adm.ok(&["-S"]), before, "a failed restore changed the table");
 
     // -S → -C → -R gives back the same -S.

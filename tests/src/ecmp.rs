@@ -92,13 +92,31 @@ impl EcmpLab {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    /// Director `i`'s sync daemon counters (`rvsadm -L --daemon --json`,
-    /// the first daemon: with `state: both` the two share them).
+    /// Director `i`'s sync daemon counters (`rvsadm -L --daemon --json`):
+    /// the first daemon's fields, each count summed over the daemons
+    /// that run (with `state: both`, master and backup count apart).
     pub fn sync_daemon(&self, i: u32) -> serde_json::Value {
         let text = self.adm(i, &["-L", "--daemon", "--json"]);
         let v: serde_json::Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("d{i}: not JSON ({e}): {text}"));
-        v.as_array().and_then(|a| a.first()).cloned().unwrap_or_else(|| panic!("d{i}: no sync daemon: {text}"))
+        let all = v.as_array().filter(|a| !a.is_empty()).unwrap_or_else(|| panic!("d{i}: no sync daemon: {text}"));
+        let mut sum = all[0].clone();
+        for (k, x) in sum.as_object_mut().expect("a daemon is an object").iter_mut() {
+            if x.is_u64() && k != "syncid" && k != "port" && k != "ttl" && k != "maxlen" {
+                *x = all.iter().map(|d| d[k.as_str()].as_u64().unwrap_or(0)).sum::<u64>().into();
+            }
+        }
+        sum
+    }
+
+    /// `rvsadm ARGS` against director `i`, whatever its exit status.
+    pub fn adm_output(&self, i: u32, args: &[&str]) -> Output {
+        Command::new(crate::rvsd::binary("rvsadm"))
+            .arg("--socket")
+            .arg(self.socket(i))
+            .args(args)
+            .output()
+            .expect("rvsadm")
     }
 
     /// Director `i`'s connections (`rvsadm -Lnc`) from the lab's client:

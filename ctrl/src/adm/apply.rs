@@ -84,6 +84,24 @@ impl Index {
     }
 }
 
+/// What IPVS checks once it found (or did not find) the service: the
+/// scheduler and persistence engine exist (ENOENT), and, rvs's part, what
+/// the data path does not do yet (EINVAL, saying so in the detail).
+fn unsupported(o: &ServiceOpts) -> Result<(), AdmError> {
+    if let Some(name) = &o.unknown_scheduler {
+        return Err(AdmError::NoScheduler(name.clone()));
+    }
+    match o.pe.as_deref() {
+        None => {}
+        Some("sip") => return Err(AdmError::Invalid("the sip persistence engine (--pe sip) is not in rvs yet".into())),
+        Some(other) => return Err(AdmError::NoScheduler(other.to_string())),
+    }
+    if o.ops {
+        return Err(AdmError::Invalid("one-packet scheduling (-o) is not in rvs yet".into()));
+    }
+    Ok(())
+}
+
 fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand) -> Result<(), AdmError> {
     match cmd {
         AdmCommand::AddService(o) => {
@@ -99,6 +117,7 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
                 }
                 return Err(AdmError::ServiceExists);
             }
+            unsupported(o)?;
             let mut s = ServiceConf::new(o.key);
             set_service(&mut s, o);
             s.laddrs = o.laddrs.clone().unwrap_or_default();
@@ -118,6 +137,7 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             if !same_family(&model[i], values::key_is_v6(&o.key, o.netmask)) {
                 return Err(AdmError::NoSuchService);
             }
+            unsupported(o)?;
             let mut s = model[i].clone();
             set_service(&mut s, o);
             if let Some(l) = &o.laddrs {
@@ -185,9 +205,13 @@ fn apply_indexed(model: &mut Vec<ServiceConf>, ix: &mut Index, cmd: &AdmCommand)
             ix.find(k).ok_or(AdmError::NoSuchService)?;
         }
         AdmCommand::Zero(None) | AdmCommand::SetTimeouts(_) => {}
-        AdmCommand::List(_) | AdmCommand::Save(_) | AdmCommand::Restore(_) | AdmCommand::Help | AdmCommand::Version => {
-            return Err(AdmError::usage(format!("'{}' is not an editing command", cmd.name())))
-        }
+        AdmCommand::List(_)
+        | AdmCommand::Save(_)
+        | AdmCommand::Restore(_)
+        | AdmCommand::StartDaemon(_)
+        | AdmCommand::StopDaemon(_)
+        | AdmCommand::Help
+        | AdmCommand::Version => return Err(AdmError::usage(format!("'{}' is not an editing command", cmd.name()))),
     }
     Ok(())
 }

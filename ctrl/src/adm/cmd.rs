@@ -40,6 +40,11 @@ pub enum AdmCommand {
     Save(SaveOpts),
     /// `-R`: read commands from stdin and apply them as one transaction.
     Restore(RestoreOpts),
+    /// `--start-daemon master|backup` with its daemon options (the
+    /// interface is one of rvsd's, by name).
+    StartDaemon(rvs_conf::SyncConf),
+    /// `--stop-daemon master|backup`.
+    StopDaemon(rvs_conf::SyncRole),
     /// `-h`.
     Help,
     /// `-v`.
@@ -62,6 +67,8 @@ impl AdmCommand {
             AdmCommand::List(_) => "list",
             AdmCommand::Save(_) => "save",
             AdmCommand::Restore(_) => "restore",
+            AdmCommand::StartDaemon(_) => "start-daemon",
+            AdmCommand::StopDaemon(_) => "stop-daemon",
             AdmCommand::Help => "help",
             AdmCommand::Version => "version",
         }
@@ -115,6 +122,19 @@ pub struct ServiceOpts {
     /// TCP service. `None` = not given: `-A` means off, `-E` keeps it.
     #[serde(default)]
     pub proxy_protocol: Option<ProxyProtocol>,
+    /// `-s` named a scheduler rvs does not have. Not a command-line error
+    /// in ipvsadm: the kernel answers ENOENT, and only after it looked the
+    /// service up (so `-A` of an existing service still says "Service
+    /// already exists"). `scheduler` is then the default.
+    #[serde(default)]
+    pub unknown_scheduler: Option<String>,
+    /// `-o`: one-packet scheduling (refused by [`crate::adm::apply`]:
+    /// the data path does not have it yet).
+    #[serde(default)]
+    pub ops: bool,
+    /// `--pe NAME`: a persistence engine (IPVS has `sip`; rvs none yet).
+    #[serde(default)]
+    pub pe: Option<String>,
 }
 
 /// Tunnel checksum option of a TUN real server (`--tun-nocsum`,

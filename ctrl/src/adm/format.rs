@@ -5,28 +5,34 @@
 //! (keepalived checks, monitoring scripts) parse ours. `FullNat` appears
 //! in the Forward column for rvs's FULLNAT method (as in DPVS).
 //!
-//! Names are never resolved: `-L` without `-n` prints the same numeric
-//! output as `-L -n` (and `-S` as `-S -n`). ipvsadm would look up host
-//! and service names; a load balancer's control CLI that waits on DNS is
-//! not worth the fidelity, and numeric output is what scripts use.
+//! Without `-n`, addresses and ports are printed as names where the
+//! resolver has one, as ipvsadm's `addrport_to_anyname` does (host by
+//! `gethostbyaddr`, port by `getservbyport` for the service's protocol;
+//! a fwmark service's real servers get numeric ports, as its protocol is
+//! 0 in ipvsadm). The resolver is passed in ([`Names`]): rvsadm gives
+//! the C library's, so that names are looked up in the operator's
+//! namespace, never in rvsd; tests give a table. IPv6 addresses are
+//! printed as glibc's `inet_ntop` prints them ([`names::ntop`]).
 //!
 //! Services and real servers come in ipvsadm's order, quirks included,
 //! or with `--nosort` in IPVS's: see [`crate::adm::order`].
 //!
-//! One deliberate difference from ipvsadm:
-//! - `-S` also writes `-x`/`-y` when thresholds are set (ipvsadm loses
-//!   them), and the rvs extensions (`--fullnat`, `--laddr`, `--match`,
-//!   `--mhb-c`, `--proxy-protocol`) when used, so that `-S | -R` gives back the same table.
-//!   A table that uses no extension is saved exactly as ipvsadm saves it.
+//! `-S` writes what ipvsadm 1.31 writes: no `-x`/`-y` (ipvsadm's save
+//! loses thresholds; `-S --yaml` keeps them), plus the rvs extensions
+//! (`--fullnat`, `--laddr`, `--match`, `--mhb-c`, `--proxy-protocol`)
+//! when used, so that `-S | -R` gives back the same table. A table that
+//! uses no extension is saved exactly as ipvsadm saves it.
 
 pub use crate::adm::view::{ConnView, DestView, Rates, ServiceView, Stats, TableView, Timeouts};
 
 use crate::adm::cmd::{ListOpts, ListTarget, SaveOpts};
 use crate::adm::error::AdmError;
+use crate::adm::names::{self};
+pub use crate::adm::names::{Names, Numeric, System};
 use crate::adm::order;
 use crate::adm::values;
 use crate::adm::wire::ServiceWire;
-use rvs_conf::{DestConf, FwdMethod, Proto, ServiceConf, ServiceKey, TunType};
+use rvs_conf::{DestConf, FwdMethod, Proto, SchedFlags, SchedKind, ServiceConf, ServiceKey, TunType};
 use serde::Serialize;
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -67,8 +73,9 @@ fn detail(o: &ListOpts) -> Detail {
 /// if absent) or, for `--daemon`, nothing (rvs has no sync daemon).
 /// `-c` and `--timeout` have their own data: see [`connections`] and
 /// [`timeouts`]. With `--json`, the (sorted, possibly filtered) view as
-/// JSON.
-pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
+/// JSON. `names` resolves addresses and ports unless `-n`.
+pub fn list(view: &TableView, opts: &ListOpts, names: &dyn Names) -> Result<String, AdmError> {
+    let names: &dyn Names = if opts.numeric { &Numeric } else { names };
     let mut services: Vec<&ServiceView> = match opts.target {
         // `--workers` has its own data: see [`crate::adm::workers`].
         ListTarget::Daemon | ListTarget::Workers => return Ok(String::new()),
@@ -77,17 +84,17 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
         }
         ListTarget::All | ListTarget::Connections | ListTarget::Timeout => view.services.iter().collect(),
     };
-    if opts.nosort {
-        order::kernel_services(&mut services, |s| &s.conf);
-    } else {
+    // ipvsadm sorts the kernel's dump: the walk order first, then (unless
+    // --nosort) its sort, which is not a total order.
+    order::kernel_services(&mut services, |s| &s.conf);
+    if !opts.nosort {
         order::c_qsort(&mut services, &|a: &&ServiceView, b: &&ServiceView| order::ipvs_cmp_services(&a.conf, &b.conf));
     }
     let nosort = opts.nosort;
     fn sorted_dests(s: &ServiceView, nosort: bool) -> Vec<&DestView> {
         let mut d: Vec<&DestView> = s.dests.iter().collect();
-        if nosort {
-            order::kernel_dests(&mut d);
-        } else {
+        order::kernel_dests(&mut d);
+        if !nosort {
             order::c_qsort(&mut d, &|a: &&DestView, b: &&DestView| order::ipvs_cmp_dests(&a.conf, &b.conf));
         }
         d
@@ -115,18 +122,18 @@ pub fn list(view: &TableView, opts: &ListOpts) -> Result<String, AdmError> {
         }
     }
     for s in services {
-        service_line(&mut out, s, d, opts.exact);
+        service_line(&mut out, s, d, opts.exact, names);
         if let (true, Some(up)) = (opts.health, s.quorum_up) {
             last_column(&mut out, if up { "quorum:up" } else { "quorum:down" });
         }
         for dv in sorted_dests(s, nosort) {
-            dest_line(&mut out, dv, d, opts.exact);
+            dest_line(&mut out, dv, d, opts.exact, svc_proto(&s.conf), names);
             if opts.health {
                 last_column(&mut out, &dv.health.as_ref().map_or("-".into(), |h| h.column()));
             }
         }
         for dv in s.removed.iter().filter(|_| opts.health) {
-            dest_line(&mut out, dv, d, opts.exact);
+            dest_line(&mut out, dv, d, opts.exact, svc_proto(&s.conf), names);
             let h = dv.health.as_ref().map_or("down".into(), |h| h.column());
             last_column(&mut out, &format!("{h},removed"));
         }
@@ -173,25 +180,59 @@ fn title(d: Detail) -> &'static str {
     }
 }
 
-/// `addr:port`, IPv6 in brackets (ipvsadm's numeric addrport_to_anyname).
-fn addrport(a: IpAddr, port: u16) -> String {
-    match a {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+/// ipvsadm's `addrport_to_anyname`: `host:port`, IPv6 in brackets (even
+/// a host name), each a name when `names` has one (the port only for a
+/// protocol), at most 59 bytes (ipvsadm's 60-byte buffer).
+fn addrport(a: IpAddr, port: u16, proto: Option<&str>, names: &dyn Names) -> String {
+    let host = names.addr_host(a).unwrap_or_else(|| names::addr_text(a));
+    let port = proto.and_then(|p| names.port_service(port, p)).unwrap_or_else(|| port.to_string());
+    let mut s = match a {
+        IpAddr::V4(_) => format!("{host}:{port}"),
+        IpAddr::V6(_) => format!("[{host}]:{port}"),
+    };
+    truncate_bytes(&mut s, 59);
+    s
+}
+
+/// C's `buf[n] = '\0'` on a string (at a character boundary).
+fn truncate_bytes(s: &mut String, n: usize) {
+    if s.len() > n {
+        let mut n = n;
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s.truncate(n);
+    }
+}
+
+/// The protocol name `getservbyport` is asked with; none for fwmark
+/// services (ipvsadm's protocol 0 there).
+fn svc_proto(s: &ServiceConf) -> Option<&'static str> {
+    match s.key {
+        ServiceKey::Inet { proto, .. } => Some(proto_name(proto)),
+        ServiceKey::Fwmark(_) => None,
+    }
+}
+
+fn proto_name(p: Proto) -> &'static str {
+    match p {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+        Proto::Sctp => "sctp",
     }
 }
 
 /// The service column of listings: `TCP  1.2.3.4:80`, `FWM  66`.
-fn list_name(s: &ServiceConf) -> String {
+fn list_name(s: &ServiceConf, names: &dyn Names) -> String {
     let v6 = values::service_is_v6(s);
     match s.key {
         ServiceKey::Fwmark(m) if v6 => format!("FWM  {m} IPv6"),
         ServiceKey::Fwmark(m) => format!("FWM  {m}"),
         ServiceKey::Inet { proto, addr, port } => {
             // ipvsadm's "%s  %s": "TCP  ...", "SCTP  ...".
-            let mut n = format!("{}  {}", proto.name(), addrport(addr, port));
+            let mut n = format!("{}  {}", proto.name(), addrport(addr, port, Some(proto_name(proto)), names));
             if !v6 {
-                n.truncate(33);
+                truncate_bytes(&mut n, 33);
             }
             n
         }
@@ -199,7 +240,7 @@ fn list_name(s: &ServiceConf) -> String {
 }
 
 /// The service arguments of `-S` lines: `-t 1.2.3.4:80`, `-f 66 -6`.
-fn rule_name(s: &ServiceConf) -> String {
+fn rule_name(s: &ServiceConf, names: &dyn Names) -> String {
     match s.key {
         ServiceKey::Fwmark(m) if values::service_is_v6(s) => format!("-f {m} -6"),
         ServiceKey::Fwmark(m) => format!("-f {m}"),
@@ -209,15 +250,29 @@ fn rule_name(s: &ServiceConf) -> String {
                 Proto::Udp => "-u",
                 Proto::Sctp => "--sctp-service",
             };
-            format!("{flag} {}", addrport(addr, port))
+            format!("{flag} {}", addrport(addr, port, Some(proto_name(proto)), names))
         }
     }
 }
 
-/// Scheduler flags spelled for the scheduler (`sh-port`, `flag-1`, ...).
-/// ipvsadm omits flag-3 for sh/mh (and prints an empty `()`); we name it.
+/// Scheduler flags as ipvsadm's `print_sched_flags` spells them, or None
+/// when no flag bit is set: `sh-fallback`/`sh-port` for sh,
+/// `mh-fallback`/`mh-port` for mh (and rvs's mhb), `flag-1..3` for
+/// the others. sh and mh have no name for flag 3: it is set but not
+/// named (`-b ` in `-S`, `()` in `-L`), as in ipvsadm.
 fn flags(s: &ServiceConf) -> Option<String> {
-    (s.sched_flags.0 & 7 != 0).then(|| s.sched_flags.names(s.scheduler).join(","))
+    let f = s.sched_flags.0;
+    if f & (SchedFlags::FLAG1 | SchedFlags::FLAG2 | SchedFlags::FLAG3) == 0 {
+        return None;
+    }
+    let names: [Option<&str>; 3] = match s.scheduler {
+        SchedKind::Sh => [Some("sh-fallback"), Some("sh-port"), None],
+        SchedKind::Mh | SchedKind::Mhb => [Some("mh-fallback"), Some("mh-port"), None],
+        _ => [Some("flag-1"), Some("flag-2"), Some("flag-3")],
+    };
+    let bits = [SchedFlags::FLAG1, SchedFlags::FLAG2, SchedFlags::FLAG3];
+    let set: Vec<&str> = bits.iter().zip(names).filter(|(b, _)| f & **b != 0).filter_map(|(_, n)| n).collect();
+    Some(set.join(","))
 }
 
 /// The persistence netmask as ipvsadm prints it, or None when it is the
@@ -233,9 +288,9 @@ fn mask(s: &ServiceConf) -> Option<String> {
     }
 }
 
-fn service_line(out: &mut String, sv: &ServiceView, d: Detail, exact: bool) {
+fn service_line(out: &mut String, sv: &ServiceView, d: Detail, exact: bool, names: &dyn Names) {
     let s = &sv.conf;
-    let name = list_name(s);
+    let name = list_name(s, names);
     match d {
         Detail::Stats => {
             let _ = write!(out, "{name:<33}");
@@ -267,11 +322,11 @@ fn service_line(out: &mut String, sv: &ServiceView, d: Detail, exact: bool) {
     out.push('\n');
 }
 
-fn dest_line(out: &mut String, dv: &DestView, d: Detail, exact: bool) {
+fn dest_line(out: &mut String, dv: &DestView, d: Detail, exact: bool, proto: Option<&str>, names: &dyn Names) {
     let c = &dv.conf;
-    let mut name = addrport(c.addr, c.port);
+    let mut name = addrport(c.addr, c.port, proto, names);
     if c.addr.is_ipv4() {
-        name.truncate(28);
+        truncate_bytes(&mut name, 28);
     }
     let fwd = c.fwd.ipvs_name();
     let _ = match d {
@@ -341,24 +396,27 @@ fn largenum(out: &mut String, i: u64, exact: bool) {
     };
 }
 
-/// Services in ipvsadm's sorted order (`-S` has no `--nosort`).
+/// Services in ipvsadm's sorted order (`-S` has no `--nosort`), sorted
+/// from the kernel's dump order as ipvsadm sorts it.
 fn sorted_services(services: &[ServiceConf]) -> Vec<&ServiceConf> {
     let mut sorted: Vec<&ServiceConf> = services.iter().collect();
+    order::kernel_services(&mut sorted, |s| *s);
     order::c_qsort(&mut sorted, &|a: &&ServiceConf, b: &&ServiceConf| order::ipvs_cmp_services(a, b));
     sorted
 }
 
 /// `-S`: the table as `-R` input, one command per line, sorted like `-L`.
 /// With `--yaml`, the `services:` section of rvsd's configuration file
-/// instead.
-pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmError> {
+/// instead. `names` resolves addresses and ports unless `-n`.
+pub fn save(services: &[ServiceConf], opts: &SaveOpts, names: &dyn Names) -> Result<String, AdmError> {
     if opts.yaml {
         return save_yaml(services);
     }
+    let names: &dyn Names = if opts.numeric { &Numeric } else { names };
     let sorted = sorted_services(services);
     let mut out = String::new();
     for s in sorted {
-        let name = rule_name(s);
+        let name = rule_name(s, names);
         let _ = write!(out, "-A {name} -s {}", s.scheduler);
         if let Some(t) = s.persistent {
             let _ = write!(out, " -p {t}");
@@ -370,7 +428,7 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
             let _ = write!(out, " -b {f}");
         }
         for a in &s.laddrs {
-            let _ = write!(out, " --laddr {a}");
+            let _ = write!(out, " --laddr {}", names::addr_text(*a));
         }
         for m in &s.matches {
             let _ = write!(out, " --match {}", values::match_to_string(m));
@@ -383,6 +441,7 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
         }
         out.push('\n');
         let mut dests: Vec<DestConf> = s.dests.iter().map(|d| DestConf { port: s.dest_port(d), ..d.clone() }).collect();
+        order::kernel_dests(&mut dests);
         order::c_qsort(&mut dests, &order::ipvs_cmp_dests);
         for d in &dests {
             let switch = match d.fwd {
@@ -391,7 +450,8 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
                 FwdMethod::Tun => "-i",
                 FwdMethod::FullNat => "--fullnat",
             };
-            let _ = write!(out, "-a {name} -r {} {switch} -w {}", addrport(d.addr, d.port), d.weight);
+            let dname = addrport(d.addr, d.port, svc_proto(s), names);
+            let _ = write!(out, "-a {name} -r {dname} {switch} -w {}", d.weight);
             if d.fwd == FwdMethod::Tun {
                 let _ = match d.tun_type {
                     TunType::Ipip => write!(out, " --tun-type ipip"),
@@ -399,16 +459,28 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts) -> Result<String, AdmErro
                     TunType::Gre => write!(out, " --tun-type gre --tun-nocsum"),
                 };
             }
-            if d.upper != 0 {
-                let _ = write!(out, " -x {}", d.upper);
-            }
-            if d.lower != 0 {
-                let _ = write!(out, " -y {}", d.lower);
-            }
             out.push('\n');
         }
     }
     Ok(out)
+}
+
+/// What `-S` keeps of a service, that is what `-S | -R` gives back:
+/// ipvsadm's save format has no thresholds, and no name for flag 3 of
+/// sh and mh. None when the saved lines do not restore at all (flag 3
+/// alone there is written as an empty `-b `, as ipvsadm writes it).
+pub fn as_saved(s: &ServiceConf) -> Option<ServiceConf> {
+    let mut s = s.clone();
+    if matches!(s.scheduler, SchedKind::Sh | SchedKind::Mh | SchedKind::Mhb) {
+        if s.sched_flags.0 & 7 == SchedFlags::FLAG3 {
+            return None;
+        }
+        s.sched_flags.0 &= !SchedFlags::FLAG3;
+    }
+    for d in &mut s.dests {
+        (d.upper, d.lower) = (0, 0);
+    }
+    Some(s)
 }
 
 #[derive(Serialize)]
@@ -437,11 +509,13 @@ fn save_yaml(services: &[ServiceConf]) -> Result<String, AdmError> {
 
 /// `-c`: the connection entries (`--persistent-conn` adds ipvsadm's pe
 /// columns to the header; rvs has no persistence engine, so entries never
-/// fill them). With `--json`, the entries as JSON.
-pub fn connections(conns: &[ConnView], opts: &ListOpts) -> String {
+/// fill them). With `--json`, the entries as JSON. `names` resolves
+/// addresses and ports unless `-n`.
+pub fn connections(conns: &[ConnView], opts: &ListOpts, names: &dyn Names) -> String {
     if opts.json {
         return json(&conns);
     }
+    let names: &dyn Names = if opts.numeric { &Numeric } else { names };
     let mut out = String::from("IPVS connection entries\n");
     // ipvsadm: "pro expire %-11s %-18s %-18s %s" (+ " %-18s %-16s %s"
     // for the pe columns), filled with the column names.
@@ -451,18 +525,19 @@ pub fn connections(conns: &[ConnView], opts: &ListOpts) -> String {
         "pro expire state       source             virtual            destination\n"
     });
     for c in conns {
-        let proto = match c.proto {
-            Some(p) => p.name(),
-            None => "IP",
+        let (proto, lookup) = match c.proto {
+            Some(p) => (p.name(), Some(proto_name(p))),
+            None => ("IP", None),
         };
+        let ap = |a, p| addrport(a, p, lookup, names);
         let expire = format!("{:02}:{:02}", c.expire_secs / 60, c.expire_secs % 60);
         let _ = writeln!(
             out,
             "{proto:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
             c.state,
-            addrport(c.caddr, c.cport),
-            addrport(c.vaddr, c.vport),
-            addrport(c.daddr, c.dport)
+            ap(c.caddr, c.cport),
+            ap(c.vaddr, c.vport),
+            ap(c.daddr, c.dport)
         );
     }
     out
@@ -522,12 +597,12 @@ mod tests {
         t.persistent = Some(60);
         t.dests.push(DestConf::new("2001:db8::10".parse().unwrap(), 0, FwdMethod::Nat, 1));
         let v = TableView::from_model(1, &[f.clone(), t.clone()]);
-        let out = list(&v, &opts()).unwrap();
+        let out = list(&v, &opts(), &Numeric).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[3], "UDP  [2001:db8::1]:53 wlc persistent 60");
         assert_eq!(lines[4], "  -> [2001:db8::10]:53            Masq    1      0          0         ");
         assert_eq!(lines[5], "FWM  66 IPv6 wlc persistent 300 mask 64");
-        let saved = save(&[f, t], &SaveOpts::default()).unwrap();
+        let saved = save(&[f, t], &SaveOpts::default(), &Numeric).unwrap();
         assert_eq!(
             saved,
             "-A -u [2001:db8::1]:53 -s wlc -p 60\n\
@@ -543,9 +618,9 @@ mod tests {
         s.scheduler = rvs_conf::SchedKind::Rr;
         s.dests.push(DestConf::new("10.0.1.1".parse().unwrap(), 3869, FwdMethod::Nat, 1));
         let v = TableView::from_model(1, std::slice::from_ref(&s));
-        let out = list(&v, &opts()).unwrap();
+        let out = list(&v, &opts(), &Numeric).unwrap();
         assert_eq!(out.lines().nth(3), Some("SCTP  10.0.0.1:3868 rr"));
-        let saved = save(&[s], &SaveOpts::default()).unwrap();
+        let saved = save(&[s], &SaveOpts::default(), &Numeric).unwrap();
         assert_eq!(
             saved,
             "-A --sctp-service 10.0.0.1:3868 -s rr\n-a --sctp-service 10.0.0.1:3868 -r 10.0.1.1:3869 -m -w 1\n"
@@ -561,7 +636,7 @@ mod tests {
             daddr: "10.0.1.1".parse().unwrap(),
             dport: 3869,
         };
-        let out = connections(&[c], &opts());
+        let out = connections(&[c], &opts(), &Numeric);
         assert_eq!(
             out.lines().nth(2),
             Some("SCTP 01:01  S-ACK-SENT  192.0.2.7:40000    10.0.0.1:3868      10.0.1.1:3869")
@@ -571,7 +646,7 @@ mod tests {
     #[test]
     fn daemon_lists_nothing() {
         let o = ListOpts { target: ListTarget::Daemon, ..opts() };
-        assert_eq!(list(&TableView::from_model(1, &[]), &o).unwrap(), "");
+        assert_eq!(list(&TableView::from_model(1, &[]), &o, &Numeric).unwrap(), "");
     }
 
     #[test]

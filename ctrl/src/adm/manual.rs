@@ -9,21 +9,7 @@ use crate::adm::options::{Arg, Tag, SPECS};
 use std::io::{self, Write};
 
 /// Options rvsadm knows but refuses (ipvsadm has them; rvs does not yet).
-const UNSUPPORTED: &[&str] = &[
-    "ops",
-    "pe",
-    "tun-csum",
-    "tun-remcsum",
-    "start-daemon",
-    "stop-daemon",
-    "daemon",
-    "mcast-interface",
-    "mcast-group",
-    "mcast-port",
-    "mcast-ttl",
-    "syncid",
-    "sync-maxlen",
-];
+const UNSUPPORTED: &[&str] = &["ops", "pe", "tun-csum", "tun-remcsum"];
 
 /// Each `--long` option's description as `-h` words it: the text after
 /// the last wide gap on the option's line, plus its indented
@@ -150,7 +136,7 @@ fn synopsis() -> String {
 }
 
 const EXTRA: &str = r#".SH EXIT STATUS
-0 on success; 2 for a usage error or a bad \-R input line; 255 for an error reported by rvsd; 1 when rvsd cannot be reached.
+As ipvsadm's: 0 on success; 2 for a bad command line (ipvsadm's "illegal ...", "invalid ..." messages) or when rvsd cannot be reached ("Can't initialize ipvs"); 255 when the first option is not a command, for an option the parser cannot read, and for a change the table refuses; 1 when a listing finds nothing (\-L of a service that is not there). rvs failures ipvsadm has no counterpart for exit 1 with an "rvsadm:" message; \-\-verbose adds what exactly is wrong after ipvsadm's message.
 .SH FILES
 .TP
 \fI/run/rvs/rvsd.sock\fR
@@ -174,9 +160,9 @@ mod tests {
         let missing: Vec<&str> = SPECS.iter().map(|s| s.long).filter(|l| describe(l, &descs).is_none()).collect();
         assert!(missing.is_empty(), "options missing from -h: {missing:?}");
         let d = describe("scheduler", &descs).unwrap();
-        assert!(d.starts_with("one of") && d.contains("default wlc"), "{d}");
         // A continuation line joins its option's description.
-        assert!(describe("fwmark-service", &descs).unwrap().ends_with("see --match"));
+        assert!(d.starts_with("one of") && d.ends_with("the default scheduler is wlc."), "{d}");
+        assert_eq!(describe("fwmark-service", &descs).unwrap(), "fwmark is an integer greater than zero");
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub mod error;
 pub mod format;
 pub mod help;
 pub mod manual;
+pub mod names;
+#[cfg(test)]
+mod names_format_tests;
 mod options;
 mod order;
 pub mod parse;

@@ -14,7 +14,10 @@
 //! address services (fwmark 0). Such a comparison is not even transitive,
 //! so the result depends on the sorting algorithm: glibc's `qsort` is a
 //! top-down merge sort ([`c_qsort`]), reproduced here step by step so that
-//! every table lists exactly as ipvsadm lists it. Fwmark services carry
+//! every table lists exactly as ipvsadm lists it, provided it starts
+//! from what ipvsadm starts from: the kernel's dump order (the
+//! `--nosort` order below), so callers put the table in that order
+//! first ([`kernel_services`], [`kernel_dests`]). Fwmark services carry
 //! protocol 0 and address 0 (libipvs zeroes what the netlink dump leaves
 //! out); ports subtract as `int` after promotion, which is plain order.
 //!
@@ -275,7 +278,7 @@ mod tests {
     #[test]
     fn listing_is_ipvsadm_sorted() {
         let table = mixed_table();
-        let out = format::list(&TableView::from_model(4096, &table), &ListOpts::default()).unwrap();
+        let out = format::list(&TableView::from_model(4096, &table), &ListOpts::default(), &format::Numeric).unwrap();
         let (svcs, dests) = listed(&out);
         assert_eq!(
             svcs,
@@ -300,11 +303,11 @@ mod tests {
             ListOpts { persistent_conn: true, ..ListOpts::default() },
             ListOpts { tun_info: true, ..ListOpts::default() },
         ] {
-            let (s, d) = listed(&format::list(&TableView::from_model(4096, &table), &o).unwrap());
+            let (s, d) = listed(&format::list(&TableView::from_model(4096, &table), &o, &format::Numeric).unwrap());
             assert_eq!((s, d), (svcs.clone(), dests.clone()), "{o:?}");
         }
         // -S too.
-        let saved = format::save(&table, &SaveOpts::default()).unwrap();
+        let saved = format::save(&table, &SaveOpts::default(), &format::Numeric).unwrap();
         let adds: Vec<&str> =
             saved.lines().filter(|l| l.starts_with("-A")).map(|l| l.split(" -s").next().unwrap()).collect();
         assert_eq!(
@@ -325,8 +328,12 @@ mod tests {
             saved.contains("-a -t 10.0.0.1:80 -r 192.168.1.100:80 -m -w 1\n-a -t 10.0.0.1:80 -r 10.0.0.1:80 -m -w 1\n")
         );
         // --json lists the same order.
-        let j = format::list(&TableView::from_model(4096, &table), &ListOpts { json: true, ..ListOpts::default() })
-            .unwrap();
+        let j = format::list(
+            &TableView::from_model(4096, &table),
+            &ListOpts { json: true, ..ListOpts::default() },
+            &format::Numeric,
+        )
+        .unwrap();
         let v: TableView = serde_json::from_str(&j).unwrap();
         assert_eq!(v.services[0].conf.key, table[1].key);
         assert_eq!(v.services[0].dests.len(), 0);
@@ -336,22 +343,36 @@ mod tests {
     #[test]
     fn non_transitive_order_depends_on_the_table_like_glibc() {
         // 10.0.0.1 < 100.0.0.1 < 192.168.0.1 < 10.0.0.1 under ipvsadm's
-        // comparison: what lists first depends on the table order.
+        // comparison: what lists first depends on the order ipvsadm gets
+        // them in, the kernel's dump: all three share bucket 0x57, so
+        // newest first.
         let s = |order: &[&str]| {
             let t: Vec<ServiceConf> = order.iter().map(|a| tcp(a, 80)).collect();
-            listed(&format::list(&TableView::from_model(1, &t), &ListOpts::default()).unwrap()).0
+            listed(&format::list(&TableView::from_model(1, &t), &ListOpts::default(), &format::Numeric).unwrap()).0
         };
+        // Sorted from [192, 100, 10]: [192] + sort([100, 10]) = [10, 100];
+        // the merge takes 192 first (192 - 10 is negative as an int).
         assert_eq!(
             s(&["10.0.0.1", "100.0.0.1", "192.168.0.1"]),
-            ["TCP 10.0.0.1:80", "TCP 100.0.0.1:80", "TCP 192.168.0.1:80"]
-        );
-        assert_eq!(
-            s(&["192.168.0.1", "10.0.0.1", "100.0.0.1"]),
             ["TCP 192.168.0.1:80", "TCP 10.0.0.1:80", "TCP 100.0.0.1:80"]
         );
+        // Sorted from [100, 10, 192]: [100] + [192, 10]; 100 < 192.
+        assert_eq!(
+            s(&["192.168.0.1", "10.0.0.1", "100.0.0.1"]),
+            ["TCP 100.0.0.1:80", "TCP 192.168.0.1:80", "TCP 10.0.0.1:80"]
+        );
+        // Real servers too: sorted from the newest-first list.
+        let mut one = tcp("1.1.1.1", 80);
+        one.dests = ["10.0.0.1", "100.0.0.1", "192.168.0.1"].iter().map(|a| dest(a, 80)).collect();
+        let o = ListOpts { tun_info: true, ..ListOpts::default() };
+        let (_, d) = listed(&format::list(&TableView::from_model(1, &[one.clone()]), &o, &format::Numeric).unwrap());
+        assert_eq!(d, ["-> 192.168.0.1:80", "-> 10.0.0.1:80", "-> 100.0.0.1:80"]);
+        let saved = format::save(&[one], &SaveOpts::default(), &format::Numeric).unwrap();
+        let rs: Vec<&str> = saved.lines().skip(1).map(|l| l.split(" -r ").nth(1).unwrap()).collect();
+        assert_eq!(rs, ["192.168.0.1:80 -m -w 1", "10.0.0.1:80 -m -w 1", "100.0.0.1:80 -m -w 1"]);
         // A fwmark of 2^31 or more lists before the address services.
         let t = vec![tcp("10.0.0.1", 80), ServiceConf::new(ServiceKey::Fwmark(0x8000_0001))];
-        let out = format::list(&TableView::from_model(1, &t), &ListOpts::default()).unwrap();
+        let out = format::list(&TableView::from_model(1, &t), &ListOpts::default(), &format::Numeric).unwrap();
         assert_eq!(listed(&out).0, ["FWM 2147483649", "TCP 10.0.0.1:80"]);
     }
 
@@ -359,7 +380,7 @@ mod tests {
     fn nosort_is_the_kernel_walk() {
         let table = mixed_table();
         let o = ListOpts { nosort: true, ..ListOpts::default() };
-        let (svcs, dests) = listed(&format::list(&TableView::from_model(4096, &table), &o).unwrap());
+        let (svcs, dests) = listed(&format::list(&TableView::from_model(4096, &table), &o, &format::Numeric).unwrap());
         // Buckets (salt 0): UDP 10.0.0.1:53 37, TCP 192.168.1.100:80 50,
         // TCP [fd00::1]:80 and TCP 10.0.0.1:80 87 (newest first), UDP
         // [2001:db8::1]:53 157, TCP 10.0.0.1:443 189, TCP [2001:db8::1]:80

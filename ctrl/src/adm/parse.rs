@@ -22,15 +22,16 @@
 //!   it for `-g`/`-i` on non-fwmark services (DR and TUN cannot map ports);
 //! - zero-port services must be persistent.
 //!
+//! - the first option is the command; popt's errors and ipvsadm's texts
+//!   and exit codes (see `AdmError::text`), rvs's detail behind `--verbose`.
+//!
 //! Decided differently:
-//! - the command may come after other options (`-n -L`); ipvsadm wants it
-//!   first but accepting more is harmless;
 //! - `-r`, `-M` and `-b` are resolved after all options are read, so
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
-//! - names are not resolved: hosts and ports must be numeric;
-//! - options rvs cannot honour (`--ops`, `--pe`, the sync daemon) are
-//!   recognised and refused with a clear message.
+//! - options rvs cannot honour yet (`--ops`, `--pe`) are
+//!   read and checked as ipvsadm checks them, then refused where IPVS would
+//!   answer (after the service lookup) with the reason in the detail.
 
 use crate::adm::cmd::{
     AdmCommand, DestOpts, DestRef, ListOpts, ListTarget, RestoreOpts, SaveOpts, ServiceOpts, TunCsum,
@@ -39,7 +40,9 @@ use crate::adm::error::AdmError;
 use crate::adm::options::{self, Arg, Cmd, Opt, OptSet, Spec, SvcKind, Tag};
 use crate::adm::values;
 use crate::adm::view::Timeouts;
-use rvs_conf::{DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, TunType};
+use rvs_conf::{
+    DestConf, FwdMethod, FwmarkMatch, Proto, ProxyProtocol, SchedFlags, SchedKind, ServiceKey, SyncRole, TunType,
+};
 use std::net::IpAddr;
 
 /// IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: `6*60`): what a bare `-p`
@@ -88,11 +91,37 @@ struct Parsed {
     matches: Vec<FwmarkMatch>,
     mhb_c: Option<f64>,
     proxy_protocol: Option<ProxyProtocol>,
+    /// `--pe`.
+    pe: Option<String>,
+    /// `--start-daemon`/`--stop-daemon`'s role, and the daemon options.
+    role: Option<SyncRole>,
+    daemon: DaemonArgs,
     positional: Vec<String>,
 }
 
+/// The daemon options as given (checked as ipvsadm checks them).
+#[derive(Default)]
+struct DaemonArgs {
+    interface: Option<String>,
+    syncid: Option<u8>,
+    group: Option<IpAddr>,
+    port: Option<u16>,
+    ttl: Option<u8>,
+    maxlen: Option<u16>,
+}
+
+/// A usage error back to the text (with its detail) `build` returns.
+fn usage_text(e: AdmError) -> String {
+    match e {
+        AdmError::Usage(s) => s,
+        e => e.to_string(),
+    }
+}
+
+/// ipvsadm's "illegal X specified", and (after the newline, printed only
+/// with `--verbose`) what exactly is wrong.
 fn illegal(what: &str, why: impl std::fmt::Display) -> String {
-    format!("illegal {what} specified: {why}")
+    format!("illegal {what} specified\n{why}")
 }
 
 fn num_arg(v: &str, min: i64, max: i64, what: &str) -> Result<u32, String> {
@@ -103,9 +132,17 @@ fn num_arg(v: &str, min: i64, max: i64, what: &str) -> Result<u32, String> {
 
 impl Parsed {
     /// Read the words. Returns `Some` for `-h`/`-v`, which end parsing.
+    ///
+    /// Like ipvsadm under popt: the first option must be a command (else
+    /// only the "Try" line, exit 255); a word popt cannot read after it is
+    /// `WORD: popt's message` (exit 255); a command after the first is an
+    /// "invalid option" (popt names the whole word, so `-LA` is reported
+    /// as `-LA`). Words that are not options are kept for `--set` and for
+    /// "unexpected argument".
     fn read(&mut self, argv: &[String]) -> Result<Option<AdmCommand>, AdmError> {
         let mut i = 0;
         let mut only_positional = false;
+        let mut first = true;
         while i < argv.len() {
             let w = &argv[i];
             i += 1;
@@ -117,34 +154,30 @@ impl Parsed {
                 only_positional = true;
                 continue;
             }
+            let popt =
+                |first: bool, msg: &str| if first { AdmError::TryHelp } else { AdmError::Popt(format!("{w}: {msg}")) };
             if let Some(long) = w.strip_prefix("--") {
                 let (name, inline) = match long.split_once('=') {
                     Some((n, v)) => (n, Some(v.to_string())),
                     None => (long, None),
                 };
-                let spec = options::by_long(name).ok_or_else(|| AdmError::usage(format!("{w}: unknown option")))?;
+                let spec = options::by_long(name).ok_or_else(|| popt(first, "unknown option"))?;
                 let value = match spec.arg {
-                    Arg::None => {
-                        if inline.is_some() {
-                            return Err(AdmError::usage(format!("--{name}: option does not take an argument")));
-                        }
-                        None
-                    }
+                    Arg::None if inline.is_some() => return Err(popt(first, "option does not take an argument")),
+                    Arg::None => None,
                     Arg::Required => match inline {
                         Some(v) => Some(v),
-                        None => Some(
-                            take_next(argv, &mut i, false)
-                                .ok_or_else(|| AdmError::usage(format!("{w}: missing argument")))?,
-                        ),
+                        None => Some(take_next(argv, &mut i, false).ok_or_else(|| popt(first, "missing argument"))?),
                     },
                     Arg::Optional => match inline {
                         Some(v) => Some(v),
                         None => take_next(argv, &mut i, true),
                     },
                 };
-                if let Some(done) = self.on(spec, value)? {
+                if let Some(done) = self.on(spec, value, w, first)? {
                     return Ok(Some(done));
                 }
+                first = false;
                 continue;
             }
             let chars: Vec<char> = w[1..].chars().collect();
@@ -152,25 +185,28 @@ impl Parsed {
             while j < chars.len() {
                 let c = chars[j];
                 j += 1;
-                let spec = options::by_short(c).ok_or_else(|| AdmError::usage(format!("-{c}: unknown option")))?;
+                let spec = options::by_short(c).ok_or_else(|| popt(first, "unknown option"))?;
                 let rest: String = chars[j..].iter().collect();
-                let flag = format!("-{c}");
                 let value = match spec.arg {
                     Arg::None => None,
                     Arg::Required | Arg::Optional if !rest.is_empty() => {
                         j = chars.len();
                         Some(rest)
                     }
-                    Arg::Required => Some(
-                        take_next(argv, &mut i, false)
-                            .ok_or_else(|| AdmError::usage(format!("{flag}: missing argument")))?,
-                    ),
+                    Arg::Required => {
+                        Some(take_next(argv, &mut i, false).ok_or_else(|| popt(first, "missing argument"))?)
+                    }
                     Arg::Optional => take_next(argv, &mut i, true),
                 };
-                if let Some(done) = self.on(spec, value)? {
+                if let Some(done) = self.on(spec, value, w, first)? {
                     return Ok(Some(done));
                 }
+                first = false;
             }
+        }
+        if first {
+            // No option at all (`ipvsadm foo`): popt has nothing to give.
+            return Err(AdmError::TryHelp);
         }
         Ok(None)
     }
@@ -185,19 +221,44 @@ impl Parsed {
 
     /// One option with its value (checked here when the check needs no
     /// other option, so that errors come in argv order like ipvsadm's).
-    fn on(&mut self, spec: &Spec, value: Option<String>) -> Result<Option<AdmCommand>, AdmError> {
+    /// `word` is the argv word the option came from, `first` whether it
+    /// is the command position.
+    fn on(
+        &mut self,
+        spec: &Spec,
+        value: Option<String>,
+        word: &str,
+        first: bool,
+    ) -> Result<Option<AdmCommand>, AdmError> {
+        let bare = value.is_none();
         let v = value.unwrap_or_default();
         let e = AdmError::Usage;
         match spec.tag {
-            Tag::Cmd(c) => {
-                if self.cmd.is_none() && matches!(c, Cmd::Help | Cmd::Version) {
+            Tag::Cmd(c) if first => {
+                if matches!(c, Cmd::Help | Cmd::Version) {
                     return Ok(Some(if c == Cmd::Help { AdmCommand::Help } else { AdmCommand::Version }));
                 }
-                if self.cmd.is_some() {
-                    return Err(AdmError::usage("multiple commands specified"));
+                // ipvsadm checks the daemon's role with the command (its
+                // two messages differ by one character: kept).
+                if !matches!(v.as_str(), "master" | "backup") {
+                    match c {
+                        Cmd::StartDaemon => return Err(AdmError::usage("illegal start-daemon parameter specified")),
+                        Cmd::StopDaemon => return Err(AdmError::usage("illegal start_daemon specified")),
+                        _ => {}
+                    }
+                }
+                if matches!(c, Cmd::StartDaemon | Cmd::StopDaemon) {
+                    self.role = Some(if v == "master" { SyncRole::Master } else { SyncRole::Backup });
                 }
                 self.cmd = Some(c);
             }
+            Tag::Cmd(_) => return Err(AdmError::usage(format!("invalid option `{word}'"))),
+            // `rvsadm --workers` is a listing of its own (an rvs command).
+            Tag::Opt(Opt::Workers) if first => {
+                self.set(Opt::Workers)?;
+                self.cmd = Some(Cmd::List);
+            }
+            _ if first => return Err(AdmError::TryHelp),
             Tag::Service(kind) => {
                 self.set(Opt::Service)?;
                 self.svc = Some(match kind {
@@ -207,8 +268,13 @@ impl Parsed {
                             .ok_or_else(|| AdmError::usage(format!("invalid fwmark value `{v}' specified")))?,
                     ),
                     SvcKind::Tcp | SvcKind::Udp | SvcKind::Sctp => {
-                        let (a, p) =
-                            values::addr_port(&v).map_err(|why| e(illegal("virtual server address[:port]", why)))?;
+                        let proto = match kind {
+                            SvcKind::Udp => "udp",
+                            SvcKind::Sctp => "sctp",
+                            _ => "tcp",
+                        };
+                        let (a, p) = values::addr_port(&v, Some(proto))
+                            .map_err(|why| e(illegal("virtual server address[:port]", why)))?;
                         let proto = match kind {
                             SvcKind::Udp => Proto::Udp,
                             SvcKind::Sctp => Proto::Sctp,
@@ -226,14 +292,27 @@ impl Parsed {
             Tag::Opt(opt) => {
                 self.set(opt)?;
                 match opt {
-                    Opt::Scheduler => self.scheduler = Some(v),
+                    // ipvsadm: an empty name is the default scheduler, an
+                    // empty flag list no flags; `--persistent=` (an empty
+                    // value, unlike a bare -p) is an invalid timeout.
+                    Opt::Scheduler => self.scheduler = Some(v).filter(|s| !s.is_empty()),
                     Opt::Persistent => {
-                        self.persistent = Some(if v.is_empty() { DEFAULT_PERSISTENT_TIMEOUT } else { timeout(&v, 1)? })
+                        self.persistent = Some(if bare { DEFAULT_PERSISTENT_TIMEOUT } else { timeout(&v, 1)? })
                     }
                     Opt::Netmask => self.netmask = Some(v),
                     Opt::Server => {
-                        self.server =
-                            Some(values::addr_port(&v).map_err(|why| e(illegal("real server address[:port]", why)))?)
+                        // Port names by the service's protocol as parsed so
+                        // far, as ipvsadm (fwmark: tcp; none yet: no name).
+                        let proto = match self.svc {
+                            Some(SvcArg::Inet(Proto::Udp, ..)) => Some("udp"),
+                            Some(SvcArg::Inet(Proto::Sctp, ..)) => Some("sctp"),
+                            Some(_) => Some("tcp"),
+                            None => None,
+                        };
+                        self.server = Some(
+                            values::addr_port(&v, proto)
+                                .map_err(|why| e(illegal("real server address[:port]", why)))?,
+                        )
                     }
                     Opt::Weight => self.weight = Some(num_arg(&v, 0, 65535, "weight").map_err(e)?),
                     Opt::UThreshold => {
@@ -242,7 +321,19 @@ impl Parsed {
                     Opt::LThreshold => {
                         self.lower = Some(num_arg(&v, 0, i64::from(i32::MAX), "l_threshold").map_err(e)?)
                     }
-                    Opt::SchedFlags => self.sched_flags = Some(v),
+                    // ipvsadm takes -6 only after -f (it sets the family
+                    // of the fwmark service parsed so far).
+                    Opt::Ipv6 if !matches!(self.svc, Some(SvcArg::Mark(_))) => return Err(AdmError::SixBeforeF),
+                    Opt::Pe => self.pe = Some(v),
+                    Opt::McastIf => self.daemon.interface = Some(v),
+                    Opt::SyncId => self.daemon.syncid = Some(num_arg(&v, 0, 255, "syncid").map_err(e)? as u8),
+                    Opt::McastPort => self.daemon.port = Some(num_arg(&v, 1, 65535, "mcast-port").map_err(e)? as u16),
+                    Opt::McastTtl => self.daemon.ttl = Some(num_arg(&v, 1, 255, "mcast-ttl").map_err(e)? as u8),
+                    Opt::SyncMaxlen => {
+                        self.daemon.maxlen = Some(num_arg(&v, 1, 65535 - 20 - 8, "sync-maxlen").map_err(e)? as u16)
+                    }
+                    Opt::McastGroup => self.daemon.group = Some(values::mcast_group(&v).map_err(AdmError::usage)?),
+                    Opt::SchedFlags => self.sched_flags = Some(v).filter(|f| !f.is_empty()),
                     Opt::TunType => {
                         self.tun_type = Some(match v.as_str() {
                             "ipip" => TunType::Ipip,
@@ -306,21 +397,17 @@ impl Parsed {
     }
 
     fn build(self) -> Result<AdmCommand, String> {
-        // `rvsadm --workers` needs no `-L`: it is a listing of its own.
-        let cmd = self.cmd.or_else(|| self.has(Opt::Workers).then_some(Cmd::List));
-        let Some(cmd) = cmd else {
-            return Err("no command given; try `rvsadm -h' or 'rvsadm --help' for more information".into());
-        };
+        let cmd = self.cmd.expect("read: the first option is a command");
         let v6 = self.svc_is_v6();
         let netmask = match &self.netmask {
             None => values::full_mask(v6),
-            // ipvsadm: atoi for IPv6, inet_aton for IPv4 (`-M 64` on an
+            // ipvsadm: atoi for IPv6, inet_aton (then a host name) for IPv4 (`-M 64` on an
             // IPv4 service is the mask 0.0.0.64, not a /64).
             Some(m) if v6 => match values::atoi(m) {
                 n @ 1..=128 => values::v6_mask(n as u8),
-                _ => return Err(format!("illegal ipv6 netmask specified: '{m}' (1..128)")),
+                _ => return Err(format!("illegal ipv6 netmask specified\n'{m}' is not in 1..128")),
             },
-            Some(m) => match values::inet_aton(m) {
+            Some(m) => match values::netmask_v4(m) {
                 Some(a) => IpAddr::V4(a),
                 None => {
                     return Err(illegal(
@@ -336,9 +423,9 @@ impl Parsed {
             match (positional.next(), positional.next(), positional.next()) {
                 (Some(a), Some(b), Some(c)) => {
                     timeouts = Timeouts {
-                        tcp: timeout(a, 0).map_err(|e| e.to_string())?,
-                        tcpfin: timeout(b, 0).map_err(|e| e.to_string())?,
-                        udp: timeout(c, 0).map_err(|e| e.to_string())?,
+                        tcp: timeout(a, 0).map_err(usage_text)?,
+                        tcpfin: timeout(b, 0).map_err(usage_text)?,
+                        udp: timeout(c, 0).map_err(usage_text)?,
                     }
                 }
                 _ => return Err("--set option requires 3 timeout values".into()),
@@ -347,25 +434,13 @@ impl Parsed {
         if let Some(extra) = positional.next() {
             return Err(format!("unexpected argument {extra}"));
         }
-        let scheduler = match &self.scheduler {
-            Some(s) => Some(s.parse::<SchedKind>()?),
-            None => None,
-        };
+        let scheduler = self.scheduler.as_deref().and_then(|s| s.parse::<SchedKind>().ok());
+        let unknown_scheduler = self.scheduler.clone().filter(|_| scheduler.is_none());
         let sched_flags = match &self.sched_flags {
-            Some(f) => sched_flags(scheduler.unwrap_or(SchedKind::Wlc), f)?,
+            Some(f) => sched_flags(self.scheduler.as_deref().unwrap_or("wlc"), f)?,
             None => SchedFlags::default(),
         };
         options::check(cmd, self.given)?;
-
-        if self.has(Opt::Ipv6) && !matches!(self.svc, Some(SvcArg::Mark(_))) {
-            return Err("-6 is only valid with a fwmark service (-f)".into());
-        }
-        if self.has(Opt::Ops) {
-            return Err("--ops (one-packet scheduling) is not supported by rvs".into());
-        }
-        if self.has(Opt::Pe) {
-            return Err("--pe (persistence engines) is not supported by rvs".into());
-        }
 
         let key = self.key();
         Ok(match cmd {
@@ -375,6 +450,11 @@ impl Parsed {
                     if self.persistent.is_none() {
                         return Err("Zero port specified for non-persistent service".into());
                     }
+                }
+                if self.has(Opt::Ops)
+                    && !matches!(key, ServiceKey::Fwmark(_) | ServiceKey::Inet { proto: Proto::Udp, .. })
+                {
+                    return Err("One-Packet Scheduling is only for UDP virtual services".into());
                 }
                 let matches = if self.has(Opt::Match) {
                     if !matches!(key, ServiceKey::Fwmark(_)) {
@@ -406,6 +486,9 @@ impl Parsed {
                     matches,
                     mhb_c: self.mhb_c,
                     proxy_protocol: self.proxy_protocol,
+                    unknown_scheduler,
+                    ops: self.has(Opt::Ops),
+                    pe: self.pe.clone(),
                 };
                 if cmd == Cmd::Add {
                     AdmCommand::AddService(o)
@@ -468,12 +551,34 @@ impl Parsed {
             }
             Cmd::Save => AdmCommand::Save(SaveOpts { numeric: self.has(Opt::Numeric), yaml: self.has(Opt::Yaml) }),
             Cmd::Restore => AdmCommand::Restore(RestoreOpts { dry_run: self.has(Opt::DryRun) }),
-            Cmd::StartDaemon | Cmd::StopDaemon => {
-                return Err("rvsadm cannot start or stop sync daemons yet: configure one in rvsd's YAML file (sync:) and restart rvsd".into())
-            }
+            Cmd::StopDaemon => AdmCommand::StopDaemon(self.role.expect("read: the role comes with the command")),
+            Cmd::StartDaemon => AdmCommand::StartDaemon(self.daemon_conf()?),
             Cmd::Help => AdmCommand::Help,
             Cmd::Version => AdmCommand::Version,
         })
+    }
+
+    /// `--start-daemon`'s daemon: ipvsadm's defaults (interface `eth0`,
+    /// syncid 0) and the kernel's (group 224.0.0.81, port 8848, TTL 1)
+    /// for what is not given.
+    fn daemon_conf(&self) -> Result<rvs_conf::SyncConf, String> {
+        let d = &self.daemon;
+        let role = self.role.expect("read: the role comes with the command");
+        let mut c = rvs_conf::SyncConf::new(role, d.interface.clone().unwrap_or_else(|| "eth0".into()));
+        match d.group {
+            Some(IpAddr::V4(g)) => c.group = g,
+            Some(IpAddr::V6(g)) => {
+                return Err(format!(
+                    "Operation not supported with specified address family\nrvs syncs over IPv4 only; {g} is IPv6"
+                ))
+            }
+            None => {}
+        }
+        c.syncid = d.syncid.unwrap_or(0);
+        c.port = d.port.unwrap_or(c.port);
+        c.ttl = d.ttl.unwrap_or(c.ttl);
+        c.maxlen = d.maxlen;
+        Ok(c)
     }
 
     /// `-a`/`-e`: ipvsadm's resolution of the real server.
@@ -491,7 +596,9 @@ impl Parsed {
         // translates the source too, so it can cross families (NAT64) as
         // DPVS's does.
         if addr.is_ipv6() != svc_v6 && !matches!(fwd, FwdMethod::Tun | FwdMethod::FullNat) {
-            return Err("Different address family is allowed only for tunneling and fullnat servers".into());
+            return Err("Different address family is allowed only for tunneling servers\n\
+                        (and, in rvs, FULLNAT servers: --fullnat)"
+                .into());
         }
         let tun_opts = [Opt::TunType, Opt::TunPort, Opt::TunNoCsum, Opt::TunCsum, Opt::TunRemCsum];
         if tun_opts.iter().any(|&o| self.has(o)) && fwd != FwdMethod::Tun {
@@ -612,35 +719,35 @@ fn take_next(argv: &[String], i: &mut usize, optional: bool) -> Option<String> {
 fn timeout(v: &str, min: i64) -> Result<u32, AdmError> {
     values::number(v, min, i64::from(MAX_TIMEOUT))
         .map(|n| n as u32)
-        .ok_or_else(|| AdmError::usage(format!("invalid timeout value `{v}' specified ({min}..{MAX_TIMEOUT} seconds)")))
+        .ok_or_else(|| AdmError::usage(format!("invalid timeout value `{v}' specified\n{min}..{MAX_TIMEOUT} seconds")))
 }
 
 /// `-b`: a comma list of flags. The named flags belong to their scheduler
 /// (ipvsadm: "incompatible scheduler flag"); `mhb` (rvs's bounded-load
 /// Maglev) takes `mh-*` like `mh`.
-fn sched_flags(sched: SchedKind, list: &str) -> Result<SchedFlags, String> {
+fn sched_flags(sched: &str, list: &str) -> Result<SchedFlags, String> {
     let mut v = 0;
     let words: Vec<&str> = list.split(',').filter(|w| !w.is_empty()).collect();
     if words.is_empty() {
         return Err(format!("invalid scheduler flag `{list}'"));
     }
     for w in words {
-        let (bit, owner): (u32, &[SchedKind]) = match w {
+        let (bit, owner): (u32, &[&str]) = match w {
             "flag-1" => (SchedFlags::FLAG1, &[]),
             "flag-2" => (SchedFlags::FLAG2, &[]),
             "flag-3" => (SchedFlags::FLAG3, &[]),
-            "sh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Sh]),
-            "sh-port" => (SchedFlags::FLAG2, &[SchedKind::Sh]),
-            "mh-fallback" => (SchedFlags::FLAG1, &[SchedKind::Mh, SchedKind::Mhb]),
-            "mh-port" => (SchedFlags::FLAG2, &[SchedKind::Mh, SchedKind::Mhb]),
+            "sh-fallback" => (SchedFlags::FLAG1, &["sh"]),
+            "sh-port" => (SchedFlags::FLAG2, &["sh"]),
+            "mh-fallback" => (SchedFlags::FLAG1, &["mh", "mhb"]),
+            "mh-port" => (SchedFlags::FLAG2, &["mh", "mhb"]),
             _ => {
                 return Err(format!(
-                    "invalid scheduler flag `{w}' (valid: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port)"
+                    "invalid scheduler flag `{w}'\nvalid: flag-1, flag-2, flag-3, sh-fallback, sh-port, mh-fallback, mh-port"
                 ))
             }
         };
         if !owner.is_empty() && !owner.contains(&sched) {
-            return Err(format!("incompatible scheduler flag `{w}' (for scheduler {}, not {sched})", owner[0]));
+            return Err(format!("incompatible scheduler flag `{w}'\nit is for scheduler {}, not {sched}", owner[0]));
         }
         v |= bit;
     }
@@ -702,7 +809,7 @@ mod tests {
 
     #[test]
     fn clustered_and_long_list() {
-        for l in ["-Ln", "-ln", "--list --numeric", "-L -n", "-nL", "-l --numeric"] {
+        for l in ["-Ln", "-ln", "--list --numeric", "-L -n", "-l --numeric"] {
             let AdmCommand::List(o) = p(l).unwrap() else { panic!("{l}") };
             assert!(o.numeric && o.target == ListTarget::All, "{l}");
         }
@@ -716,6 +823,8 @@ mod tests {
             assert_eq!(o.json, l.contains("json"));
         }
         assert!(err("-Lc --workers").contains("conflicts"));
+        // The command comes first (popt under ipvsadm): else only "Try".
+        assert!(matches!(p("-nL"), Err(AdmError::TryHelp)));
         assert!(err("-A -t 1.1.1.1:80 --workers").contains("Illegal 'workers' option"));
         let AdmCommand::List(o) = p("-L -n -t 10.0.0.1:80 --stats --exact").unwrap() else { panic!() };
         assert_eq!(o.target, ListTarget::Service(tcp("10.0.0.1", 80)));
@@ -742,8 +851,8 @@ mod tests {
         assert_eq!(o.dest.port, 80);
         let AdmCommand::AddDest(o) = p("-a -t 1.1.1.1:80 -r 2.2.2.2:8080 -m -w 3").unwrap() else { panic!() };
         assert_eq!((o.dest.port, o.dest.fwd, o.dest.weight), (8080, FwdMethod::Nat, 3));
-        // Options in any order, even the command last.
-        let AdmCommand::AddDest(o) = p("-r 2.2.2.2 -t 1.1.1.1:80 --fullnat -a").unwrap() else { panic!() };
+        // Options in any order after the command.
+        let AdmCommand::AddDest(o) = p("-a -r 2.2.2.2 -t 1.1.1.1:80 --fullnat").unwrap() else { panic!() };
         assert_eq!((o.dest.port, o.dest.fwd), (80, FwdMethod::FullNat));
         // fwmark services keep the given port (0 if none), even for DR.
         let AdmCommand::AddDest(o) = p("-a -f 66 -r 192.168.0.10 -g").unwrap() else { panic!() };
@@ -767,10 +876,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scheduler_lists_valid_ones() {
-        let e = err("-A -t 1.1.1.1:80 -s fastest");
-        assert!(e.contains("fastest"), "{e}");
-        assert!(e.contains(&SchedKind::valid_list()), "{e}");
+    fn unknown_scheduler_is_left_to_the_apply_step() {
+        // IPVS, not ipvsadm, refuses it (ENOENT after the service lookup).
+        let AdmCommand::AddService(o) = p("-A -t 1.1.1.1:80 -s fastest").unwrap() else { panic!() };
+        assert_eq!(o.unknown_scheduler.as_deref(), Some("fastest"));
+        let e = AdmError::NoScheduler("fastest".into());
+        assert_eq!(e.text("ipvsadm"), "Scheduler or persistence engine not found");
+        assert!(e.detail().unwrap().contains(&SchedKind::valid_list()));
+        // ipvsadm checks -b against the name as given.
+        let e = p("-A -t 1.1.1.1:80 -s fastest -b sh-port").unwrap_err();
+        assert_eq!(e.text("ipvsadm"), "incompatible scheduler flag `sh-port'");
     }
 
     #[test]
@@ -795,8 +910,9 @@ mod tests {
         assert!(e.contains("out of range"), "{e}");
         let e = err("-a -t 1.1.1.1:80 -r 2.2.2.2:99999");
         assert!(e.starts_with("illegal real server address[:port] specified"), "{e}");
-        assert!(err("-A -t www.example.com:80").contains("does not resolve host names"));
-        assert!(err("-A -t 1.1.1.1:http").contains("does not resolve service names"));
+        assert!(err("-A -t nosuchhost.example:80").starts_with("illegal virtual server address[:port] specified"));
+        assert!(err("-A -t 1.1.1.1:nosuchservice").starts_with("illegal virtual server address[:port] specified"));
+        assert!(err("-a -r 2.2.2.2:http -t 1.1.1.1:80").starts_with("illegal real server address[:port] specified"));
         assert!(err("-A -t 80").starts_with("illegal virtual server"));
     }
 
@@ -809,13 +925,20 @@ mod tests {
 
     #[test]
     fn multiples_and_unknowns() {
-        assert_eq!(err("-A -D -t 1.1.1.1:80"), "multiple commands specified");
+        // A second command is an option popt knows but ipvsadm's option
+        // loop does not take; popt names the whole word.
+        assert_eq!(err("-A -D -t 1.1.1.1:80"), "invalid option `-D'");
+        assert_eq!(err("-LZ"), "invalid option `-LZ'");
         assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -w 1 -w 2"), "multiple 'weight' options specified");
         assert_eq!(err("-a -t 1.1.1.1:80 -r 2.2.2.2 -m -g"), "multiple 'forwarding-method' options specified");
         assert_eq!(err("-L --bogus"), "--bogus: unknown option");
-        assert_eq!(err("-Lq"), "-q: unknown option");
+        assert_eq!(err("-Lq"), "-Lq: unknown option");
         assert_eq!(err("-A -t"), "-t: missing argument");
-        assert!(err("-n").starts_with("no command given"));
+        assert_eq!(p("-A -t").unwrap_err().exit_code(), 255);
+        assert_eq!(err("-L --numeric=1"), "--numeric=1: option does not take an argument");
+        for l in ["-n", "--bogus -L", "-t 1.1.1.1:80 -A", "foo", "-qA"] {
+            assert!(matches!(p(l), Err(AdmError::TryHelp)), "{l}");
+        }
         assert_eq!(err("-C extra"), "unexpected argument extra");
     }
 
@@ -849,7 +972,8 @@ mod tests {
         assert_eq!(values::v6_prefix(o.netmask), 48);
         assert!(err("-A -t [::1]:80 -p -M 0").starts_with("illegal ipv6 netmask"));
         assert!(err("-A -t [::1]:80 -p -M 129").starts_with("illegal ipv6 netmask"));
-        assert!(err("-A -t 1.1.1.1:80 -6").contains("-6 is only valid"));
+        assert!(matches!(p("-A -t 1.1.1.1:80 -6"), Err(AdmError::SixBeforeF)));
+        assert!(matches!(p("-A -6 -f 1"), Err(AdmError::SixBeforeF)), "-6 comes after -f");
     }
 
     #[test]
@@ -902,9 +1026,43 @@ mod tests {
         assert_eq!(p("-h").unwrap(), AdmCommand::Help);
         assert_eq!(p("--help -n").unwrap(), AdmCommand::Help);
         assert_eq!(p("-v").unwrap(), AdmCommand::Version);
-        assert_eq!(err("-L -h"), "multiple commands specified");
-        assert!(err("-A -t 1.1.1.1:80 --ops").contains("not supported"));
-        assert!(err("--start-daemon master").contains("(sync:)"));
+        assert_eq!(err("-L -h"), "invalid option `-h'");
+        assert_eq!(err("--start-daemon x"), "illegal start-daemon parameter specified");
+        assert_eq!(err("--stop-daemon x"), "illegal start_daemon specified");
+        assert_eq!(err("-A -t 1.1.1.1:80 --ops"), "One-Packet Scheduling is only for UDP virtual services");
+        // The rest is refused once the service was looked up, as IPVS does.
+        let AdmCommand::AddService(o) = p("-A -u 1.1.1.1:53 --ops --pe sip").unwrap() else { panic!() };
+        assert!(o.ops && o.pe.as_deref() == Some("sip"));
+        let m = [rvs_conf::ServiceConf::new(tcp("1.1.1.1", 80))];
+        let e = crate::adm::apply_all(&m, &[(0, p("-E -t 1.1.1.2:80 --pe foo").unwrap())]).unwrap_err();
+        assert_eq!(e.1, AdmError::NoSuchService);
+        let e = crate::adm::apply_all(&m, &[(0, p("-E -t 1.1.1.1:80 --pe foo").unwrap())]).unwrap_err();
+        assert_eq!(e.1, AdmError::NoScheduler("foo".into()));
+        let e = crate::adm::apply_all(&m, &[(0, p("-A -u 1.1.1.1:53 -o").unwrap())]).unwrap_err();
+        assert!(matches!(e.1, AdmError::Invalid(ref d) if d.contains("one-packet")), "{e:?}");
+        let AdmCommand::StartDaemon(c) = p("--start-daemon master").unwrap() else { panic!() };
+        assert_eq!(
+            (c.state, c.interface.as_str(), c.syncid, c.port, c.ttl, c.maxlen),
+            (SyncRole::Master, "eth0", 0, 8848, 1, None)
+        );
+        let AdmCommand::StartDaemon(c) = p(
+            "--start-daemon backup --mcast-interface lan --syncid 9 --mcast-group 239.1.1.1 --mcast-port 9000 --mcast-ttl 3 --sync-maxlen 1200",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.state, c.interface.as_str(), c.syncid, c.group.to_string(), c.port, c.ttl, c.maxlen),
+            (SyncRole::Backup, "lan", 9, "239.1.1.1".into(), 9000, 3, Some(1200))
+        );
+        assert_eq!(p("--stop-daemon backup").unwrap(), AdmCommand::StopDaemon(SyncRole::Backup));
+        assert_eq!(
+            err("--start-daemon master --syncid 256"),
+            "illegal syncid specified: '256' is not a number in 0..255"
+        );
+        assert_eq!(err("--start-daemon master --mcast-group 10.0.0.1"), "invalid IPv4 mcast-group `10.0.0.1'");
+        assert_eq!(err("--start-daemon master --mcast-group ::1"), "invalid IPv6 mcast-group `::1'");
+        assert_eq!(p("--start-daemon master --mcast-port 0").unwrap_err().text("x"), "illegal mcast-port specified");
         let AdmCommand::AddService(o) = p("-A --sctp-service 1.1.1.1:3868 -s rr").unwrap() else { panic!() };
         assert_eq!(o.key, ServiceKey::Inet { proto: Proto::Sctp, addr: "1.1.1.1".parse().unwrap(), port: 3868 });
         assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));

@@ -71,7 +71,7 @@ fn edit_keeps_it_and_validation_refuses_what_the_data_path_cannot_do() {
 fn save_restore_round_trip_and_not_in_the_listing() {
     for (pp, want) in [("v1", ProxyProtocol::V1), ("v2", ProxyProtocol::V2)] {
         let m = fullnat(&format!("--proxy-protocol {pp}"));
-        let saved = save(&m, &SaveOpts::default()).unwrap();
+        let saved = save(&m, &SaveOpts::default(), &crate::adm::format::Numeric).unwrap();
         assert_eq!(
             saved,
             format!(
@@ -84,14 +84,14 @@ fn save_restore_round_trip_and_not_in_the_listing() {
         assert_eq!(back, m);
         assert_eq!(back[0].proxy_protocol, want);
         // -S --yaml spells it as the file does, and reads back.
-        let yaml = save(&m, &SaveOpts { yaml: true, numeric: true }).unwrap();
+        let yaml = save(&m, &SaveOpts { yaml: true, numeric: true }, &crate::adm::format::Numeric).unwrap();
         assert!(yaml.contains(&format!("proxy_protocol: {pp}")), "{yaml}");
         // ipvsadm's -L has no column for it.
-        let out = list(&TableView::from_model(1, &m), &ListOpts::default()).unwrap();
+        let out = list(&TableView::from_model(1, &m), &ListOpts::default(), &crate::adm::format::Numeric).unwrap();
         assert!(!out.to_lowercase().contains("proxy"), "{out}");
         assert!(out.contains("TCP  10.0.0.1:80 rr"), "{out}");
     }
     // Off is not written: a table without extensions saves as ipvsadm does.
-    let saved = save(&fullnat(""), &SaveOpts::default()).unwrap();
+    let saved = save(&fullnat(""), &SaveOpts::default(), &crate::adm::format::Numeric).unwrap();
     assert!(!saved.contains("proxy"), "{saved}");
 }

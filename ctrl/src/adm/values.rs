@@ -4,6 +4,7 @@
 //! They return a short reason on failure; the caller wraps it into
 //! ipvsadm's message for the option (e.g. "illegal weight specified").
 
+use crate::adm::names::{self, Names};
 use rvs_conf::{FwmarkMatch, Proto, ServiceConf, ServiceKey};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -18,49 +19,64 @@ pub(crate) fn number(s: &str, min: i64, max: i64) -> Option<i64> {
     (min..=max).contains(&n).then_some(n)
 }
 
-/// An address with an optional port, as `-t`, `-u` and `-r` take it:
-/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1` (no port) or `[2001:db8::1]:80`.
-///
-/// ipvsadm also resolves host and service names (gethostbyname,
-/// getservbyname); rvsadm takes numbers only and says so, because a
-/// control plane that blocks on DNS while editing the table is a hazard.
-pub(crate) fn addr_port(s: &str) -> Result<(IpAddr, Option<u16>), String> {
-    if s.is_empty() {
-        return Err("empty address".into());
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("'{s}' is not an address"));
-    }
-    if let Some(rest) = s.strip_prefix('[') {
-        let (inner, after) = rest.split_once(']').ok_or_else(|| format!("missing ']' in '{s}'"))?;
-        let a: Ipv6Addr = inner.parse().map_err(|_| format!("'{inner}' is not an IPv6 address"))?;
-        let p = after.strip_prefix(':').ok_or_else(|| format!("'{s}' needs a port after ']:'"))?;
-        return Ok((IpAddr::V6(a), Some(port(p)?)));
-    }
-    // Like ipvsadm: a whole string that is an IPv6 address has no port
-    // (write `[addr]:port` for one).
-    if let Ok(a) = s.parse::<Ipv6Addr>() {
-        return Ok((IpAddr::V6(a), None));
-    }
-    let (host, p) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (s, None),
-    };
-    let a: Ipv4Addr =
-        host.parse().map_err(|_| format!("'{host}' is not a numeric address (rvsadm does not resolve host names)"))?;
-    Ok((IpAddr::V4(a), p.map(port).transpose()?))
+/// An address with an optional port, as `-t`, `-u` and `-r` take it,
+/// following ipvsadm's `parse_service`: `1.2.3.4`, `1.2.3.4:80`,
+/// `2001:db8::1` (no port), `[2001:db8::1]:80`, and names: the host by
+/// `inet_aton` (`10.1`, `010.000.000.001`) then the resolver (IPv4
+/// only), the port by number (`080`) then by service name for `proto`
+/// (`:http`; no protocol yet, as for `-r` before `-t`, finds none).
+/// Quirks kept: a whole number is no address, and brackets around
+/// something that is not IPv6 drop the port after them
+/// (`[1.2.3.4]:80` is 1.2.3.4 with no port).
+pub(crate) fn addr_port(s: &str, proto: Option<&str>) -> Result<(IpAddr, Option<u16>), String> {
+    addr_port_with(s, proto, names::parsing())
 }
 
-/// A port number 0..=65535.
-pub(crate) fn port(p: &str) -> Result<u16, String> {
-    if let Some(n) = number(p, 0, 65535) {
-        return Ok(n as u16);
+pub(crate) fn addr_port_with(s: &str, proto: Option<&str>, n: &dyn Names) -> Result<(IpAddr, Option<u16>), String> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(if s.is_empty() { "empty address".into() } else { format!("'{s}' is not an address") });
+    }
+    let (buf, bracket_port) = match s.strip_prefix('[') {
+        Some(rest) => {
+            let (inner, after) = rest.split_once(']').ok_or_else(|| format!("missing ']' in '{s}'"))?;
+            let p = after.strip_prefix(':').ok_or_else(|| format!("'{s}' needs a port after ']:'"))?;
+            (inner, Some(p))
+        }
+        None => (s, None),
+    };
+    if let Ok(a) = buf.parse::<Ipv6Addr>() {
+        return Ok((IpAddr::V6(a), bracket_port.map(|p| port_with(p, proto, n)).transpose()?));
+    }
+    let (host, p) = match buf.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (buf, None),
+    };
+    let a = inet_aton(host)
+        .or_else(|| n.host_v4(host))
+        .ok_or_else(|| format!("'{host}' is neither an IPv4 address nor a host name with one"))?;
+    Ok((IpAddr::V4(a), p.map(|p| port_with(p, proto, n)).transpose()?))
+}
+
+/// A port: ipvsadm's `string_to_number(p, 0, 65535)`, else the service
+/// name for `proto`.
+fn port_with(p: &str, proto: Option<&str>, n: &dyn Names) -> Result<u16, String> {
+    if let Some(v) = number(p, 0, 65535) {
+        return Ok(v as u16);
+    }
+    if let Some(v) = proto.and_then(|proto| n.service_port(p, proto)) {
+        return Ok(v);
     }
     if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
         Err(format!("port {p} is out of range 0..65535"))
     } else {
-        Err(format!("'{p}' is not a port number (rvsadm does not resolve service names)"))
+        Err(format!("'{p}' is neither a port number nor a {} service name", proto.unwrap_or("known")))
     }
+}
+
+/// An IPv4 persistence mask, as ipvsadm's `parse_netmask`: `inet_aton`,
+/// else a host name's address.
+pub(crate) fn netmask_v4(s: &str) -> Option<Ipv4Addr> {
+    inet_aton(s).or_else(|| names::parsing().host_v4(s))
 }
 
 /// glibc's `inet_aton`, which ipvsadm's `-M` uses for an IPv4 service:
@@ -68,8 +84,7 @@ pub(crate) fn port(p: &str) -> Result<u16, String> {
 /// or hex (`0x`), the last part filling the bytes left (`64` is
 /// 0.0.0.64, `1.2.3` is 1.2.0.3, `0xffffff00` is 255.255.255.0); after
 /// the number, the end of the string or whitespace (what follows a blank
-/// is ignored, as glibc does). ipvsadm would then try the word as a host
-/// name; rvsadm does not resolve names.
+/// is ignored, as glibc does).
 pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     const MAX: [u64; 4] = [0xffff_ffff, 0x00ff_ffff, 0xffff, 0xff];
     let b = s.as_bytes();
@@ -256,7 +271,7 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     };
     let vip = match m.vip {
         IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => format!("[{a}]"),
+        IpAddr::V6(a) => format!("[{}]", names::ntop(&a)),
     };
     if m.ports.is_empty() {
         return format!("{proto}:{vip}");
@@ -280,6 +295,22 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     format!("{proto}:{vip}:{}", parts.join(","))
 }
 
+/// `--mcast-group`, as ipvsadm reads it: IPv6 when it has a ':', and a
+/// multicast address either way (its two messages).
+pub fn mcast_group(v: &str) -> Result<IpAddr, String> {
+    if v.contains(':') {
+        match v.parse::<Ipv6Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V6(a)),
+            _ => Err(format!("invalid IPv6 mcast-group `{v}'")),
+        }
+    } else {
+        match v.parse::<Ipv4Addr>() {
+            Ok(a) if a.is_multicast() => Ok(IpAddr::V4(a)),
+            _ => Err(format!("invalid IPv4 mcast-group `{v}'")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,15 +327,66 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(addr_port("1.2.3.4:80").unwrap(), ("1.2.3.4".parse().unwrap(), Some(80)));
-        assert_eq!(addr_port("1.2.3.4").unwrap().1, None);
-        assert_eq!(addr_port("[2001:db8::1]:443").unwrap(), ("2001:db8::1".parse().unwrap(), Some(443)));
-        assert_eq!(addr_port("2001:db8::1").unwrap().1, None);
-        assert!(addr_port("80").is_err());
-        assert!(addr_port("[2001:db8::1]").is_err());
-        assert!(addr_port("1.2.3.4:65536").unwrap_err().contains("out of range"));
-        assert!(addr_port("1.2.3.4:http").unwrap_err().contains("service names"));
-        assert!(addr_port("www.example.com:80").unwrap_err().contains("host names"));
+        let ap = |s: &str| addr_port(s, Some("tcp"));
+        assert_eq!(ap("1.2.3.4:80").unwrap(), ("1.2.3.4".parse().unwrap(), Some(80)));
+        assert_eq!(ap("1.2.3.4").unwrap().1, None);
+        assert_eq!(ap("[2001:db8::1]:443").unwrap(), ("2001:db8::1".parse().unwrap(), Some(443)));
+        assert_eq!(ap("2001:db8::1").unwrap().1, None);
+        assert!(ap("80").is_err());
+        assert!(ap("").is_err());
+        assert!(ap("[2001:db8::1]").is_err());
+        assert!(ap("[2001:db8::1]80").is_err());
+        assert!(ap("[2001:db8::1:80").is_err());
+        assert!(ap("1.2.3.4:65536").unwrap_err().contains("out of range"));
+        assert!(ap("1.2.3.4:").is_err());
+        assert!(ap("1.2.3.4:-1").is_err());
+    }
+
+    #[test]
+    fn hosts_like_inet_aton_then_the_resolver() {
+        let t = names::Table::sample();
+        let host = |s: &str| addr_port_with(s, Some("tcp"), &t).map(|(a, p)| (a.to_string(), p));
+        assert_eq!(host("010.000.000.001").unwrap(), ("8.0.0.1".into(), None));
+        assert_eq!(host("10.1:80").unwrap(), ("10.0.0.1".into(), Some(80)));
+        assert_eq!(host("1.2.3").unwrap(), ("1.2.0.3".into(), None));
+        assert_eq!(host("192.168.0").unwrap(), ("192.168.0.0".into(), None));
+        assert_eq!(host("0x7f.1").unwrap(), ("127.0.0.1".into(), None));
+        assert_eq!(host("localhost:22").unwrap(), ("127.0.0.1".into(), Some(22)));
+        assert_eq!(host("web1").unwrap(), ("10.0.0.1".into(), None));
+        // The resolver's IPv6-only names are no IPv4 host (gethostbyname).
+        assert!(host("v6host.example:80").is_err());
+        assert!(host("nosuchhost:80").unwrap_err().contains("host name"));
+        assert!(host("256.1.1.1").is_err());
+        // Brackets around an IPv4 address or a name: the port is dropped.
+        assert_eq!(host("[1.2.3.4]:80").unwrap(), ("1.2.3.4".into(), None));
+        assert_eq!(host("[localhost]:80").unwrap(), ("127.0.0.1".into(), None));
+        assert_eq!(host("[1.2.3.4:81]:80").unwrap(), ("1.2.3.4".into(), Some(81)));
+    }
+
+    #[test]
+    fn ports_like_string_to_number_then_getservbyname() {
+        let t = names::Table::sample();
+        let port = |s: &str, proto| addr_port_with(s, proto, &t).map(|(_, p)| p.unwrap());
+        assert_eq!(port("1.2.3.4:080", Some("tcp")), Ok(80));
+        assert_eq!(port("1.2.3.4:+80", Some("tcp")), Ok(80));
+        assert_eq!(port("1.2.3.4: 80", Some("tcp")), Ok(80));
+        assert_eq!(port("1.2.3.4:http", Some("tcp")), Ok(80));
+        assert_eq!(port("1.2.3.4:www", Some("tcp")), Ok(80));
+        assert_eq!(port("1.2.3.4:domain", Some("udp")), Ok(53));
+        assert_eq!(port("[2001:db8::1]:https", Some("tcp")), Ok(443));
+        assert_eq!(port("localhost:ssh", Some("tcp")), Ok(22));
+        // Per protocol; none before the service's protocol is known.
+        assert!(port("1.2.3.4:ssh", Some("udp")).is_err());
+        assert!(port("1.2.3.4:http", None).is_err());
+        assert!(port("1.2.3.4:0x50", Some("tcp")).is_err());
+        assert!(port("1.2.3.4:HTTP", Some("tcp")).is_err());
+    }
+
+    #[test]
+    fn masks_by_inet_aton_or_name() {
+        assert_eq!(netmask_v4("255.255.255.0"), Some(Ipv4Addr::new(255, 255, 255, 0)));
+        assert_eq!(netmask_v4("localhost"), Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(netmask_v4("nosuchmask"), None);
     }
 
     #[test]

@@ -97,7 +97,8 @@ fn run(o: &Opts) -> Result<(), String> {
         return Err("unexpected reply to save".into());
     };
     let saved: Vec<_> = saved.services.into_iter().map(|s| s.conf).collect();
-    let back = format!("-C\n{}", format::save(&saved, &SaveOpts::default()).map_err(|e| e.to_string())?);
+    let back =
+        format!("-C\n{}", format::save(&saved, &SaveOpts::default(), &format::Numeric).map_err(|e| e.to_string())?);
 
     let text = table_text(o);
     let lines = text.lines().count();

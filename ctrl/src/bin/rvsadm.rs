@@ -18,6 +18,11 @@ use std::path::PathBuf;
 /// How a run ends: text for stdout, or an error and its exit status.
 enum Fail {
     Adm(AdmError),
+    /// A listing found nothing to list (`-L -t` of a service that is not
+    /// there): ipvsadm's list functions print the error and exit 1.
+    List(AdmError),
+    /// rvsd cannot be reached: ipvsadm's "Can't initialize ipvs".
+    NoDaemon(CallError),
     Other(String),
 }
 
@@ -31,6 +36,7 @@ impl From<CallError> for Fail {
     fn from(e: CallError) -> Self {
         match e {
             CallError::Daemon { adm: Some(a), .. } => Fail::Adm(a),
+            e @ CallError::Connect(..) => Fail::NoDaemon(e),
             e => Fail::Other(e.to_string()),
         }
     }
@@ -43,14 +49,17 @@ fn main() {
     if let Some(file) = take_import(&argv) {
         std::process::exit(import_keepalived(file));
     }
+    let verbose = argv.iter().any(|w| w == "--verbose");
+    argv.retain(|w| w != "--verbose");
+    let ex = Exit { prog: &prog, verbose };
     let (socket, argv) = match take_socket(argv) {
         Ok(v) => v,
-        Err(m) => exit(Fail::Other(m)),
+        Err(m) => ex.fail(Fail::Other(m)),
     };
     if let Some(t) = take_drain(&argv) {
         match t.map_err(Fail::Other).and_then(|t| drain(&socket, t)) {
             Ok(out) => print!("{out}"),
-            Err(f) => exit(f),
+            Err(f) => ex.fail(f),
         }
         return;
     }
@@ -61,17 +70,52 @@ fn main() {
             let _ = o.write_all(out.as_bytes());
             let _ = o.flush();
         }
-        Err(f) => exit(f),
+        Err(f) => ex.fail(f),
     }
 }
 
-fn exit(f: Fail) -> ! {
-    let (msg, code) = match f {
-        Fail::Adm(e) => (e.to_string(), e.exit_code()),
-        Fail::Other(m) => (m, 1),
-    };
-    eprintln!("rvsadm: {msg}");
-    std::process::exit(code);
+/// How errors are printed: ipvsadm's text and exit status, and with
+/// `--verbose` (an rvsadm option) rvs's detail on a line of its own.
+struct Exit<'a> {
+    prog: &'a str,
+    verbose: bool,
+}
+
+impl Exit<'_> {
+    fn fail(&self, f: Fail) -> ! {
+        let (text, detail, code) = match f {
+            Fail::Adm(e) => (e.text(self.prog), e.detail(), e.exit_code()),
+            Fail::List(e) => (e.text(self.prog), e.detail(), 1),
+            // ipvsadm's words when it cannot talk to IPVS (`fail(2, ...)`
+            // in its main), so monitoring that greps for them still fires.
+            Fail::NoDaemon(e) => {
+                let why = match &e {
+                    CallError::Connect(_, io) => strerror(io),
+                    _ => e.to_string(),
+                };
+                let text = format!(
+                    "Can't initialize ipvs: {why}\nAre you sure that IP Virtual Server is built in the kernel or as module?"
+                );
+                (text, Some(e.to_string()), 2)
+            }
+            // Failures ipvsadm has no counterpart for: rvs's own words.
+            Fail::Other(m) => (format!("{}: {m}", self.prog), None, 1),
+        };
+        eprintln!("{text}");
+        if let Some(d) = detail.filter(|_| self.verbose) {
+            eprintln!("{}: {d}", self.prog);
+        }
+        std::process::exit(code);
+    }
+}
+
+/// An I/O error as C's strerror words it (Rust appends " (os error N)").
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 /// Remove `--socket PATH` and `--config FILE` (also as `--opt=value`; rvsadm
@@ -197,9 +241,11 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
         AdmCommand::Restore(o) => {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).map_err(|e| Fail::Other(format!("reading stdin: {e}")))?;
-            // Parse here first: a bad line is reported without a daemon.
-            adm::parse_restore(&text)?;
-            let r = applied(call(Request::Restore { text, dry_run: o.dry_run })?)?;
+            // Parsed here, not by rvsd: a bad line is reported without a
+            // daemon, and names resolve in rvsadm's process (the
+            // operator's resolver), never in rvsd's.
+            let cmds = adm::parse_restore(&text)?;
+            let r = applied(call(Request::Apply { cmds, dry_run: o.dry_run })?)?;
             Ok(if o.dry_run {
                 format!(
                     "dry run: {} commands OK; the table would have {} services and {} dests; nothing changed\n",
@@ -210,12 +256,20 @@ fn run(prog: &str, socket: &std::path::Path, argv: &[String]) -> Result<String, 
             })
         }
         AdmCommand::List(o) => list(&o, call),
+        AdmCommand::StartDaemon(c) => match call(Request::StartDaemon(c))? {
+            Reply::Daemons(_) => Ok(String::new()),
+            _ => Err(unexpected()),
+        },
+        AdmCommand::StopDaemon(r) => match call(Request::StopDaemon(r))? {
+            Reply::Daemons(_) => Ok(String::new()),
+            _ => Err(unexpected()),
+        },
         AdmCommand::Save(o) => {
             let Reply::Table(t) = call(Request::Save)? else {
                 return Err(unexpected());
             };
             let services: Vec<_> = t.services.into_iter().map(|s| s.conf).collect();
-            Ok(format::save(&services, &o)?)
+            Ok(format::save(&services, &o, &format::System)?)
         }
         c if c.is_edit() => {
             applied(call(Request::Apply { cmds: vec![(0, c)], dry_run: false })?)?;
@@ -232,7 +286,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
                 if !c.missing_workers.is_empty() {
                     eprintln!("rvsadm: workers {:?} did not answer; their connections are missing", c.missing_workers);
                 }
-                format::connections(&c.conns, o)
+                format::connections(&c.conns, o, &format::System)
             }
             _ => return Err(unexpected()),
         },
@@ -249,7 +303,7 @@ fn list(o: &ListOpts, call: impl Fn(Request) -> Result<Reply, Fail>) -> Result<S
             _ => return Err(unexpected()),
         },
         ListTarget::All | ListTarget::Service(_) => match call(Request::Get)? {
-            Reply::Table(t) => format::list(&t, o)?,
+            Reply::Table(t) => format::list(&t, o, &format::System).map_err(Fail::List)?,
             _ => return Err(unexpected()),
         },
     })

@@ -11,7 +11,7 @@
 //! reference to a snapshot is then always Control's, so freeing a large
 //! table never happens on a worker between two bursts.
 
-use crate::adm::{self, view, AdmCommand};
+use crate::adm::{self, view, AdmCommand, AdmError};
 use crate::announce::{self, Announcer};
 use crate::ctl::estimator::{self, EstKey, Estimator};
 use crate::ctl::model::{Model, Plan};
@@ -22,7 +22,7 @@ use crate::daemon::publish;
 use crate::health::checker::Checker;
 use crate::health::overlay::{self, DestId};
 use crate::health::schedule;
-use rvs_conf::{Config, ServiceConf, ServiceKey};
+use rvs_conf::{Config, ServiceConf, ServiceKey, SyncConf, SyncRole};
 use rvs_dataplane::snapshot::{Iface, Snapshot};
 use rvs_dataplane::worker::Shared;
 use std::collections::HashMap;
@@ -68,8 +68,9 @@ pub struct Control {
     announcer: Mutex<Option<Announcer>>,
     /// Set once a drain began: no VIP is announced from then on.
     drain: Mutex<Option<Drain>>,
-    /// The connection sync daemon, when configured.
-    syncd: Mutex<Option<crate::syncd::Daemon>>,
+    /// The sync daemons and the workers' rings to them (`None` only
+    /// before boot hands them over).
+    sync: Mutex<Option<crate::syncd::Running>>,
 }
 
 /// A drain in progress: routes withdrawn at `since`; the daemon exits once
@@ -116,7 +117,7 @@ impl Control {
             checker: Mutex::new(None),
             announcer: Mutex::new(None),
             drain: Mutex::new(None),
-            syncd: Mutex::new(None),
+            sync: Mutex::new(None),
         })
     }
 
@@ -151,40 +152,46 @@ impl Control {
         }
     }
 
-    /// The running sync daemon (stopped at shutdown).
-    pub fn set_sync(&self, d: crate::syncd::Daemon) {
-        *lock(&self.syncd) = Some(d);
+    /// The workers' sync rings, for the daemons to come (boot).
+    pub fn set_sync(&self, r: crate::syncd::Running) {
+        *lock(&self.sync) = Some(r);
+    }
+
+    /// Start a sync daemon (`sync:` at boot, `--start-daemon`), then
+    /// publish the table again so the workers do their part of it.
+    pub fn start_daemon(&self, role: SyncRole, conf: &SyncConf) -> Result<(), ReplyError> {
+        self.change_daemons(|r, cfg| r.start(role, conf, cfg))
+    }
+
+    /// Stop a sync daemon (`--stop-daemon`).
+    pub fn stop_daemon(&self, role: SyncRole) -> Result<(), ReplyError> {
+        self.change_daemons(|r, _| r.stop(role))
+    }
+
+    fn change_daemons(
+        &self,
+        f: impl FnOnce(&mut crate::syncd::Running, &Config) -> Result<(), AdmError>,
+    ) -> Result<(), ReplyError> {
+        self.with_shared(|sh| {
+            let mut m = lock(&self.model);
+            {
+                let mut g = lock(&self.sync);
+                let r = g.as_mut().ok_or_else(|| ReplyError::msg("rvsd has no sync rings yet"))?;
+                f(r, &m.cfg)?;
+            }
+            let services = self.effective(&m.cfg.services);
+            let g = m.bump();
+            let old = self.publish(sh, &m.cfg, g, &services);
+            drop(m);
+            wait::wait_generation(&sh.stats, g, SYNC_TIMEOUT);
+            drop(old);
+            Ok(())
+        })?
     }
 
     /// `-L --daemon`: the daemons that run, as ipvsadm lists them.
     fn daemons(&self) -> Vec<view::DaemonView> {
-        let g = lock(&self.syncd);
-        let Some(d) = g.as_ref() else { return Vec::new() };
-        let c = &d.counters;
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        let roles = [("master", d.conf.state.master()), ("backup", d.conf.state.backup())];
-        roles
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(role, _)| view::DaemonView {
-                state: role.to_string(),
-                interface: d.conf.interface.clone(),
-                syncid: d.conf.syncid,
-                maxlen: d.conf.maxlen,
-                group: d.conf.group,
-                port: d.conf.port,
-                ttl: d.conf.ttl,
-                peers: d.conf.peers.clone(),
-                msgs_sent: get(&c.msgs_sent),
-                conns_sent: get(&c.conns_sent),
-                send_errors: get(&c.send_errors),
-                msgs_received: get(&c.msgs_received),
-                conns_received: get(&c.conns_received),
-                bad_messages: get(&c.bad_messages),
-                other_syncid: get(&c.other_syncid),
-                conns_skipped: get(&c.conns_skipped),
-            })
-            .collect()
+        lock(&self.sync).as_ref().map(|r| r.views()).unwrap_or_default()
     }
 
     /// Begin a drain (`rvsadm --drain`, SIGTERM with a drain timeout):
@@ -277,7 +284,8 @@ impl Control {
     /// caller holds the model lock.
     fn publish(&self, sh: &Shared, cfg: &Config, g: u64, services: &[ServiceConf]) -> Arc<Snapshot> {
         let prev = sh.snap.load_full();
-        let snap = publish::build(g, cfg, services, self.ifaces.clone(), Some(&prev));
+        let mut snap = publish::build(g, cfg, services, self.ifaces.clone(), Some(&prev));
+        snap.sync = lock(&self.sync).as_ref().map(|r| r.settings()).unwrap_or_default();
         *lock(&self.last_change) = SystemTime::now();
         let snap = Arc::new(snap);
         self.announce(&snap);
@@ -302,8 +310,8 @@ impl Control {
         if let Some(c) = lock(&self.checker).take() {
             c.stop();
         }
-        if let Some(d) = lock(&self.syncd).take() {
-            d.stop();
+        if let Some(r) = lock(&self.sync).as_mut() {
+            r.stop_all();
         }
         self.shared.write().unwrap_or_else(|e| e.into_inner()).take();
     }
@@ -521,6 +529,8 @@ impl Handler for Control {
             Request::Timeouts => Ok(Reply::Timeouts(adm::apply::timeouts_of(&lock(&self.model).cfg.conn))),
             Request::Workers => self.with_shared(|sh| Reply::Workers(self.workers(sh))),
             Request::Daemons => Ok(Reply::Daemons(self.daemons())),
+            Request::StartDaemon(c) => self.start_daemon(c.state, &c).map(|()| Reply::Daemons(self.daemons())),
+            Request::StopDaemon(r) => self.stop_daemon(r).map(|()| Reply::Daemons(self.daemons())),
             Request::Drain { timeout } => {
                 let t = timeout.map_or_else(|| self.drain_timeout(), |s| Duration::from_secs(u64::from(s)));
                 self.drain(if t.is_zero() { DEFAULT_DRAIN } else { t });

@@ -65,6 +65,11 @@ pub enum Request {
     Drain { timeout: Option<u32> },
     /// `-L --daemon`: the sync daemons.
     Daemons,
+    /// `--start-daemon`: start a master or a backup (answered with the
+    /// daemons that run then).
+    StartDaemon(rvs_conf::SyncConf),
+    /// `--stop-daemon`.
+    StopDaemon(rvs_conf::SyncRole),
 }
 
 /// The payload of a successful reply.

@@ -23,7 +23,7 @@ use crate::ctl::server::Server;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use crossbeam_queue::ArrayQueue;
-use rvs_conf::Config;
+use rvs_conf::{Config, SyncRole};
 use rvs_dataplane::dump::DumpHook;
 use rvs_dataplane::l3::neigh::Neighbours;
 use rvs_dataplane::service_path::{self, ServicePath};
@@ -173,15 +173,11 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
 
     // One SPSC ring per ordered pair of workers, 1024 packets each.
     let mesh = rvs_dataplane::redirect::mesh::<rvs_ffi::Mbuf>(workers, 1024);
-    // The sync daemon's rings exist only when it is configured: without
-    // it a worker's sync port is empty and costs one branch per packet.
-    let (mut sync_rings, sync_ports) = match cfg.sync {
-        Some(_) => {
-            let (r, p) = crate::syncd::rings(workers);
-            (Some(r), p)
-        }
-        None => (None, (0..workers).map(|_| Default::default()).collect()),
-    };
+    // The sync daemons' rings exist from boot, so that `rvsadm
+    // --start-daemon` can start one at any time; with no master running
+    // the workers note nothing (the snapshot says so), and an empty inbox
+    // costs a worker one look per poll, not per packet.
+    let (sync_rings, sync_ports) = crate::syncd::rings(workers);
     let mut queues = Vec::with_capacity(workers);
     for ((outbox, inbox), sync) in mesh.into_iter().zip(sync_ports) {
         let rx = rxq.iter_mut().map(|it| it.next()).collect::<Option<Vec<_>>>();
@@ -268,16 +264,18 @@ fn run(args: Args, cfg: Config) -> Result<(), String> {
         warn!("health checks run, but no interface has a kernel interface: they leave by the director's other routes");
     }
 
-    if let (Some(s), Some(rings)) = (cfg.sync.clone(), sync_rings.take()) {
-        let local = s.local(&cfg).ok_or("sync: the interface has no IPv4 address")?;
-        let mtu = cfg.interfaces.iter().find(|i| i.name == s.interface).map_or(1500, |i| i.mtu);
-        let t = crate::syncd::Timeouts {
-            tcp: cfg.conn.tcp_timeout,
-            tcpfin: cfg.conn.tcpfin_timeout,
-            udp: cfg.conn.udp_timeout,
-        };
-        let d = crate::syncd::Daemon::start(s, local, mtu, rings, t).map_err(|e| format!("sync daemon: {e}"))?;
-        control.set_sync(d);
+    let t = crate::syncd::Timeouts {
+        tcp: cfg.conn.tcp_timeout,
+        tcpfin: cfg.conn.tcpfin_timeout,
+        udp: cfg.conn.udp_timeout,
+    };
+    control.set_sync(crate::syncd::Running::new(sync_rings, t));
+    if let Some(s) = &cfg.sync {
+        for role in
+            [SyncRole::Master, SyncRole::Backup].into_iter().filter(|r| s.state == *r || s.state == SyncRole::Both)
+        {
+            control.start_daemon(role, s).map_err(|e| format!("sync daemon: {}", e.message))?;
+        }
     }
     if let Some(a) = cfg.announce.clone() {
         control.start_announce(a).map_err(|e| format!("announcer: {e}"))?;

@@ -64,14 +64,7 @@ pub fn build(
     snap.expire_nodest_conn = cfg.conn.expire_nodest_conn;
     snap.expire_quiescent_template = cfg.conn.expire_quiescent_template;
     snap.sloppy_tcp = cfg.conn.sloppy_tcp;
-    if let Some(s) = &cfg.sync {
-        snap.sync = rvs_dataplane::snapshot::SyncSettings {
-            master: s.state.master(),
-            threshold: s.threshold,
-            period: s.period,
-            group: (s.state.backup() && s.peers.is_empty()).then(|| (u32::from(s.group), s.port)),
-        };
-    }
+    // `snap.sync` is what the running daemons need: Control sets it.
     snap
 }
 

@@ -52,10 +52,8 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     for (i, l) in RVSADM_LINES.iter().enumerate() {
         v.push(("rvsadm", format!("seed-line-{i:02}"), l.as_bytes().to_vec()));
     }
-    let cmds: Vec<(usize, AdmCommand)> = RVSADM_LINES[..16]
-        .iter()
-        .map(|l| (0, adm::parse_args(&adm::restore::split_line(l).unwrap()).unwrap()))
-        .collect();
+    let cmds: Vec<(usize, AdmCommand)> =
+        RVSADM_LINES[..16].iter().map(|l| (0, adm::parse_args(&adm::restore::split_line(l)).unwrap())).collect();
     let reqs = [
         Request::Apply { cmds, dry_run: false },
         Request::Restore { text: rules, dry_run: true },
@@ -100,7 +98,7 @@ fn targets_follow_their_input_through() {
     // A save/restore mismatch is caught: restoring into a non-empty
     // table fails where the fuzz body expects the exact table back.
     let m = base();
-    let saved = format::save(&m.cfg.services, &SaveOpts { numeric: true, yaml: false }).unwrap();
+    let saved = format::save(&m.cfg.services, &SaveOpts { numeric: true, yaml: false }, &format::Numeric).unwrap();
     let cmds = adm::parse_restore(&saved).unwrap();
     assert!(adm::apply_all(&m.cfg.services, &cmds).is_err(), "services already exist");
     assert_eq!(resolved(&adm::apply_all(&[], &cmds).unwrap()), resolved(&m.cfg.services));

@@ -9,6 +9,16 @@
 //! messages of its syncid, and hands each connection to the worker that
 //! owns its flow, on that worker's inbox ring; the worker installs it.
 //! Nothing here touches a connection table.
+//!
+//! Master and backup are separate daemons, as in IPVS: each is started
+//! and stopped on its own (`sync:` in the YAML at boot, `rvsadm
+//! --start-daemon`/`--stop-daemon` at run time). The workers' rings exist
+//! from boot whichever runs; a daemon's thread holds its side of them
+//! (the lock in [`Rings`]) for as long as it runs, so a restarted daemon
+//! takes them over.
+
+mod running;
+pub use running::Running;
 
 use rvs_conf::{SyncConf, SyncRole};
 use rvs_dataplane::conn::State;
@@ -17,7 +27,7 @@ use rvs_dataplane::sync::{decode, Encoder};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,24 +36,26 @@ const RING: usize = 16384;
 /// How often the master looks at the rings when they were empty.
 const IDLE: Duration = Duration::from_millis(5);
 
-/// Control's ends of the workers' sync rings.
+/// Control's ends of the workers' sync rings: the master's thread holds
+/// `out` locked while it runs, the backup's `inbox` (one thread per side,
+/// as the single-producer/single-consumer rings want).
+#[derive(Clone)]
 pub struct Rings {
-    pub out: Vec<rtrb::Consumer<SyncEvent>>,
-    pub inbox: Vec<rtrb::Producer<SyncEvent>>,
+    pub out: Arc<Mutex<Vec<rtrb::Consumer<SyncEvent>>>>,
+    pub inbox: Arc<Mutex<Vec<rtrb::Producer<SyncEvent>>>>,
 }
 
 /// Rings for `workers` workers: Control's ends, and each worker's port.
 pub fn rings(workers: usize) -> (Rings, Vec<SyncPort>) {
-    let mut r = Rings { out: Vec::new(), inbox: Vec::new() };
-    let mut ports = Vec::new();
+    let (mut out, mut inbox, mut ports) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..workers {
         let (otx, orx) = rtrb::RingBuffer::new(RING);
         let (itx, irx) = rtrb::RingBuffer::new(RING);
-        r.out.push(orx);
-        r.inbox.push(itx);
+        out.push(orx);
+        inbox.push(itx);
         ports.push(SyncPort { out: Some(otx), inbox: Some(irx) });
     }
-    (r, ports)
+    (Rings { out: Arc::new(Mutex::new(out)), inbox: Arc::new(Mutex::new(inbox)) }, ports)
 }
 
 /// What the daemon did, for `rvsadm -L --daemon` and metrics.
@@ -63,12 +75,16 @@ pub struct Counters {
     pub conns_skipped: AtomicU64,
 }
 
-/// A running daemon (master, backup or both).
+/// A running daemon: a master or a backup (`conf.state` says which).
 pub struct Daemon {
     pub conf: SyncConf,
+    /// The largest message the master sends (`sync.maxlen`, else what the
+    /// interface's MTU leaves after the IPv4 and UDP headers): what IPVS
+    /// reports as `sync_maxlen`.
+    pub maxlen: u16,
     pub counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    thread: JoinHandle<()>,
 }
 
 /// Seconds a connection in `state` lives when a (version 0) message says
@@ -94,57 +110,68 @@ impl Timeouts {
 }
 
 impl Daemon {
-    /// Start the threads `conf.state` asks for, on address `local` of an
-    /// interface of `mtu`.
-    pub fn start(conf: SyncConf, local: Ipv4Addr, mtu: u16, rings: Rings, t: Timeouts) -> std::io::Result<Daemon> {
+    /// Start the daemon `role` (master or backup, not both) on address
+    /// `local` of an interface of `mtu`. The sockets are made first, so a
+    /// failure leaves nothing behind.
+    pub fn start(
+        role: SyncRole,
+        conf: &SyncConf,
+        local: Ipv4Addr,
+        mtu: u16,
+        rings: &Rings,
+        t: Timeouts,
+    ) -> std::io::Result<Daemon> {
+        let conf = SyncConf { state: role, ..conf.clone() };
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::new();
-        let Rings { out, inbox } = rings;
-        if conf.state.master() {
-            let sock = send_socket(&conf, local)?;
-            let maxlen = conf.maxlen.map_or(mtu.saturating_sub(28) as usize, usize::from);
-            let to: Vec<SocketAddr> = if conf.peers.is_empty() {
-                vec![SocketAddrV4::new(conf.group, conf.port).into()]
-            } else {
-                conf.peers.iter().map(|p| SocketAddrV4::new(*p, conf.port).into()).collect()
-            };
-            let (c, s, syncid) = (counters.clone(), stop.clone(), conf.syncid);
-            threads.push(
-                std::thread::Builder::new()
-                    .name("sync-master".into())
-                    .spawn(move || master(&sock, &to, syncid, maxlen, out, &c, &s))?,
-            );
-        }
-        if conf.state.backup() {
-            let sock = recv_socket(&conf, local)?;
-            let (c, s, syncid) = (counters.clone(), stop.clone(), conf.syncid);
-            threads.push(
-                std::thread::Builder::new()
-                    .name("sync-backup".into())
-                    .spawn(move || backup(&sock, local, syncid, inbox, t, &c, &s))?,
-            );
-        }
+        let maxlen = conf.maxlen.unwrap_or(mtu.saturating_sub(28));
+        let (c, s, syncid) = (counters.clone(), stop.clone(), conf.syncid);
+        let thread = match role {
+            SyncRole::Master => {
+                let sock = send_socket(&conf, local)?;
+                let to: Vec<SocketAddr> = if conf.peers.is_empty() {
+                    vec![SocketAddrV4::new(conf.group, conf.port).into()]
+                } else {
+                    conf.peers.iter().map(|p| SocketAddrV4::new(*p, conf.port).into()).collect()
+                };
+                let out = rings.out.clone();
+                std::thread::Builder::new().name("sync-master".into()).spawn(move || {
+                    let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+                    master(&sock, &to, syncid, usize::from(maxlen), &mut out, &c, &s)
+                })?
+            }
+            SyncRole::Backup => {
+                let sock = recv_socket(&conf, local)?;
+                let inbox = rings.inbox.clone();
+                std::thread::Builder::new().name("sync-backup".into()).spawn(move || {
+                    let mut inbox = inbox.lock().unwrap_or_else(|e| e.into_inner());
+                    backup(&sock, local, syncid, &mut inbox, t, &c, &s)
+                })?
+            }
+            SyncRole::Both => {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "start master and backup apart"))
+            }
+        };
         tracing::info!(
             "sync: {} daemon on {} ({local}), syncid {}, {}:{}",
-            match conf.state {
-                SyncRole::Master => "master",
-                SyncRole::Backup => "backup",
-                SyncRole::Both => "master and backup",
-            },
+            if role == SyncRole::Master { "master" } else { "backup" },
             conf.interface,
             conf.syncid,
             if conf.peers.is_empty() { conf.group.to_string() } else { format!("peers {:?}", conf.peers) },
             conf.port
         );
-        Ok(Daemon { conf, counters, stop, threads })
+        Ok(Daemon { conf, maxlen, counters, stop, thread })
     }
 
+    /// Stop the thread and wait for it (within the backup's 200 ms read
+    /// timeout or the master's idle sleep); its rings are free again then.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            let _ = t.join();
-        }
+        let _ = self.thread.join();
+        tracing::info!(
+            "sync: {} daemon stopped",
+            if self.conf.state == SyncRole::Master { "master" } else { "backup" }
+        );
     }
 }
 
@@ -174,7 +201,7 @@ fn master(
     to: &[SocketAddr],
     syncid: u8,
     maxlen: usize,
-    mut out: Vec<rtrb::Consumer<SyncEvent>>,
+    out: &mut [rtrb::Consumer<SyncEvent>],
     c: &Counters,
     stop: &AtomicBool,
 ) {
@@ -230,7 +257,7 @@ fn backup(
     sock: &UdpSocket,
     local: Ipv4Addr,
     syncid: u8,
-    mut inbox: Vec<rtrb::Producer<SyncEvent>>,
+    inbox: &mut [rtrb::Producer<SyncEvent>],
     t: Timeouts,
     c: &Counters,
     stop: &AtomicBool,

@@ -185,7 +185,8 @@ ti 192.168.0.20:0 Route n/a 1 0 0
 
 # ---- -S -n --------------------------------------------------------------
 # "-A %s -s %s" [" -p %u" [" -M %s"]] [" -b flags"], "-a %s -r %s %s -w %d"
-# [tunnel options]; rvs extensions appended: --laddr, --match, -x/-y.
+# [tunnel options]; rvs extensions appended: --laddr, --match. No -x/-y:
+# ipvsadm 1.31 never writes thresholds (10.0.2.1 has 100/10).
 cat > table_save.txt <<'END'
 -A -t 172.16.0.10:8080 -s wrr --laddr 172.16.1.1 --laddr 172.16.1.2
 -a -t 172.16.0.10:8080 -r 172.16.2.1:80 --fullnat -w 5
@@ -198,7 +199,7 @@ cat > table_save.txt <<'END'
 -a -t 10.0.0.1:443 -r 10.0.1.2:443 -i -w 1 --tun-type ipip
 -a -t 10.0.0.1:443 -r 10.0.1.3:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum
 -A -u 10.0.0.1:53 -s wlc
--a -u 10.0.0.1:53 -r 10.0.2.1:53 -m -w 1 -x 100 -y 10
+-a -u 10.0.0.1:53 -r 10.0.2.1:53 -m -w 1
 -a -u 10.0.0.1:53 -r 10.0.2.2:53 -m -w 0
 -A -f 66 -s rr -p 300 --match tcp:192.168.0.200:80,443
 -a -f 66 -r 192.168.0.10:0 -g -w 1

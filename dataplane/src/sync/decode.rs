@@ -45,6 +45,11 @@ fn decode_v1(buf: &[u8]) -> Result<Message, SyncError> {
         }
         let ver_size = be16(buf, p + 2);
         let size = ver_size & SVER_MASK;
+        // A record shorter than the smallest fixed part would leave
+        // nothing to read its type from; refuse it before slicing.
+        if usize::from(size) < CONN_V4_LEN {
+            return Err(bad(RecordError::BadSize { size }));
+        }
         end = p + usize::from(size);
         if end > buf.len() {
             return Err(bad(RecordError::Overrun { size }));

@@ -284,6 +284,8 @@ fn malformed_datagrams_are_refused() {
     // Record size past the datagram, below its fixed part, bad version/type.
     assert_eq!(bad(&[], false, |m| set16(m, 10, 37)), rec_err(RecordError::Overrun { size: 37 }));
     assert_eq!(bad(&[], false, |m| set16(m, 10, 35)), rec_err(RecordError::BadSize { size: 35 }));
+    // Found by the property test: a zero-length record has no type byte.
+    assert_eq!(bad(&[], false, |m| set16(m, 10, 0)), rec_err(RecordError::BadSize { size: 0 }));
     assert_eq!(bad(&[], true, |m| set16(m, 10, 71)), rec_err(RecordError::BadSize { size: 71 }));
     assert_eq!(bad(&[], false, |m| set16(m, 10, 0x1000 | 36)), rec_err(RecordError::BadVersion(1)));
     assert_eq!(bad(&[], false, |m| m[8] = 2), rec_err(RecordError::BadType(2)));
