@@ -222,6 +222,26 @@ impl Client {
         Client(Some(c))
     }
 
+    /// `ipvs_sync_recv.py` in rs2, joined to the sync group for 3 s and
+    /// decoding by the kernel's layout; returns once it listens.
+    pub fn sync_recv(lab: &EcmpLab) -> Client {
+        let ready = lab.state_dir().join("recv-ready");
+        let _ = std::fs::remove_file(&ready);
+        let ready_arg = ready.to_string_lossy().into_owned();
+        let recv = Client::start_in(
+            lab,
+            "rs2",
+            "ipvs_sync_recv.py",
+            &["--ifaddr", "192.168.0.20", "--seconds", "3", "--ready-file", &ready_arg],
+        );
+        let t = std::time::Instant::now();
+        while !ready.exists() {
+            assert!(t.elapsed() < std::time::Duration::from_secs(5), "ipvs_sync_recv.py did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        recv
+    }
+
     pub fn json(mut self) -> serde_json::Value {
         let out = self.0.take().unwrap().wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);

@@ -55,20 +55,7 @@ fn daemons_start_and_stop_at_run_time() {
         lab.adm(1, &["-L", "--daemon"]),
         "master sync daemon (mcast=lan, syncid=7, maxlen=1000, group=224.0.0.81, port=8848, ttl=1)\n"
     );
-    let ready = lab.state_dir().join("recv-ready");
-    let _ = std::fs::remove_file(&ready);
-    let ready_arg = ready.to_string_lossy().into_owned();
-    let recv = Client::start_in(
-        &lab,
-        "rs2",
-        "ipvs_sync_recv.py",
-        &["--ifaddr", "192.168.0.20", "--seconds", "3", "--ready-file", &ready_arg],
-    );
-    let t = Instant::now();
-    while !ready.exists() {
-        assert!(t.elapsed() < Duration::from_secs(5), "ipvs_sync_recv.py did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let recv = Client::sync_recv(&lab);
     let body = lab.sh("cli", &["curl", "-sS", "--max-time", "2", &format!("http://{VIP}/")]);
     let rs = rs_addr(body.split_whitespace().next().unwrap_or(""));
     let got = recv.json();
