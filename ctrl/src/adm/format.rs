@@ -229,8 +229,8 @@ fn list_name(s: &ServiceConf, names: &dyn Names) -> String {
         ServiceKey::Fwmark(m) if v6 => format!("FWM  {m} IPv6"),
         ServiceKey::Fwmark(m) => format!("FWM  {m}"),
         ServiceKey::Inet { proto, addr, port } => {
-            // ipvsadm's "%s  %s": "TCP  ...", "SCTP  ...".
-            let mut n = format!("{}  {}", proto.name(), addrport(addr, port, Some(proto_name(proto)), names));
+            // ipvsadm's "%-4s %s": "TCP  ...", "SCTP ...".
+            let mut n = format!("{:<4} {}", proto.name(), addrport(addr, port, Some(proto_name(proto)), names));
             if !v6 {
                 truncate_bytes(&mut n, 33);
             }
@@ -619,7 +619,7 @@ mod tests {
         s.dests.push(DestConf::new("10.0.1.1".parse().unwrap(), 3869, FwdMethod::Nat, 1));
         let v = TableView::from_model(1, std::slice::from_ref(&s));
         let out = list(&v, &opts(), &Numeric).unwrap();
-        assert_eq!(out.lines().nth(3), Some("SCTP  10.0.0.1:3868 rr"));
+        assert_eq!(out.lines().nth(3), Some("SCTP 10.0.0.1:3868 rr"));
         let saved = save(&[s], &SaveOpts::default(), &Numeric).unwrap();
         assert_eq!(
             saved,
