@@ -339,6 +339,8 @@ pub struct MetricsConf {
 pub enum Proto {
     Tcp,
     Udp,
+    /// SCTP (RFC 9260), IP protocol 132: ipvsadm's `--sctp-service`.
+    Sctp,
 }
 
 impl Proto {
@@ -346,12 +348,14 @@ impl Proto {
         match self {
             Proto::Tcp => 6,
             Proto::Udp => 17,
+            Proto::Sctp => 132,
         }
     }
     pub fn name(self) -> &'static str {
         match self {
             Proto::Tcp => "TCP",
             Proto::Udp => "UDP",
+            Proto::Sctp => "SCTP",
         }
     }
 }

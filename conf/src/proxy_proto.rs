@@ -154,6 +154,18 @@ services:
     }
 
     #[test]
+    fn sctp_services_load_but_take_no_proxy_protocol() {
+        let c = load("proto: sctp").unwrap();
+        assert_eq!(
+            c.services[0].key,
+            ServiceKey::Inet { proto: Proto::Sctp, addr: "172.25.254.100".parse().unwrap(), port: 80 }
+        );
+        assert_eq!((Proto::Sctp.number(), Proto::Sctp.name()), (132, "SCTP"));
+        let e = load("proto: sctp\n    proxy_protocol: v1").unwrap_err();
+        assert!(e.message.contains("proxy_protocol v1 needs a TCP service"), "{e}");
+    }
+
+    #[test]
     fn unknown_word_is_located() {
         let e = load("proxy_protocol: v3").unwrap_err();
         assert!(e.message.contains("unknown proxy_protocol 'v3' (valid: v1, v2, off)"), "{e}");

@@ -42,7 +42,11 @@ reasons! {
     TcpBadOptions => "tcp_bad_options", "TCP options that run past the header (where TOA goes).";
     ProxyNoRoom => "proxy_no_room", "Proxy Protocol header that fits neither the egress MTU (even without the segment's data) nor the buffer.";
     UdpBadLen => "udp_bad_len", "UDP length below 8 or past the datagram.";
-    L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/ICMP to a VIP.";
+    L4Unsupported => "l4_unsupported", "Protocol other than TCP/UDP/SCTP/ICMP to a VIP.";
+    SctpTruncated => "sctp_truncated", "SCTP packet shorter than its common header and one chunk header (16 bytes).";
+    SctpBadChunk => "sctp_bad_chunk", "SCTP first chunk whose length is below 4 or past the packet.";
+    SctpBadCrc => "sctp_bad_crc", "SCTP packet whose ports the director rewrites arrived with a wrong CRC32c.";
+    SctpNoInit => "sctp_no_init", "SCTP packet with no connection whose first chunk is not INIT (IPVS schedules on INIT only).";
     NoRoute => "no_route", "No route to the destination.";
     NeighPendingFull => "neigh_pending_full", "Too many packets waiting for ARP or ND resolution.";
     NeighFailed => "neigh_failed", "Next hop did not answer ARP or neighbour solicitations.";

@@ -285,7 +285,7 @@ impl<P: PacketBuf> Engine<P> {
         }
     }
 
-    /// The IPv4 gate: header, martian source, padding; then TCP/UDP go on
+    /// The IPv4 gate: header, martian source, padding; then TCP/UDP/SCTP go on
     /// in the burst, ICMP to its own path.
     #[inline]
     fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) -> Option<(P, Meta)> {
@@ -302,7 +302,7 @@ impl<P: PacketBuf> Engine<P> {
             pkt.set_len(frame_len);
         }
         match info.proto {
-            ipv4::PROTO_TCP | ipv4::PROTO_UDP => {
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP | ipv4::PROTO_SCTP => {
                 let l3 = L3 {
                     src: info.src,
                     dst: info.dst,

@@ -82,7 +82,9 @@ impl<P: PacketBuf> Engine<P> {
             return None;
         }
         match l3.proto {
-            ipv4::PROTO_TCP | ipv4::PROTO_UDP => crate::pipeline::classify(self, cx, pkt, &l3, port_idx),
+            ipv4::PROTO_TCP | ipv4::PROTO_UDP | ipv4::PROTO_SCTP => {
+                crate::pipeline::classify(self, cx, pkt, &l3, port_idx)
+            }
             PROTO_ICMPV6 => {
                 self.icmp6(cx, pkt, &l3, port_idx);
                 None

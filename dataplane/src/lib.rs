@@ -37,6 +37,10 @@ mod pipeline_tests;
 pub mod redirect;
 pub mod rss;
 pub mod sched;
+#[cfg(test)]
+mod sctp6_tests;
+#[cfg(test)]
+mod sctp_tests;
 pub mod service_path;
 pub mod snapshot;
 pub mod stats;

@@ -243,7 +243,7 @@ pub(crate) fn error_for_server(out: &mut [u8], c: &Conn<u128>, q: &Quoted<'_>, e
     icmp::build_error(out, lip, &orig[..ipv4::MIN_HDR + n], ty, code, mtu)
 }
 
-/// Give the quoted segment `l4` (a prefix of a TCP/UDP segment, at least
+/// Give the quoted segment `l4` (a prefix of a TCP/UDP/SCTP segment, at least
 /// its ports) the ports `ports` and a checksum for the pseudo-header
 /// addresses that sum to `new_addrs` instead of `old_addrs`, when the
 /// quote reaches the checksum (a UDP checksum of 0 stays 0).
@@ -253,6 +253,11 @@ fn retarget(l4: &mut [u8], proto: u8, (old_addrs, new_addrs): (u32, u32), ports:
     p[..2].copy_from_slice(&ports.0.to_be_bytes());
     p[2..].copy_from_slice(&ports.1.to_be_bytes());
     let new = csum::sum(p, new_addrs);
+    if proto == ipv4::PROTO_SCTP {
+        // Its CRC32c covers the whole packet, rarely quoted whole: left
+        // as it is (as IPVS does).
+        return;
+    }
     let at = if proto == ipv4::PROTO_TCP { 16 } else { 6 };
     if let Some(c) = l4.get_mut(at..at + 2) {
         let v = u16::from_be_bytes([c[0], c[1]]);

@@ -348,3 +348,35 @@ fn proxy_protocol_v2_reaches_the_ipv4_server_with_the_ipv6_client() {
     assert_eq!(t.acknowledgment_number(), 1001);
     assert_eq!(e.stats.total_drops(), 0, "{:?}", e.stats.drop_list());
 }
+
+#[test]
+fn sctp_through_nat64_gets_a_new_crc_for_its_new_ports() {
+    use crate::sctp_tests::{crc_ok, sctp};
+    use crate::wire::sctp::{build, chunk};
+    let snap = snapshot(Proto::Sctp, 1500, 1500);
+    let mut e = engine64();
+    let mut f6 = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv6(CIP.to_be_bytes(), VIP.to_be_bytes(), 64)
+        .write(&mut f6, IpNumber(132), &sctp(40000, 80, chunk::INIT, &build::init_value(9)))
+        .unwrap();
+    let (port, f) = one(&run(&mut e, &snap, on(0, f6)), &e);
+    assert_eq!((port, u16::from_be_bytes([f[12], f[13]])), (1, 0x0800));
+    let s = &f[14 + 20..];
+    let lport = u16::from_be_bytes([s[0], s[1]]);
+    assert_eq!((&f[14 + 12..14 + 20], u16::from_be_bytes([s[2], s[3]])), (&[LIP, RS1].concat()[..], 8080));
+    assert!(crc_ok(s), "a right CRC32c for LIP:lport → RIP:8080");
+    // The INIT ACK back to the client, from the VIP over IPv6.
+    let mut f4 = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(RS1, LIP, 64)
+        .write(&mut f4, IpNumber(132), &sctp(8080, lport, chunk::INIT_ACK, &build::init_value(3)))
+        .unwrap();
+    let (port, f) = one(&run(&mut e, &snap, on(1, f4)), &e);
+    assert_eq!((port, u16::from_be_bytes([f[12], f[13]])), (0, 0x86dd));
+    let s = &f[14 + 40..];
+    assert_eq!((u16::from_be_bytes([s[0], s[1]]), u16::from_be_bytes([s[2], s[3]])), (80, 40000));
+    assert!(crc_ok(s));
+    let c = *e.svc.conns6.iter().next().unwrap().1;
+    assert_eq!(c.state, crate::conn::State::SctpCookieSent);
+}

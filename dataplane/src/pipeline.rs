@@ -1,4 +1,4 @@
-//! The service-path stages of a burst: classify each TCP/UDP packet into
+//! The service-path stages of a burst: classify each TCP/UDP/SCTP packet into
 //! its [`Meta`], look the whole burst up in the connection table at once,
 //! then dispatch packet by packet to the connection's forwarding mode or
 //! to connection creation.
@@ -61,7 +61,8 @@ pub struct Meta<A: Addr = u32> {
     pub at: L4At,
     /// Length of the network packet (see [`L3::len`]).
     pub total_len: usize,
-    /// TCP flags (0 for UDP).
+    /// TCP flags (0 for UDP); for SCTP its chunks' event
+    /// ([`crate::conn::sctp::Event`]), see [`l4::L4Hdr::flags`].
     pub flags: u8,
     /// Don't-fragment set.
     pub df: bool,
@@ -120,7 +121,7 @@ impl<P, A: Addr> Burst<P, A> {
     }
 }
 
-/// Ingress, TCP/UDP: fragments, the L4 gate, TTL, flow owner. A packet
+/// Ingress, TCP/UDP/SCTP: fragments, the L4 gate, TTL, flow owner. A packet
 /// this worker owns comes back with its metadata.
 #[inline]
 pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
@@ -222,14 +223,14 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
         let c = A::conns(&e.svc).get(cid);
         let input_only = c.flags & conn::table::flags::NO_OUTPUT != 0;
         let reuse = dir == Dir::Input
-            && conn::state::is_syn(m.flags)
-            && m.flags & l4::TCP_ACK == 0
+            && conn::state::opens_conn(m.key.proto, m.flags)
             && c.tmpl == NO_TMPL
             && conn::state::syn_reuses_with(c.state, snap.conn_reuse_mode, input_only);
         if !reuse {
             return crate::forward::established(e, cx, pkt, m, cid, dir);
         }
-        // IPVS conn_reuse_mode: a new SYN on a finished entry starts over.
+        // IPVS conn_reuse_mode: a new SYN (INIT) on a finished entry
+        // starts over.
         let old = A::conns_mut(&mut e.svc).remove(cid);
         service_path::settle_removed(e, snap, old);
     }
@@ -255,6 +256,11 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
     };
     if k.proto == ipv4::PROTO_TCP && stray_tcp(m.flags, snap.sloppy_tcp) {
         return e.drop_pkt(DropReason::ConnNoSyn, pkt);
+    }
+    if k.proto == ipv4::PROTO_SCTP && m.flags != conn::sctp::Event::Init as u8 {
+        // IPVS schedules an SCTP association on its INIT only (and never
+        // on an ABORT, sloppy or not).
+        return e.drop_pkt(DropReason::SctpNoInit, pkt);
     }
     match service_path::create(e, snap, si as usize, k, cx.now) {
         Ok(cid) => crate::forward::established(e, cx, pkt, m, cid, Dir::Input),

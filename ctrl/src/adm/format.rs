@@ -218,6 +218,7 @@ fn proto_name(p: Proto) -> &'static str {
     match p {
         Proto::Tcp => "tcp",
         Proto::Udp => "udp",
+        Proto::Sctp => "sctp",
     }
 }
 
@@ -228,6 +229,7 @@ fn list_name(s: &ServiceConf, names: &dyn Names) -> String {
         ServiceKey::Fwmark(m) if v6 => format!("FWM  {m} IPv6"),
         ServiceKey::Fwmark(m) => format!("FWM  {m}"),
         ServiceKey::Inet { proto, addr, port } => {
+            // ipvsadm's "%-4s %s": "TCP  ...", "SCTP ...".
             let mut n = format!("{:<4} {}", proto.name(), addrport(addr, port, Some(proto_name(proto)), names));
             if !v6 {
                 truncate_bytes(&mut n, 33);
@@ -246,6 +248,7 @@ fn rule_name(s: &ServiceConf, names: &dyn Names) -> String {
             let flag = match proto {
                 Proto::Tcp => "-t",
                 Proto::Udp => "-u",
+                Proto::Sctp => "--sctp-service",
             };
             format!("{flag} {}", addrport(addr, port, Some(proto_name(proto)), names))
         }
@@ -605,6 +608,38 @@ mod tests {
             "-A -u [2001:db8::1]:53 -s wlc -p 60\n\
              -a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m -w 1\n\
              -A -f 66 -6 -s wlc -p 300 -M 64\n"
+        );
+    }
+
+    #[test]
+    fn sctp_services_and_connections_as_ipvsadm_prints_them() {
+        let mut s =
+            ServiceConf::new(ServiceKey::Inet { proto: Proto::Sctp, addr: "10.0.0.1".parse().unwrap(), port: 3868 });
+        s.scheduler = rvs_conf::SchedKind::Rr;
+        s.dests.push(DestConf::new("10.0.1.1".parse().unwrap(), 3869, FwdMethod::Nat, 1));
+        let v = TableView::from_model(1, std::slice::from_ref(&s));
+        let out = list(&v, &opts(), &Numeric).unwrap();
+        assert_eq!(out.lines().nth(3), Some("SCTP 10.0.0.1:3868 rr"));
+        let saved = save(&[s], &SaveOpts::default(), &Numeric).unwrap();
+        assert_eq!(
+            saved,
+            "-A --sctp-service 10.0.0.1:3868 -s rr\n-a --sctp-service 10.0.0.1:3868 -r 10.0.1.1:3869 -m -w 1\n"
+        );
+        let c = ConnView {
+            proto: Some(Proto::Sctp),
+            expire_secs: 61,
+            state: "S-ACK-SENT".into(),
+            caddr: "192.0.2.7".parse().unwrap(),
+            cport: 40000,
+            vaddr: "10.0.0.1".parse().unwrap(),
+            vport: 3868,
+            daddr: "10.0.1.1".parse().unwrap(),
+            dport: 3869,
+        };
+        let out = connections(&[c], &opts(), &Numeric);
+        assert_eq!(
+            out.lines().nth(2),
+            Some("SCTP 01:01  S-ACK-SENT  192.0.2.7:40000    10.0.0.1:3868      10.0.1.1:3869")
         );
     }
 

@@ -29,7 +29,7 @@
 //! - `-r`, `-M` and `-b` are resolved after all options are read, so
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
-//! - options rvs cannot honour yet (`--ops`, `--pe`, `--sctp-service`) are
+//! - options rvs cannot honour yet (`--ops`, `--pe`) are
 //!   read and checked as ipvsadm checks them, then refused where IPVS would
 //!   answer (after the service lookup) with the reason in the detail.
 
@@ -76,7 +76,6 @@ struct Parsed {
     cmd: Option<Cmd>,
     given: OptSet,
     svc: Option<SvcArg>,
-    sctp: bool,
     fwd: Option<FwdMethod>,
     scheduler: Option<String>,
     persistent: Option<u32>,
@@ -276,8 +275,11 @@ impl Parsed {
                         };
                         let (a, p) = values::addr_port(&v, Some(proto))
                             .map_err(|why| e(illegal("virtual server address[:port]", why)))?;
-                        self.sctp = kind == SvcKind::Sctp;
-                        let proto = if kind == SvcKind::Udp { Proto::Udp } else { Proto::Tcp };
+                        let proto = match kind {
+                            SvcKind::Udp => Proto::Udp,
+                            SvcKind::Sctp => Proto::Sctp,
+                            _ => Proto::Tcp,
+                        };
                         SvcArg::Inet(proto, a, p)
                     }
                 });
@@ -303,7 +305,7 @@ impl Parsed {
                         // far, as ipvsadm (fwmark: tcp; none yet: no name).
                         let proto = match self.svc {
                             Some(SvcArg::Inet(Proto::Udp, ..)) => Some("udp"),
-                            Some(SvcArg::Inet(..)) if self.sctp => Some("sctp"),
+                            Some(SvcArg::Inet(Proto::Sctp, ..)) => Some("sctp"),
                             Some(_) => Some("tcp"),
                             None => None,
                         };
@@ -439,10 +441,6 @@ impl Parsed {
             None => SchedFlags::default(),
         };
         options::check(cmd, self.given)?;
-
-        if self.sctp {
-            return Err("SCTP services are not supported by rvs (tcp and udp only)".into());
-        }
 
         let key = self.key();
         Ok(match cmd {
@@ -1065,7 +1063,8 @@ mod tests {
         assert_eq!(err("--start-daemon master --mcast-group 10.0.0.1"), "invalid IPv4 mcast-group `10.0.0.1'");
         assert_eq!(err("--start-daemon master --mcast-group ::1"), "invalid IPv6 mcast-group `::1'");
         assert_eq!(p("--start-daemon master --mcast-port 0").unwrap_err().text("x"), "illegal mcast-port specified");
-        assert!(err("-A --sctp-service 1.1.1.1:80").contains("SCTP"));
+        let AdmCommand::AddService(o) = p("-A --sctp-service 1.1.1.1:3868 -s rr").unwrap() else { panic!() };
+        assert_eq!(o.key, ServiceKey::Inet { proto: Proto::Sctp, addr: "1.1.1.1".parse().unwrap(), port: 3868 });
         assert!(err("-a -t 1.1.1.1:80 -r [::1]:80 -m").starts_with("Different address family"));
         assert!(p("-a -t 1.1.1.1:80 -r [::1]:80 -i").is_ok());
     }

@@ -211,7 +211,8 @@ pub(crate) fn fwmark_match(s: &str) -> Result<FwmarkMatch, String> {
     let proto = match proto.to_ascii_lowercase().as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
-        _ => return Err(format!("unknown protocol '{proto}' (valid: tcp, udp)")),
+        "sctp" => Proto::Sctp,
+        _ => return Err(format!("unknown protocol '{proto}' (valid: tcp, udp, sctp)")),
     };
     let (vip, ports) = if let Some(r) = rest.strip_prefix('[') {
         let (inner, after) = r.split_once(']').ok_or_else(|| format!("missing ']' in '{s}'"))?;
@@ -266,6 +267,7 @@ pub(crate) fn match_to_string(m: &FwmarkMatch) -> String {
     let proto = match m.proto {
         Proto::Tcp => "tcp",
         Proto::Udp => "udp",
+        Proto::Sctp => "sctp",
     };
     let vip = match m.vip {
         IpAddr::V4(a) => a.to_string(),
@@ -455,7 +457,7 @@ mod tests {
             assert_eq!(fwmark_match(&match_to_string(&m)).unwrap(), m);
         }
         assert_eq!(fwmark_match("tcp:1.1.1.1:8000-8002").unwrap().ports, vec![8000, 8001, 8002]);
-        assert!(fwmark_match("sctp:1.1.1.1:80").is_err());
+        assert_eq!(fwmark_match("sctp:1.1.1.1:80").unwrap().proto, Proto::Sctp);
         assert!(fwmark_match("tcp:1.1.1.1:0").is_err());
         assert!(fwmark_match("tcp:1.1.1.1:80,80").is_err());
         assert!(fwmark_match("tcp:2001:db8::1:80").is_err());

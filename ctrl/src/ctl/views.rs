@@ -81,6 +81,7 @@ pub fn conn<A: Addr>(c: &Conn<A>, now: u64) -> ConnView {
         proto: match c.proto {
             6 => Some(Proto::Tcp),
             17 => Some(Proto::Udp),
+            132 => Some(Proto::Sctp),
             _ => None,
         },
         expire_secs: (c.expires.saturating_sub(now) / HZ).min(u32::MAX as u64) as u32,

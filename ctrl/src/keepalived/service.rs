@@ -196,7 +196,7 @@ pub fn virtual_server(n: &Node, groups: &HashMap<String, Vec<(Key, usize)>>, ctx
             "protocol" => match k.arg().map(str::to_ascii_uppercase).as_deref() {
                 Some("TCP") => svc.proto = Proto::Tcp,
                 Some("UDP") => svc.proto = Proto::Udp,
-                Some("SCTP") => return skip(n, ctx, "rvs has no SCTP services"),
+                Some("SCTP") => svc.proto = Proto::Sctp,
                 p => ctx.warn(k.line, &format!("protocol {p:?} is not TCP, UDP or SCTP; TCP used")),
             },
             "ha_suspend" => {

@@ -130,7 +130,8 @@ fn groups_expand_and_fwmarks_are_commented_out() {
 #[test]
 fn sorry_quorum_misc_and_untranslatable_checks() {
     let (imp, s) = run("sq.conf", SORRY);
-    assert_eq!(s.len(), 1, "SCTP is skipped\n{}", imp.yaml);
+    assert_eq!(s.len(), 2, "{}", imp.yaml);
+    assert_eq!(s[1].key, inet(Proto::Sctp, "10.20.0.6", 5060), "protocol SCTP");
     let svc = &s[0];
     assert_eq!(svc.key, inet(Proto::Udp, "10.20.0.5", 53));
     assert_eq!((svc.quorum, svc.hysteresis), (3, 1));
@@ -154,7 +155,6 @@ fn sorry_quorum_misc_and_untranslatable_checks() {
         "sq.conf:25: warning: DNS_CHECK cannot be translated",
         "sq.conf:23: warning: real_server 10.20.1.2: no check rvs can run; it is not checked",
         "sq.conf:36: warning: PING_CHECK not used: rvs runs one check per dest",
-        "sq.conf:41: warning: virtual_server 10.20.0.6 5060 skipped: rvs has no SCTP services",
     ] {
         assert!(warned(&imp, w), "{w} missing from {:#?}", imp.warnings);
     }

@@ -102,6 +102,8 @@ impl Timeouts {
             State::Established => self.tcp,
             State::FinWait | State::TimeWait | State::CloseWait | State::LastAck => self.tcpfin,
             State::Udp => self.udp,
+            // SCTP: IPVS's defaults (ipvsadm --set has no SCTP values).
+            s if rvs_dataplane::conn::sctp::index(s).is_some() => rvs_dataplane::conn::sctp::default_timeout(s),
             _ => 60,
         }
     }

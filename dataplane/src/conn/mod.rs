@@ -1,5 +1,5 @@
-//! Per-worker connection state: the connection table, IPVS's TCP/UDP state
-//! machine, the idle-timer wheel and persistence templates.
+//! Per-worker connection state: the connection table, IPVS's TCP/UDP/SCTP
+//! state machines, the idle-timer wheel and persistence templates.
 //!
 //! All of it is sans-IO and single-threaded: each worker owns one
 //! [`ConnTable`] and one [`TemplateTable`] and passes the current time in
@@ -19,6 +19,7 @@
 
 pub mod index;
 pub mod key;
+pub mod sctp;
 pub mod state;
 pub mod table;
 pub mod template;

@@ -1,4 +1,5 @@
-//! IPVS connection states, their timeouts and the TCP transition tables.
+//! IPVS connection states, their timeouts and the TCP transition tables
+//! (SCTP's are in [`super::sctp`]).
 //!
 //! IPVS does not track TCP the way a firewall does: it keeps a coarse
 //! state per connection, driven only by which flag a packet carries and
@@ -13,7 +14,8 @@ use std::fmt;
 
 /// A connection's state. The TCP states are IPVS's, in IPVS's order (the
 /// order indexes the transition tables); UDP has the single state `Udp`
-/// (IPVS's `UDP`/`NORMAL`).
+/// (IPVS's `UDP`/`NORMAL`); the SCTP states follow, in IPVS's order too
+/// ([`super::sctp::STATES`]).
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum State {
@@ -30,10 +32,24 @@ pub enum State {
     Listen,
     SynAck,
     Udp,
+    SctpNone,
+    SctpInit1,
+    SctpInit,
+    SctpCookieSent,
+    SctpCookieReplied,
+    SctpCookieWait,
+    SctpCookie,
+    SctpCookieEchoed,
+    SctpEstablished,
+    SctpShutdownSent,
+    SctpShutdownReceived,
+    SctpShutdownAckSent,
+    SctpRejected,
+    SctpClosed,
 }
 
 /// Number of states (the length of a [`Timeouts`] table).
-pub const N_STATES: usize = 12;
+pub const N_STATES: usize = 26;
 
 impl State {
     pub const ALL: [State; N_STATES] = [
@@ -49,9 +65,24 @@ impl State {
         State::Listen,
         State::SynAck,
         State::Udp,
+        State::SctpNone,
+        State::SctpInit1,
+        State::SctpInit,
+        State::SctpCookieSent,
+        State::SctpCookieReplied,
+        State::SctpCookieWait,
+        State::SctpCookie,
+        State::SctpCookieEchoed,
+        State::SctpEstablished,
+        State::SctpShutdownSent,
+        State::SctpShutdownReceived,
+        State::SctpShutdownAckSent,
+        State::SctpRejected,
+        State::SctpClosed,
     ];
 
-    /// The name `ipvsadm -Lnc` prints.
+    /// The name `ipvsadm -Lnc` prints (for SCTP, the kernel's short
+    /// names: `C-SENT`, `S-ACK-SENT`...).
     pub fn name(self) -> &'static str {
         match self {
             State::None => "NONE",
@@ -66,17 +97,31 @@ impl State {
             State::Listen => "LISTEN",
             State::SynAck => "SYNACK",
             State::Udp => "UDP",
+            State::SctpNone => "NONE",
+            State::SctpInit1 => "INIT1",
+            State::SctpInit => "INIT",
+            State::SctpCookieSent => "C-SENT",
+            State::SctpCookieReplied => "C-REPLIED",
+            State::SctpCookieWait => "C-WAIT",
+            State::SctpCookie => "COOKIE",
+            State::SctpCookieEchoed => "C-ECHOED",
+            State::SctpEstablished => "ESTABLISHED",
+            State::SctpShutdownSent => "S-SENT",
+            State::SctpShutdownReceived => "S-RECEIVED",
+            State::SctpShutdownAckSent => "S-ACK-SENT",
+            State::SctpRejected => "REJECTED",
+            State::SctpClosed => "CLOSED",
         }
     }
 
     /// The state a new connection of protocol `proto` starts in, before its
-    /// first packet is applied with [`next_state`] (IPVS: a new TCP entry
-    /// is NONE, a UDP entry is NORMAL).
+    /// first packet is applied with [`next_state`] (IPVS: a new TCP or
+    /// SCTP entry is NONE, a UDP entry is NORMAL).
     pub fn initial(proto: u8) -> State {
-        if proto == PROTO_TCP {
-            State::None
-        } else {
-            State::Udp
+        match proto {
+            PROTO_TCP => State::None,
+            PROTO_SCTP => State::SctpNone,
+            _ => State::Udp,
         }
     }
 }
@@ -89,6 +134,7 @@ impl fmt::Display for State {
 
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
+pub const PROTO_SCTP: u8 = 132;
 
 /// From which side a packet came, as IPVS's `IP_VS_DIR_*`.
 #[repr(u8)]
@@ -110,9 +156,10 @@ pub enum Dir {
 /// SYN_RECV and SYNACK are active, so that a burst of new connections
 /// weighs on lc/wlc as the load it is about to become; all closing states,
 /// NONE, LISTEN and UDP are inactive (IPVS never marks a UDP entry active).
+/// An SCTP entry is active in ESTABLISHED only, as IPVS counts it.
 #[inline(always)]
 pub fn is_active(s: State) -> bool {
-    matches!(s, State::Established | State::SynSent | State::SynRecv | State::SynAck)
+    matches!(s, State::Established | State::SynSent | State::SynRecv | State::SynAck | State::SctpEstablished)
 }
 
 /// Would a SYN arriving on an entry in state `s` start a new connection
@@ -138,6 +185,22 @@ pub fn syn_reuses_with(s: State, conn_reuse_mode: u8, input_only: bool) -> bool 
     match s {
         State::TimeWait | State::Close => true,
         State::FinWait => conn_reuse_mode & 2 != 0 && input_only,
+        // An INIT on an association that is over (IPVS: SCTP CLOSED).
+        State::SctpClosed => true,
+        _ => false,
+    }
+}
+
+/// Does this packet open a new connection, so that [`syn_reuses_with`]
+/// applies (IPVS's `is_new_conn`)? A TCP SYN without ACK (rvs keeps the
+/// ACK test: a SYN+ACK belongs to the handshake in progress), an SCTP
+/// INIT. `flags` is [`crate::pipeline::Meta::flags`]: TCP flags, or the
+/// SCTP event.
+#[inline(always)]
+pub fn opens_conn(proto: u8, flags: u8) -> bool {
+    match proto {
+        PROTO_TCP => is_syn(flags) && flags & TCP_ACK == 0,
+        PROTO_SCTP => flags == super::sctp::Event::Init as u8,
         _ => false,
     }
 }
@@ -204,7 +267,8 @@ static TABLES: [[[State; 11]; 4]; 3] = [
 ];
 
 /// The state after a packet of protocol `proto` with `tcp_flags` (ignored
-/// for UDP) arrives from `dir` on an entry in state `cur`.
+/// for UDP; for SCTP the packet's [`super::sctp::Event`]) arrives from
+/// `dir` on an entry in state `cur`.
 ///
 /// As IPVS: a TCP packet carrying none of RST/SYN/FIN/ACK moves the entry
 /// to CLOSE (IPVS's `set_tcp_state` defaults to CLOSE when no row
@@ -212,6 +276,9 @@ static TABLES: [[[State; 11]; 4]; 3] = [
 /// unless more traffic follows. Non-TCP protocols have the one state `Udp`.
 #[inline]
 pub fn next_state(proto: u8, cur: State, dir: Dir, tcp_flags: u8) -> State {
+    if proto == PROTO_SCTP {
+        return super::sctp::next(cur, dir, tcp_flags);
+    }
     if proto != PROTO_TCP {
         return State::Udp;
     }
@@ -271,6 +338,7 @@ impl Default for Timeouts {
                 State::Listen => 120,
                 State::SynAck => 120,
                 State::Udp => 300,
+                s => super::sctp::default_timeout(s),
             };
         }
         Timeouts { secs }
@@ -428,7 +496,7 @@ mod tests {
     fn activity_and_reuse() {
         use State::*;
         let active: Vec<State> = State::ALL.iter().copied().filter(|&s| is_active(s)).collect();
-        assert_eq!(active, [Established, SynSent, SynRecv, SynAck]);
+        assert_eq!(active, [Established, SynSent, SynRecv, SynAck, SctpEstablished]);
         let t = Transition { old: SynRecv, new: CloseWait };
         assert_eq!(t.active_delta(), -1);
         assert_eq!(Transition { old: None, new: SynRecv }.active_delta(), 1);

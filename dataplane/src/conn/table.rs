@@ -440,7 +440,8 @@ impl<A: Addr> ConnTable<A> {
     }
 
     /// Apply one packet from `dir` (as `lookup` returned it) carrying
-    /// `tcp_flags` (0 for UDP) at tick `now`: move the state, push the
+    /// `tcp_flags` (0 for UDP; for SCTP its [`super::sctp::Event`]) at
+    /// tick `now`: move the state, push the
     /// idle expiry out by the new state's timeout. Touches the timer wheel
     /// only when the state changes to one that expires sooner.
     #[inline]

@@ -33,7 +33,8 @@ pub struct Quote6 {
 }
 
 /// The quote of the ICMPv6 error message at `icmp` in `frame` (an error
-/// type, below 128), if it is a TCP or UDP packet whose ports are quoted.
+/// type, below 128), if it is a TCP, UDP or SCTP packet whose ports are
+/// quoted (an SCTP quote's CRC32c is left as it is, as IPVS does).
 pub fn parse6(frame: &[u8], icmp: usize) -> Option<Quote6> {
     if *frame.get(icmp)? >= 128 {
         return None;
@@ -41,7 +42,7 @@ pub fn parse6(frame: &[u8], icmp: usize) -> Option<Quote6> {
     let ip = icmp + ERR_HDR;
     let q = Ipv6::new_checked_quoted(frame.get(ip..)?).ok()?;
     let up = q.upper_layer().ok()?;
-    if !up.has_header() || !matches!(up.proto, ipv4::PROTO_TCP | ipv4::PROTO_UDP) {
+    if !up.has_header() || !matches!(up.proto, ipv4::PROTO_TCP | ipv4::PROTO_UDP | ipv4::PROTO_SCTP) {
         return None;
     }
     let l4 = ip + HDR_LEN + up.offset;

@@ -22,15 +22,15 @@ pub struct Quoted {
     pub dport: u16,
 }
 
-/// Parse the quoted TCP/UDP packet of an ICMP error whose outer IPv4
-/// header has length `outer_ihl`. None when it is not TCP/UDP or cut
+/// Parse the quoted TCP/UDP/SCTP packet of an ICMP error whose outer IPv4
+/// header has length `outer_ihl`. None when it is none of them or cut
 /// before the ports.
 pub fn parse(b: &[u8], outer_ihl: usize) -> Option<Quoted> {
     let icmp = eth::HDR_LEN + outer_ihl;
     let l3 = icmp + crate::wire::icmp::HDR_LEN;
     let ip = Ipv4::new_checked_quoted(b.get(l3..)?).ok()?;
     let proto = ip.proto();
-    if !(proto == ipv4::PROTO_TCP || proto == ipv4::PROTO_UDP) {
+    if !matches!(proto, ipv4::PROTO_TCP | ipv4::PROTO_UDP | ipv4::PROTO_SCTP) {
         return None;
     }
     let ports = L4Quote::new_checked(ip.payload(), proto).ok()?;

@@ -21,6 +21,7 @@ pub use family::Rewrite;
 pub use v6::{rewrite6, set_dst6, set_src6};
 
 use crate::drop::DropReason;
+use crate::packet::ipv4::PROTO_SCTP;
 use crate::wire::{Ipv4, L4};
 
 /// Where the L4 header of a validated packet starts, and its proto. For
@@ -48,20 +49,34 @@ pub fn set_dst(b: &mut [u8], at: L4At, addr: u32, port: u16) -> Result<(), DropR
 
 /// Replace either or both ends, through one pair of views. The L4 header
 /// was validated at the gate; should these views refuse the packet it is
-/// dropped with their reason (never sent half rewritten).
+/// dropped with their reason (never sent half rewritten; an SCTP packet
+/// whose ports change is checked before anything is written, see
+/// [`L4::set_ports`]).
 #[inline(always)]
 pub fn rewrite(b: &mut [u8], at: L4At, src: Option<(u32, u16)>, dst: Option<(u32, u16)>) -> Result<(), DropReason> {
     let mut ip = Ipv4::new_checked(b.get_mut(at.l3..).ok_or(DropReason::IpTruncated)?)?;
+    if at.proto == PROTO_SCTP {
+        // The ports first: the one step that may refuse (a wrong CRC32c).
+        // The addresses are not covered by it.
+        L4::new_checked(ip.payload_mut(), at.proto)?.set_ports(src.map(|e| e.1), dst.map(|e| e.1))?;
+        if let Some((a, _)) = src {
+            ip.set_src(a);
+        }
+        if let Some((a, _)) = dst {
+            ip.set_dst(a);
+        }
+        return Ok(());
+    }
     let old_src = src.map(|(a, _)| ip.set_src(a));
     let old_dst = dst.map(|(a, _)| ip.set_dst(a));
     let mut l4 = L4::new_checked(ip.payload_mut(), at.proto)?;
     if let (Some(old), Some((a, p))) = (old_src, src) {
         l4.fix_addr(old, a);
-        l4.set_src_port(p);
+        l4.set_ports(Some(p), None)?;
     }
     if let (Some(old), Some((a, p))) = (old_dst, dst) {
         l4.fix_addr(old, a);
-        l4.set_dst_port(p);
+        l4.set_ports(None, Some(p))?;
     }
     Ok(())
 }

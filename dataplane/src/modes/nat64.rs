@@ -12,7 +12,10 @@
 //!
 //! Only the IP header is rebuilt; the TCP/UDP segment stays where it was
 //! relative to the end of the frame, its checksum updated incrementally
-//! for the new pseudo-header and ports (a bad checksum stays bad). IPv6
+//! for the new pseudo-header and ports (a bad checksum stays bad). An
+//! SCTP packet's CRC32c knows no pseudo-header: it is computed again for
+//! the new ports, and a packet that arrived with a wrong one is refused
+//! (`SctpBadCrc`) after the reframe, which its caller drops. IPv6
 //! extension headers are dropped (RFC 7915 5.1: they do not translate).
 //!
 //! Choices where RFC 7915 leaves room, and why:
@@ -97,8 +100,7 @@ pub fn to_v4<P: PacketBuf>(pkt: &mut P, at: L4At, src: (u32, u16), dst: (u32, u1
     let new = csum::sum(&dst.0.to_be_bytes(), csum::sum(&src.0.to_be_bytes(), 0));
     let mut l4 = L4::new_checked(&mut b[eth::HDR_LEN + MIN_HDR..], at.proto)?;
     l4.fix_checksum(old, new);
-    l4.set_src_port(src.1);
-    l4.set_dst_port(dst.1);
+    l4.set_ports(Some(src.1), Some(dst.1))?;
     Ok(at_after(at.proto, MIN_HDR))
 }
 
@@ -113,7 +115,7 @@ pub fn to_v6<P: PacketBuf>(pkt: &mut P, at: L4At, src: (u128, u16), dst: (u128, 
     let old = csum::sum(&ip.dst().to_be_bytes(), csum::sum(&ip.src().to_be_bytes(), 0));
     let udp_no_csum = {
         let l4 = L4::new_checked(&pkt.data()[at.l4..end], at.proto)?;
-        !l4.is_tcp() && l4.checksum() == 0
+        l4.udp_without_checksum()
     };
     if !reframe(pkt, at, seg, HDR_LEN, eth::TYPE_IPV6) {
         return Err(DropReason::NoHeadroom);
@@ -132,8 +134,7 @@ pub fn to_v6<P: PacketBuf>(pkt: &mut P, at: L4At, src: (u128, u16), dst: (u128, 
     repr.emit(&mut b[eth::HDR_LEN..])?;
     let seg_at = eth::HDR_LEN + HDR_LEN;
     let mut l4 = L4::new_checked(&mut b[seg_at..], at.proto)?;
-    l4.set_src_port(src.1);
-    l4.set_dst_port(dst.1);
+    l4.set_ports(Some(src.1), Some(dst.1))?;
     if udp_no_csum {
         let c = ipv6::upper_checksum(&s6, &d6, at.proto, &b[seg_at..]);
         b[seg_at + 6..seg_at + 8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());

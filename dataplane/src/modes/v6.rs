@@ -5,6 +5,7 @@
 
 use super::L4At;
 use crate::drop::DropReason;
+use crate::packet::ipv4::PROTO_SCTP;
 use crate::wire::ipv6::HDR_LEN;
 use crate::wire::{Ipv6, L4};
 
@@ -37,17 +38,30 @@ pub fn rewrite6(b: &mut [u8], at: L4At, src: Option<(u128, u16)>, dst: Option<(u
     let off = at.l4.checked_sub(at.l3 + HDR_LEN).ok_or(DropReason::Ip6BadExt)?;
     let new_src = src.map(|(a, p)| (a.to_be_bytes(), p));
     let new_dst = dst.map(|(a, p)| (a.to_be_bytes(), p));
+    if at.proto == PROTO_SCTP {
+        // The ports first: the one step that may refuse (a wrong CRC32c).
+        // The addresses are not covered by it.
+        let upper = ip.payload_mut().get_mut(off..).ok_or(DropReason::L4Truncated)?;
+        L4::new_checked6(upper, at.proto)?.set_ports(src.map(|e| e.1), dst.map(|e| e.1))?;
+        if let Some((a, _)) = new_src {
+            ip.set_src(a);
+        }
+        if let Some((a, _)) = new_dst {
+            ip.set_dst(a);
+        }
+        return Ok(());
+    }
     let old_src = new_src.map(|(a, _)| ip.set_src(a));
     let old_dst = new_dst.map(|(a, _)| ip.set_dst(a));
     let upper = ip.payload_mut().get_mut(off..).ok_or(DropReason::L4Truncated)?;
     let mut l4 = L4::new_checked6(upper, at.proto)?;
     if let (Some(old), Some((a, p))) = (old_src, new_src) {
         l4.fix_addr6(&old, &a);
-        l4.set_src_port(p);
+        l4.set_ports(Some(p), None)?;
     }
     if let (Some(old), Some((a, p))) = (old_dst, new_dst) {
         l4.fix_addr6(&old, &a);
-        l4.set_dst_port(p);
+        l4.set_ports(None, Some(p))?;
     }
     Ok(())
 }

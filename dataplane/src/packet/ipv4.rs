@@ -8,6 +8,7 @@ pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_IPIP: u8 = 4;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
+pub const PROTO_SCTP: u8 = 132;
 pub const PROTO_GRE: u8 = 47;
 
 /// What the data path needs of a validated IPv4 header.

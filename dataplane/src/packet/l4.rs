@@ -1,18 +1,20 @@
-//! TCP/UDP header access and checksum-preserving rewrites.
+//! TCP/UDP/SCTP header access: the one L4 gate of the packet path.
 
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
 pub const TCP_ACK: u8 = 0x10;
 
-/// What the data path reads of a TCP or UDP header, validated once.
+/// What the data path reads of a TCP, UDP or SCTP header, validated once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L4Hdr {
     pub sport: u16,
     pub dport: u16,
-    /// TCP flags (0 for UDP).
+    /// TCP flags (0 for UDP); for SCTP the [`crate::conn::sctp::Event`]
+    /// of its deciding chunk, which drives the state machine as TCP's
+    /// flags do.
     pub flags: u8,
-    /// Header length: TCP data offset × 4, or 8 for UDP.
+    /// Header length: TCP data offset × 4, 8 for UDP, 12 for SCTP.
     pub hdr_len: usize,
 }
 
@@ -20,11 +22,16 @@ pub struct L4Hdr {
 /// (the IP payload; the buffer holds at least `l4 + seg_len` bytes). After
 /// this, every mode may read and rewrite the header and its options
 /// without further length checks: TCP's data offset is 5..=15 words and
-/// within the segment, UDP's length is at least 8 and within the datagram.
+/// within the segment, UDP's length is at least 8 and within the datagram,
+/// SCTP has its common header and a first chunk within the packet.
 pub fn check(b: &[u8], l4: usize, seg_len: usize, proto: u8) -> Result<L4Hdr, crate::drop::DropReason> {
     let seg = b.get(l4..l4 + seg_len).ok_or(crate::drop::DropReason::L4Truncated)?;
     let v = crate::wire::L4::new_checked(seg, proto)?;
-    Ok(L4Hdr { sport: v.src_port(), dport: v.dst_port(), flags: v.flags(), hdr_len: v.hdr_len() })
+    let flags = match v.sctp() {
+        Some(s) => crate::conn::sctp::Event::of_chunk(s.deciding_chunk()) as u8,
+        None => v.flags(),
+    };
+    Ok(L4Hdr { sport: v.src_port(), dport: v.dst_port(), flags, hdr_len: v.hdr_len() })
 }
 
 #[cfg(test)]

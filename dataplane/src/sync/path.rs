@@ -21,7 +21,7 @@ use super::{SyncConn, CONN_F_DROUTE, CONN_F_FWD_MASK, CONN_F_MASQ, CONN_F_TUNNEL
 use crate::conn::{self, ConnKey, Dir, State, Transition};
 use crate::engine::Engine;
 use crate::family::Fam;
-use crate::packet::ipv4::PROTO_TCP;
+use crate::packet::ipv4::{PROTO_SCTP, PROTO_TCP};
 use crate::snapshot::Snapshot;
 use rvs_conf::FwdMethod;
 use std::net::IpAddr;
@@ -71,13 +71,22 @@ pub struct SyncPort {
 /// CLOSE_WAIT and TIME_WAIT; entering any of these but ESTABLISHED sends
 /// at once; otherwise the `pkts`-th input packet sends when `pkts` is
 /// `threshold` modulo `period` (or equals `threshold` with period 0).
+/// SCTP likewise, in ESTABLISHED, the three SHUTDOWN states and CLOSED.
 pub fn needed(proto: u8, tr: Transition, pkts: u32, threshold: u32, period: u32) -> bool {
-    if proto == PROTO_TCP {
-        use State::*;
-        if !matches!(tr.new, Established | FinWait | Close | CloseWait | TimeWait) {
+    use State as S;
+    let synced = match proto {
+        PROTO_TCP => Some(matches!(tr.new, S::Established | S::FinWait | S::Close | S::CloseWait | S::TimeWait)),
+        PROTO_SCTP => Some(matches!(
+            tr.new,
+            S::SctpEstablished | S::SctpShutdownSent | S::SctpShutdownReceived | S::SctpShutdownAckSent | S::SctpClosed
+        )),
+        _ => None,
+    };
+    if let Some(synced) = synced {
+        if !synced {
             return false;
         }
-        if tr.new != tr.old && tr.new != Established {
+        if tr.new != tr.old && !matches!(tr.new, S::Established | S::SctpEstablished) {
             return true;
         }
     }
@@ -280,6 +289,7 @@ pub fn install_template<P>(e: &mut Engine<P>, snap: &Snapshot, ev: &SyncEvent, n
             proto: match ev.proto {
                 PROTO_TCP => rvs_conf::Proto::Tcp,
                 crate::packet::ipv4::PROTO_UDP => rvs_conf::Proto::Udp,
+                PROTO_SCTP => rvs_conf::Proto::Sctp,
                 _ => return Err(Refused::NoService),
             },
             addr: ev.vaddr,
@@ -316,7 +326,12 @@ pub fn to_wire(ev: &SyncEvent) -> SyncConn {
     SyncConn {
         proto: ev.proto,
         flags: if ev.template { fwd | super::CONN_F_TEMPLATE } else { fwd },
-        state: if ev.state == State::Udp { 0 } else { ev.state as u16 },
+        // The kernel's numbers: TCP's are ours, SCTP's count from its NONE.
+        state: match conn::sctp::index(ev.state) {
+            Some(i) => i as u16,
+            None if ev.state == State::Udp => 0,
+            None => ev.state as u16,
+        },
         cport: ev.cport,
         vport: ev.vport,
         dport: ev.dport,
@@ -341,6 +356,7 @@ pub fn from_wire(c: &SyncConn, default_timeout: impl Fn(State) -> u32) -> Result
         PROTO_TCP if c.state < TCP_S_LAST => State::ALL[c.state as usize],
         PROTO_TCP => return Err("TCP state out of range"),
         crate::packet::ipv4::PROTO_UDP => State::Udp,
+        PROTO_SCTP => *conn::sctp::STATES.get(c.state as usize).ok_or("SCTP state out of range")?,
         _ => return Err("protocol"),
     };
     let fwd = match (c.flags & CONN_F_FWD_MASK, c.local) {

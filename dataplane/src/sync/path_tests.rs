@@ -131,6 +131,44 @@ fn templates_and_unknown_states_are_not_events() {
     assert!(t.template && t.timeout == 360, "a template without a timeout: IPVS's 360 s");
 }
 
+#[test]
+fn sctp_entries_carry_the_kernels_state_numbers() {
+    use crate::conn::Transition;
+    let ev = |state| SyncEvent {
+        proto: 132,
+        fwd: FwdMethod::Dr,
+        state,
+        caddr: "10.0.0.1".parse().unwrap(),
+        vaddr: "10.0.0.2".parse().unwrap(),
+        daddr: "10.0.0.3".parse().unwrap(),
+        laddr: "10.0.0.1".parse().unwrap(),
+        cport: 1,
+        vport: 3868,
+        dport: 3868,
+        lport: 0,
+        fwmark: 0,
+        timeout: 0,
+        template: false,
+    };
+    // IP_VS_SCTP_S_ESTABLISHED is 8, _CLOSED 13.
+    for (s, n) in [(State::SctpEstablished, 8), (State::SctpClosed, 13), (State::SctpNone, 0)] {
+        let c = path::to_wire(&ev(s));
+        assert_eq!(c.state, n, "{s}");
+        assert_eq!(path::from_wire(&c, |_| 1).unwrap().state, s);
+    }
+    let mut c = path::to_wire(&ev(State::SctpClosed));
+    c.state = 14;
+    assert!(path::from_wire(&c, |_| 1).is_err(), "past IP_VS_SCTP_S_LAST");
+    // Synced as IPVS syncs SCTP: entering a SHUTDOWN state or CLOSED sends
+    // at once, ESTABLISHED at the threshold, the handshake never.
+    let tr = |old, new| Transition { old, new };
+    assert!(path::needed(132, tr(State::SctpEstablished, State::SctpShutdownSent), 0, 3, 50));
+    assert!(path::needed(132, tr(State::SctpShutdownAckSent, State::SctpClosed), 0, 3, 50));
+    assert!(!path::needed(132, tr(State::SctpCookieSent, State::SctpEstablished), 0, 3, 50));
+    assert!(path::needed(132, tr(State::SctpEstablished, State::SctpEstablished), 3, 3, 50));
+    assert!(!path::needed(132, tr(State::SctpInit1, State::SctpCookieSent), 3, 3, 50));
+}
+
 /// Persistence: the master sends the connection's template before it; the
 /// backup installs it, and the client's next connection there (a new SYN)
 /// sticks to the template's dest whatever the scheduler would pick.

@@ -44,6 +44,29 @@ pub fn views(data: &[u8]) {
     }
     icmp(&mut data.to_vec());
     icmp6(&mut data.to_vec(), &[1; 16], &[2; 16]);
+    sctp(&mut data.to_vec());
+}
+
+/// SCTP: the gate, the accessors, and port rewrites that either refuse a
+/// wrong CRC32c (changing nothing) or leave a right one.
+fn sctp(b: &mut [u8]) {
+    let Ok(mut l) = L4::new_checked(&mut *b, crate::packet::ipv4::PROTO_SCTP) else { return };
+    read_l4(&l);
+    let s = l.sctp().expect("an SCTP L4 view has its SCTP view");
+    black_box((s.verification_tag(), s.chunk_flags(), s.second_chunk_type(), s.deciding_chunk()));
+    let (ok, sport, dport) = (s.crc_ok(), s.src_port(), s.dst_port());
+    assert_eq!((l.checksum_ok4(1, 2), l.checksum_ok6(&[1; 16], &[2; 16])), (ok, ok), "no pseudo-header");
+    l.fix_addr(1, 2);
+    l.fix_addr6(&[1; 16], &[2; 16]);
+    let before = l.segment().to_vec();
+    match l.set_ports(Some(sport ^ 0x0101), Some(dport)) {
+        Ok(()) => assert!(l.sctp().unwrap().crc_ok(), "a rewrite writes a right CRC32c"),
+        Err(r) => {
+            assert_eq!((r, ok), (DropReason::SctpBadCrc, false));
+            assert_eq!(l.segment(), &before[..], "a refused rewrite changes nothing");
+        }
+    }
+    assert_eq!(l.set_ports(None, Some(l.dst_port())), Ok(()), "no change, nothing checked");
 }
 
 fn frame(b: &mut [u8]) {
@@ -85,7 +108,8 @@ fn ip4(b: &mut [u8]) {
     let (hr, proto, total) = (residue(v.header(), 0), v.proto(), v.total_len() as u16);
     let (src, dst) = (v.src(), v.dst());
     // The L4 residue before the rewrite, if the payload passes its gate.
-    let l4r = L4::new_checked(v.payload(), proto).ok().map(|l| {
+    // (SCTP has no pseudo-header: its own function below.)
+    let l4r = L4::new_checked(v.payload(), proto).ok().filter(|l| !l.is_sctp()).map(|l| {
         let s = l.segment();
         (l.checksum(), residue(s, csum::pseudo_v4(src.to_be_bytes(), dst.to_be_bytes(), proto, s.len() as u16)))
     });
@@ -102,8 +126,8 @@ fn ip4(b: &mut [u8]) {
         let mut l = L4::new_checked(v.payload_mut(), proto).expect("the payload was not touched");
         l.fix_addr(src, ns);
         l.fix_addr(dst, nd);
-        l.set_src_port(l.src_port().wrapping_add(1));
-        l.set_dst_port(l.dst_port() ^ 0x8000);
+        l.set_ports(Some(l.src_port().wrapping_add(1)), None).unwrap();
+        l.set_ports(None, Some(l.dst_port() ^ 0x8000)).unwrap();
         let s = l.segment();
         let r1 = residue(s, csum::pseudo_v4(ns.to_be_bytes(), nd.to_be_bytes(), proto, s.len() as u16));
         if proto == PROTO_UDP && c0 == 0 {
@@ -140,7 +164,7 @@ fn l4_4(b: &mut [u8], proto: u8, src: u32, dst: u32) {
     read_l4(&l);
     let (c0, ok) = (l.checksum(), l.checksum_ok4(src, dst));
     l.fix_addr(src, other4(src));
-    l.set_dst_port(!l.dst_port());
+    l.set_ports(None, Some(!l.dst_port())).unwrap();
     if c0 != 0 || proto == PROTO_TCP {
         assert_eq!(l.checksum_ok4(other4(src), dst), ok, "checksum validity changed");
     }
@@ -153,7 +177,7 @@ fn l4_6(b: &mut [u8], proto: u8, src: &Addr6, dst: &Addr6) {
     let r0 = residue(s, ipv6::pseudo_sum(src, dst, proto, s.len()));
     let ns = other6(src);
     l.fix_addr6(src, &ns);
-    l.set_src_port(l.src_port() ^ 0x1234);
+    l.set_ports(Some(l.src_port() ^ 0x1234), None).unwrap();
     let s = l.segment();
     assert_eq!(residue(s, ipv6::pseudo_sum(&ns, dst, proto, s.len())), r0, "L4 (IPv6) residue moved");
     if proto == PROTO_UDP {
@@ -315,6 +339,24 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     add("ipv6-tcp", &|b| e().ipv6(a6, b6, 64).tcp(1000, 443, 1, 100).syn().write(b, b"x").unwrap());
     add("ipv6-udp", &|b| e().ipv6(a6, b6, 64).udp(1, 2).write(b, b"datagram").unwrap());
     add("ipv6-icmp6-echo", &|b| e().ipv6(a6, b6, 64).icmpv6_echo_request(7, 8).write(b, b"ping").unwrap());
+    // SCTP (IP protocol 132): an INIT, and a COOKIE ECHO with an ABORT
+    // bundled behind it, each with its CRC32c.
+    let sctp = |chunks: &[(u8, &[u8])]| {
+        let mut p = vec![0x9c, 0x40, 0x0f, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0];
+        for (ty, v) in chunks {
+            p.extend_from_slice(&[*ty, 0]);
+            p.extend_from_slice(&(4 + v.len() as u16).to_be_bytes());
+            p.extend_from_slice(v);
+            p.resize(p.len().next_multiple_of(4), 0);
+        }
+        let c = crc32c::crc32c(&p);
+        p[8..12].copy_from_slice(&c.to_le_bytes());
+        p
+    };
+    let init = sctp(&[(sctp::chunk::INIT, &[0, 0, 0, 7, 0, 1, 0, 0, 0, 10, 0, 10, 0, 0, 0, 1])]);
+    let cookie = sctp(&[(sctp::chunk::COOKIE_ECHO, b"cookie"), (sctp::chunk::ABORT, b"")]);
+    add("ipv4-sctp-init", &|b| e().ipv4(a4, b4, 64).write(b, etherparse::IpNumber(132), &init).unwrap());
+    add("ipv6-sctp-cookie-abort", &|b| e().ipv6(a6, b6, 64).write(b, etherparse::IpNumber(132), &cookie).unwrap());
     add("ipv6-icmp6-ptb", &|b| {
         let mut q = Vec::new();
         PacketBuilder::ipv6(b6, a6, 64).udp(1, 2).write(&mut q, &[0; 64]).unwrap();

@@ -193,7 +193,7 @@ fn rewrites_keep_l4_checksums_and_their_errors() {
         let mut l4 = L4::new_checked6(ip.upper_payload_mut(&up), proto).unwrap();
         l4.fix_addr6(&old_src, &new_src);
         l4.fix_addr6(&old_dst, &new_dst);
-        l4.set_dst_port(8443);
+        l4.set_ports(None, Some(8443)).unwrap();
         assert_eq!(l4.checksum_ok6(&new_src, &new_dst), wrong == 0);
         let e = Ipv6Slice::from_slice(&b[..b.len() - 3]).unwrap();
         let h = e.header().to_header();

@@ -1,12 +1,16 @@
-//! TCP (RFC 9293) and UDP (RFC 768) header views. The two share what a
-//! load balancer touches — ports and the checksum — so one view serves
-//! both, knowing its protocol, over IPv4 or IPv6 alike: only the
-//! pseudo-header differs ([`L4::fix_addr`] / [`L4::fix_addr6`]).
+//! TCP (RFC 9293), UDP (RFC 768) and SCTP (RFC 9260) header views. The
+//! three share what a load balancer touches — ports and a checksum — so
+//! one view serves them all, knowing its protocol, over IPv4 or IPv6
+//! alike: only the pseudo-header differs ([`L4::fix_addr`] /
+//! [`L4::fix_addr6`]). SCTP has none (its CRC32c covers the SCTP packet
+//! alone, see [`super::sctp`]): address changes leave it as it is, and
+//! [`L4::set_ports`] computes it again when a port changes.
 
 use super::ipv6::{self, Addr6};
+use super::sctp::{self, Sctp};
 use super::{rd16, wr16, DropReason, Field};
 use crate::packet::csum;
-use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
+use crate::packet::ipv4::{PROTO_SCTP, PROTO_TCP, PROTO_UDP};
 
 /// Also the quoted header's ([`super::L4Quote`]).
 pub(super) mod field {
@@ -50,7 +54,8 @@ impl UdpRepr {
     }
 }
 
-/// A TCP segment or UDP datagram: the buffer is the IP payload.
+/// A TCP segment, UDP datagram or SCTP packet: the buffer is the IP
+/// payload.
 #[derive(Debug, Clone, Copy)]
 pub struct L4<T> {
     buf: T,
@@ -60,7 +65,8 @@ pub struct L4<T> {
 impl<T: AsRef<[u8]>> L4<T> {
     /// TCP: at least 20 bytes, data offset 5..=15 words within the
     /// segment. UDP: at least 8 bytes, length field 8..=the datagram.
-    /// Any other protocol is `L4Unsupported`.
+    /// SCTP: the common header and a first chunk within the packet
+    /// ([`Sctp::new_checked`]). Any other protocol is `L4Unsupported`.
     pub fn new_checked(buf: T, proto: u8) -> Result<Self, DropReason> {
         let b = buf.as_ref();
         match proto {
@@ -82,6 +88,9 @@ impl<T: AsRef<[u8]>> L4<T> {
                     return Err(DropReason::UdpBadLen);
                 }
             }
+            PROTO_SCTP => {
+                Sctp::new_checked(b)?;
+            }
             _ => return Err(DropReason::L4Unsupported),
         }
         Ok(L4 { buf, proto })
@@ -94,7 +103,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     /// IPv4 only.
     pub fn new_checked6(buf: T, proto: u8) -> Result<Self, DropReason> {
         let v = Self::new_checked(buf, proto)?;
-        if !v.is_tcp() && v.checksum() == 0 {
+        if v.udp_without_checksum() {
             return Err(DropReason::Udp6ZeroCsum);
         }
         Ok(v)
@@ -104,20 +113,39 @@ impl<T: AsRef<[u8]>> L4<T> {
         self.buf.as_ref()
     }
 
-    /// The bytes the checksum covers: the segment, or the datagram up to
-    /// its length field (without IP payload bytes after it).
+    /// The bytes the checksum covers: the segment or SCTP packet, or the
+    /// datagram up to its length field (without IP payload bytes after
+    /// it).
     pub fn segment(&self) -> &[u8] {
-        if self.is_tcp() {
-            self.b()
-        } else {
+        if self.proto == PROTO_UDP {
             &self.b()[..rd16(self.b(), field::UDP_LEN) as usize]
+        } else {
+            self.b()
+        }
+    }
+
+    /// A UDP datagram sent without a checksum (0: allowed over IPv4 only).
+    pub fn udp_without_checksum(&self) -> bool {
+        self.proto == PROTO_UDP && self.checksum() == 0
+    }
+
+    /// The SCTP view of an SCTP packet (chunk type, verification tag,
+    /// CRC32c); `None` for TCP and UDP.
+    pub fn sctp(&self) -> Option<Sctp<&[u8]>> {
+        if self.proto == PROTO_SCTP {
+            Sctp::new_checked(self.b()).ok()
+        } else {
+            None
         }
     }
 
     /// The checksum over the IPv4 pseudo-header is right (UDP without a
-    /// checksum passes: RFC 768).
+    /// checksum passes: RFC 768; SCTP's CRC32c has no pseudo-header).
     pub fn checksum_ok4(&self, src: u32, dst: u32) -> bool {
-        if !self.is_tcp() && self.checksum() == 0 {
+        if let Some(s) = self.sctp() {
+            return s.crc_ok();
+        }
+        if self.udp_without_checksum() {
             return true;
         }
         let c = self.segment();
@@ -126,9 +154,12 @@ impl<T: AsRef<[u8]>> L4<T> {
     }
 
     /// The checksum over the IPv6 pseudo-header is right (UDP without a
-    /// checksum fails: RFC 8200 8.1).
+    /// checksum fails: RFC 8200 8.1; SCTP's CRC32c has no pseudo-header).
     pub fn checksum_ok6(&self, src: &Addr6, dst: &Addr6) -> bool {
-        if !self.is_tcp() && self.checksum() == 0 {
+        if let Some(s) = self.sctp() {
+            return s.crc_ok();
+        }
+        if self.udp_without_checksum() {
             return false;
         }
         let c = self.segment();
@@ -143,6 +174,10 @@ impl<T: AsRef<[u8]>> L4<T> {
         self.proto == PROTO_TCP
     }
 
+    pub fn is_sctp(&self) -> bool {
+        self.proto == PROTO_SCTP
+    }
+
     pub fn src_port(&self) -> u16 {
         rd16(self.b(), field::SRC_PORT)
     }
@@ -151,7 +186,7 @@ impl<T: AsRef<[u8]>> L4<T> {
         rd16(self.b(), field::DST_PORT)
     }
 
-    /// TCP flags; 0 for UDP.
+    /// TCP flags; 0 for UDP and SCTP.
     pub fn flags(&self) -> u8 {
         if self.is_tcp() {
             self.b()[field::TCP_FLAGS]
@@ -160,25 +195,33 @@ impl<T: AsRef<[u8]>> L4<T> {
         }
     }
 
-    /// TCP data offset × 4, or UDP's 8.
+    /// TCP data offset × 4, UDP's 8, or SCTP's common header (12).
     pub fn hdr_len(&self) -> usize {
-        if self.is_tcp() {
-            ((self.b()[field::TCP_DOFF] >> 4) as usize) * 4
-        } else {
-            UDP_HDR
+        match self.proto {
+            PROTO_TCP => ((self.b()[field::TCP_DOFF] >> 4) as usize) * 4,
+            PROTO_SCTP => sctp::COMMON_HDR,
+            _ => UDP_HDR,
         }
     }
 
+    /// The 16-bit checksum field (TCP, UDP); empty for SCTP.
     fn csum_field(&self) -> Field {
-        if self.is_tcp() {
-            field::TCP_CHECKSUM
-        } else {
-            field::UDP_CHECKSUM
+        match self.proto {
+            PROTO_TCP => field::TCP_CHECKSUM,
+            PROTO_SCTP => 0..0,
+            _ => field::UDP_CHECKSUM,
         }
     }
 
+    /// TCP's or UDP's checksum; 0 for SCTP (its CRC32c is
+    /// [`Sctp::checksum`], through [`L4::sctp`]).
     pub fn checksum(&self) -> u16 {
-        rd16(self.b(), self.csum_field())
+        let f = self.csum_field();
+        if f.is_empty() {
+            0
+        } else {
+            rd16(self.b(), f)
+        }
     }
 
     /// The whole header, options included.
@@ -232,8 +275,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     }
 
     /// Write a new checksum computed by `f` from the old one. UDP's "no
-    /// checksum" (0) stays 0, and a computed 0 is sent as 0xffff.
+    /// checksum" (0) stays 0, and a computed 0 is sent as 0xffff. SCTP
+    /// has no 16-bit checksum and no pseudo-header: nothing to do.
     fn update_checksum(&mut self, f: impl FnOnce(u16) -> u16) {
+        if self.is_sctp() {
+            return;
+        }
         // The gate proved TCP's 20 bytes or UDP's 8: one length check
         // here, none per field.
         let tcp = self.is_tcp();
@@ -338,12 +385,22 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         self.update_checksum(|c| csum::update32(c, old, v));
     }
 
-    pub fn set_src_port(&mut self, p: u16) {
-        self.set_port(field::SRC_PORT, p);
-    }
-
-    pub fn set_dst_port(&mut self, p: u16) {
-        self.set_port(field::DST_PORT, p);
+    /// Replace either port or both, the checksum kept valid: RFC 1624
+    /// for TCP and UDP; for SCTP a new CRC32c, which is computed only
+    /// when a port really changes and after the CRC that arrived was
+    /// found right (else `SctpBadCrc`, nothing changed: see
+    /// [`Sctp::set_ports`]). TCP and UDP never fail here.
+    pub fn set_ports(&mut self, src: Option<u16>, dst: Option<u16>) -> Result<(), DropReason> {
+        if self.is_sctp() {
+            return Sctp::new_checked(self.m())?.set_ports(src, dst).map(drop);
+        }
+        if let Some(p) = src {
+            self.set_port(field::SRC_PORT, p);
+        }
+        if let Some(p) = dst {
+            self.set_port(field::DST_PORT, p);
+        }
+        Ok(())
     }
 
     /// `f` is a port field (within UDP's 8 bytes).
@@ -414,8 +471,8 @@ mod tests {
             let old = ip.set_dst(0xc0a8000a);
             let mut v = L4::new_checked(&mut b[l4..], proto).unwrap();
             v.fix_addr(old, 0xc0a8000a);
-            v.set_dst_port(8080);
-            v.set_src_port(1);
+            v.set_ports(None, Some(8080)).unwrap();
+            v.set_ports(Some(1), None).unwrap();
             assert!(v.checksum_ok4(0x0a000001, 0xc0a8000a));
             assert!(!v.checksum_ok4(0x0a000001, 0xc0a8000b), "the pseudo-header counts");
             assert!(csum_ok(&b), "tcp={tcp}");
@@ -440,7 +497,7 @@ mod tests {
         let (mut b, l4) = ip_payload(false);
         b[l4 + 6..l4 + 8].fill(0);
         let mut v = L4::new_checked(&mut b[l4..], PROTO_UDP).unwrap();
-        v.set_dst_port(1);
+        v.set_ports(None, Some(1)).unwrap();
         v.fix_addr(1, 2);
         v.fix_addr6(&[1; 16], &[2; 16]);
         assert_eq!(v.checksum(), 0);

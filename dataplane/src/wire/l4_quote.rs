@@ -1,10 +1,12 @@
-//! The start of a TCP or UDP header quoted in an ICMP error: only the
-//! ports and the checksum, which is all a NAT rewrites there.
+//! The start of a TCP, UDP or SCTP header quoted in an ICMP error: only
+//! the ports and the checksum, which is all a NAT rewrites there. (An
+//! SCTP quote's CRC32c covers the whole packet, rarely quoted whole: it
+//! is left as it is, as IPVS leaves it.)
 
 use super::l4::field;
 use super::{rd16, wr16, DropReason, Field};
 use crate::packet::csum;
-use crate::packet::ipv4::{PROTO_TCP, PROTO_UDP};
+use crate::packet::ipv4::{PROTO_SCTP, PROTO_TCP, PROTO_UDP};
 
 /// The start of a TCP or UDP header quoted in an ICMP error (RFC 792
 /// quotes 8 bytes, but a hostile quote may stop anywhere): the source
@@ -17,10 +19,10 @@ pub struct L4Quote<T> {
 }
 
 impl<T: AsRef<[u8]>> L4Quote<T> {
-    /// TCP or UDP (else `L4Unsupported`), with the source port (else
-    /// `L4Truncated`).
+    /// TCP, UDP or SCTP (else `L4Unsupported`), with the source port
+    /// (else `L4Truncated`).
     pub fn new_checked(buf: T, proto: u8) -> Result<Self, DropReason> {
-        if proto != PROTO_TCP && proto != PROTO_UDP {
+        if !matches!(proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP) {
             return Err(DropReason::L4Unsupported);
         }
         if buf.as_ref().len() < field::SRC_PORT.end {
@@ -64,10 +66,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4Quote<T> {
     fn set_end(&mut self, f: Field, old: u32, new: u32, port: u16) {
         let udp = self.proto == PROTO_UDP;
         let cf = if udp { field::UDP_CHECKSUM } else { field::TCP_CHECKSUM };
+        let sctp = self.proto == PROTO_SCTP;
         let b = self.buf.as_mut();
         let old_port = rd16(b, f.clone());
         wr16(b, f, port);
-        if b.len() < cf.end {
+        if sctp || b.len() < cf.end {
             return;
         }
         let v = rd16(b, cf.clone());
@@ -112,9 +115,9 @@ mod tests {
             let mut want = quote(tcp);
             let mut l4 = crate::wire::L4::new_checked(&mut want[..], proto).unwrap();
             l4.fix_addr(0x0a000002, 0xc0a80001);
-            l4.set_dst_port(8080);
+            l4.set_ports(None, Some(8080)).unwrap();
             l4.fix_addr(0x0a000001, 0x0a000009);
-            l4.set_src_port(1);
+            l4.set_ports(Some(1), None).unwrap();
             assert_eq!(full, want, "tcp={tcp}");
         }
     }

@@ -17,7 +17,8 @@
 //! Views nest: [`Ethernet::payload`] (after an 802.1Q tag if any) is an
 //! [`Arp`], [`Ipv4`] or [`Ipv6`]; [`Ipv4::payload`] or
 //! [`Ipv6::upper_payload`] (after [`Ipv6::upper_layer`] walked the
-//! extension headers) is an [`L4`], [`Icmp`] or [`Icmpv6`]; an ICMP
+//! extension headers) is an [`L4`] (TCP, UDP or SCTP, the last through
+//! [`Sctp`]), [`Icmp`] or [`Icmpv6`]; an ICMP
 //! error's quote is an `Ipv4`/`Ipv6` from `new_checked_quoted` (and its
 //! ports an [`L4Quote`]). Headers the director builds from nothing are
 //! written by `emit` ([`Ethernet::emit`], [`Ipv4Repr`], [`ArpRepr`],
@@ -32,6 +33,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod l4;
 pub mod l4_quote;
+pub mod sctp;
 pub mod tunnel;
 
 #[cfg(any(test, feature = "testkit"))]
@@ -46,6 +48,7 @@ pub use ipv4::{Ipv4, Ipv4Repr};
 pub use ipv6::{Addr6, Frag, Ipv6, UpperLayer};
 pub use l4::{UdpRepr, L4};
 pub use l4_quote::L4Quote;
+pub use sctp::Sctp;
 pub use tunnel::{GreRepr, GueRepr};
 
 /// A header field: a byte range inside the header.
