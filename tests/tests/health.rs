@@ -226,9 +226,12 @@ fn run(id: &str, mode: &str, workers: u32) {
     // machine (one run with 2 workers took over 5 s).
     let back = wait_for(&lab, ws2, Duration::from_secs(10), |s| s == Some(&(1, "up".into())));
     assert!(back < Duration::from_secs(8), "back after {back:?}");
-    let names: Vec<String> = (0..6).map(|_| lab.curl(&format!("http://{vip}/")).trim().to_string()).collect();
-    assert!(names.iter().any(|n| n.starts_with("webserver2")), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("webserver1")), "{names:?}");
+    // wrr restarts its sequence when the weights change, on each worker:
+    // a few requests reach both servers. (Seen once in CI: six in a row
+    // reached webserver2; the table and health log now come with it.)
+    let names: Vec<String> = (0..8).map(|_| lab.curl(&format!("http://{vip}/")).trim().to_string()).collect();
+    let both = names.iter().any(|n| n.starts_with("webserver2")) && names.iter().any(|n| n.starts_with("webserver1"));
+    assert!(both, "{names:?}\n{}\n{}", rvsadm(&lab, &["-Ln", "--json"]), lab.rvsd_log());
     assert!(lab.rvsd_log().contains(&format!("real server {ws2} is up after 2 good http checks")));
 
     if mode == "nat" {
