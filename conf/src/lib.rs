@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod health;
 pub mod log;
 pub mod model;
+mod one_packet;
 pub mod proxy_proto;
 pub mod sched;
 pub mod sync;

@@ -501,6 +501,10 @@ pub struct ServiceConf {
     /// PROXY header at the start of each connection (FULLNAT TCP only:
     /// [`ServiceConf::check_proxy_protocol`]).
     pub proxy_protocol: ProxyProtocol,
+    /// `-o` (IPVS's one-packet scheduling): every UDP datagram is
+    /// scheduled by itself and no connection entry is kept
+    /// ([`ServiceConf::check_one_packet`]).
+    pub one_packet: bool,
     pub dests: Vec<DestConf>,
     /// The health check of every dest without its own.
     pub health: Option<crate::health::HealthCheck>,
@@ -526,6 +530,7 @@ impl ServiceConf {
             laddrs: Vec::new(),
             mhb_c: 1.25,
             proxy_protocol: ProxyProtocol::Off,
+            one_packet: false,
             dests: Vec::new(),
             health: None,
             sorry_server: None,
@@ -643,6 +648,7 @@ impl ServiceConf {
             }
         }
         self.check_proxy_protocol()?;
+        self.check_one_packet()?;
         self.check_health()?;
         self.check_families()
     }
@@ -676,6 +682,8 @@ pub(crate) struct RawService {
     mhb_c: Option<f64>,
     #[serde(default)]
     proxy_protocol: ProxyProtocol,
+    #[serde(default)]
+    one_packet: bool,
     #[serde(default)]
     dests: Vec<DestConf>,
     #[serde(default)]
@@ -747,6 +755,7 @@ impl ServiceConf {
             s.mhb_c = c;
         }
         s.proxy_protocol = r.proxy_protocol;
+        s.one_packet = r.one_packet;
         s.dests = r.dests;
         s.health = r.health;
         s.sorry_server = r.sorry_server;

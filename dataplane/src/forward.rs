@@ -42,7 +42,9 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
     }
     let bytes = pkt.len() as u64;
     if snap.sync.master && dir != Dir::Output {
-        if let Some((si, _)) = resolved {
+        // A one-packet entry leaves the table with its datagram: nothing
+        // to sync.
+        if let Some((si, _)) = resolved.filter(|&(si, _)| !snap.services.list[si].conf.one_packet) {
             crate::sync::path::note::<P, A>(e, snap, si, cid, tr);
         }
     }

@@ -30,6 +30,8 @@ pub mod modes;
 mod nat64;
 #[cfg(test)]
 mod nat64_tests;
+#[cfg(test)]
+mod one_packet_tests;
 pub mod packet;
 pub mod pipeline;
 #[cfg(test)]

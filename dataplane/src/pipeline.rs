@@ -263,7 +263,15 @@ fn dispatch<P: PacketBuf, I: Io<P>, A: Fam>(
         return e.drop_pkt(DropReason::SctpNoInit, pkt);
     }
     match service_path::create(e, snap, si as usize, k, cx.now) {
-        Ok(cid) => crate::forward::established(e, cx, pkt, m, cid, Dir::Input),
+        Ok(cid) => {
+            crate::forward::established(e, cx, pkt, m, cid, Dir::Input);
+            if k.proto == ipv4::PROTO_UDP && snap.services.list[si as usize].conf.one_packet {
+                // One-packet scheduling (IPVS's -o): the entry served
+                // this datagram only; the next one is scheduled afresh.
+                let c = A::conns_mut(&mut e.svc).remove(cid);
+                service_path::settle_removed(e, snap, c);
+            }
+        }
         Err(r) => e.drop_pkt(r, pkt),
     }
 }

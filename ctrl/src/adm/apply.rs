@@ -96,9 +96,6 @@ fn unsupported(o: &ServiceOpts) -> Result<(), AdmError> {
         Some("sip") => return Err(AdmError::Invalid("the sip persistence engine (--pe sip) is not in rvs yet".into())),
         Some(other) => return Err(AdmError::NoScheduler(other.to_string())),
     }
-    if o.ops {
-        return Err(AdmError::Invalid("one-packet scheduling (-o) is not in rvs yet".into()));
-    }
     Ok(())
 }
 
@@ -261,6 +258,8 @@ fn set_service(s: &mut ServiceConf, o: &ServiceOpts) {
     s.sched_flags = o.sched_flags;
     s.persistent = o.persistent;
     s.netmask = o.netmask;
+    // ipvsadm -E sends the whole flag word: no -o clears it.
+    s.one_packet = o.ops;
 }
 
 fn check_tun_csum(o: &DestOpts) -> Result<(), AdmError> {

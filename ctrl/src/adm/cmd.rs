@@ -128,8 +128,7 @@ pub struct ServiceOpts {
     /// already exists"). `scheduler` is then the default.
     #[serde(default)]
     pub unknown_scheduler: Option<String>,
-    /// `-o`: one-packet scheduling (refused by [`crate::adm::apply`]:
-    /// the data path does not have it yet).
+    /// `-o`: one-packet scheduling (UDP; `ServiceConf::one_packet`).
     #[serde(default)]
     pub ops: bool,
     /// `--pe NAME`: a persistence engine (IPVS has `sip`; rvs none yet).

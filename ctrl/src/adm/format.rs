@@ -317,6 +317,9 @@ fn service_line(out: &mut String, sv: &ServiceView, d: Detail, exact: bool, name
                     let _ = write!(out, " mask {m}");
                 }
             }
+            if s.one_packet {
+                out.push_str(" ops");
+            }
         }
     }
     out.push('\n');
@@ -423,6 +426,9 @@ pub fn save(services: &[ServiceConf], opts: &SaveOpts, names: &dyn Names) -> Res
             if let Some(m) = mask(s) {
                 let _ = write!(out, " -M {m}");
             }
+        }
+        if s.one_packet {
+            out.push_str(" -o");
         }
         if let Some(f) = flags(s) {
             let _ = write!(out, " -b {f}");
@@ -609,6 +615,20 @@ mod tests {
              -a -u [2001:db8::1]:53 -r [2001:db8::10]:53 -m -w 1\n\
              -A -f 66 -6 -s wlc -p 300 -M 64\n"
         );
+    }
+
+    #[test]
+    fn one_packet_services_as_ipvsadm_prints_them() {
+        let mut s =
+            ServiceConf::new(ServiceKey::Inet { proto: Proto::Udp, addr: "10.0.0.1".parse().unwrap(), port: 53 });
+        s.scheduler = rvs_conf::SchedKind::Rr;
+        s.persistent = Some(30);
+        s.one_packet = true;
+        let v = TableView::from_model(1, std::slice::from_ref(&s));
+        let out = list(&v, &opts(), &Numeric).unwrap();
+        assert_eq!(out.lines().nth(3), Some("UDP  10.0.0.1:53 rr persistent 30 ops"));
+        let saved = save(&[s], &SaveOpts::default(), &Numeric).unwrap();
+        assert_eq!(saved, "-A -u 10.0.0.1:53 -s rr -p 30 -o\n");
     }
 
     #[test]

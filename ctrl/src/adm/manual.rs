@@ -9,7 +9,7 @@ use crate::adm::options::{Arg, Tag, SPECS};
 use std::io::{self, Write};
 
 /// Options rvsadm knows but refuses (ipvsadm has them; rvs does not yet).
-const UNSUPPORTED: &[&str] = &["ops", "pe", "tun-csum", "tun-remcsum"];
+const UNSUPPORTED: &[&str] = &["pe", "tun-csum", "tun-remcsum"];
 
 /// Each `--long` option's description as `-h` words it: the text after
 /// the last wide gap on the option's line, plus its indented

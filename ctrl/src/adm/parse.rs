@@ -29,7 +29,7 @@
 //! - `-r`, `-M` and `-b` are resolved after all options are read, so
 //!   `-a -r 10.0.0.1 -t 1.2.3.4:80` gets the service port (ipvsadm uses the
 //!   service as parsed so far and would take port 0);
-//! - options rvs cannot honour yet (`--ops`, `--pe`) are
+//! - options rvs cannot honour yet (`--pe`) are
 //!   read and checked as ipvsadm checks them, then refused where IPVS would
 //!   answer (after the service lookup) with the reason in the detail.
 
@@ -1038,8 +1038,14 @@ mod tests {
         assert_eq!(e.1, AdmError::NoSuchService);
         let e = crate::adm::apply_all(&m, &[(0, p("-E -t 1.1.1.1:80 --pe foo").unwrap())]).unwrap_err();
         assert_eq!(e.1, AdmError::NoScheduler("foo".into()));
-        let e = crate::adm::apply_all(&m, &[(0, p("-A -u 1.1.1.1:53 -o").unwrap())]).unwrap_err();
+        let m2 = crate::adm::apply_all(&m, &[(0, p("-A -u 1.1.1.1:53 -o").unwrap())]).unwrap();
+        assert!(m2[1].one_packet, "-o is one-packet scheduling");
+        let e = crate::adm::apply_all(&m2, &[(0, p("-a -u 1.1.1.1:53 -r 10.0.0.1 -m").unwrap())]).unwrap_err();
         assert!(matches!(e.1, AdmError::Invalid(ref d) if d.contains("one-packet")), "{e:?}");
+        let m3 = crate::adm::apply_all(&m2, &[(0, p("-a -u 1.1.1.1:53 -r 10.0.0.1 -g").unwrap())]).unwrap();
+        assert_eq!(m3[1].dests.len(), 1);
+        let m4 = crate::adm::apply_all(&m3, &[(0, p("-E -u 1.1.1.1:53 -s rr").unwrap())]).unwrap();
+        assert!(!m4[1].one_packet, "-E without -o clears it, as ipvsadm's flag word does");
         let AdmCommand::StartDaemon(c) = p("--start-daemon master").unwrap() else { panic!() };
         assert_eq!(
             (c.state, c.interface.as_str(), c.syncid, c.port, c.ttl, c.maxlen),

@@ -187,7 +187,7 @@ pub fn virtual_server(n: &Node, groups: &HashMap<String, Vec<(Key, usize)>>, ctx
             f @ ("flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback") => {
                 svc.flags.0 |= SchedFlags::parse(f).map(|f| f.0).unwrap_or(0)
             }
-            "ops" => ctx.warn(k.line, "ops (one-packet scheduling) is not supported by rvs; UDP is scheduled per flow"),
+            "ops" => ctx.warn(k.line, "ops (one-packet scheduling) is not translated; UDP is scheduled per flow (say one_packet: true in the YAML service)"),
             "persistence_engine" => ctx.warn(k.line, "persistence engines are not supported by rvs"),
             "persistence_timeout" => {
                 svc.persistent = if k.args.is_empty() { Some(360) } else { ctx.uint(k).or(svc.persistent) }

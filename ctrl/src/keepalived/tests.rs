@@ -150,7 +150,7 @@ fn sorry_quorum_misc_and_untranslatable_checks() {
     for w in [
         "sq.conf:10: warning: quorum_up: rvs runs no notify scripts",
         "sq.conf:12: warning: sorry_server_inhibit is not translated",
-        "sq.conf:13: warning: ops (one-packet scheduling) is not supported",
+        "sq.conf:13: warning: ops (one-packet scheduling) is not translated",
         "sq.conf:20: warning: misc_dynamic is not translated",
         "sq.conf:25: warning: DNS_CHECK cannot be translated",
         "sq.conf:23: warning: real_server 10.20.1.2: no check rvs can run; it is not checked",
