@@ -141,6 +141,9 @@ pub(crate) fn owner_of_class<A: Addr>(cls: u8, workers: usize, src: A, sport: u1
 
 /// Find the snapshot indices (service, dest) of a connection, cheaply when
 /// the snapshot is the one the connection was created or last seen under.
+/// Inlined: every established packet calls it, and the fast case is one
+/// compare.
+#[inline]
 pub(crate) fn resolve<A: Fam>(snap: &Snapshot, c: &mut Conn<A>) -> Option<(usize, usize)> {
     if c.user == snap.generation {
         return Some((c.svc as usize, c.dest as usize));
