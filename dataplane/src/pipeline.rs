@@ -100,6 +100,13 @@ impl<P, A: Addr> Default for Burst<P, A> {
 }
 
 impl<P, A: Addr> Burst<P, A> {
+    /// A burst without storage, to stand in for the lane's while `run`
+    /// holds it: `Vec::new` does not allocate, `Default` would (three
+    /// allocations and frees per burst).
+    fn placeholder() -> Self {
+        Burst { pkts: Vec::new(), metas: Vec::new(), keys: Vec::new(), hits: [None; BURST] }
+    }
+
     #[inline(always)]
     pub fn push(&mut self, pkt: P, m: Meta<A>) {
         self.keys.push(m.key);
@@ -194,17 +201,21 @@ pub(crate) fn run<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ct
     if A::lane(e).burst.is_empty() {
         return;
     }
-    let mut burst = std::mem::take(&mut A::lane(e).burst);
+    let mut burst = std::mem::replace(&mut A::lane(e).burst, Burst::placeholder());
     e.svc.sync_timeouts(cx.snap);
     let version = A::conns(&e.svc).version();
     let n = burst.len();
-    A::conns(&e.svc).lookup_burst(&burst.keys, &mut burst.hits[..n]);
-    burst.keys.clear();
-    for (i, (pkt, m)) in burst.pkts.drain(..).zip(burst.metas.drain(..)).enumerate() {
+    let Burst { pkts, metas, keys, hits } = &mut burst;
+    A::conns(&e.svc).lookup_burst(keys, &mut hits[..n]);
+    keys.clear();
+    // The metadata is read where it lies (moving each `Meta` out of the
+    // vector cost a few copies of it per packet).
+    for (i, (pkt, m)) in pkts.drain(..).zip(metas.iter()).enumerate() {
         let t = A::conns(&e.svc);
-        let hit = if t.version() == version { burst.hits[i] } else { t.lookup(&m.key) };
-        dispatch(e, cx, pkt, &m, hit);
+        let hit = if t.version() == version { hits[i] } else { t.lookup(&m.key) };
+        dispatch(e, cx, pkt, m, hit);
     }
+    metas.clear();
     A::lane(e).burst = burst;
 }
 
