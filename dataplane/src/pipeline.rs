@@ -129,15 +129,16 @@ impl<P, A: Addr> Burst<P, A> {
 }
 
 /// Ingress, TCP/UDP/SCTP: fragments, the L4 gate, TTL, flow owner. A packet
-/// this worker owns comes back with its metadata.
-#[inline]
+/// this worker owns joins its family's burst with its metadata (built in
+/// place: returning it through the gates cost a few copies per packet).
+#[inline(always)]
 pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     pkt: P,
     info: &L3<A>,
     port_idx: u16,
-) -> Option<(P, Meta<A>)> {
+) {
     let l4o = info.l4;
     let proto = info.proto;
     let cls = A::class_of(cx.snap, info.dst);
@@ -147,20 +148,19 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
         // it is the director's own traffic (fragments too: the kernel
         // reassembles).
         let r = if info.fragment { DropReason::IpFragment } else { DropReason::NoService };
-        e.up_to_kernel(cx, pkt, port_idx, r);
-        return None;
+        return e.up_to_kernel(cx, pkt, port_idx, r);
     }
     if info.fragment {
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         e.drop_pkt(r, pkt);
-        return None;
+        return;
     }
     // The one gate before any mode touches the L4 header.
     let hdr = match l4::check(pkt.data(), l4o, eth::HDR_LEN + info.len - l4o, proto) {
         Ok(h) => h,
         Err(r) => {
             e.drop_pkt(r, pkt);
-            return None;
+            return;
         }
     };
     if info.ttl <= 1 {
@@ -169,7 +169,7 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
         // (Before the owner check, so what is handed over is complete.)
         e.send_icmp_error::<I, A>(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TimeExceeded);
         e.drop_pkt(DropReason::IpTtlExceeded, pkt);
-        return None;
+        return;
     }
     let m = Meta {
         key: ConnKey::of(proto, info.src, hdr.sport, info.dst, hdr.dport),
@@ -190,9 +190,9 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     if own != e.id {
         // The owner continues from the lookup with this metadata.
         e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(A::wrap(m)) });
-        return None;
+        return;
     }
-    Some((pkt, m))
+    e.push::<I, A>(cx, pkt, m);
 }
 
 /// Lookup and dispatch of everything in family `A`'s burst, which is left
