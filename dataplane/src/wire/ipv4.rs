@@ -71,6 +71,7 @@ impl Ipv4Repr {
 }
 
 /// Version 4 and an IHL of 5..=15 words within `b`: the header length.
+#[inline(always)]
 fn check_header(b: &[u8]) -> Result<usize, DropReason> {
     if b.len() < MIN_HDR {
         return Err(DropReason::IpTruncated);
@@ -97,7 +98,7 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
     /// covering the header and within the buffer. The header checksum is
     /// checked separately ([`Ipv4::checksum_ok`]): a router verifies it
     /// on input, a rewrite of a packet we already accepted need not.
-    #[inline]
+    #[inline(always)]
     pub fn new_checked(buf: T) -> Result<Self, DropReason> {
         let ihl = check_header(buf.as_ref())?;
         let total = rd16(buf.as_ref(), field::LEN) as usize;
@@ -123,13 +124,13 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
 
     /// End of the packet's bytes: the total length, or the buffer's end
     /// for a quote cut short.
-    #[inline]
+    #[inline(always)]
     fn end(&self) -> usize {
         self.total_len().clamp(self.hdr_len(), self.b().len())
     }
 
     /// Header length in bytes (IHL × 4).
-    #[inline]
+    #[inline(always)]
     pub fn hdr_len(&self) -> usize {
         ((self.b()[field::VER_IHL] & 0x0f) as usize) * 4
     }
@@ -139,7 +140,7 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
         self.b()[field::TOS]
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn total_len(&self) -> usize {
         rd16(self.b(), field::LEN) as usize
     }
@@ -261,7 +262,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
         self.set_addr(field::DST, a)
     }
 
-    #[inline]
+    #[inline(always)]
     fn set_addr(&mut self, f: Field, new: u32) -> u32 {
         let Some(h) = self.fixed_mut() else { return new };
         let old = rd32(h, f.clone());
@@ -336,7 +337,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     /// The L4 bytes, writable.
-    #[inline]
+    #[inline(always)]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (h, t) = (self.hdr_len(), self.end());
         &mut self.m()[h..t]
