@@ -75,6 +75,8 @@ pub(crate) struct Hop<A: Addr> {
     valid: bool,
     /// The destination is on-link (the next hop is the address itself).
     pub direct: bool,
+    /// Interface index (into the snapshot's interfaces) and DPDK port.
+    pub port_idx: u16,
     pub port_id: u16,
     pub mtu: u16,
     pub mac: eth::Mac,
@@ -137,6 +139,7 @@ impl<P: PacketBuf> Engine<P> {
             neigh,
             valid: true,
             direct: nh == dst,
+            port_idx,
             port_id: ifc.port_id,
             mtu: ifc.mtu,
             mac,

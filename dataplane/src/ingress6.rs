@@ -184,7 +184,8 @@ impl<P: PacketBuf> Engine<P> {
                 let d =
                     crate::service_path::resolve(snap, &mut { c }).map(|(si, di)| &snap.services.list[si].dests[di]);
                 let tt = d.map(|d| (d.tun_type, d.tun_port)).unwrap_or_default();
-                if let Err((p, _)) = crate::forward::send_tun(self, cx, pkt, c.daddr, tt) {
+                let hop = self.hop(cx, c.daddr);
+                if let Err((p, _)) = crate::forward::send_tun(self, cx, pkt, c.daddr, tt, hop) {
                     self.drop_pkt(DropReason::TooBig, p);
                 }
             }
