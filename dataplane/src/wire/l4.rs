@@ -587,7 +587,7 @@ mod tests {
             wr16(&mut seg, at, c);
             let pick = |r: u64, sh: u32| -> Option<(u32, u32, u16)> {
                 let port = if (r >> sh) & 3 == 0 { rd16(&seg, field::SRC_PORT) } else { (r >> (sh + 8)) as u16 };
-                ((r >> (sh + 2)) & 1 == 1).then(|| ((r >> 20) as u32, (r >> 40) as u32 ^ (r as u32), port))
+                ((r >> (sh + 2)) & 1 == 1).then_some(((r >> 20) as u32, (r >> 40) as u32 ^ (r as u32), port))
             };
             let (src, dst) = (pick(r, 0), pick(r.rotate_left(29), 3));
             if src.is_none() && dst.is_none() {
