@@ -75,6 +75,8 @@ pub(crate) struct Hop<A: Addr> {
     valid: bool,
     /// The destination is on-link (the next hop is the address itself).
     pub direct: bool,
+    /// Interface index (into the snapshot's interfaces) and DPDK port.
+    pub port_idx: u16,
     pub port_id: u16,
     pub mtu: u16,
     pub mac: eth::Mac,
@@ -107,15 +109,26 @@ impl<P: PacketBuf> Engine<P> {
     /// The resolved hop to `dst`: from the cache, else by route and
     /// neighbour lookup (and then cached). None when there is no route or
     /// the next hop's MAC is not known yet.
-    #[inline]
+    ///
+    /// The cache probe is inlined into the callers; the fill is not (it
+    /// runs once per destination and snapshot).
+    #[inline(always)]
     pub(crate) fn hop<I, A: Fam>(&mut self, cx: &Ctx<'_, I>, dst: A) -> Option<Hop<A>> {
         let neigh = A::neigh_version(self, cx);
         let (generation, snap) = (cx.snap.generation, cx.snap as *const Snapshot as usize);
         let i = hop_slot(dst);
-        let h = A::lane(self).hops.slots[i];
+        let h = &A::lane(self).hops.slots[i];
         if h.valid && h.dst == dst && h.generation == generation && h.snap == snap && h.neigh == neigh {
-            return Some(h);
+            return Some(*h);
         }
+        self.fill_hop(cx, dst, i, neigh)
+    }
+
+    /// [`Engine::hop`] on a cache miss: route and neighbour lookup, then
+    /// slot `i` takes the result.
+    #[inline(never)]
+    fn fill_hop<I, A: Fam>(&mut self, cx: &Ctx<'_, I>, dst: A, i: usize, neigh: u64) -> Option<Hop<A>> {
+        let (generation, snap) = (cx.snap.generation, cx.snap as *const Snapshot as usize);
         let (port_idx, nh) = A::routes(cx.snap).lookup(dst)?;
         let mac = A::neigh(self, cx, port_idx, nh)?;
         let ifc = &cx.snap.ifaces[port_idx as usize];
@@ -126,6 +139,7 @@ impl<P: PacketBuf> Engine<P> {
             neigh,
             valid: true,
             direct: nh == dst,
+            port_idx,
             port_id: ifc.port_id,
             mtu: ifc.mtu,
             mac,

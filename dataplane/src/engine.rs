@@ -147,7 +147,7 @@ impl<P: PacketBuf> Engine<P> {
     /// Add a classified packet to its family's burst; run the burst when
     /// it is full.
     #[inline(always)]
-    fn push<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, m: Meta<A>) {
+    pub(crate) fn push<I: Io<P>, A: Fam>(&mut self, cx: &mut Ctx<'_, I>, pkt: P, m: Meta<A>) {
         let b = &mut A::lane(self).burst;
         b.push(pkt, m);
         if b.is_full() {
@@ -218,11 +218,7 @@ impl<P: PacketBuf> Engine<P> {
             return self.drop_pkt(DropReason::EthMulticast, pkt);
         }
         match ty {
-            eth::TYPE_IPV4 => {
-                if let Some((pkt, m)) = self.ipv4(cx, pkt, port_idx) {
-                    self.push::<I, u32>(cx, pkt, m);
-                }
-            }
+            eth::TYPE_IPV4 => self.ipv4(cx, pkt, port_idx),
             eth::TYPE_ARP => {
                 if self.neigh.is_none() {
                     // ARP state lives on worker 0.
@@ -231,19 +227,9 @@ impl<P: PacketBuf> Engine<P> {
                     self.arp(cx, pkt, port_idx);
                 }
             }
-            eth::TYPE_IPV6 => {
-                if let Some((pkt, m)) = self.ipv6(cx, pkt, port_idx, group) {
-                    self.push::<I, u128>(cx, pkt, m);
-                }
-            }
+            eth::TYPE_IPV6 => self.ipv6(cx, pkt, port_idx, group),
             _ => self.drop_pkt(DropReason::EthUnknownType, pkt),
         }
-    }
-
-    #[inline(always)]
-    fn drop_none<T>(&self, r: DropReason, pkt: P) -> Option<T> {
-        self.drop_pkt(r, pkt);
-        None
     }
 
     fn arp<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) {
@@ -288,13 +274,13 @@ impl<P: PacketBuf> Engine<P> {
     /// The IPv4 gate: header, martian source, padding; then TCP/UDP/SCTP go on
     /// in the burst, ICMP to its own path.
     #[inline]
-    fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) -> Option<(P, Meta)> {
+    fn ipv4<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16) {
         let info = match ipv4::validate_with(pkt.data(), eth::HDR_LEN, pkt.rx_ip_csum()) {
             Ok(i) => i,
-            Err(r) => return self.drop_none(r, pkt),
+            Err(r) => return self.drop_pkt(r, pkt),
         };
         if ipv4::is_martian_src(info.src) || cx.snap.class(info.src) != 0 {
-            return self.drop_none(DropReason::IpMartianSrc, pkt);
+            return self.drop_pkt(DropReason::IpMartianSrc, pkt);
         }
         // Drop Ethernet padding so lengths below are the IP lengths.
         let frame_len = eth::HDR_LEN + info.total_len;
@@ -315,13 +301,10 @@ impl<P: PacketBuf> Engine<P> {
                 };
                 crate::pipeline::classify(self, cx, pkt, &l3, port_idx)
             }
-            ipv4::PROTO_ICMP => {
-                self.icmp(cx, pkt, &info, port_idx);
-                None
-            }
+            ipv4::PROTO_ICMP => self.icmp(cx, pkt, &info, port_idx),
             _ => {
                 let r = if cx.snap.class(info.dst) != 0 { DropReason::L4Unsupported } else { DropReason::IpNotForUs };
-                self.drop_none(r, pkt)
+                self.drop_pkt(r, pkt)
             }
         }
     }

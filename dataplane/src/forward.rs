@@ -6,7 +6,7 @@
 
 use crate::conn::{self, ConnId, ConnKey, Dir};
 use crate::drop::DropReason;
-use crate::egress::{IcmpError, NextHop};
+use crate::egress::{Hop, IcmpError, NextHop};
 use crate::engine::{Ctx, Engine, Io};
 use crate::family::Fam;
 use crate::modes::{self, proxy_proto as pp, tun::EncapError};
@@ -173,7 +173,7 @@ pub(crate) fn established<P: PacketBuf, I: Io<P>, A: Fam>(
             Some(h) => e.emit_hop(cx, pkt, &h),
             None => send_dr(e, cx, pkt, c.daddr),
         },
-        FwdMethod::Tun => match send_tun(e, cx, pkt, c.daddr, (tt, tp)) {
+        FwdMethod::Tun => match send_tun(e, cx, pkt, c.daddr, (tt, tp), hop.filter(|_| to == c.daddr)) {
             Ok(()) => {}
             // Checked above with the same MTU; only a route change between
             // the two lookups could get here.
@@ -199,22 +199,35 @@ pub(crate) fn send_dr<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mu
 
 /// TUN: encapsulate DIP → RIP (as the dest's tunnel type and port say)
 /// and route; an encapsulation error gives the packet back to the caller.
+/// `hop`: the caller's [`Engine::hop`] to `rip` (or None when it has
+/// none): when resolved, its interface is the route's, and the
+/// encapsulated packet leaves through it without a second lookup.
 pub(crate) fn send_tun<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     mut pkt: P,
     rip: A,
     (tt, tp): (rvs_conf::TunType, u16),
+    hop: Option<Hop<A>>,
 ) -> Result<(), (P, EncapError)> {
-    let Some((port_idx, _)) = A::routes(cx.snap).lookup(rip) else {
-        e.drop_pkt(DropReason::NoRoute, pkt);
-        return Ok(());
+    let port_idx = match hop {
+        Some(h) => h.port_idx,
+        None => match A::routes(cx.snap).lookup(rip) {
+            Some((port_idx, _)) => port_idx,
+            None => {
+                e.drop_pkt(DropReason::NoRoute, pkt);
+                return Ok(());
+            }
+        },
     };
     let ifc = &cx.snap.ifaces[port_idx as usize];
     let dip = A::source_for(ifc, rip).unwrap_or_default();
     match A::encap(&mut pkt, tt, tp, dip, rip, ifc.mtu) {
         Ok(()) => {
-            e.route_out(cx, pkt, rip);
+            match hop {
+                Some(h) => e.emit_hop(cx, pkt, &h),
+                None => e.route_out(cx, pkt, rip),
+            }
             Ok(())
         }
         Err(err) => Err((pkt, err)),
@@ -300,7 +313,8 @@ pub(crate) fn icmp_error<P: PacketBuf, I: Io<P>>(
                     (d.tun_type, d.tun_port)
                 })
                 .unwrap_or_default();
-            if let Err((p, _)) = send_tun(e, cx, pkt, c.daddr, (tt, tp)) {
+            let hop = e.hop(cx, c.daddr);
+            if let Err((p, _)) = send_tun(e, cx, pkt, c.daddr, (tt, tp), hop) {
                 e.drop_pkt(DropReason::TooBig, p);
             }
         }

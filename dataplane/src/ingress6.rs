@@ -14,7 +14,7 @@ use crate::engine::{Ctx, Engine, Io};
 use crate::l3::nd::{self, Nd};
 use crate::modes::icmp6_err::{self, Rewrite6};
 use crate::packet::{eth, ipv4, PacketBuf};
-use crate::pipeline::{Meta, L3};
+use crate::pipeline::L3;
 use crate::redirect::Redirected;
 use crate::snapshot::Snapshot;
 use crate::wire::Ipv6;
@@ -45,18 +45,12 @@ fn is_martian6(a: u128) -> bool {
 impl<P: PacketBuf> Engine<P> {
     /// The IPv6 gate. `group`: the frame was sent to a group MAC, which
     /// only ND may use (solicitations go to solicited-node multicast).
-    pub(crate) fn ipv6<I: Io<P>>(
-        &mut self,
-        cx: &mut Ctx<'_, I>,
-        mut pkt: P,
-        port_idx: u16,
-        group: bool,
-    ) -> Option<(P, Meta<u128>)> {
+    pub(crate) fn ipv6<I: Io<P>>(&mut self, cx: &mut Ctx<'_, I>, mut pkt: P, port_idx: u16, group: bool) {
         let g = match gate(pkt.data()) {
             Ok(g) => g,
             Err(r) => {
                 self.drop_pkt(r, pkt);
-                return None;
+                return;
             }
         };
         let l3 = g.l3;
@@ -69,30 +63,26 @@ impl<P: PacketBuf> Engine<P> {
             let ty = pkt.data().get(l3.l4).copied();
             if matches!(ty, Some(NEIGHBOR_SOLICIT | NEIGHBOR_ADVERT)) {
                 self.nd(cx, pkt, port_idx);
-                return None;
+                return;
             }
         }
         if group {
             // Anything else to a group MAC was not sent to this director.
             self.drop_pkt(DropReason::EthMulticast, pkt);
-            return None;
+            return;
         }
         if is_martian6(l3.src) || cx.snap.class6(l3.src) != 0 {
             self.drop_pkt(DropReason::IpMartianSrc, pkt);
-            return None;
+            return;
         }
         match l3.proto {
             ipv4::PROTO_TCP | ipv4::PROTO_UDP | ipv4::PROTO_SCTP => {
                 crate::pipeline::classify(self, cx, pkt, &l3, port_idx)
             }
-            PROTO_ICMPV6 => {
-                self.icmp6(cx, pkt, &l3, port_idx);
-                None
-            }
+            PROTO_ICMPV6 => self.icmp6(cx, pkt, &l3, port_idx),
             _ => {
                 let r = if cx.snap.class6(l3.dst) != 0 { DropReason::L4Unsupported } else { DropReason::IpNotForUs };
                 self.drop_pkt(r, pkt);
-                None
             }
         }
     }
@@ -194,7 +184,8 @@ impl<P: PacketBuf> Engine<P> {
                 let d =
                     crate::service_path::resolve(snap, &mut { c }).map(|(si, di)| &snap.services.list[si].dests[di]);
                 let tt = d.map(|d| (d.tun_type, d.tun_port)).unwrap_or_default();
-                if let Err((p, _)) = crate::forward::send_tun(self, cx, pkt, c.daddr, tt) {
+                let hop = self.hop(cx, c.daddr);
+                if let Err((p, _)) = crate::forward::send_tun(self, cx, pkt, c.daddr, tt, hop) {
                     self.drop_pkt(DropReason::TooBig, p);
                 }
             }

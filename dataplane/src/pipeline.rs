@@ -100,6 +100,13 @@ impl<P, A: Addr> Default for Burst<P, A> {
 }
 
 impl<P, A: Addr> Burst<P, A> {
+    /// A burst without storage, to stand in for the lane's while `run`
+    /// holds it: `Vec::new` does not allocate, `Default` would (three
+    /// allocations and frees per burst).
+    fn placeholder() -> Self {
+        Burst { pkts: Vec::new(), metas: Vec::new(), keys: Vec::new(), hits: [None; BURST] }
+    }
+
     #[inline(always)]
     pub fn push(&mut self, pkt: P, m: Meta<A>) {
         self.keys.push(m.key);
@@ -122,15 +129,16 @@ impl<P, A: Addr> Burst<P, A> {
 }
 
 /// Ingress, TCP/UDP/SCTP: fragments, the L4 gate, TTL, flow owner. A packet
-/// this worker owns comes back with its metadata.
-#[inline]
+/// this worker owns joins its family's burst with its metadata (built in
+/// place: returning it through the gates cost a few copies per packet).
+#[inline(always)]
 pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     e: &mut Engine<P>,
     cx: &mut Ctx<'_, I>,
     pkt: P,
     info: &L3<A>,
     port_idx: u16,
-) -> Option<(P, Meta<A>)> {
+) {
     let l4o = info.l4;
     let proto = info.proto;
     let cls = A::class_of(cx.snap, info.dst);
@@ -140,20 +148,19 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
         // it is the director's own traffic (fragments too: the kernel
         // reassembles).
         let r = if info.fragment { DropReason::IpFragment } else { DropReason::NoService };
-        e.up_to_kernel(cx, pkt, port_idx, r);
-        return None;
+        return e.up_to_kernel(cx, pkt, port_idx, r);
     }
     if info.fragment {
         let r = if ours { DropReason::IpFragment } else { DropReason::IpNotForUs };
         e.drop_pkt(r, pkt);
-        return None;
+        return;
     }
     // The one gate before any mode touches the L4 header.
     let hdr = match l4::check(pkt.data(), l4o, eth::HDR_LEN + info.len - l4o, proto) {
         Ok(h) => h,
         Err(r) => {
             e.drop_pkt(r, pkt);
-            return None;
+            return;
         }
     };
     if info.ttl <= 1 {
@@ -162,7 +169,7 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
         // (Before the owner check, so what is handed over is complete.)
         e.send_icmp_error::<I, A>(cx, &pkt.data()[eth::HDR_LEN..], IcmpError::TimeExceeded);
         e.drop_pkt(DropReason::IpTtlExceeded, pkt);
-        return None;
+        return;
     }
     let m = Meta {
         key: ConnKey::of(proto, info.src, hdr.sport, info.dst, hdr.dport),
@@ -183,9 +190,9 @@ pub(crate) fn classify<P: PacketBuf, I: Io<P>, A: Fam>(
     if own != e.id {
         // The owner continues from the lookup with this metadata.
         e.redirect(cx, own, Redirected { pkt, port_idx, meta: Some(A::wrap(m)) });
-        return None;
+        return;
     }
-    Some((pkt, m))
+    e.push::<I, A>(cx, pkt, m);
 }
 
 /// Lookup and dispatch of everything in family `A`'s burst, which is left
@@ -194,17 +201,21 @@ pub(crate) fn run<P: PacketBuf, I: Io<P>, A: Fam>(e: &mut Engine<P>, cx: &mut Ct
     if A::lane(e).burst.is_empty() {
         return;
     }
-    let mut burst = std::mem::take(&mut A::lane(e).burst);
+    let mut burst = std::mem::replace(&mut A::lane(e).burst, Burst::placeholder());
     e.svc.sync_timeouts(cx.snap);
     let version = A::conns(&e.svc).version();
     let n = burst.len();
-    A::conns(&e.svc).lookup_burst(&burst.keys, &mut burst.hits[..n]);
-    burst.keys.clear();
-    for (i, (pkt, m)) in burst.pkts.drain(..).zip(burst.metas.drain(..)).enumerate() {
+    let Burst { pkts, metas, keys, hits } = &mut burst;
+    A::conns(&e.svc).lookup_burst(keys, &mut hits[..n]);
+    keys.clear();
+    // The metadata is read where it lies (moving each `Meta` out of the
+    // vector cost a few copies of it per packet).
+    for (i, (pkt, m)) in pkts.drain(..).zip(metas.iter()).enumerate() {
         let t = A::conns(&e.svc);
-        let hit = if t.version() == version { burst.hits[i] } else { t.lookup(&m.key) };
-        dispatch(e, cx, pkt, &m, hit);
+        let hit = if t.version() == version { hits[i] } else { t.lookup(&m.key) };
+        dispatch(e, cx, pkt, m, hit);
     }
+    metas.clear();
     A::lane(e).burst = burst;
 }
 

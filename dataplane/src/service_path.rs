@@ -141,10 +141,20 @@ pub(crate) fn owner_of_class<A: Addr>(cls: u8, workers: usize, src: A, sport: u1
 
 /// Find the snapshot indices (service, dest) of a connection, cheaply when
 /// the snapshot is the one the connection was created or last seen under.
+/// The fast case (one compare) is inlined into every established packet;
+/// the search is not.
+#[inline(always)]
 pub(crate) fn resolve<A: Fam>(snap: &Snapshot, c: &mut Conn<A>) -> Option<(usize, usize)> {
     if c.user == snap.generation {
         return Some((c.svc as usize, c.dest as usize));
     }
+    resolve_slow(snap, c)
+}
+
+/// [`resolve`] under a snapshot the connection has not been seen under:
+/// find its service and dest by address.
+#[inline(never)]
+fn resolve_slow<A: Fam>(snap: &Snapshot, c: &mut Conn<A>) -> Option<(usize, usize)> {
     let si = A::lookup(&snap.services, c.proto, c.vaddr, c.vport)? as usize;
     let s = &snap.services.list[si];
     // Widened, so a NAT64 entry's IPv4 real server matches its dest.

@@ -67,17 +67,9 @@ pub fn rewrite(b: &mut [u8], at: L4At, src: Option<(u32, u16)>, dst: Option<(u32
         }
         return Ok(());
     }
-    let old_src = src.map(|(a, _)| ip.set_src(a));
-    let old_dst = dst.map(|(a, _)| ip.set_dst(a));
-    let mut l4 = L4::new_checked(ip.payload_mut(), at.proto)?;
-    if let (Some(old), Some((a, p))) = (old_src, src) {
-        l4.fix_addr(old, a);
-        l4.set_ports(Some(p), None)?;
-    }
-    if let (Some(old), Some((a, p))) = (old_dst, dst) {
-        l4.fix_addr(old, a);
-        l4.set_ports(None, Some(p))?;
-    }
+    let src = src.map(|(a, p)| (ip.set_src(a), a, p));
+    let dst = dst.map(|(a, p)| (ip.set_dst(a), a, p));
+    L4::new_checked(ip.payload_mut(), at.proto)?.nat4(src, dst);
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub struct L4Hdr {
 /// without further length checks: TCP's data offset is 5..=15 words and
 /// within the segment, UDP's length is at least 8 and within the datagram,
 /// SCTP has its common header and a first chunk within the packet.
+#[inline]
 pub fn check(b: &[u8], l4: usize, seg_len: usize, proto: u8) -> Result<L4Hdr, crate::drop::DropReason> {
     let seg = b.get(l4..l4 + seg_len).ok_or(crate::drop::DropReason::L4Truncated)?;
     let v = crate::wire::L4::new_checked(seg, proto)?;

@@ -49,8 +49,14 @@ impl PacketBuf for Vec<u8> {
     fn data_mut(&mut self) -> &mut [u8] {
         self
     }
+    /// The new bytes are zero. Grown at the end and shifted with one
+    /// `memmove`: `splice` fed the zeros one at a time (about 350
+    /// instructions per TUN packet in the replay).
     fn prepend(&mut self, n: usize) -> bool {
-        self.splice(0..0, std::iter::repeat_n(0u8, n));
+        let old = self.len();
+        self.resize(old + n, 0);
+        self.copy_within(..old, n);
+        self[..n].fill(0);
         true
     }
     fn adj(&mut self, n: usize) -> bool {

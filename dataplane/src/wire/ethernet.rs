@@ -46,6 +46,7 @@ pub(crate) fn mac(b: &[u8], f: Field) -> Mac {
 
 impl<T: AsRef<[u8]>> Ethernet<T> {
     /// At least 14 bytes, or 18 when the type field says 802.1Q.
+    #[inline]
     pub fn new_checked(buf: T) -> Result<Self, DropReason> {
         let b = buf.as_ref();
         let tagged = b.len() >= HDR_LEN && rd16(b, field::TYPE) == TPID_8021Q;
@@ -56,38 +57,46 @@ impl<T: AsRef<[u8]>> Ethernet<T> {
         Ok(Ethernet { buf, hdr_len })
     }
 
+    #[inline]
     fn b(&self) -> &[u8] {
         self.buf.as_ref()
     }
 
+    #[inline]
     pub fn dst(&self) -> Mac {
         mac(self.b(), field::DST)
     }
 
+    #[inline]
     pub fn src(&self) -> Mac {
         mac(self.b(), field::SRC)
     }
 
     /// Carries an 802.1Q tag.
+    #[inline]
     pub fn is_tagged(&self) -> bool {
         self.hdr_len == VLAN_HDR_LEN
     }
 
     /// The whole tag control information (PCP, DEI, VID) of a tagged frame.
+    #[inline]
     pub fn vlan_tci(&self) -> Option<u16> {
         self.is_tagged().then(|| rd16(self.b(), field::VLAN_TCI))
     }
 
     /// The VLAN identifier of a tagged frame (0: priority tag only).
+    #[inline]
     pub fn vlan(&self) -> Option<u16> {
         self.vlan_tci().map(|t| t & VID_MASK)
     }
 
     /// The type of the payload: after the tag when there is one.
+    #[inline]
     pub fn ethertype(&self) -> u16 {
         rd16(self.b(), self.type_field())
     }
 
+    #[inline]
     fn type_field(&self) -> Field {
         if self.is_tagged() {
             field::VLAN_TYPE
@@ -97,16 +106,19 @@ impl<T: AsRef<[u8]>> Ethernet<T> {
     }
 
     /// 14, or 18 with a tag: where the payload starts.
+    #[inline]
     pub fn header_len(&self) -> usize {
         self.hdr_len
     }
 
     /// Broadcast or multicast destination (the I/G bit).
+    #[inline]
     pub fn is_group(&self) -> bool {
         self.b()[field::DST.start] & 1 != 0
     }
 
     /// What follows the header (and the tag).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.b()[self.header_len()..]
     }
@@ -116,6 +128,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ethernet<T> {
     /// Write an untagged header (destination, source, type) at the start
     /// of `buf`, for a frame we build; what follows is left alone.
     /// `EthTruncated` when `buf` cannot hold the header.
+    #[inline]
     pub fn emit(mut buf: T, dst: Mac, src: Mac, ethertype: u16) -> Result<Self, DropReason> {
         let b = buf.as_mut();
         if b.len() < HDR_LEN {
@@ -127,10 +140,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ethernet<T> {
         Ok(Ethernet { buf, hdr_len: HDR_LEN })
     }
 
+    #[inline]
     pub fn set_dst(&mut self, m: Mac) {
         self.buf.as_mut()[field::DST].copy_from_slice(&m);
     }
 
+    #[inline]
     pub fn set_src(&mut self, m: Mac) {
         self.buf.as_mut()[field::SRC].copy_from_slice(&m);
     }
@@ -138,6 +153,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ethernet<T> {
     /// Set the payload's type (after the tag when there is one; adding or
     /// removing a tag changes the frame's length, which a view cannot:
     /// writing 0x8100 here does not make this view see a tag).
+    #[inline]
     pub fn set_ethertype(&mut self, t: u16) {
         let f = self.type_field();
         wr16(self.buf.as_mut(), f, t);
@@ -145,12 +161,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ethernet<T> {
 
     /// Set the VLAN identifier of a tagged frame, keeping PCP and DEI.
     /// False (nothing changed) for an untagged frame.
+    #[inline]
     pub fn set_vlan(&mut self, vid: u16) -> bool {
         let Some(tci) = self.vlan_tci() else { return false };
         wr16(self.buf.as_mut(), field::VLAN_TCI, (tci & !VID_MASK) | (vid & VID_MASK));
         true
     }
 
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let h = self.header_len();
         &mut self.buf.as_mut()[h..]

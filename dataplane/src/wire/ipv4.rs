@@ -53,6 +53,7 @@ impl Ipv4Repr {
     /// Write the 20-byte header and its checksum at the start of `buf`;
     /// the payload after it is the caller's. `IpTruncated` when `buf`
     /// cannot hold the header.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<(), DropReason> {
         let h = buf.get_mut(..MIN_HDR).ok_or(DropReason::IpTruncated)?;
         h[field::VER_IHL] = 0x40 | (MIN_HDR / 4) as u8;
@@ -70,6 +71,7 @@ impl Ipv4Repr {
 }
 
 /// Version 4 and an IHL of 5..=15 words within `b`: the header length.
+#[inline(always)]
 fn check_header(b: &[u8]) -> Result<usize, DropReason> {
     if b.len() < MIN_HDR {
         return Err(DropReason::IpTruncated);
@@ -96,6 +98,7 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
     /// covering the header and within the buffer. The header checksum is
     /// checked separately ([`Ipv4::checksum_ok`]): a router verifies it
     /// on input, a rewrite of a packet we already accepted need not.
+    #[inline(always)]
     pub fn new_checked(buf: T) -> Result<Self, DropReason> {
         let ihl = check_header(buf.as_ref())?;
         let total = rd16(buf.as_ref(), field::LEN) as usize;
@@ -108,101 +111,123 @@ impl<T: AsRef<[u8]>> Ipv4<T> {
     /// The header of a packet quoted in an ICMP error: version 4 and an
     /// IHL within the buffer, but the quote may end before `total_len`
     /// ([`Ipv4::packet`] and [`Ipv4::payload`] stop at the buffer's end).
+    #[inline]
     pub fn new_checked_quoted(buf: T) -> Result<Self, DropReason> {
         check_header(buf.as_ref())?;
         Ok(Ipv4 { buf })
     }
 
+    #[inline]
     fn b(&self) -> &[u8] {
         self.buf.as_ref()
     }
 
     /// End of the packet's bytes: the total length, or the buffer's end
     /// for a quote cut short.
+    #[inline(always)]
     fn end(&self) -> usize {
         self.total_len().clamp(self.hdr_len(), self.b().len())
     }
 
     /// Header length in bytes (IHL × 4).
+    #[inline(always)]
     pub fn hdr_len(&self) -> usize {
         ((self.b()[field::VER_IHL] & 0x0f) as usize) * 4
     }
 
+    #[inline]
     pub fn tos(&self) -> u8 {
         self.b()[field::TOS]
     }
 
+    #[inline(always)]
     pub fn total_len(&self) -> usize {
         rd16(self.b(), field::LEN) as usize
     }
 
+    #[inline]
     pub fn ident(&self) -> u16 {
         rd16(self.b(), field::IDENT)
     }
 
+    #[inline]
     pub fn df(&self) -> bool {
         rd16(self.b(), field::FLG_OFF) & DF != 0
     }
 
+    #[inline]
     pub fn mf(&self) -> bool {
         rd16(self.b(), field::FLG_OFF) & MF != 0
     }
 
     /// Fragment offset in 8-byte units.
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         rd16(self.b(), field::FLG_OFF) & OFFSET
     }
 
     /// More-fragments set or a non-zero offset.
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         rd16(self.b(), field::FLG_OFF) & (MF | OFFSET) != 0
     }
 
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.b()[field::TTL]
     }
 
+    #[inline]
     pub fn proto(&self) -> u8 {
         self.b()[field::PROTO]
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         rd16(self.b(), field::CHECKSUM)
     }
 
+    #[inline]
     pub fn src(&self) -> u32 {
         rd32(self.b(), field::SRC)
     }
 
+    #[inline]
     pub fn dst(&self) -> u32 {
         rd32(self.b(), field::DST)
     }
 
+    #[inline]
     pub fn checksum_ok(&self) -> bool {
         csum::fold(csum::sum(self.header(), 0)) == 0xffff
     }
 
+    #[inline]
     pub fn header(&self) -> &[u8] {
         &self.b()[..self.hdr_len()]
     }
 
     /// The options: the header after its 20 fixed bytes.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         &self.header()[MIN_HDR..]
     }
 
     /// The packet up to its total length (without Ethernet padding).
+    #[inline]
     pub fn packet(&self) -> &[u8] {
         &self.b()[..self.end()]
     }
 
     /// The L4 bytes: from the end of the header to the total length.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.b()[self.hdr_len()..self.end()]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
+    #[inline]
     fn m(&mut self) -> &mut [u8] {
         self.buf.as_mut()
     }
@@ -215,6 +240,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     /// `f` is a field of the fixed header.
+    #[inline]
     fn update16(&mut self, f: Field, new: u16) {
         let Some(h) = self.fixed_mut() else { return };
         let old = rd16(h, f.clone());
@@ -225,15 +251,18 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
 
     /// Replace the source address; returns the old one (for the L4
     /// pseudo-header).
+    #[inline]
     pub fn set_src(&mut self, a: u32) -> u32 {
         self.set_addr(field::SRC, a)
     }
 
     /// Replace the destination address; returns the old one.
+    #[inline]
     pub fn set_dst(&mut self, a: u32) -> u32 {
         self.set_addr(field::DST, a)
     }
 
+    #[inline(always)]
     fn set_addr(&mut self, f: Field, new: u32) -> u32 {
         let Some(h) = self.fixed_mut() else { return new };
         let old = rd32(h, f.clone());
@@ -244,22 +273,26 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     /// Decrement the TTL (the caller checked it is above 1).
+    #[inline]
     pub fn dec_ttl(&mut self) {
         let ttl = self.ttl().saturating_sub(1);
         self.set_ttl(ttl);
     }
 
+    #[inline]
     pub fn set_ttl(&mut self, ttl: u8) {
         let word = u16::from_be_bytes([ttl, self.proto()]);
         self.update16(field::TTL..field::TTL + 2, word);
     }
 
+    #[inline]
     pub fn set_tos(&mut self, tos: u8) {
         let word = u16::from_be_bytes([self.b()[field::VER_IHL], tos]);
         self.update16(field::VER_IHL..field::TOS + 1, word);
     }
 
     /// Set MF and the fragment offset (8-byte units), keeping DF.
+    #[inline]
     pub fn set_frag(&mut self, mf: bool, offset: u16) {
         let df = rd16(self.b(), field::FLG_OFF) & DF;
         self.update16(field::FLG_OFF, df | if mf { MF } else { 0 } | (offset & OFFSET));
@@ -268,6 +301,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     /// Set the header length (a re-cut header with fewer options). False
     /// (nothing changed) unless `n` is a multiple of 4 in 20..=60 within
     /// the buffer and the total length.
+    #[inline]
     pub fn set_hdr_len(&mut self, n: usize) -> bool {
         if !n.is_multiple_of(4) || !(MIN_HDR..=MAX_HDR).contains(&n) || n > self.b().len() || n > self.total_len() {
             return false;
@@ -279,11 +313,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     /// Compute the header checksum afresh, for a header we built or re-cut.
+    #[inline]
     pub fn fill_checksum(&mut self) {
         fill_checksum(self.header_mut());
     }
 
     /// The whole header, writable (for options the caller rewrites).
+    #[inline]
     pub fn header_mut(&mut self) -> &mut [u8] {
         let h = self.hdr_len();
         &mut self.m()[..h]
@@ -291,6 +327,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
 
     /// Set the total length field. The buffer must already hold `n`
     /// bytes; the caller resizes it first (or refuses).
+    #[inline]
     pub fn set_total_len(&mut self, n: u16) -> bool {
         if (n as usize) < self.hdr_len() || n as usize > self.b().len() {
             return false;
@@ -300,12 +337,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4<T> {
     }
 
     /// The L4 bytes, writable.
+    #[inline(always)]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let (h, t) = (self.hdr_len(), self.end());
         &mut self.m()[h..t]
     }
 
     /// Header and payload at once (a rewrite touches both).
+    #[inline]
     pub fn split_mut(&mut self) -> (&mut [u8], &mut [u8]) {
         let (h, t) = (self.hdr_len(), self.end());
         let (hdr, rest) = self.m()[..t].split_at_mut(h);

@@ -44,6 +44,7 @@ pub struct UdpRepr {
 impl UdpRepr {
     /// Write the 8-byte header at the start of `buf`. `L4Truncated` when
     /// `buf` cannot hold it.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<(), DropReason> {
         let h = buf.get_mut(..UDP_HDR).ok_or(DropReason::L4Truncated)?;
         wr16(h, field::SRC_PORT, self.src_port);
@@ -67,6 +68,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     /// segment. UDP: at least 8 bytes, length field 8..=the datagram.
     /// SCTP: the common header and a first chunk within the packet
     /// ([`Sctp::new_checked`]). Any other protocol is `L4Unsupported`.
+    #[inline]
     pub fn new_checked(buf: T, proto: u8) -> Result<Self, DropReason> {
         let b = buf.as_ref();
         match proto {
@@ -101,6 +103,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     /// `Udp6ZeroCsum`. A view from [`L4::new_checked`] over IPv6 would
     /// leave a zero checksum at 0 through rewrites, which is right for
     /// IPv4 only.
+    #[inline]
     pub fn new_checked6(buf: T, proto: u8) -> Result<Self, DropReason> {
         let v = Self::new_checked(buf, proto)?;
         if v.udp_without_checksum() {
@@ -109,6 +112,7 @@ impl<T: AsRef<[u8]>> L4<T> {
         Ok(v)
     }
 
+    #[inline]
     fn b(&self) -> &[u8] {
         self.buf.as_ref()
     }
@@ -116,6 +120,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     /// The bytes the checksum covers: the segment or SCTP packet, or the
     /// datagram up to its length field (without IP payload bytes after
     /// it).
+    #[inline]
     pub fn segment(&self) -> &[u8] {
         if self.proto == PROTO_UDP {
             &self.b()[..rd16(self.b(), field::UDP_LEN) as usize]
@@ -125,12 +130,14 @@ impl<T: AsRef<[u8]>> L4<T> {
     }
 
     /// A UDP datagram sent without a checksum (0: allowed over IPv4 only).
+    #[inline]
     pub fn udp_without_checksum(&self) -> bool {
         self.proto == PROTO_UDP && self.checksum() == 0
     }
 
     /// The SCTP view of an SCTP packet (chunk type, verification tag,
     /// CRC32c); `None` for TCP and UDP.
+    #[inline]
     pub fn sctp(&self) -> Option<Sctp<&[u8]>> {
         if self.proto == PROTO_SCTP {
             Sctp::new_checked(self.b()).ok()
@@ -141,6 +148,7 @@ impl<T: AsRef<[u8]>> L4<T> {
 
     /// The checksum over the IPv4 pseudo-header is right (UDP without a
     /// checksum passes: RFC 768; SCTP's CRC32c has no pseudo-header).
+    #[inline]
     pub fn checksum_ok4(&self, src: u32, dst: u32) -> bool {
         if let Some(s) = self.sctp() {
             return s.crc_ok();
@@ -155,6 +163,7 @@ impl<T: AsRef<[u8]>> L4<T> {
 
     /// The checksum over the IPv6 pseudo-header is right (UDP without a
     /// checksum fails: RFC 8200 8.1; SCTP's CRC32c has no pseudo-header).
+    #[inline]
     pub fn checksum_ok6(&self, src: &Addr6, dst: &Addr6) -> bool {
         if let Some(s) = self.sctp() {
             return s.crc_ok();
@@ -166,27 +175,33 @@ impl<T: AsRef<[u8]>> L4<T> {
         csum::fold(csum::sum(c, ipv6::pseudo_sum(src, dst, self.proto, c.len()))) == 0xffff
     }
 
+    #[inline]
     pub fn proto(&self) -> u8 {
         self.proto
     }
 
+    #[inline]
     pub fn is_tcp(&self) -> bool {
         self.proto == PROTO_TCP
     }
 
+    #[inline]
     pub fn is_sctp(&self) -> bool {
         self.proto == PROTO_SCTP
     }
 
+    #[inline]
     pub fn src_port(&self) -> u16 {
         rd16(self.b(), field::SRC_PORT)
     }
 
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         rd16(self.b(), field::DST_PORT)
     }
 
     /// TCP flags; 0 for UDP and SCTP.
+    #[inline]
     pub fn flags(&self) -> u8 {
         if self.is_tcp() {
             self.b()[field::TCP_FLAGS]
@@ -196,6 +211,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     }
 
     /// TCP data offset × 4, UDP's 8, or SCTP's common header (12).
+    #[inline]
     pub fn hdr_len(&self) -> usize {
         match self.proto {
             PROTO_TCP => ((self.b()[field::TCP_DOFF] >> 4) as usize) * 4,
@@ -205,6 +221,7 @@ impl<T: AsRef<[u8]>> L4<T> {
     }
 
     /// The 16-bit checksum field (TCP, UDP); empty for SCTP.
+    #[inline]
     fn csum_field(&self) -> Field {
         match self.proto {
             PROTO_TCP => field::TCP_CHECKSUM,
@@ -215,6 +232,7 @@ impl<T: AsRef<[u8]>> L4<T> {
 
     /// TCP's or UDP's checksum; 0 for SCTP (its CRC32c is
     /// [`Sctp::checksum`], through [`L4::sctp`]).
+    #[inline]
     pub fn checksum(&self) -> u16 {
         let f = self.csum_field();
         if f.is_empty() {
@@ -225,11 +243,13 @@ impl<T: AsRef<[u8]>> L4<T> {
     }
 
     /// The whole header, options included.
+    #[inline]
     pub fn header(&self) -> &[u8] {
         &self.b()[..self.hdr_len()]
     }
 
     /// TCP options (empty for UDP).
+    #[inline]
     pub fn options(&self) -> &[u8] {
         if self.is_tcp() {
             &self.b()[TCP_MIN_HDR..self.hdr_len()]
@@ -238,20 +258,24 @@ impl<T: AsRef<[u8]>> L4<T> {
         }
     }
 
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.b()[self.hdr_len()..]
     }
 
     /// TCP sequence number (0 for UDP).
+    #[inline]
     pub fn seq(&self) -> u32 {
         self.tcp_word(field::TCP_SEQ)
     }
 
     /// TCP acknowledgment number (0 for UDP).
+    #[inline]
     pub fn ack(&self) -> u32 {
         self.tcp_word(field::TCP_ACK)
     }
 
+    #[inline]
     fn tcp_word(&self, f: Field) -> u32 {
         match self.b().first_chunk::<TCP_MIN_HDR>() {
             Some(h) if self.is_tcp() => {
@@ -263,6 +287,7 @@ impl<T: AsRef<[u8]>> L4<T> {
 
     /// Unfolded sum of the header with its checksum field counted as 0:
     /// what [`L4::fix_checksum`] needs before and after a header rewrite.
+    #[inline]
     pub fn header_sum(&self) -> u32 {
         let (h, f) = (self.header(), self.csum_field());
         csum::sum(&h[..f.start], csum::sum(&h[f.end..], 0))
@@ -270,6 +295,7 @@ impl<T: AsRef<[u8]>> L4<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
+    #[inline]
     fn m(&mut self) -> &mut [u8] {
         self.buf.as_mut()
     }
@@ -277,6 +303,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     /// Write a new checksum computed by `f` from the old one. UDP's "no
     /// checksum" (0) stays 0, and a computed 0 is sent as 0xffff. SCTP
     /// has no 16-bit checksum and no pseudo-header: nothing to do.
+    #[inline]
     fn update_checksum(&mut self, f: impl FnOnce(u16) -> u16) {
         if self.is_sctp() {
             return;
@@ -301,12 +328,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     }
 
     /// The IP address `old` in the pseudo-header became `new`.
+    #[inline]
     pub fn fix_addr(&mut self, old: u32, new: u32) {
         self.update_checksum(|c| csum::update32(c, old, new));
     }
 
     /// The IPv6 address `old` in the pseudo-header became `new`: RFC 1624
     /// over its eight 16-bit words at once.
+    #[inline]
     pub fn fix_addr6(&mut self, old: &Addr6, new: &Addr6) {
         let (o, n) = (csum::sum(old, 0), csum::sum(new, 0));
         self.update_checksum(|c| csum::update_sum(c, o, n));
@@ -316,18 +345,21 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     /// (unfolded sums at the same 16-bit alignment, e.g. two
     /// [`L4::header_sum`]s around [`L4::options_mut`] and
     /// [`L4::set_hdr_len`]). An error in the checksum survives.
+    #[inline]
     pub fn fix_checksum(&mut self, old: u32, new: u32) {
         self.update_checksum(|c| csum::update_sum(c, old, new));
     }
 
     /// The segment length in the pseudo-header changed (the caller grew
     /// or cut the segment).
+    #[inline]
     pub fn fix_pseudo_len(&mut self, old: u16, new: u16) {
         self.update_checksum(|c| csum::update16(c, old, new));
     }
 
     /// TCP options, writable (empty for UDP). The checksum is the
     /// caller's: [`L4::fix_checksum`].
+    #[inline]
     pub fn options_mut(&mut self) -> &mut [u8] {
         let h = self.hdr_len();
         if self.is_tcp() {
@@ -342,6 +374,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     /// (nothing changed) for UDP, or unless `n` is a multiple of 4 in
     /// 20..=60 within the segment. The checksum is the caller's:
     /// [`L4::fix_checksum`].
+    #[inline]
     pub fn set_hdr_len(&mut self, n: usize) -> bool {
         if !self.is_tcp() || !n.is_multiple_of(4) || !(TCP_MIN_HDR..=TCP_MAX_HDR).contains(&n) || n > self.b().len() {
             return false;
@@ -353,16 +386,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
 
     /// Set TCP's sequence number, checksum updated (RFC 1624); no-op
     /// for UDP.
+    #[inline]
     pub fn set_seq(&mut self, v: u32) {
         self.set_tcp_word(field::TCP_SEQ, v);
     }
 
     /// Set TCP's acknowledgment number, checksum updated; no-op for UDP.
+    #[inline]
     pub fn set_ack(&mut self, v: u32) {
         self.set_tcp_word(field::TCP_ACK, v);
     }
 
     /// Set TCP's flags byte, checksum updated; no-op for UDP.
+    #[inline]
     pub fn set_flags(&mut self, f: u8) {
         if !self.is_tcp() {
             return;
@@ -375,6 +411,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         self.update_checksum(|c| csum::update16(c, old, new));
     }
 
+    #[inline]
     fn set_tcp_word(&mut self, f: Field, v: u32) {
         if !self.is_tcp() {
             return;
@@ -390,6 +427,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
     /// when a port really changes and after the CRC that arrived was
     /// found right (else `SctpBadCrc`, nothing changed: see
     /// [`Sctp::set_ports`]). TCP and UDP never fail here.
+    #[inline]
     pub fn set_ports(&mut self, src: Option<u16>, dst: Option<u16>) -> Result<(), DropReason> {
         if self.is_sctp() {
             return Sctp::new_checked(self.m())?.set_ports(src, dst).map(drop);
@@ -403,7 +441,32 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         Ok(())
     }
 
+    /// A NAT rewrite of TCP or UDP in one checksum update: for each side
+    /// given as `(old address, new address, new port)`, the pseudo-header
+    /// address changed and the port is set. The checksum is the one
+    /// [`L4::fix_addr`] then [`L4::set_ports`] per side give (RFC 1624
+    /// sums are associative, and every update leaves the same canonical
+    /// form, never 0xffff before UDP's 0 → 0xffff), for one read and
+    /// write of the field instead of four. SCTP is the caller's
+    /// ([`L4::set_ports`]); here it is left alone.
+    #[inline]
+    pub fn nat4(&mut self, src: Option<(u32, u32, u16)>, dst: Option<(u32, u32, u16)>) {
+        if self.is_sctp() {
+            return;
+        }
+        let Some(h) = self.m().first_chunk_mut::<UDP_HDR>() else { return };
+        let mut s = 0u32;
+        if let Some((old, new, port)) = src {
+            s += addr_delta(old, new) + port_delta(h, field::SRC_PORT, port);
+        }
+        if let Some((old, new, port)) = dst {
+            s += addr_delta(old, new) + port_delta(h, field::DST_PORT, port);
+        }
+        self.update_checksum(|c| !csum::fold(u32::from(!c) + s));
+    }
+
     /// `f` is a port field (within UDP's 8 bytes).
+    #[inline]
     fn set_port(&mut self, f: Field, new: u16) {
         let Some(h) = self.m().first_chunk_mut::<UDP_HDR>() else { return };
         let old = rd16(h, f.clone());
@@ -413,6 +476,24 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> L4<T> {
         wr16(h, f, new);
         self.update_checksum(|c| csum::update16(c, old, new));
     }
+}
+
+/// RFC 1624 terms (unfolded) of a 32-bit field changing `old` → `new`.
+#[inline(always)]
+fn addr_delta(old: u32, new: u32) -> u32 {
+    u32::from(!(old >> 16) as u16) + u32::from(!(old as u16)) + (new >> 16) + (new & 0xffff)
+}
+
+/// Set port field `f` of `h` to `port`; the RFC 1624 terms of the change
+/// (none when it is the same, as [`L4::set_ports`] skips it).
+#[inline(always)]
+fn port_delta(h: &mut [u8; UDP_HDR], f: Field, port: u16) -> u32 {
+    let was = rd16(h, f.clone());
+    if was == port {
+        return 0;
+    }
+    wr16(h, f, port);
+    u32::from(!was) + u32::from(port)
 }
 
 #[cfg(test)]
@@ -476,6 +557,55 @@ mod tests {
             assert!(v.checksum_ok4(0x0a000001, 0xc0a8000a));
             assert!(!v.checksum_ok4(0x0a000001, 0xc0a8000b), "the pseudo-header counts");
             assert!(csum_ok(&b), "tcp={tcp}");
+        }
+    }
+
+    /// `nat4` writes exactly what the per-field updates did, bit for bit,
+    /// whatever the checksum that arrived (0 and 0xffff included) and
+    /// whether a port really changes.
+    #[test]
+    fn nat4_is_fix_addr_then_set_ports() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for k in 0..200_000u32 {
+            let tcp = k % 2 == 0;
+            let (b0, l4) = ip_payload(tcp);
+            let proto = if tcp { PROTO_TCP } else { PROTO_UDP };
+            let r = next();
+            let mut seg = b0[l4..].to_vec();
+            let at = if tcp { field::TCP_CHECKSUM } else { field::UDP_CHECKSUM };
+            let c = match k % 7 {
+                0 => 0,
+                1 => 0xffff,
+                _ => r as u16,
+            };
+            wr16(&mut seg, at, c);
+            let pick = |r: u64, sh: u32| -> Option<(u32, u32, u16)> {
+                let port = if (r >> sh) & 3 == 0 { rd16(&seg, field::SRC_PORT) } else { (r >> (sh + 8)) as u16 };
+                ((r >> (sh + 2)) & 1 == 1).then_some(((r >> 20) as u32, (r >> 40) as u32 ^ (r as u32), port))
+            };
+            let (src, dst) = (pick(r, 0), pick(r.rotate_left(29), 3));
+            if src.is_none() && dst.is_none() {
+                continue;
+            }
+            let mut want = seg.clone();
+            let mut v = L4::new_checked(&mut want[..], proto).unwrap();
+            if let Some((o, n, p)) = src {
+                v.fix_addr(o, n);
+                v.set_ports(Some(p), None).unwrap();
+            }
+            if let Some((o, n, p)) = dst {
+                v.fix_addr(o, n);
+                v.set_ports(None, Some(p)).unwrap();
+            }
+            let mut got = seg.clone();
+            L4::new_checked(&mut got[..], proto).unwrap().nat4(src, dst);
+            assert_eq!(got, want, "case {k}: {src:x?} {dst:x?} csum {c:#x}");
         }
     }
 
